@@ -1,0 +1,224 @@
+//! The archive `docker load` and `podman load` accept: Docker's classic `manifest.json` (+
+//! `repositories`) and an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/<hex>`)
+//! in one tar, with `manifest.json` pointing into `blobs/` as Docker ≥ 25's `docker save` does.
+//! Old and new Docker read `manifest.json`; podman and skopeo read the OCI layout.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::manifest::{media_type, Descriptor};
+use crate::tar_parts::{Part, TarBuilder};
+use crate::{Digest, Error, Reference};
+
+/// One pulled image, verified, ready to be archived.
+#[derive(Clone, Debug)]
+pub struct ArchiveImage {
+    pub reference: Reference,
+    /// The single-platform manifest, byte for byte as served.
+    pub manifest: Vec<u8>,
+    pub manifest_media_type: String,
+    /// The config blob, byte for byte.
+    pub config: Vec<u8>,
+    /// Layers as the manifest lists them; their bytes are staged by the driver.
+    pub layers: Vec<Descriptor>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct DockerManifestEntry {
+    config: String,
+    repo_tags: Vec<String>,
+    layers: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OciIndex {
+    schema_version: u32,
+    media_type: &'static str,
+    manifests: Vec<OciIndexEntry>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OciIndexEntry {
+    media_type: String,
+    digest: Digest,
+    size: u64,
+    annotations: BTreeMap<&'static str, String>,
+}
+
+/// Path of a blob inside the archive.
+pub fn blob_path(digest: &Digest) -> String {
+    format!("blobs/sha256/{}", digest.hex())
+}
+
+/// Lays out `images` as tar parts. Blobs shared between images (or repeated in one) are written
+/// once. `mtime` dates the entries.
+pub fn docker_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, Error> {
+    let mut tar = TarBuilder::new(mtime);
+    tar.append_dir("blobs/")?;
+    tar.append_dir("blobs/sha256/")?;
+
+    let mut written = BTreeSet::new();
+    let mut docker_manifest = Vec::new();
+    let mut index_entries = Vec::new();
+    let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+
+    for image in images {
+        for layer in &image.layers {
+            if written.insert(layer.digest.clone()) {
+                tar.append_blob(&blob_path(&layer.digest), &layer.digest, layer.size)?;
+            }
+        }
+        let config_digest = Digest::of(&image.config);
+        if written.insert(config_digest.clone()) {
+            tar.append_data(&blob_path(&config_digest), &image.config)?;
+        }
+        let manifest_digest = Digest::of(&image.manifest);
+        if written.insert(manifest_digest.clone()) {
+            tar.append_data(&blob_path(&manifest_digest), &image.manifest)?;
+        }
+
+        let repo_tags: Vec<String> = image.reference.repo_tag().into_iter().collect();
+        docker_manifest.push(DockerManifestEntry {
+            config: blob_path(&config_digest),
+            repo_tags,
+            layers: image.layers.iter().map(|l| blob_path(&l.digest)).collect(),
+        });
+
+        let mut annotations = BTreeMap::new();
+        annotations.insert("io.containerd.image.name", image.reference.to_string());
+        if let Some(tag) = image.reference.tag() {
+            annotations.insert("org.opencontainers.image.ref.name", tag.to_owned());
+            if let Some(top) = image.layers.last() {
+                repositories
+                    .entry(image.reference.familiar_name())
+                    .or_default()
+                    .insert(tag.to_owned(), top.digest.hex().to_owned());
+            }
+        }
+        index_entries.push(OciIndexEntry {
+            media_type: image.manifest_media_type.clone(),
+            digest: manifest_digest,
+            size: image.manifest.len() as u64,
+            annotations,
+        });
+    }
+
+    let index = OciIndex {
+        schema_version: 2,
+        media_type: media_type::OCI_INDEX,
+        manifests: index_entries,
+    };
+    tar.append_data("index.json", &to_json(&index))?;
+    tar.append_data("manifest.json", &to_json(&docker_manifest))?;
+    tar.append_data("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    if !repositories.is_empty() {
+        tar.append_data("repositories", &to_json(&repositories))?;
+    }
+    Ok(tar.finish())
+}
+
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing these plain structs cannot fail.
+    serde_json::to_vec(value).expect("archive metadata serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::tar_parts::tests::{assemble, read_entries};
+
+    fn layer(bytes: &[u8]) -> (Descriptor, Vec<u8>) {
+        (
+            Descriptor {
+                media_type: media_type::DOCKER_LAYER_GZIP.to_owned(),
+                digest: Digest::of(bytes),
+                size: bytes.len() as u64,
+                urls: None,
+                annotations: None,
+                platform: None,
+            },
+            bytes.to_vec(),
+        )
+    }
+
+    fn image(reference: &str, layers: &[(Descriptor, Vec<u8>)], config: &[u8]) -> ArchiveImage {
+        ArchiveImage {
+            reference: reference.parse().unwrap(),
+            manifest: format!("{{\"manifest-of\":\"{reference}\"}}").into_bytes(),
+            manifest_media_type: media_type::DOCKER_MANIFEST.to_owned(),
+            config: config.to_vec(),
+            layers: layers.iter().map(|(d, _)| d.clone()).collect(),
+        }
+    }
+
+    #[test]
+    fn writes_docker_and_oci_layouts_with_shared_blobs_once() {
+        let base = layer(&[1u8; 700]);
+        let top_a = layer(b"layer a");
+        let top_b = layer(b"layer b");
+        let blobs: HashMap<Digest, Vec<u8>> = [&base, &top_a, &top_b]
+            .into_iter()
+            .map(|(d, b)| (d.digest.clone(), b.clone()))
+            .collect();
+        let images = [
+            image("busybox", &[base.clone(), top_a.clone(), base.clone()], b"{\"config\":\"a\"}"),
+            image("localhost:5000/team/app:v2", &[base.clone(), top_b.clone()], b"{\"config\":\"b\"}"),
+        ];
+        let parts = docker_archive(&images, 0).unwrap();
+        let entries = read_entries(&assemble(&parts, &blobs));
+        let names: Vec<&str> = entries.iter().map(|(n, _, _)| n.as_str()).collect();
+        let blob_names: Vec<&str> = names.iter().copied().filter(|n| n.starts_with("blobs/sha256/") && n.len() > 13).collect();
+        // 3 layers + 2 configs + 2 manifests, each once.
+        assert_eq!(blob_names.len(), 7, "{names:?}");
+        let unique: BTreeSet<&str> = blob_names.iter().copied().collect();
+        assert_eq!(unique.len(), 7);
+        for (path, _, data) in &entries {
+            if let Some(hex) = path.strip_prefix("blobs/sha256/").filter(|h| !h.is_empty()) {
+                assert_eq!(Digest::of(data).hex(), hex, "{path} holds other bytes");
+            }
+        }
+        let file = |name: &str| -> serde_json::Value {
+            let (_, _, data) = entries.iter().find(|(n, _, _)| n == name).unwrap();
+            serde_json::from_slice(data).unwrap()
+        };
+
+        let manifest = file("manifest.json");
+        assert_eq!(manifest[0]["RepoTags"], serde_json::json!(["busybox:latest"]));
+        assert_eq!(manifest[0]["Config"], blob_path(&Digest::of(b"{\"config\":\"a\"}")));
+        assert_eq!(
+            manifest[0]["Layers"],
+            serde_json::json!([blob_path(&base.0.digest), blob_path(&top_a.0.digest), blob_path(&base.0.digest)])
+        );
+        assert_eq!(manifest[1]["RepoTags"], serde_json::json!(["localhost:5000/team/app:v2"]));
+
+        let index = file("index.json");
+        assert_eq!(index["schemaVersion"], 2);
+        let entry = &index["manifests"][0];
+        assert_eq!(entry["mediaType"], media_type::DOCKER_MANIFEST);
+        assert_eq!(entry["digest"], Digest::of(&images[0].manifest).to_string());
+        assert_eq!(entry["size"], images[0].manifest.len());
+        assert_eq!(entry["annotations"]["io.containerd.image.name"], "docker.io/library/busybox:latest");
+        assert_eq!(entry["annotations"]["org.opencontainers.image.ref.name"], "latest");
+        assert_eq!(file("oci-layout")["imageLayoutVersion"], "1.0.0");
+        assert_eq!(file("repositories")["busybox"]["latest"], base.0.digest.hex());
+    }
+
+    #[test]
+    fn untagged_images_load_without_repo_tags() {
+        let only = layer(b"x");
+        let blobs: HashMap<Digest, Vec<u8>> = [(only.0.digest.clone(), only.1.clone())].into();
+        let reference = format!("busybox@{}", Digest::of(b"m"));
+        let parts = docker_archive(&[image(&reference, &[only], b"{}")], 0).unwrap();
+        let entries = read_entries(&assemble(&parts, &blobs));
+        let (_, _, data) = entries.iter().find(|(n, _, _)| n == "manifest.json").unwrap();
+        let manifest: serde_json::Value = serde_json::from_slice(data).unwrap();
+        assert_eq!(manifest[0]["RepoTags"], serde_json::json!([]));
+        assert!(!entries.iter().any(|(n, _, _)| n == "repositories"));
+    }
+}

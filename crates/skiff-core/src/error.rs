@@ -1,0 +1,43 @@
+use crate::digest::Digest;
+
+/// Everything the core can reject. Each variant says what failed; `Display` adds what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("invalid image reference {input:?}: {reason}")]
+    InvalidReference { input: String, reason: String },
+
+    #[error("invalid digest {input:?}: {reason}")]
+    InvalidDigest { input: String, reason: String },
+
+    #[error("digest mismatch: expected {expected}, got {actual}; the registry (or something between it and you) served corrupt data, so nothing was saved")]
+    DigestMismatch { expected: Digest, actual: Digest },
+
+    #[error("size mismatch for {digest}: expected {expected} bytes, got {actual}; the download was truncated or the registry served other data, so nothing was saved")]
+    SizeMismatch {
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+    },
+
+    #[error("invalid WWW-Authenticate header {header:?}: {reason}")]
+    InvalidChallenge { header: String, reason: String },
+
+    #[error("the token service answered with JSON that has neither `token` nor `access_token`")]
+    TokenMissing,
+
+    #[error("malformed JSON in the {what}: {reason}")]
+    MalformedJson { what: &'static str, reason: String },
+
+    #[error("unsupported media type {media_type:?} for the {what}; Skiff handles Docker v2 schema 2 and OCI images")]
+    UnsupportedMediaType {
+        what: &'static str,
+        media_type: String,
+    },
+
+    #[error("this image uses the deprecated Docker schema 1 manifest format, which Skiff does not pull; ask the publisher to push it again with a current Docker or use a newer tag")]
+    DeprecatedSchema1,
+
+    #[error("tar entry path {path:?} cannot be stored: {reason}")]
+    InvalidArchivePath { path: String, reason: String },
+}

@@ -1,0 +1,24 @@
+//! Skiff's sans-IO core: everything about pulling an image that does not need a network, a clock
+//! or a browser. Drivers (the wasm app, the proxy, tests) feed bytes in and act on what comes out.
+//!
+//! - [`reference`]: image references with Docker's normalization (`nginx` →
+//!   `docker.io/library/nginx:latest`), including pasted `docker pull …` lines.
+//! - [`auth`]: `WWW-Authenticate` challenges, token scopes, token responses and their expiry.
+//! - [`manifest`]: Docker v2s2 / OCI manifests and indexes, media types, the `Accept` header.
+//! - [`digest`]: the `Digest` type and a streaming [`digest::BlobVerifier`].
+//! - [`registry`]: the URLs of the distribution API for a reference.
+//! - [`tar_parts`] and [`archive`]: the docker-load / OCI-layout tar, described as parts so a
+//!   driver can assemble it from staged blobs without copying them.
+
+pub mod archive;
+pub mod auth;
+pub mod digest;
+mod error;
+pub mod manifest;
+pub mod reference;
+pub mod registry;
+pub mod tar_parts;
+
+pub use digest::{BlobVerifier, Digest};
+pub use error::Error;
+pub use reference::Reference;

@@ -1,0 +1,270 @@
+//! Manifests and indexes, Docker v2 schema 2 and OCI, told apart by media type.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Digest, Error};
+
+pub mod media_type {
+    pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+    pub const DOCKER_MANIFEST_LIST: &str =
+        "application/vnd.docker.distribution.manifest.list.v2+json";
+    pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+    pub const DOCKER_SCHEMA1_SIGNED: &str =
+        "application/vnd.docker.distribution.manifest.v1+prettyjws";
+    pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+    pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    pub const DOCKER_FOREIGN_LAYER: &str =
+        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+    pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+    pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+    pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+    pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+}
+
+/// The `Accept` header for manifest requests: every manifest type Skiff reads.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+application/vnd.docker.distribution.manifest.list.v2+json, \
+application/vnd.oci.image.manifest.v1+json, \
+application/vnd.docker.distribution.manifest.v2+json";
+
+/// A content descriptor: what a manifest says about a blob or another manifest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    #[serde(default)]
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub urls: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<PlatformSpec>,
+}
+
+/// The `platform` object of an index entry, as written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformSpec {
+    pub architecture: String,
+    pub os: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    #[serde(default, rename = "os.version", skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+}
+
+/// A single-platform image manifest (Docker v2s2 or OCI).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageManifest {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    pub config: Descriptor,
+    pub layers: Vec<Descriptor>,
+}
+
+/// A multi-platform index (Docker manifest list or OCI index).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageIndex {
+    pub schema_version: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    pub manifests: Vec<Descriptor>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Manifest {
+    Image(ImageManifest),
+    Index(ImageIndex),
+}
+
+/// The fields that tell manifest kinds apart, read before committing to one shape.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    schema_version: Option<u32>,
+    media_type: Option<String>,
+    manifests: Option<serde_json::Value>,
+    layers: Option<serde_json::Value>,
+}
+
+impl Manifest {
+    /// Parses a manifest body. `content_type` is the response's `Content-Type`, which wins over
+    /// the body's `mediaType` when present (some registries omit the latter).
+    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<(Self, String), Error> {
+        let malformed = |e: serde_json::Error| Error::MalformedJson {
+            what: "manifest",
+            reason: e.to_string(),
+        };
+        let probe: Probe = serde_json::from_slice(body).map_err(malformed)?;
+        let header_type = content_type
+            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_owned())
+            .filter(|ct| !ct.is_empty() && ct != "application/json" && ct != "text/plain");
+        let media_type = match (header_type, probe.media_type.clone()) {
+            (Some(header), _) => header,
+            (None, Some(body)) => body,
+            (None, None) if probe.schema_version == Some(1) => media_type::DOCKER_SCHEMA1.to_owned(),
+            // OCI allows omitting mediaType; fall back on the shape.
+            (None, None) if probe.manifests.is_some() => media_type::OCI_INDEX.to_owned(),
+            (None, None) if probe.layers.is_some() => media_type::OCI_MANIFEST.to_owned(),
+            (None, None) => {
+                return Err(Error::UnsupportedMediaType {
+                    what: "manifest",
+                    media_type: "(none given)".to_owned(),
+                })
+            }
+        };
+        let manifest = match media_type.as_str() {
+            media_type::DOCKER_MANIFEST | media_type::OCI_MANIFEST => {
+                Self::Image(serde_json::from_slice(body).map_err(malformed)?)
+            }
+            media_type::DOCKER_MANIFEST_LIST | media_type::OCI_INDEX => {
+                Self::Index(serde_json::from_slice(body).map_err(malformed)?)
+            }
+            media_type::DOCKER_SCHEMA1 | media_type::DOCKER_SCHEMA1_SIGNED => {
+                return Err(Error::DeprecatedSchema1)
+            }
+            other => {
+                return Err(Error::UnsupportedMediaType {
+                    what: "manifest",
+                    media_type: other.to_owned(),
+                })
+            }
+        };
+        if probe.schema_version != Some(2) {
+            return Err(Error::MalformedJson {
+                what: "manifest",
+                reason: format!("schemaVersion is {:?}, expected 2", probe.schema_version),
+            });
+        }
+        Ok((manifest, media_type))
+    }
+}
+
+/// The parts of an image config Skiff reads; the config itself is kept byte for byte.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ImageConfig {
+    #[serde(default)]
+    pub architecture: String,
+    #[serde(default)]
+    pub os: String,
+    pub rootfs: RootFs,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct RootFs {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub diff_ids: Vec<Digest>,
+}
+
+impl ImageConfig {
+    pub fn parse(body: &[u8]) -> Result<Self, Error> {
+        serde_json::from_slice(body).map_err(|e| Error::MalformedJson {
+            what: "image config",
+            reason: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const B: &str = "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+    fn docker_manifest() -> String {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":12,"digest":"{A}"}},"layers":[{{"mediaType":"{}","size":34,"digest":"{B}"}}]}}"#,
+            media_type::DOCKER_MANIFEST,
+            media_type::DOCKER_CONFIG,
+            media_type::DOCKER_LAYER_GZIP
+        )
+    }
+
+    #[test]
+    fn decodes_docker_v2s2() {
+        let (manifest, media_type) = Manifest::parse(None, docker_manifest().as_bytes()).unwrap();
+        assert_eq!(media_type, media_type::DOCKER_MANIFEST);
+        let Manifest::Image(image) = manifest else { panic!("not an image") };
+        assert_eq!(image.config.size, 12);
+        assert_eq!(image.config.digest.to_string(), A);
+        assert_eq!(image.layers.len(), 1);
+        assert_eq!(image.layers[0].media_type, media_type::DOCKER_LAYER_GZIP);
+    }
+
+    #[test]
+    fn decodes_oci_manifest_without_media_type_field() {
+        let body = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"{}","size":1,"digest":"{A}"}},"layers":[],"annotations":{{"x":"y"}}}}"#,
+            media_type::OCI_CONFIG
+        );
+        let (manifest, media_type) =
+            Manifest::parse(Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"), body.as_bytes()).unwrap();
+        assert_eq!(media_type, media_type::OCI_MANIFEST);
+        assert!(matches!(manifest, Manifest::Image(m) if m.layers.is_empty()));
+        let (_, media_type) = Manifest::parse(None, body.as_bytes()).unwrap();
+        assert_eq!(media_type, media_type::OCI_MANIFEST);
+    }
+
+    #[test]
+    fn decodes_indexes() {
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{{"mediaType":"{}","size":5,"digest":"{A}","platform":{{"architecture":"arm64","os":"linux","variant":"v8"}}}},{{"mediaType":"{}","size":6,"digest":"{B}","platform":{{"architecture":"unknown","os":"unknown"}},"annotations":{{"vnd.docker.reference.type":"attestation-manifest"}}}}]}}"#,
+            media_type::OCI_INDEX,
+            media_type::OCI_MANIFEST,
+            media_type::OCI_MANIFEST
+        );
+        let (manifest, media_type) = Manifest::parse(None, body.as_bytes()).unwrap();
+        assert_eq!(media_type, media_type::OCI_INDEX);
+        let Manifest::Index(index) = manifest else { panic!("not an index") };
+        assert_eq!(index.manifests.len(), 2);
+        let platform = index.manifests[0].platform.as_ref().unwrap();
+        assert_eq!((platform.os.as_str(), platform.architecture.as_str()), ("linux", "arm64"));
+        assert_eq!(platform.variant.as_deref(), Some("v8"));
+    }
+
+    #[test]
+    fn rejects_schema1_unknown_types_and_garbage() {
+        let schema1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
+        assert_eq!(Manifest::parse(None, schema1), Err(Error::DeprecatedSchema1));
+        assert_eq!(
+            Manifest::parse(Some(media_type::DOCKER_SCHEMA1_SIGNED), schema1),
+            Err(Error::DeprecatedSchema1)
+        );
+        assert!(matches!(
+            Manifest::parse(Some("application/vnd.example+json"), docker_manifest().as_bytes()),
+            Err(Error::UnsupportedMediaType { .. })
+        ));
+        assert!(matches!(
+            Manifest::parse(None, b"{not json"),
+            Err(Error::MalformedJson { .. })
+        ));
+        let missing_layers = format!(r#"{{"schemaVersion":2,"mediaType":"{}"}}"#, media_type::DOCKER_MANIFEST);
+        assert!(matches!(
+            Manifest::parse(None, missing_layers.as_bytes()),
+            Err(Error::MalformedJson { .. })
+        ));
+        let bad_digest = docker_manifest().replace(A, "sha256:1234");
+        assert!(matches!(
+            Manifest::parse(None, bad_digest.as_bytes()),
+            Err(Error::MalformedJson { .. })
+        ));
+    }
+
+    #[test]
+    fn reads_config_diff_ids() {
+        let body = format!(r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{A}","{B}"]}},"config":{{}}}}"#);
+        let config = ImageConfig::parse(body.as_bytes()).unwrap();
+        assert_eq!(config.rootfs.diff_ids.len(), 2);
+        assert_eq!(config.os, "linux");
+    }
+}
