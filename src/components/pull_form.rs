@@ -1,0 +1,57 @@
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct PullFormProps {
+    pub image: String,
+    pub proxy: String,
+    pub running: bool,
+    pub on_image: Callback<String>,
+    pub on_proxy: Callback<String>,
+    pub on_pull: Callback<()>,
+}
+
+#[function_component(PullForm)]
+pub fn pull_form(props: &PullFormProps) -> Html {
+    let on_submit = {
+        let on_pull = props.on_pull.clone();
+        Callback::from(move |event: SubmitEvent| {
+            event.prevent_default();
+            on_pull.emit(());
+        })
+    };
+    let text_of = |callback: &Callback<String>| {
+        let callback = callback.clone();
+        Callback::from(move |event: InputEvent| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            callback.emit(input.value());
+        })
+    };
+    html! {
+        <form class="pull-form" onsubmit={on_submit}>
+            <label for="image">{ "Image" }</label>
+            <input
+                id="image"
+                type="text"
+                placeholder="nginx, ghcr.io/org/app:1.0, or paste a whole `docker pull …` line"
+                value={props.image.clone()}
+                oninput={text_of(&props.on_image)}
+                autocomplete="off"
+                spellcheck="false"
+                autofocus=true
+            />
+            <label for="proxy">{ "CORS proxy" }</label>
+            <input
+                id="proxy"
+                type="url"
+                placeholder="empty: talk to the registry directly (it must send CORS headers)"
+                value={props.proxy.clone()}
+                oninput={text_of(&props.on_proxy)}
+                spellcheck="false"
+            />
+            <button id="pull" type="submit" disabled={props.running || props.image.trim().is_empty()}>
+                { if props.running { "Pulling…" } else { "Pull" } }
+            </button>
+        </form>
+    }
+}

@@ -1,0 +1,96 @@
+//! What can go wrong in a pull, as the user should hear it: what failed, then what to do.
+
+use skiff_core::Digest;
+
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    #[error("{0}")]
+    Core(#[from] skiff_core::Error),
+
+    #[error("could not reach {target}: the request failed before any answer came back. {hint}")]
+    Unreachable { target: String, hint: String },
+
+    #[error("the proxy refused the request: {message}")]
+    ProxyRefused { message: String },
+
+    #[error("{what}: the registry says it does not exist (HTTP 404{code}). Check the repository name and tag; private repositories may also answer 404 without credentials.")]
+    NotFound { what: String, code: String },
+
+    #[error("{what}: access denied (HTTP {status}{code}). The repository may be private or the name misspelt; credentials come in a later version of Skiff.")]
+    Denied { what: String, status: u16, code: String },
+
+    #[error("{what}: the registry is rate limiting this address (HTTP 429{details}). Wait and retry, or sign in for a higher limit.")]
+    RateLimited { what: String, details: String },
+
+    #[error("{what}: the registry answered HTTP {status}{code}. {hint}")]
+    Http {
+        what: String,
+        status: u16,
+        code: String,
+        hint: String,
+    },
+
+    #[error("{what}: the registry asks for a login ({scheme}); Skiff cannot send credentials yet.")]
+    NeedsCredentials { what: String, scheme: String },
+
+    #[error("the manifest's digest is {actual}, but {source_of_expected} says {expected}; the registry served another manifest, so nothing was saved")]
+    ManifestDigestMismatch {
+        expected: Digest,
+        actual: Digest,
+        source_of_expected: &'static str,
+    },
+
+    #[error("{reference} is a multi-platform index ({count} entries); choosing a platform comes next in Skiff. Pull a single-platform tag or digest for now.")]
+    MultiPlatformIndex { reference: String, count: usize },
+
+    #[error("the image config lists {diff_ids} layer diff IDs but the manifest has {layers} layers; the image is inconsistent")]
+    LayerCountMismatch { diff_ids: usize, layers: usize },
+
+    #[error("layer {position} of {total} ({digest}) failed: {source}")]
+    Layer {
+        position: usize,
+        total: usize,
+        digest: Digest,
+        source: Box<AppError>,
+    },
+
+    #[error("browser storage: {0}")]
+    Storage(String),
+
+    #[error("this image needs {needed_mb} MB of browser storage but only {available_mb} MB are free; free space in the browser's site data or use a browser with more quota")]
+    QuotaTooSmall { needed_mb: u64, available_mb: u64 },
+
+    #[error("{0}")]
+    Browser(String),
+}
+
+impl AppError {
+    /// A short heading for the error panel.
+    pub fn title(&self) -> &'static str {
+        match self {
+            Self::Core(skiff_core::Error::InvalidReference { .. }) => "That is not an image reference",
+            Self::Core(skiff_core::Error::DigestMismatch { .. })
+            | Self::Core(skiff_core::Error::SizeMismatch { .. }) => "Verification failed",
+            Self::Layer { source, .. } => source.title(),
+            Self::Unreachable { .. } => "Cannot reach the registry",
+            Self::ProxyRefused { .. } => "The proxy refused",
+            Self::NotFound { .. } => "Not found",
+            Self::Denied { .. } | Self::NeedsCredentials { .. } => "Access denied",
+            Self::RateLimited { .. } => "Rate limited",
+            Self::ManifestDigestMismatch { .. } => "Verification failed",
+            Self::Storage(_) | Self::QuotaTooSmall { .. } => "Browser storage problem",
+            _ => "The pull failed",
+        }
+    }
+}
+
+/// A `JsValue` error as text, for the rare browser API failure that has no better wording.
+pub fn js_error_text(value: &wasm_bindgen::JsValue) -> String {
+    if let Some(error) = value.dyn_ref::<js_sys::Error>() {
+        return String::from(error.message());
+    }
+    value.as_string().unwrap_or_else(|| format!("{value:?}"))
+}
+
+use wasm_bindgen::JsCast as _;

@@ -1,0 +1,279 @@
+//! Talking to a registry from the browser: every request goes through the [`Route`] (the CORS
+//! proxy, or direct), answers auth challenges, renews tokens before they expire, and turns
+//! registry error answers into [`AppError`]s. Each request is reported as an [`Exchange`].
+
+use std::cell::RefCell;
+
+use gloo_net::http::{Request, Response};
+use skiff_core::auth::{Challenge, Scope, Token};
+use skiff_core::registry::Route;
+use web_sys::AbortSignal;
+use yew::Callback;
+
+use crate::error::{js_error_text, AppError};
+use crate::state::Exchange;
+
+/// Header the proxy sets when it refused a request itself (see skiff-proxy).
+const PROXY_ERROR_HEADER: &str = "x-skiff-proxy-error";
+const REDIRECTED_TO_HEADER: &str = "x-skiff-redirected-to";
+
+enum Auth {
+    /// No challenge seen yet.
+    None,
+    Bearer { challenge: Challenge, token: Option<Token> },
+}
+
+/// One registry, one repository, one pull.
+pub struct RegistrySession {
+    route: Route,
+    repository: String,
+    auth: RefCell<Auth>,
+    signal: AbortSignal,
+    report: Callback<Exchange>,
+}
+
+pub fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+impl RegistrySession {
+    pub fn new(route: Route, repository: String, signal: AbortSignal, report: Callback<Exchange>) -> Self {
+        Self {
+            route,
+            repository,
+            auth: RefCell::new(Auth::None),
+            signal,
+            report,
+        }
+    }
+
+    /// `GET /v2/`: checks the registry speaks the API and learns its auth challenge early.
+    pub async fn ping(&self, url: &str) -> Result<(), AppError> {
+        let response = self.send(url, None, "version check").await?;
+        match response.status() {
+            200 => Ok(()),
+            401 => {
+                self.learn_challenge(&response, "version check")?;
+                Ok(())
+            }
+            _ => Err(error_for(&response, "version check (/v2/)").await),
+        }
+    }
+
+    /// GET with authentication; a `401` triggers one token fetch and one retry. The response is
+    /// returned whatever its status; use [`expect_ok`] for the usual check.
+    pub async fn get(&self, url: &str, accept: Option<&str>, what: &str) -> Result<Response, AppError> {
+        self.renew_token_if_due(what).await?;
+        let response = self.send(url, accept, what).await?;
+        if response.status() != 401 {
+            return Ok(response);
+        }
+        self.learn_challenge(&response, what)?;
+        self.fetch_token(what).await?;
+        self.send(url, accept, what).await
+    }
+
+    async fn renew_token_if_due(&self, what: &str) -> Result<(), AppError> {
+        let due = matches!(&*self.auth.borrow(), Auth::Bearer { token: Some(token), .. } if token.needs_renewal(now_ms()));
+        if due {
+            self.fetch_token(what).await?;
+        }
+        Ok(())
+    }
+
+    fn learn_challenge(&self, response: &Response, what: &str) -> Result<(), AppError> {
+        let header = response.headers().get("www-authenticate").ok_or_else(|| AppError::Http {
+            what: what.to_owned(),
+            status: 401,
+            code: String::new(),
+            hint: "The registry refused without saying how to authenticate (no WWW-Authenticate header; a proxy that does not expose it?).".to_owned(),
+        })?;
+        match Challenge::parse(&header)? {
+            challenge @ Challenge::Bearer { .. } => {
+                *self.auth.borrow_mut() = Auth::Bearer { challenge, token: None };
+                Ok(())
+            }
+            Challenge::Basic { .. } => Err(AppError::NeedsCredentials {
+                what: what.to_owned(),
+                scheme: "HTTP Basic".to_owned(),
+            }),
+            _ => Err(AppError::NeedsCredentials {
+                what: what.to_owned(),
+                scheme: header,
+            }),
+        }
+    }
+
+    async fn fetch_token(&self, what: &str) -> Result<(), AppError> {
+        // Copy what is needed out of the RefCell: no borrow may live across an await.
+        let url = {
+            let auth = self.auth.borrow();
+            let Auth::Bearer { challenge, .. } = &*auth else {
+                return Ok(());
+            };
+            let Challenge::Bearer { realm, .. } = challenge else {
+                return Ok(());
+            };
+            let query = challenge
+                .token_query(&[Scope::pull(&self.repository)])
+                .unwrap_or_default();
+            let separator = if realm.contains('?') { '&' } else { '?' };
+            format!("{realm}{separator}{query}")
+        };
+        let sent_at = now_ms();
+        let response = self.send(&url, None, "token").await?;
+        if !response.ok() {
+            let error = error_for(&response, "token request").await;
+            return Err(match error {
+                AppError::Denied { .. } | AppError::NotFound { .. } => AppError::Denied {
+                    what: format!("{what} (token service)"),
+                    status: response.status(),
+                    code: String::new(),
+                },
+                other => other,
+            });
+        }
+        let body = response.binary().await.map_err(|e| gloo_error("token", &e))?;
+        let token = Token::from_response(&body, sent_at)?;
+        if let Auth::Bearer { token: slot, .. } = &mut *self.auth.borrow_mut() {
+            *slot = Some(token);
+        }
+        Ok(())
+    }
+
+    fn authorization(&self) -> Option<String> {
+        match &*self.auth.borrow() {
+            Auth::Bearer { token: Some(token), .. } => Some(token.authorization()),
+            _ => None,
+        }
+    }
+
+    async fn send(&self, upstream: &str, accept: Option<&str>, what: &str) -> Result<Response, AppError> {
+        let is_token = what == "token";
+        let mut request = Request::get(&self.route.url(upstream)).abort_signal(Some(&self.signal));
+        if let Some(accept) = accept {
+            request = request.header("Accept", accept);
+        }
+        if !is_token {
+            if let Some(authorization) = self.authorization() {
+                request = request.header("Authorization", &authorization);
+            }
+        }
+        let result = request.send().await;
+        let (status, note) = match &result {
+            Ok(response) => {
+                let mut note = what.to_owned();
+                if let Some(host) = response.headers().get(REDIRECTED_TO_HEADER) {
+                    note.push_str(&format!(", served by {host} after a redirect"));
+                }
+                (Some(response.status()), note)
+            }
+            Err(_) => (None, format!("{what}: no answer")),
+        };
+        self.report.emit(Exchange {
+            method: "GET",
+            url: upstream.to_owned(),
+            status,
+            note,
+        });
+        result.map_err(|error| {
+            if self.signal.aborted() {
+                return AppError::Browser("the pull was cancelled".to_owned());
+            }
+            let hint = if self.route.is_direct() {
+                "The registry probably sends no CORS headers: set a CORS proxy (e.g. the one `scripts/serve.sh` starts) in the Proxy field.".to_owned()
+            } else {
+                format!(
+                    "Is the proxy running and is the Proxy field right? Start it with `scripts/serve.sh`. ({})",
+                    gloo_error_text(&error)
+                )
+            };
+            AppError::Unreachable {
+                target: if self.route.is_direct() { upstream_host(upstream) } else { "the proxy".to_owned() },
+                hint,
+            }
+        })
+    }
+}
+
+fn upstream_host(url: &str) -> String {
+    url.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or(url).to_owned()
+}
+
+/// Fails unless the status is 2xx.
+pub async fn expect_ok(response: Response, what: &str) -> Result<Response, AppError> {
+    if response.ok() {
+        Ok(response)
+    } else {
+        Err(error_for(&response, what).await)
+    }
+}
+
+/// Turns a non-2xx answer into an error, reading the registry's error JSON or the proxy's text.
+pub async fn error_for(response: &Response, what: &str) -> AppError {
+    let status = response.status();
+    let headers = response.headers();
+    let body = response.text().await.unwrap_or_default();
+    if headers.get(PROXY_ERROR_HEADER).is_some() {
+        return AppError::ProxyRefused {
+            message: body.trim().to_owned(),
+        };
+    }
+    let code = registry_error_code(&body);
+    let what = what.to_owned();
+    match status {
+        404 => AppError::NotFound { what, code },
+        401 | 403 => AppError::Denied { what, status, code },
+        429 => {
+            let mut details = String::new();
+            for name in ["retry-after", "ratelimit-limit", "ratelimit-remaining"] {
+                if let Some(value) = headers.get(name) {
+                    details.push_str(&format!(", {name}: {value}"));
+                }
+            }
+            AppError::RateLimited { what, details }
+        }
+        500..=599 => AppError::Http {
+            what,
+            status,
+            code,
+            hint: "The registry (or a gateway before it) failed; try again in a moment.".to_owned(),
+        },
+        _ => AppError::Http {
+            what,
+            status,
+            code,
+            hint: "Skiff did not expect this answer.".to_owned(),
+        },
+    }
+}
+
+/// `: MANIFEST_UNKNOWN (manifest unknown)` from `{"errors":[{"code":…,"message":…}]}`.
+fn registry_error_code(body: &str) -> String {
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
+        return String::new();
+    };
+    let Some(first) = json["errors"].get(0) else {
+        return String::new();
+    };
+    match (first["code"].as_str(), first["message"].as_str()) {
+        (Some(code), Some(message)) => format!(", {code}: {message}"),
+        (Some(code), None) => format!(", {code}"),
+        _ => String::new(),
+    }
+}
+
+fn gloo_error_text(error: &gloo_net::Error) -> String {
+    match error {
+        gloo_net::Error::JsError(js) => js.message.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub fn gloo_error(what: &str, error: &gloo_net::Error) -> AppError {
+    AppError::Browser(format!("reading the {what} failed: {}", gloo_error_text(error)))
+}
+
+pub fn js_error(what: &str, value: &wasm_bindgen::JsValue) -> AppError {
+    AppError::Browser(format!("{what}: {}", js_error_text(value)))
+}

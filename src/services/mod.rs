@@ -1,0 +1,6 @@
+//! Async work and browser APIs. Components call these; these report back through `Action`s.
+
+pub mod http;
+pub mod prefs;
+pub mod pull;
+pub mod staging;

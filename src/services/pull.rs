@@ -1,0 +1,437 @@
+//! One pull, start to finish: version check and auth, manifest, config, layers streamed and
+//! verified into staging, then the archive assembled as a Blob ready to save.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use futures::{StreamExt as _, TryStreamExt as _};
+use js_sys::{Array, Uint8Array};
+use skiff_core::archive::{docker_archive, ArchiveImage};
+use skiff_core::manifest::{media_type, Descriptor, ImageConfig, Manifest, MANIFEST_ACCEPT};
+use skiff_core::reference::PullInput;
+use skiff_core::registry::{blob_url, manifest_url, ping_url, Route};
+use skiff_core::tar_parts::{total_len, Part};
+use skiff_core::{BlobVerifier, Digest, Reference};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{AbortController, Blob, BlobPropertyBag, ReadableStreamDefaultReader, ReadableStreamReadResult};
+use yew::Callback;
+
+use super::http::{expect_ok, gloo_error, js_error, now_ms, RegistrySession};
+use super::staging::{BlobSink, Staging};
+use crate::error::AppError;
+use crate::state::{Action, ErrorReport, Exchange, LayerRow, SavedArchive};
+
+/// Layers downloaded at once: enough to hide latency, few enough for 2-core machines.
+const PARALLEL_LAYERS: usize = 3;
+/// Progress is reported at most this often per layer, so rendering never slows the download.
+const PROGRESS_INTERVAL_MS: f64 = 100.0;
+
+/// What the user asked for.
+pub struct PullRequest {
+    pub image_input: String,
+    pub proxy: String,
+}
+
+/// The last pull's resources, released when the next pull starts.
+struct Previous {
+    controller: AbortController,
+    staging: Option<Rc<Staging>>,
+    object_url: Option<String>,
+}
+
+thread_local! {
+    static PREVIOUS: RefCell<Option<Previous>> = const { RefCell::new(None) };
+}
+
+/// Starts a pull in the background; it reports through `dispatch`.
+pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        dispatch.emit(Action::PullStarted {
+            pull_id,
+            reference: request.image_input.trim().to_owned(),
+        });
+        let controller = match AbortController::new() {
+            Ok(controller) => controller,
+            Err(e) => {
+                fail(&dispatch, pull_id, &js_error("starting the pull", &e));
+                return;
+            }
+        };
+        release_previous(Previous {
+            controller: controller.clone(),
+            staging: None,
+            object_url: None,
+        })
+        .await;
+        let pull = Pull {
+            pull_id,
+            dispatch: dispatch.clone(),
+            controller,
+        };
+        if let Err(error) = pull.run(&request).await {
+            pull.controller.abort();
+            fail(&dispatch, pull_id, &error);
+        }
+    });
+}
+
+fn fail(dispatch: &Callback<Action>, pull_id: u32, error: &AppError) {
+    dispatch.emit(Action::Failed {
+        pull_id,
+        report: ErrorReport {
+            title: error.title().to_owned(),
+            message: error.to_string(),
+        },
+    });
+}
+
+/// Cancels the previous pull and frees its staged files and download link.
+async fn release_previous(next: Previous) {
+    let previous = PREVIOUS.with(|slot| slot.borrow_mut().replace(next));
+    if let Some(previous) = previous {
+        previous.controller.abort();
+        if let Some(url) = previous.object_url {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+        if let Some(staging) = previous.staging {
+            staging.remove().await;
+        }
+    }
+}
+
+fn remember(staging: Rc<Staging>, object_url: Option<String>) {
+    PREVIOUS.with(|slot| {
+        if let Some(previous) = slot.borrow_mut().as_mut() {
+            previous.staging = Some(staging);
+            previous.object_url = object_url;
+        }
+    });
+}
+
+struct Pull {
+    pull_id: u32,
+    dispatch: Callback<Action>,
+    controller: AbortController,
+}
+
+impl Pull {
+    fn stage(&self, stage: impl Into<String>) {
+        self.dispatch.emit(Action::Stage {
+            pull_id: self.pull_id,
+            stage: stage.into(),
+        });
+    }
+
+    async fn run(&self, request: &PullRequest) -> Result<(), AppError> {
+        let input: PullInput = request.image_input.parse()?;
+        let reference = input.reference;
+        self.dispatch.emit(Action::Resolved {
+            pull_id: self.pull_id,
+            reference: reference.to_string(),
+        });
+
+        let pull_id = self.pull_id;
+        let dispatch = self.dispatch.clone();
+        let report = Callback::from(move |exchange: Exchange| dispatch.emit(Action::Exchange { pull_id, exchange }));
+        let session = RegistrySession::new(
+            Route::new(&request.proxy),
+            reference.repository().to_owned(),
+            self.controller.signal(),
+            report,
+        );
+
+        self.stage(format!("Checking {} and its authentication", reference.registry()));
+        session.ping(&ping_url(reference.registry())).await?;
+
+        self.stage("Fetching the manifest");
+        let (manifest_bytes, manifest_media_type, image) = self.fetch_manifest(&session, &reference).await?;
+
+        self.stage("Fetching the image config");
+        let config = self.fetch_config(&session, &reference, &image.config).await?;
+        let parsed = ImageConfig::parse(&config)?;
+        if parsed.rootfs.diff_ids.len() != image.layers.len() {
+            return Err(AppError::LayerCountMismatch {
+                diff_ids: parsed.rootfs.diff_ids.len(),
+                layers: image.layers.len(),
+            });
+        }
+
+        // A layer listed twice is downloaded once.
+        let mut unique: Vec<&Descriptor> = Vec::new();
+        for layer in &image.layers {
+            if !unique.iter().any(|seen| seen.digest == layer.digest) {
+                unique.push(layer);
+            }
+        }
+        let staging = Rc::new(Staging::open(js_sys::Date::now()).await);
+        remember(staging.clone(), None);
+        let needed: u64 = unique.iter().map(|l| l.size).sum();
+        if !staging.is_in_memory() {
+            if let Some(available) = Staging::available_bytes().await {
+                if needed > available {
+                    return Err(AppError::QuotaTooSmall {
+                        needed_mb: needed.div_ceil(1 << 20),
+                        available_mb: available >> 20,
+                    });
+                }
+            }
+        }
+        self.dispatch.emit(Action::LayersKnown {
+            pull_id: self.pull_id,
+            layers: unique
+                .iter()
+                .map(|l| LayerRow::new(l.digest.to_string(), short_media_type(&l.media_type), l.size))
+                .collect(),
+        });
+        self.stage(format!(
+            "Downloading and verifying {} layer{}",
+            unique.len(),
+            if unique.len() == 1 { "" } else { "s" }
+        ));
+        let total = unique.len();
+        futures::stream::iter(unique.iter().enumerate())
+            .map(|(index, layer)| {
+                let session = &session;
+                let staging = &staging;
+                let reference = &reference;
+                async move {
+                    self.download_layer(session, staging, reference, layer, index)
+                        .await
+                        .map_err(|source| AppError::Layer {
+                            position: index + 1,
+                            total,
+                            digest: layer.digest.clone(),
+                            source: Box::new(source),
+                        })
+                }
+            })
+            .buffer_unordered(PARALLEL_LAYERS)
+            .try_collect::<Vec<()>>()
+            .await?;
+
+        self.stage("Assembling the archive");
+        let image = ArchiveImage {
+            reference: reference.clone(),
+            manifest: manifest_bytes,
+            manifest_media_type,
+            config,
+            layers: image.layers.clone(),
+        };
+        let parts = docker_archive(&[image], now_ms() / 1000)?;
+        let tar = assemble(&parts, &staging).await?;
+        let object_url = web_sys::Url::create_object_url_with_blob(&tar).map_err(|e| js_error("offering the download", &e))?;
+        remember(staging, Some(object_url.clone()));
+        self.dispatch.emit(Action::Finished {
+            pull_id: self.pull_id,
+            archive: SavedArchive {
+                object_url,
+                file_name: reference.archive_file_name(),
+                size: tar.size() as u64,
+                repo_tag: reference.repo_tag(),
+            },
+        });
+        Ok(())
+    }
+
+    async fn fetch_manifest(
+        &self,
+        session: &RegistrySession,
+        reference: &Reference,
+    ) -> Result<(Vec<u8>, String, skiff_core::manifest::ImageManifest), AppError> {
+        let url = manifest_url(reference, &reference.manifest_reference());
+        let response = expect_ok(session.get(&url, Some(MANIFEST_ACCEPT), "manifest").await?, "manifest").await?;
+        let content_type = response.headers().get("content-type");
+        let header_digest = response.headers().get("docker-content-digest");
+        let body = response.binary().await.map_err(|e| gloo_error("manifest", &e))?;
+        let actual = Digest::of(&body);
+        if let Some(expected) = reference.digest() {
+            if *expected != actual {
+                return Err(AppError::ManifestDigestMismatch {
+                    expected: expected.clone(),
+                    actual,
+                    source_of_expected: "the reference",
+                });
+            }
+        }
+        if let Some(header) = header_digest {
+            // Only sha256 is comparable; other algorithms are ignored rather than refused.
+            if let Ok(expected) = header.parse::<Digest>() {
+                if expected != actual {
+                    return Err(AppError::ManifestDigestMismatch {
+                        expected,
+                        actual,
+                        source_of_expected: "the registry's Docker-Content-Digest header",
+                    });
+                }
+            }
+        }
+        self.dispatch.emit(Action::ManifestFetched {
+            pull_id: self.pull_id,
+            json: pretty_json(&body),
+        });
+        let (manifest, media_type) = Manifest::parse(content_type.as_deref(), &body)?;
+        match manifest {
+            Manifest::Image(image) => Ok((body, media_type, image)),
+            Manifest::Index(index) => Err(AppError::MultiPlatformIndex {
+                reference: reference.to_string(),
+                count: index.manifests.len(),
+            }),
+        }
+    }
+
+    async fn fetch_config(
+        &self,
+        session: &RegistrySession,
+        reference: &Reference,
+        descriptor: &Descriptor,
+    ) -> Result<Vec<u8>, AppError> {
+        let response = expect_ok(
+            session.get(&blob_url(reference, &descriptor.digest), None, "image config").await?,
+            "image config",
+        )
+        .await?;
+        let body = response.binary().await.map_err(|e| gloo_error("image config", &e))?;
+        let mut verifier = BlobVerifier::new(descriptor.digest.clone(), descriptor.size);
+        verifier.update(&body)?;
+        verifier.finish()?;
+        self.dispatch.emit(Action::ConfigFetched {
+            pull_id: self.pull_id,
+            json: pretty_json(&body),
+        });
+        Ok(body)
+    }
+
+    async fn download_layer(
+        &self,
+        session: &RegistrySession,
+        staging: &Staging,
+        reference: &Reference,
+        layer: &Descriptor,
+        index: usize,
+    ) -> Result<(), AppError> {
+        let what = format!("layer {}", layer.digest.short());
+        let response = expect_ok(session.get(&blob_url(reference, &layer.digest), None, &what).await?, &what).await?;
+        let body = response
+            .body()
+            .ok_or_else(|| AppError::Browser("the layer response has no body".to_owned()))?;
+        let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+        let sink = staging.create(&layer.digest).await?;
+        match self.stream_into(&reader, &sink, layer, index).await {
+            Ok(()) => {
+                staging.commit(&layer.digest, sink).await?;
+                self.dispatch.emit(Action::LayerDone {
+                    pull_id: self.pull_id,
+                    index,
+                    verified: true,
+                });
+                Ok(())
+            }
+            Err(error) => {
+                let _ = reader.cancel();
+                staging.discard(sink).await;
+                self.dispatch.emit(Action::LayerDone {
+                    pull_id: self.pull_id,
+                    index,
+                    verified: false,
+                });
+                Err(error)
+            }
+        }
+    }
+
+    /// Hashes each chunk as it arrives and writes it to staging; checks size and digest at the end.
+    async fn stream_into(
+        &self,
+        reader: &ReadableStreamDefaultReader,
+        sink: &BlobSink,
+        layer: &Descriptor,
+        index: usize,
+    ) -> Result<(), AppError> {
+        let mut verifier = BlobVerifier::new(layer.digest.clone(), layer.size);
+        let mut buffer = Vec::new();
+        let mut last_report = 0.0;
+        let progress = |received: u64| {
+            self.dispatch.emit(Action::LayerProgress {
+                pull_id: self.pull_id,
+                index,
+                received,
+                now_ms: js_sys::Date::now(),
+            })
+        };
+        progress(0);
+        loop {
+            let result: ReadableStreamReadResult = JsFuture::from(reader.read())
+                .await
+                .map_err(|e| {
+                    AppError::Browser(format!(
+                        "the connection broke after {} of {} bytes ({})",
+                        verifier.received(),
+                        layer.size,
+                        crate::error::js_error_text(&e)
+                    ))
+                })?
+                .unchecked_into();
+            if result.get_done().unwrap_or(false) {
+                break;
+            }
+            let chunk: Uint8Array = result.get_value().unchecked_into();
+            buffer.resize(chunk.length() as usize, 0);
+            chunk.copy_to(&mut buffer);
+            verifier.update(&buffer)?;
+            sink.write(&chunk).await?;
+            let now = js_sys::Date::now();
+            if now - last_report >= PROGRESS_INTERVAL_MS {
+                last_report = now;
+                progress(verifier.received());
+            }
+        }
+        progress(verifier.received());
+        verifier.finish()?;
+        Ok(())
+    }
+}
+
+/// The archive as one Blob whose parts are small byte arrays and the staged files themselves.
+async fn assemble(parts: &[Part], staging: &Staging) -> Result<Blob, AppError> {
+    let sequence = Array::new();
+    for part in parts {
+        match part {
+            Part::Bytes(bytes) => {
+                sequence.push(&Uint8Array::from(bytes.as_slice()));
+            }
+            Part::Blob { digest, .. } => {
+                let blob = staging.blob(digest).await?;
+                sequence.push(&blob);
+            }
+        }
+    }
+    let options = BlobPropertyBag::new();
+    options.set_type("application/x-tar");
+    let tar = Blob::new_with_blob_sequence_and_options(&sequence, &options)
+        .map_err(|e| js_error("assembling the archive", &e))?;
+    let expected = total_len(parts);
+    if tar.size() as u64 != expected {
+        return Err(AppError::Storage(format!(
+            "the assembled archive has {} bytes instead of {expected}; a staged layer changed on disk",
+            tar.size() as u64
+        )));
+    }
+    Ok(tar)
+}
+
+fn pretty_json(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .and_then(|value| serde_json::to_string_pretty(&value))
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned())
+}
+
+fn short_media_type(media_type: &str) -> String {
+    match media_type {
+        media_type::DOCKER_LAYER_GZIP | media_type::OCI_LAYER_GZIP => "tar+gzip".to_owned(),
+        media_type::OCI_LAYER_ZSTD => "tar+zstd".to_owned(),
+        media_type::OCI_LAYER => "tar".to_owned(),
+        media_type::DOCKER_FOREIGN_LAYER => "foreign".to_owned(),
+        other => other.rsplit('.').next().unwrap_or(other).to_owned(),
+    }
+}

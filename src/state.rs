@@ -1,0 +1,254 @@
+//! The app's whole state and the actions that change it. Pure: no browser calls here.
+
+use std::rc::Rc;
+
+use yew::Reducible;
+
+/// Where a pull is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    Idle,
+    Running { stage: String },
+    Done(SavedArchive),
+    Failed(ErrorReport),
+}
+
+/// The finished archive, ready to download.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SavedArchive {
+    pub object_url: String,
+    pub file_name: String,
+    pub size: u64,
+    pub repo_tag: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErrorReport {
+    pub title: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LayerStatus {
+    Queued,
+    Downloading,
+    Verified,
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerRow {
+    pub digest: String,
+    pub media_type: String,
+    pub size: u64,
+    pub received: u64,
+    pub status: LayerStatus,
+    pub started_ms: Option<f64>,
+    pub updated_ms: f64,
+}
+
+impl LayerRow {
+    pub fn new(digest: String, media_type: String, size: u64) -> Self {
+        Self {
+            digest,
+            media_type,
+            size,
+            received: 0,
+            status: LayerStatus::Queued,
+            started_ms: None,
+            updated_ms: 0.0,
+        }
+    }
+
+    /// Average speed since the download started, bytes per second.
+    pub fn bytes_per_second(&self) -> Option<f64> {
+        let elapsed = (self.updated_ms - self.started_ms?) / 1000.0;
+        (elapsed > 0.2 && self.received > 0).then(|| self.received as f64 / elapsed)
+    }
+}
+
+/// One request the app made, for the "registry conversation" view. Never holds credentials.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exchange {
+    pub method: &'static str,
+    pub url: String,
+    pub status: Option<u16>,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    pub image_input: String,
+    pub proxy_input: String,
+    pub pull_id: u32,
+    pub reference: Option<String>,
+    pub phase: Phase,
+    pub layers: Vec<LayerRow>,
+    pub exchanges: Vec<Exchange>,
+    pub manifest_json: Option<String>,
+    pub config_json: Option<String>,
+}
+
+pub enum Action {
+    EditImage(String),
+    EditProxy(String),
+    PullStarted { pull_id: u32, reference: String },
+    Resolved { pull_id: u32, reference: String },
+    Stage { pull_id: u32, stage: String },
+    Exchange { pull_id: u32, exchange: Exchange },
+    ManifestFetched { pull_id: u32, json: String },
+    ConfigFetched { pull_id: u32, json: String },
+    LayersKnown { pull_id: u32, layers: Vec<LayerRow> },
+    LayerProgress { pull_id: u32, index: usize, received: u64, now_ms: f64 },
+    LayerDone { pull_id: u32, index: usize, verified: bool },
+    Finished { pull_id: u32, archive: SavedArchive },
+    Failed { pull_id: u32, report: ErrorReport },
+}
+
+impl State {
+    pub fn new(image_input: String, proxy_input: String) -> Self {
+        Self {
+            image_input,
+            proxy_input,
+            pull_id: 0,
+            reference: None,
+            phase: Phase::Idle,
+            layers: Vec::new(),
+            exchanges: Vec::new(),
+            manifest_json: None,
+            config_json: None,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self.phase, Phase::Running { .. })
+    }
+}
+
+impl Reducible for State {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let mut next = (*self).clone();
+        // Actions from a pull that has been superseded are dropped.
+        let current = |pull_id: u32| pull_id == self.pull_id;
+        match action {
+            Action::EditImage(text) => next.image_input = text,
+            Action::EditProxy(text) => next.proxy_input = text,
+            Action::PullStarted { pull_id, reference } => {
+                next = State::new(self.image_input.clone(), self.proxy_input.clone());
+                next.pull_id = pull_id;
+                next.reference = Some(reference);
+                next.phase = Phase::Running {
+                    stage: "Contacting the registry".to_owned(),
+                };
+            }
+            Action::Resolved { pull_id, reference } if current(pull_id) => next.reference = Some(reference),
+            Action::Stage { pull_id, stage } if current(pull_id) => {
+                next.phase = Phase::Running { stage };
+            }
+            Action::Exchange { pull_id, exchange } if current(pull_id) => next.exchanges.push(exchange),
+            Action::ManifestFetched { pull_id, json } if current(pull_id) => next.manifest_json = Some(json),
+            Action::ConfigFetched { pull_id, json } if current(pull_id) => next.config_json = Some(json),
+            Action::LayersKnown { pull_id, layers } if current(pull_id) => next.layers = layers,
+            Action::LayerProgress {
+                pull_id,
+                index,
+                received,
+                now_ms,
+            } if current(pull_id) => {
+                if let Some(row) = next.layers.get_mut(index) {
+                    row.status = LayerStatus::Downloading;
+                    row.started_ms.get_or_insert(now_ms);
+                    row.received = received;
+                    row.updated_ms = now_ms;
+                }
+            }
+            Action::LayerDone {
+                pull_id,
+                index,
+                verified,
+            } if current(pull_id) => {
+                if let Some(row) = next.layers.get_mut(index) {
+                    row.status = if verified {
+                        LayerStatus::Verified
+                    } else {
+                        LayerStatus::Failed
+                    };
+                }
+            }
+            Action::Finished { pull_id, archive } if current(pull_id) => next.phase = Phase::Done(archive),
+            Action::Failed { pull_id, report } if current(pull_id) => next.phase = Phase::Failed(report),
+            _ => return self,
+        }
+        Rc::new(next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started() -> Rc<State> {
+        Rc::new(State::new("busybox".into(), "http://p/".into())).reduce(Action::PullStarted {
+            pull_id: 7,
+            reference: "docker.io/library/busybox:latest".into(),
+        })
+    }
+
+    #[test]
+    fn a_pull_resets_the_previous_one() {
+        let state = started().reduce(Action::Failed {
+            pull_id: 7,
+            report: ErrorReport {
+                title: "x".into(),
+                message: "y".into(),
+            },
+        });
+        let state = state.reduce(Action::PullStarted {
+            pull_id: 8,
+            reference: "r".into(),
+        });
+        assert!(state.is_running());
+        assert!(state.exchanges.is_empty());
+        assert_eq!(state.image_input, "busybox");
+    }
+
+    #[test]
+    fn actions_of_a_superseded_pull_are_ignored() {
+        let state = started();
+        let after = state.clone().reduce(Action::Stage {
+            pull_id: 6,
+            stage: "old".into(),
+        });
+        assert!(Rc::ptr_eq(&state, &after));
+    }
+
+    #[test]
+    fn progress_updates_rows_and_speed() {
+        let state = started().reduce(Action::LayersKnown {
+            pull_id: 7,
+            layers: vec![LayerRow::new("sha256:a".into(), "gzip".into(), 1000)],
+        });
+        let state = state.reduce(Action::LayerProgress {
+            pull_id: 7,
+            index: 0,
+            received: 0,
+            now_ms: 1000.0,
+        });
+        let state = state.reduce(Action::LayerProgress {
+            pull_id: 7,
+            index: 0,
+            received: 500,
+            now_ms: 2000.0,
+        });
+        assert_eq!(state.layers[0].status, LayerStatus::Downloading);
+        assert_eq!(state.layers[0].bytes_per_second(), Some(500.0));
+        let state = state.reduce(Action::LayerDone {
+            pull_id: 7,
+            index: 0,
+            verified: true,
+        });
+        assert_eq!(state.layers[0].status, LayerStatus::Verified);
+    }
+}
