@@ -18,7 +18,11 @@ pub enum AppError {
     NotFound { what: String, code: String },
 
     #[error("{what}: access denied (HTTP {status}{code}). The repository may be private or the name misspelt; credentials come in a later version of Skiff.")]
-    Denied { what: String, status: u16, code: String },
+    Denied {
+        what: String,
+        status: u16,
+        code: String,
+    },
 
     #[error("{what}: the registry is rate limiting this address (HTTP 429{details}). Wait and retry, or sign in for a higher limit.")]
     RateLimited { what: String, details: String },
@@ -31,7 +35,9 @@ pub enum AppError {
         hint: String,
     },
 
-    #[error("{what}: the registry asks for a login ({scheme}); Skiff cannot send credentials yet.")]
+    #[error(
+        "{what}: the registry asks for a login ({scheme}); Skiff cannot send credentials yet."
+    )]
     NeedsCredentials { what: String, scheme: String },
 
     #[error("the manifest's digest is {actual}, but {source_of_expected} says {expected}; the registry served another manifest, so nothing was saved")]
@@ -69,7 +75,9 @@ impl AppError {
     /// A short heading for the error panel.
     pub fn title(&self) -> &'static str {
         match self {
-            Self::Core(skiff_core::Error::InvalidReference { .. }) => "That is not an image reference",
+            Self::Core(skiff_core::Error::InvalidReference { .. }) => {
+                "That is not an image reference"
+            }
             Self::Core(skiff_core::Error::DigestMismatch { .. })
             | Self::Core(skiff_core::Error::SizeMismatch { .. }) => "Verification failed",
             Self::Layer { source, .. } => source.title(),

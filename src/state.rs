@@ -92,17 +92,53 @@ pub struct State {
 pub enum Action {
     EditImage(String),
     EditProxy(String),
-    PullStarted { pull_id: u32, reference: String },
-    Resolved { pull_id: u32, reference: String },
-    Stage { pull_id: u32, stage: String },
-    Exchange { pull_id: u32, exchange: Exchange },
-    ManifestFetched { pull_id: u32, json: String },
-    ConfigFetched { pull_id: u32, json: String },
-    LayersKnown { pull_id: u32, layers: Vec<LayerRow> },
-    LayerProgress { pull_id: u32, index: usize, received: u64, now_ms: f64 },
-    LayerDone { pull_id: u32, index: usize, verified: bool },
-    Finished { pull_id: u32, archive: SavedArchive },
-    Failed { pull_id: u32, report: ErrorReport },
+    PullStarted {
+        pull_id: u32,
+        reference: String,
+    },
+    Resolved {
+        pull_id: u32,
+        reference: String,
+    },
+    Stage {
+        pull_id: u32,
+        stage: String,
+    },
+    Exchange {
+        pull_id: u32,
+        exchange: Exchange,
+    },
+    ManifestFetched {
+        pull_id: u32,
+        json: String,
+    },
+    ConfigFetched {
+        pull_id: u32,
+        json: String,
+    },
+    LayersKnown {
+        pull_id: u32,
+        layers: Vec<LayerRow>,
+    },
+    LayerProgress {
+        pull_id: u32,
+        index: usize,
+        received: u64,
+        now_ms: f64,
+    },
+    LayerDone {
+        pull_id: u32,
+        index: usize,
+        verified: bool,
+    },
+    Finished {
+        pull_id: u32,
+        archive: SavedArchive,
+    },
+    Failed {
+        pull_id: u32,
+        report: ErrorReport,
+    },
 }
 
 impl State {
@@ -143,13 +179,21 @@ impl Reducible for State {
                     stage: "Contacting the registry".to_owned(),
                 };
             }
-            Action::Resolved { pull_id, reference } if current(pull_id) => next.reference = Some(reference),
+            Action::Resolved { pull_id, reference } if current(pull_id) => {
+                next.reference = Some(reference)
+            }
             Action::Stage { pull_id, stage } if current(pull_id) => {
                 next.phase = Phase::Running { stage };
             }
-            Action::Exchange { pull_id, exchange } if current(pull_id) => next.exchanges.push(exchange),
-            Action::ManifestFetched { pull_id, json } if current(pull_id) => next.manifest_json = Some(json),
-            Action::ConfigFetched { pull_id, json } if current(pull_id) => next.config_json = Some(json),
+            Action::Exchange { pull_id, exchange } if current(pull_id) => {
+                next.exchanges.push(exchange)
+            }
+            Action::ManifestFetched { pull_id, json } if current(pull_id) => {
+                next.manifest_json = Some(json)
+            }
+            Action::ConfigFetched { pull_id, json } if current(pull_id) => {
+                next.config_json = Some(json)
+            }
             Action::LayersKnown { pull_id, layers } if current(pull_id) => next.layers = layers,
             Action::LayerProgress {
                 pull_id,
@@ -177,8 +221,12 @@ impl Reducible for State {
                     };
                 }
             }
-            Action::Finished { pull_id, archive } if current(pull_id) => next.phase = Phase::Done(archive),
-            Action::Failed { pull_id, report } if current(pull_id) => next.phase = Phase::Failed(report),
+            Action::Finished { pull_id, archive } if current(pull_id) => {
+                next.phase = Phase::Done(archive)
+            }
+            Action::Failed { pull_id, report } if current(pull_id) => {
+                next.phase = Phase::Failed(report)
+            }
             _ => return self,
         }
         Rc::new(next)

@@ -43,7 +43,9 @@ pub fn app() -> Html {
     };
 
     let stage = match &state.phase {
-        Phase::Running { stage } => html! { <p class="stage" role="status"><span class="spinner"></span>{ stage }</p> },
+        Phase::Running { stage } => {
+            html! { <p class="stage" role="status"><span class="spinner"></span>{ stage }</p> }
+        }
         _ => html! {},
     };
 

@@ -13,7 +13,7 @@ pub fn error_panel(props: &ErrorPanelProps) -> Html {
         <section id="error" class="error" role="alert">
             <h2>{ &props.report.title }</h2>
             <p>{ &props.report.message }</p>
-            <p class="hint">{ "Nothing was saved: Skiff never offers an archive it could not verify." }</p>
+            <p class="hint">{ "No archive was offered: Skiff never saves what it could not verify." }</p>
         </section>
     }
 }

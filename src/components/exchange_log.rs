@@ -25,8 +25,8 @@ pub fn exchange_log(props: &ExchangeLogProps) -> Html {
                             <span class={classes!("status", status_class(e.status))}>
                                 { e.status.map_or("—".to_owned(), |s| s.to_string()) }
                             </span>
-                            <code>{ format!("{} {}", e.method, e.url) }</code>
                             <span class="note">{ &e.note }</span>
+                            <code class="url">{ format!("{} {}", e.method, e.url) }</code>
                         </li>
                     }) }
                 </ol>

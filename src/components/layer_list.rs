@@ -45,7 +45,10 @@ fn row(index: usize, layer: &LayerRow) -> Html {
     let speed = match (&layer.status, layer.bytes_per_second()) {
         (LayerStatus::Downloading | LayerStatus::Verified, Some(rate)) => {
             let eta = if layer.status == LayerStatus::Downloading && rate > 0.0 {
-                format!(", {:.0} s left", (layer.size.saturating_sub(layer.received)) as f64 / rate)
+                format!(
+                    ", {:.0} s left",
+                    (layer.size.saturating_sub(layer.received)) as f64 / rate
+                )
             } else {
                 String::new()
             };

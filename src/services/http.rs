@@ -20,7 +20,10 @@ const REDIRECTED_TO_HEADER: &str = "x-skiff-redirected-to";
 enum Auth {
     /// No challenge seen yet.
     None,
-    Bearer { challenge: Challenge, token: Option<Token> },
+    Bearer {
+        challenge: Challenge,
+        token: Option<Token>,
+    },
 }
 
 /// One registry, one repository, one pull.
@@ -37,7 +40,12 @@ pub fn now_ms() -> u64 {
 }
 
 impl RegistrySession {
-    pub fn new(route: Route, repository: String, signal: AbortSignal, report: Callback<Exchange>) -> Self {
+    pub fn new(
+        route: Route,
+        repository: String,
+        signal: AbortSignal,
+        report: Callback<Exchange>,
+    ) -> Self {
         Self {
             route,
             repository,
@@ -62,7 +70,12 @@ impl RegistrySession {
 
     /// GET with authentication; a `401` triggers one token fetch and one retry. The response is
     /// returned whatever its status; use [`expect_ok`] for the usual check.
-    pub async fn get(&self, url: &str, accept: Option<&str>, what: &str) -> Result<Response, AppError> {
+    pub async fn get(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        what: &str,
+    ) -> Result<Response, AppError> {
         self.renew_token_if_due(what).await?;
         let response = self.send(url, accept, what).await?;
         if response.status() != 401 {
@@ -90,7 +103,10 @@ impl RegistrySession {
         })?;
         match Challenge::parse(&header)? {
             challenge @ Challenge::Bearer { .. } => {
-                *self.auth.borrow_mut() = Auth::Bearer { challenge, token: None };
+                *self.auth.borrow_mut() = Auth::Bearer {
+                    challenge,
+                    token: None,
+                };
                 Ok(())
             }
             Challenge::Basic { .. } => Err(AppError::NeedsCredentials {
@@ -133,7 +149,10 @@ impl RegistrySession {
                 other => other,
             });
         }
-        let body = response.binary().await.map_err(|e| gloo_error("token", &e))?;
+        let body = response
+            .binary()
+            .await
+            .map_err(|e| gloo_error("token", &e))?;
         let token = Token::from_response(&body, sent_at)?;
         if let Auth::Bearer { token: slot, .. } = &mut *self.auth.borrow_mut() {
             *slot = Some(token);
@@ -143,12 +162,19 @@ impl RegistrySession {
 
     fn authorization(&self) -> Option<String> {
         match &*self.auth.borrow() {
-            Auth::Bearer { token: Some(token), .. } => Some(token.authorization()),
+            Auth::Bearer {
+                token: Some(token), ..
+            } => Some(token.authorization()),
             _ => None,
         }
     }
 
-    async fn send(&self, upstream: &str, accept: Option<&str>, what: &str) -> Result<Response, AppError> {
+    async fn send(
+        &self,
+        upstream: &str,
+        accept: Option<&str>,
+        what: &str,
+    ) -> Result<Response, AppError> {
         let is_token = what == "token";
         let mut request = Request::get(&self.route.url(upstream)).abort_signal(Some(&self.signal));
         if let Some(accept) = accept {
@@ -197,7 +223,11 @@ impl RegistrySession {
 }
 
 fn upstream_host(url: &str) -> String {
-    url.split("://").nth(1).and_then(|rest| rest.split('/').next()).unwrap_or(url).to_owned()
+    url.split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or(url)
+        .to_owned()
 }
 
 /// Fails unless the status is 2xx.
@@ -271,7 +301,10 @@ fn gloo_error_text(error: &gloo_net::Error) -> String {
 }
 
 pub fn gloo_error(what: &str, error: &gloo_net::Error) -> AppError {
-    AppError::Browser(format!("reading the {what} failed: {}", gloo_error_text(error)))
+    AppError::Browser(format!(
+        "reading the {what} failed: {}",
+        gloo_error_text(error)
+    ))
 }
 
 pub fn js_error(what: &str, value: &wasm_bindgen::JsValue) -> AppError {

@@ -23,7 +23,9 @@ pub fn save_proxy(proxy: &str) {
 /// A query parameter of the `#/?a=b&…` part of the page URL.
 pub fn hash_param(name: &str) -> Option<String> {
     let hash = web_sys::window()?.location().hash().ok()?;
-    let query = hash.strip_prefix("#/?").or_else(|| hash.strip_prefix("#?"))?;
+    let query = hash
+        .strip_prefix("#/?")
+        .or_else(|| hash.strip_prefix("#?"))?;
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=')?;
         (key == name).then(|| decode(value))
@@ -32,8 +34,13 @@ pub fn hash_param(name: &str) -> Option<String> {
 
 /// Puts the image into the page URL without reloading or adding history entries.
 pub fn set_image_in_url(image: &str) {
-    let Some(window) = web_sys::window() else { return };
-    let hash = format!("#/?image={}", String::from(js_sys::encode_uri_component(image)));
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let hash = format!(
+        "#/?image={}",
+        String::from(js_sys::encode_uri_component(image))
+    );
     if let Ok(history) = window.history() {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
     }

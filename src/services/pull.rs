@@ -14,7 +14,9 @@ use skiff_core::tar_parts::{total_len, Part};
 use skiff_core::{BlobVerifier, Digest, Reference};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, Blob, BlobPropertyBag, ReadableStreamDefaultReader, ReadableStreamReadResult};
+use web_sys::{
+    AbortController, Blob, BlobPropertyBag, ReadableStreamDefaultReader, ReadableStreamReadResult,
+};
 use yew::Callback;
 
 use super::http::{expect_ok, gloo_error, js_error, now_ms, RegistrySession};
@@ -133,7 +135,9 @@ impl Pull {
 
         let pull_id = self.pull_id;
         let dispatch = self.dispatch.clone();
-        let report = Callback::from(move |exchange: Exchange| dispatch.emit(Action::Exchange { pull_id, exchange }));
+        let report = Callback::from(move |exchange: Exchange| {
+            dispatch.emit(Action::Exchange { pull_id, exchange })
+        });
         let session = RegistrySession::new(
             Route::new(&request.proxy),
             reference.repository().to_owned(),
@@ -141,14 +145,20 @@ impl Pull {
             report,
         );
 
-        self.stage(format!("Checking {} and its authentication", reference.registry()));
+        self.stage(format!(
+            "Checking {} and its authentication",
+            reference.registry()
+        ));
         session.ping(&ping_url(reference.registry())).await?;
 
         self.stage("Fetching the manifest");
-        let (manifest_bytes, manifest_media_type, image) = self.fetch_manifest(&session, &reference).await?;
+        let (manifest_bytes, manifest_media_type, image) =
+            self.fetch_manifest(&session, &reference).await?;
 
         self.stage("Fetching the image config");
-        let config = self.fetch_config(&session, &reference, &image.config).await?;
+        let config = self
+            .fetch_config(&session, &reference, &image.config)
+            .await?;
         let parsed = ImageConfig::parse(&config)?;
         if parsed.rootfs.diff_ids.len() != image.layers.len() {
             return Err(AppError::LayerCountMismatch {
@@ -181,7 +191,13 @@ impl Pull {
             pull_id: self.pull_id,
             layers: unique
                 .iter()
-                .map(|l| LayerRow::new(l.digest.to_string(), short_media_type(&l.media_type), l.size))
+                .map(|l| {
+                    LayerRow::new(
+                        l.digest.to_string(),
+                        short_media_type(&l.media_type),
+                        l.size,
+                    )
+                })
                 .collect(),
         });
         self.stage(format!(
@@ -220,7 +236,8 @@ impl Pull {
         };
         let parts = docker_archive(&[image], now_ms() / 1000)?;
         let tar = assemble(&parts, &staging).await?;
-        let object_url = web_sys::Url::create_object_url_with_blob(&tar).map_err(|e| js_error("offering the download", &e))?;
+        let object_url = web_sys::Url::create_object_url_with_blob(&tar)
+            .map_err(|e| js_error("offering the download", &e))?;
         remember(staging, Some(object_url.clone()));
         self.dispatch.emit(Action::Finished {
             pull_id: self.pull_id,
@@ -240,10 +257,17 @@ impl Pull {
         reference: &Reference,
     ) -> Result<(Vec<u8>, String, skiff_core::manifest::ImageManifest), AppError> {
         let url = manifest_url(reference, &reference.manifest_reference());
-        let response = expect_ok(session.get(&url, Some(MANIFEST_ACCEPT), "manifest").await?, "manifest").await?;
+        let response = expect_ok(
+            session.get(&url, Some(MANIFEST_ACCEPT), "manifest").await?,
+            "manifest",
+        )
+        .await?;
         let content_type = response.headers().get("content-type");
         let header_digest = response.headers().get("docker-content-digest");
-        let body = response.binary().await.map_err(|e| gloo_error("manifest", &e))?;
+        let body = response
+            .binary()
+            .await
+            .map_err(|e| gloo_error("manifest", &e))?;
         let actual = Digest::of(&body);
         if let Some(expected) = reference.digest() {
             if *expected != actual {
@@ -272,7 +296,7 @@ impl Pull {
         });
         let (manifest, media_type) = Manifest::parse(content_type.as_deref(), &body)?;
         match manifest {
-            Manifest::Image(image) => Ok((body, media_type, image)),
+            Manifest::Image(image) => Ok((body, media_type, *image)),
             Manifest::Index(index) => Err(AppError::MultiPlatformIndex {
                 reference: reference.to_string(),
                 count: index.manifests.len(),
@@ -287,11 +311,20 @@ impl Pull {
         descriptor: &Descriptor,
     ) -> Result<Vec<u8>, AppError> {
         let response = expect_ok(
-            session.get(&blob_url(reference, &descriptor.digest), None, "image config").await?,
+            session
+                .get(
+                    &blob_url(reference, &descriptor.digest),
+                    None,
+                    "image config",
+                )
+                .await?,
             "image config",
         )
         .await?;
-        let body = response.binary().await.map_err(|e| gloo_error("image config", &e))?;
+        let body = response
+            .binary()
+            .await
+            .map_err(|e| gloo_error("image config", &e))?;
         let mut verifier = BlobVerifier::new(descriptor.digest.clone(), descriptor.size);
         verifier.update(&body)?;
         verifier.finish()?;
@@ -311,7 +344,13 @@ impl Pull {
         index: usize,
     ) -> Result<(), AppError> {
         let what = format!("layer {}", layer.digest.short());
-        let response = expect_ok(session.get(&blob_url(reference, &layer.digest), None, &what).await?, &what).await?;
+        let response = expect_ok(
+            session
+                .get(&blob_url(reference, &layer.digest), None, &what)
+                .await?,
+            &what,
+        )
+        .await?;
         let body = response
             .body()
             .ok_or_else(|| AppError::Browser("the layer response has no body".to_owned()))?;

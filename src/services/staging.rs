@@ -50,7 +50,9 @@ fn storage_error(what: &str, value: &JsValue) -> AppError {
 }
 
 async fn wait(promise: js_sys::Promise, what: &str) -> Result<JsValue, AppError> {
-    JsFuture::from(promise).await.map_err(|e| storage_error(what, &e))
+    JsFuture::from(promise)
+        .await
+        .map_err(|e| storage_error(what, &e))
 }
 
 impl Staging {
@@ -68,23 +70,32 @@ impl Staging {
         let navigator = web_sys::window()
             .ok_or_else(|| AppError::Storage("no window".into()))?
             .navigator();
-        let root: FileSystemDirectoryHandle = wait(navigator.storage().get_directory(), "opening OPFS")
-            .await?
-            .unchecked_into();
-        let create = FileSystemGetDirectoryOptions::new();
-        create.set_create(true);
-        let pulls: FileSystemDirectoryHandle =
-            wait(root.get_directory_handle_with_options(ROOT_DIR, &create), "opening the staging folder")
+        let root: FileSystemDirectoryHandle =
+            wait(navigator.storage().get_directory(), "opening OPFS")
                 .await?
                 .unchecked_into();
+        let create = FileSystemGetDirectoryOptions::new();
+        create.set_create(true);
+        let pulls: FileSystemDirectoryHandle = wait(
+            root.get_directory_handle_with_options(ROOT_DIR, &create),
+            "opening the staging folder",
+        )
+        .await?
+        .unchecked_into();
         remove_stale(&pulls, now_ms).await;
         let random = (js_sys::Math::random() * 1e9) as u64;
         let dir_name = format!("{}-{random}", now_ms as u64);
-        let dir: FileSystemDirectoryHandle =
-            wait(pulls.get_directory_handle_with_options(&dir_name, &create), "creating a staging folder")
-                .await?
-                .unchecked_into();
-        Ok(Self::Opfs { pulls, dir_name, dir })
+        let dir: FileSystemDirectoryHandle = wait(
+            pulls.get_directory_handle_with_options(&dir_name, &create),
+            "creating a staging folder",
+        )
+        .await?
+        .unchecked_into();
+        Ok(Self::Opfs {
+            pulls,
+            dir_name,
+            dir,
+        })
     }
 
     pub fn is_in_memory(&self) -> bool {
@@ -97,15 +108,21 @@ impl Staging {
                 let create = FileSystemGetFileOptions::new();
                 create.set_create(true);
                 let name = digest.hex().to_owned();
-                let handle: FileSystemFileHandle =
-                    wait(dir.get_file_handle_with_options(&name, &create), "creating a staging file")
+                let handle: FileSystemFileHandle = wait(
+                    dir.get_file_handle_with_options(&name, &create),
+                    "creating a staging file",
+                )
+                .await?
+                .unchecked_into();
+                let writable: FileSystemWritableFileStream =
+                    wait(handle.create_writable(), "opening a staging file")
                         .await?
                         .unchecked_into();
-                let writable: FileSystemWritableFileStream =
-                    wait(handle.create_writable(), "opening a staging file").await?.unchecked_into();
                 Ok(BlobSink::Opfs { name, writable })
             }
-            Self::Memory { .. } => Ok(BlobSink::Memory { chunks: Array::new() }),
+            Self::Memory { .. } => Ok(BlobSink::Memory {
+                chunks: Array::new(),
+            }),
         }
     }
 
@@ -120,7 +137,9 @@ impl Staging {
                     .map_err(|e| storage_error("keeping a layer in memory", &e))?;
                 blobs.borrow_mut().insert(digest.clone(), blob);
             }
-            (Self::Opfs { .. }, BlobSink::Memory { .. }) => unreachable!("sinks come from their staging"),
+            (Self::Opfs { .. }, BlobSink::Memory { .. }) => {
+                unreachable!("sinks come from their staging")
+            }
         }
         Ok(())
     }
@@ -137,10 +156,13 @@ impl Staging {
     pub async fn blob(&self, digest: &Digest) -> Result<Blob, AppError> {
         match self {
             Self::Opfs { dir, .. } => {
-                let handle: FileSystemFileHandle = wait(dir.get_file_handle(digest.hex()), "finding a staged layer")
+                let handle: FileSystemFileHandle =
+                    wait(dir.get_file_handle(digest.hex()), "finding a staged layer")
+                        .await?
+                        .unchecked_into();
+                Ok(wait(handle.get_file(), "reading a staged layer")
                     .await?
-                    .unchecked_into();
-                Ok(wait(handle.get_file(), "reading a staged layer").await?.unchecked_into())
+                    .unchecked_into())
             }
             Self::Memory { blobs } => blobs
                 .borrow()
@@ -152,7 +174,10 @@ impl Staging {
 
     /// Deletes this pull's files (the archive made from them stops working).
     pub async fn remove(&self) {
-        if let Self::Opfs { pulls, dir_name, .. } = self {
+        if let Self::Opfs {
+            pulls, dir_name, ..
+        } = self
+        {
             let recursive = FileSystemRemoveOptions::new();
             recursive.set_recursive(true);
             let _ = JsFuture::from(pulls.remove_entry_with_options(dir_name, &recursive)).await;
@@ -162,7 +187,10 @@ impl Staging {
     /// Free bytes the browser grants this origin, if it says.
     pub async fn available_bytes() -> Option<u64> {
         let storage = web_sys::window()?.navigator().storage();
-        let estimate: web_sys::StorageEstimate = JsFuture::from(storage.estimate().ok()?).await.ok()?.unchecked_into();
+        let estimate: web_sys::StorageEstimate = JsFuture::from(storage.estimate().ok()?)
+            .await
+            .ok()?
+            .unchecked_into();
         let quota = estimate.get_quota()?;
         let usage = estimate.get_usage().unwrap_or(0.0);
         Some((quota - usage).max(0.0) as u64)
@@ -192,13 +220,19 @@ async fn remove_stale(pulls: &FileSystemDirectoryHandle, now_ms: f64) {
     let mut stale: Vec<String> = Vec::new();
     loop {
         let Ok(promise) = names.next() else { break };
-        let Ok(next) = JsFuture::from(promise).await else { break };
+        let Ok(next) = JsFuture::from(promise).await else {
+            break;
+        };
         let next: js_sys::IteratorNext = next.unchecked_into();
         if next.done() {
             break;
         }
         if let Some(name) = next.value().as_string() {
-            let started: f64 = name.split('-').next().and_then(|t| t.parse().ok()).unwrap_or(0.0);
+            let started: f64 = name
+                .split('-')
+                .next()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0.0);
             if now_ms - started > STALE_AFTER_MS {
                 stale.push(name);
             }

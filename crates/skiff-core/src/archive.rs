@@ -167,13 +167,25 @@ mod tests {
             .map(|(d, b)| (d.digest.clone(), b.clone()))
             .collect();
         let images = [
-            image("busybox", &[base.clone(), top_a.clone(), base.clone()], b"{\"config\":\"a\"}"),
-            image("localhost:5000/team/app:v2", &[base.clone(), top_b.clone()], b"{\"config\":\"b\"}"),
+            image(
+                "busybox",
+                &[base.clone(), top_a.clone(), base.clone()],
+                b"{\"config\":\"a\"}",
+            ),
+            image(
+                "localhost:5000/team/app:v2",
+                &[base.clone(), top_b.clone()],
+                b"{\"config\":\"b\"}",
+            ),
         ];
         let parts = docker_archive(&images, 0).unwrap();
         let entries = read_entries(&assemble(&parts, &blobs));
         let names: Vec<&str> = entries.iter().map(|(n, _, _)| n.as_str()).collect();
-        let blob_names: Vec<&str> = names.iter().copied().filter(|n| n.starts_with("blobs/sha256/") && n.len() > 13).collect();
+        let blob_names: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| n.starts_with("blobs/sha256/") && n.len() > 13)
+            .collect();
         // 3 layers + 2 configs + 2 manifests, each once.
         assert_eq!(blob_names.len(), 7, "{names:?}");
         let unique: BTreeSet<&str> = blob_names.iter().copied().collect();
@@ -189,13 +201,26 @@ mod tests {
         };
 
         let manifest = file("manifest.json");
-        assert_eq!(manifest[0]["RepoTags"], serde_json::json!(["busybox:latest"]));
-        assert_eq!(manifest[0]["Config"], blob_path(&Digest::of(b"{\"config\":\"a\"}")));
+        assert_eq!(
+            manifest[0]["RepoTags"],
+            serde_json::json!(["busybox:latest"])
+        );
+        assert_eq!(
+            manifest[0]["Config"],
+            blob_path(&Digest::of(b"{\"config\":\"a\"}"))
+        );
         assert_eq!(
             manifest[0]["Layers"],
-            serde_json::json!([blob_path(&base.0.digest), blob_path(&top_a.0.digest), blob_path(&base.0.digest)])
+            serde_json::json!([
+                blob_path(&base.0.digest),
+                blob_path(&top_a.0.digest),
+                blob_path(&base.0.digest)
+            ])
         );
-        assert_eq!(manifest[1]["RepoTags"], serde_json::json!(["localhost:5000/team/app:v2"]));
+        assert_eq!(
+            manifest[1]["RepoTags"],
+            serde_json::json!(["localhost:5000/team/app:v2"])
+        );
 
         let index = file("index.json");
         assert_eq!(index["schemaVersion"], 2);
@@ -203,10 +228,19 @@ mod tests {
         assert_eq!(entry["mediaType"], media_type::DOCKER_MANIFEST);
         assert_eq!(entry["digest"], Digest::of(&images[0].manifest).to_string());
         assert_eq!(entry["size"], images[0].manifest.len());
-        assert_eq!(entry["annotations"]["io.containerd.image.name"], "docker.io/library/busybox:latest");
-        assert_eq!(entry["annotations"]["org.opencontainers.image.ref.name"], "latest");
+        assert_eq!(
+            entry["annotations"]["io.containerd.image.name"],
+            "docker.io/library/busybox:latest"
+        );
+        assert_eq!(
+            entry["annotations"]["org.opencontainers.image.ref.name"],
+            "latest"
+        );
         assert_eq!(file("oci-layout")["imageLayoutVersion"], "1.0.0");
-        assert_eq!(file("repositories")["busybox"]["latest"], base.0.digest.hex());
+        assert_eq!(
+            file("repositories")["busybox"]["latest"],
+            base.0.digest.hex()
+        );
     }
 
     #[test]
@@ -216,7 +250,10 @@ mod tests {
         let reference = format!("busybox@{}", Digest::of(b"m"));
         let parts = docker_archive(&[image(&reference, &[only], b"{}")], 0).unwrap();
         let entries = read_entries(&assemble(&parts, &blobs));
-        let (_, _, data) = entries.iter().find(|(n, _, _)| n == "manifest.json").unwrap();
+        let (_, _, data) = entries
+            .iter()
+            .find(|(n, _, _)| n == "manifest.json")
+            .unwrap();
         let manifest: serde_json::Value = serde_json::from_slice(data).unwrap();
         assert_eq!(manifest[0]["RepoTags"], serde_json::json!([]));
         assert!(!entries.iter().any(|(n, _, _)| n == "repositories"));

@@ -54,7 +54,9 @@ impl Challenge {
                 _ => {}
             }
         }
-        basic.ok_or_else(|| invalid("no Bearer or Basic challenge; Skiff cannot authenticate to this registry"))
+        basic.ok_or_else(|| {
+            invalid("no Bearer or Basic challenge; Skiff cannot authenticate to this registry")
+        })
     }
 
     /// The token request's query string for a Bearer challenge: `service=…&scope=…`. Scopes the
@@ -148,7 +150,8 @@ fn parse_challenges(header: &str) -> Result<Vec<(String, Params)>, String> {
                 value
             } else {
                 let value_start = i;
-                while i < bytes.len() && is_token(bytes[i]) || (i < bytes.len() && bytes[i] == b'=') {
+                while i < bytes.len() && is_token(bytes[i]) || (i < bytes.len() && bytes[i] == b'=')
+                {
                     i += 1;
                 }
                 header[value_start..i].to_owned()
@@ -198,7 +201,13 @@ impl Scope {
 
 impl std::fmt::Display for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.resource_type, self.name, self.actions.join(","))
+        write!(
+            f,
+            "{}:{}:{}",
+            self.resource_type,
+            self.name,
+            self.actions.join(",")
+        )
     }
 }
 
@@ -239,7 +248,8 @@ impl Token {
         let lifetime_ms = response.expires_in.unwrap_or(DEFAULT_TOKEN_LIFETIME_S) * 1000;
         Ok(Self {
             value,
-            renew_after_ms: now_ms + lifetime_ms.saturating_sub(RENEW_MARGIN_MS.min(lifetime_ms / 2)),
+            renew_after_ms: now_ms
+                + lifetime_ms.saturating_sub(RENEW_MARGIN_MS.min(lifetime_ms / 2)),
         })
     }
 
@@ -265,14 +275,21 @@ impl std::fmt::Debug for Token {
 
 /// `Basic <base64(user:password)>`.
 pub fn basic_authorization(username: &str, password: &str) -> String {
-    format!("Basic {}", base64(format!("{username}:{password}").as_bytes()))
+    format!(
+        "Basic {}",
+        base64(format!("{username}:{password}").as_bytes())
+    )
 }
 
 fn base64(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for k in 0..4 {
             if k <= chunk.len() {
@@ -330,16 +347,30 @@ mod tests {
                 realm: Some("Registry Realm".into())
             }
         );
-        assert_eq!(Challenge::parse("Basic").unwrap(), Challenge::Basic { realm: None });
+        assert_eq!(
+            Challenge::parse("Basic").unwrap(),
+            Challenge::Basic { realm: None }
+        );
         let both = r#"Basic realm="x", Bearer realm="https://a/token",service="s""#;
-        assert!(matches!(Challenge::parse(both).unwrap(), Challenge::Bearer { .. }));
+        assert!(matches!(
+            Challenge::parse(both).unwrap(),
+            Challenge::Bearer { .. }
+        ));
     }
 
     #[test]
     fn rejects_useless_challenges() {
-        for header in ["", "Negotiate abc", "Bearer service=\"x\"", "Bearer realm=\"unterminated"] {
+        for header in [
+            "",
+            "Negotiate abc",
+            "Bearer service=\"x\"",
+            "Bearer realm=\"unterminated",
+        ] {
             assert!(
-                matches!(Challenge::parse(header), Err(Error::InvalidChallenge { .. })),
+                matches!(
+                    Challenge::parse(header),
+                    Err(Error::InvalidChallenge { .. })
+                ),
                 "{header}"
             );
         }
@@ -354,7 +385,9 @@ mod tests {
             error: None,
         };
         assert_eq!(
-            challenge.token_query(&[Scope::pull("library/busybox")]).unwrap(),
+            challenge
+                .token_query(&[Scope::pull("library/busybox")])
+                .unwrap(),
             "scope=repository%3Alibrary%2Fbusybox%3Apull"
         );
         assert_eq!(Challenge::Basic { realm: None }.token_query(&[]), None);
@@ -374,7 +407,10 @@ mod tests {
         let token = Token::from_response(br#"{"token":"t","expires_in":4}"#, 0).unwrap();
         assert!(!token.needs_renewal(1_999));
         assert!(token.needs_renewal(2_000));
-        assert_eq!(Token::from_response(br#"{"token":""}"#, 0), Err(Error::TokenMissing));
+        assert_eq!(
+            Token::from_response(br#"{"token":""}"#, 0),
+            Err(Error::TokenMissing)
+        );
         assert!(matches!(
             Token::from_response(b"<html>", 0),
             Err(Error::MalformedJson { .. })
@@ -384,7 +420,10 @@ mod tests {
 
     #[test]
     fn builds_basic_authorization() {
-        assert_eq!(basic_authorization("Aladdin", "open sesame"), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(
+            basic_authorization("Aladdin", "open sesame"),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
         assert_eq!(basic_authorization("a", ""), "Basic YTo=");
         assert_eq!(basic_authorization("ab", "c"), "Basic YWI6Yw==");
     }

@@ -57,8 +57,13 @@ impl FromStr for Digest {
         if hex.len() != 64 {
             return Err(invalid("a sha256 digest has exactly 64 hex characters"));
         }
-        if !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
-            return Err(invalid("a sha256 digest uses lowercase hex characters only"));
+        if !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(invalid(
+                "a sha256 digest uses lowercase hex characters only",
+            ));
         }
         Ok(Self {
             hex: hex.to_owned(),

@@ -10,10 +10,10 @@ pub enum Error {
     #[error("invalid digest {input:?}: {reason}")]
     InvalidDigest { input: String, reason: String },
 
-    #[error("digest mismatch: expected {expected}, got {actual}; the registry (or something between it and you) served corrupt data, so nothing was saved")]
+    #[error("digest mismatch: expected {expected}, got {actual}; the registry (or something between it and you) served corrupt data")]
     DigestMismatch { expected: Digest, actual: Digest },
 
-    #[error("size mismatch for {digest}: expected {expected} bytes, got {actual}; the download was truncated or the registry served other data, so nothing was saved")]
+    #[error("size mismatch for {digest}: expected {expected} bytes, got {actual}; the download was truncated or the registry served other data")]
     SizeMismatch {
         digest: Digest,
         expected: u64,

@@ -54,7 +54,11 @@ pub struct PlatformSpec {
     pub os: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    #[serde(default, rename = "os.version", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "os.version",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub os_version: Option<String>,
 }
 
@@ -81,7 +85,7 @@ pub struct ImageIndex {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Manifest {
-    Image(ImageManifest),
+    Image(Box<ImageManifest>),
     Index(ImageIndex),
 }
 
@@ -110,7 +114,9 @@ impl Manifest {
         let media_type = match (header_type, probe.media_type.clone()) {
             (Some(header), _) => header,
             (None, Some(body)) => body,
-            (None, None) if probe.schema_version == Some(1) => media_type::DOCKER_SCHEMA1.to_owned(),
+            (None, None) if probe.schema_version == Some(1) => {
+                media_type::DOCKER_SCHEMA1.to_owned()
+            }
             // OCI allows omitting mediaType; fall back on the shape.
             (None, None) if probe.manifests.is_some() => media_type::OCI_INDEX.to_owned(),
             (None, None) if probe.layers.is_some() => media_type::OCI_MANIFEST.to_owned(),
@@ -123,7 +129,7 @@ impl Manifest {
         };
         let manifest = match media_type.as_str() {
             media_type::DOCKER_MANIFEST | media_type::OCI_MANIFEST => {
-                Self::Image(serde_json::from_slice(body).map_err(malformed)?)
+                Self::Image(Box::new(serde_json::from_slice(body).map_err(malformed)?))
             }
             media_type::DOCKER_MANIFEST_LIST | media_type::OCI_INDEX => {
                 Self::Index(serde_json::from_slice(body).map_err(malformed)?)
@@ -194,7 +200,9 @@ mod tests {
     fn decodes_docker_v2s2() {
         let (manifest, media_type) = Manifest::parse(None, docker_manifest().as_bytes()).unwrap();
         assert_eq!(media_type, media_type::DOCKER_MANIFEST);
-        let Manifest::Image(image) = manifest else { panic!("not an image") };
+        let Manifest::Image(image) = manifest else {
+            panic!("not an image")
+        };
         assert_eq!(image.config.size, 12);
         assert_eq!(image.config.digest.to_string(), A);
         assert_eq!(image.layers.len(), 1);
@@ -207,8 +215,11 @@ mod tests {
             r#"{{"schemaVersion":2,"config":{{"mediaType":"{}","size":1,"digest":"{A}"}},"layers":[],"annotations":{{"x":"y"}}}}"#,
             media_type::OCI_CONFIG
         );
-        let (manifest, media_type) =
-            Manifest::parse(Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"), body.as_bytes()).unwrap();
+        let (manifest, media_type) = Manifest::parse(
+            Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"),
+            body.as_bytes(),
+        )
+        .unwrap();
         assert_eq!(media_type, media_type::OCI_MANIFEST);
         assert!(matches!(manifest, Manifest::Image(m) if m.layers.is_empty()));
         let (_, media_type) = Manifest::parse(None, body.as_bytes()).unwrap();
@@ -225,30 +236,44 @@ mod tests {
         );
         let (manifest, media_type) = Manifest::parse(None, body.as_bytes()).unwrap();
         assert_eq!(media_type, media_type::OCI_INDEX);
-        let Manifest::Index(index) = manifest else { panic!("not an index") };
+        let Manifest::Index(index) = manifest else {
+            panic!("not an index")
+        };
         assert_eq!(index.manifests.len(), 2);
         let platform = index.manifests[0].platform.as_ref().unwrap();
-        assert_eq!((platform.os.as_str(), platform.architecture.as_str()), ("linux", "arm64"));
+        assert_eq!(
+            (platform.os.as_str(), platform.architecture.as_str()),
+            ("linux", "arm64")
+        );
         assert_eq!(platform.variant.as_deref(), Some("v8"));
     }
 
     #[test]
     fn rejects_schema1_unknown_types_and_garbage() {
         let schema1 = br#"{"schemaVersion":1,"name":"x","tag":"y","fsLayers":[]}"#;
-        assert_eq!(Manifest::parse(None, schema1), Err(Error::DeprecatedSchema1));
+        assert_eq!(
+            Manifest::parse(None, schema1),
+            Err(Error::DeprecatedSchema1)
+        );
         assert_eq!(
             Manifest::parse(Some(media_type::DOCKER_SCHEMA1_SIGNED), schema1),
             Err(Error::DeprecatedSchema1)
         );
         assert!(matches!(
-            Manifest::parse(Some("application/vnd.example+json"), docker_manifest().as_bytes()),
+            Manifest::parse(
+                Some("application/vnd.example+json"),
+                docker_manifest().as_bytes()
+            ),
             Err(Error::UnsupportedMediaType { .. })
         ));
         assert!(matches!(
             Manifest::parse(None, b"{not json"),
             Err(Error::MalformedJson { .. })
         ));
-        let missing_layers = format!(r#"{{"schemaVersion":2,"mediaType":"{}"}}"#, media_type::DOCKER_MANIFEST);
+        let missing_layers = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}"}}"#,
+            media_type::DOCKER_MANIFEST
+        );
         assert!(matches!(
             Manifest::parse(None, missing_layers.as_bytes()),
             Err(Error::MalformedJson { .. })
@@ -262,7 +287,9 @@ mod tests {
 
     #[test]
     fn reads_config_diff_ids() {
-        let body = format!(r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{A}","{B}"]}},"config":{{}}}}"#);
+        let body = format!(
+            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{A}","{B}"]}},"config":{{}}}}"#
+        );
         let config = ImageConfig::parse(body.as_bytes()).unwrap();
         assert_eq!(config.rootfs.diff_ids.len(), 2);
         assert_eq!(config.os, "linux");

@@ -111,7 +111,9 @@ impl FromStr for Reference {
             reason: reason.to_owned(),
         };
         if input.is_empty() {
-            return Err(invalid("it is empty; type an image name such as `nginx` or `ghcr.io/org/app:1.0`"));
+            return Err(invalid(
+                "it is empty; type an image name such as `nginx` or `ghcr.io/org/app:1.0`",
+            ));
         }
         if input.chars().any(char::is_whitespace) {
             return Err(invalid("it contains spaces"));
@@ -246,8 +248,13 @@ fn check_registry(registry: &str) -> Result<(), String> {
         }
     }
     if let Some(port) = port {
-        if port.is_empty() || !port.chars().all(|c| c.is_ascii_digit()) || port.parse::<u16>().is_err() {
-            return Err(format!("registry port {port:?} is not a number from 0 to 65535"));
+        if port.is_empty()
+            || !port.chars().all(|c| c.is_ascii_digit())
+            || port.parse::<u16>().is_err()
+        {
+            return Err(format!(
+                "registry port {port:?} is not a number from 0 to 65535"
+            ));
         }
     }
     Ok(())
@@ -256,7 +263,9 @@ fn check_registry(registry: &str) -> Result<(), String> {
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`
 fn check_path_component(component: &str) -> Result<(), String> {
     if component.is_empty() {
-        return Err("the repository path has an empty component (`//` or a trailing `/`)".to_owned());
+        return Err(
+            "the repository path has an empty component (`//` or a trailing `/`)".to_owned(),
+        );
     }
     if component.chars().any(|c| c.is_ascii_uppercase()) {
         return Err(format!(
@@ -363,23 +372,62 @@ mod tests {
         let cases: Vec<(String, String)> = vec![
             ("nginx".into(), "docker.io/library/nginx:latest".into()),
             ("nginx:1.27".into(), "docker.io/library/nginx:1.27".into()),
-            ("library/nginx".into(), "docker.io/library/nginx:latest".into()),
-            ("docker.io/nginx".into(), "docker.io/library/nginx:latest".into()),
-            ("index.docker.io/nginx:1".into(), "docker.io/library/nginx:1".into()),
-            ("docker.io/library/nginx:latest".into(), "docker.io/library/nginx:latest".into()),
-            ("bitnami/redis:7.2".into(), "docker.io/bitnami/redis:7.2".into()),
+            (
+                "library/nginx".into(),
+                "docker.io/library/nginx:latest".into(),
+            ),
+            (
+                "docker.io/nginx".into(),
+                "docker.io/library/nginx:latest".into(),
+            ),
+            (
+                "index.docker.io/nginx:1".into(),
+                "docker.io/library/nginx:1".into(),
+            ),
+            (
+                "docker.io/library/nginx:latest".into(),
+                "docker.io/library/nginx:latest".into(),
+            ),
+            (
+                "bitnami/redis:7.2".into(),
+                "docker.io/bitnami/redis:7.2".into(),
+            ),
             ("ghcr.io/org/app:v1.0".into(), "ghcr.io/org/app:v1.0".into()),
-            ("ghcr.io/org/team/app".into(), "ghcr.io/org/team/app:latest".into()),
+            (
+                "ghcr.io/org/team/app".into(),
+                "ghcr.io/org/team/app:latest".into(),
+            ),
             ("localhost/app".into(), "localhost/app:latest".into()),
-            ("localhost:5000/team/app:tag".into(), "localhost:5000/team/app:tag".into()),
-            ("127.0.0.1:5000/app".into(), "127.0.0.1:5000/app:latest".into()),
+            (
+                "localhost:5000/team/app:tag".into(),
+                "localhost:5000/team/app:tag".into(),
+            ),
+            (
+                "127.0.0.1:5000/app".into(),
+                "127.0.0.1:5000/app:latest".into(),
+            ),
             ("[::1]:5000/app:x".into(), "[::1]:5000/app:x".into()),
             ("Registry/app".into(), "Registry/app:latest".into()),
-            ("quay.io/a.b/c_d__e-f---g".into(), "quay.io/a.b/c_d__e-f---g:latest".into()),
-            (format!("nginx@{digest}"), format!("docker.io/library/nginx@{digest}")),
-            (format!("nginx:1.27@{digest}"), format!("docker.io/library/nginx:1.27@{digest}")),
-            (format!("ghcr.io/o/a@{digest}"), format!("ghcr.io/o/a@{digest}")),
-            ("busybox:1.36.1-musl".into(), "docker.io/library/busybox:1.36.1-musl".into()),
+            (
+                "quay.io/a.b/c_d__e-f---g".into(),
+                "quay.io/a.b/c_d__e-f---g:latest".into(),
+            ),
+            (
+                format!("nginx@{digest}"),
+                format!("docker.io/library/nginx@{digest}"),
+            ),
+            (
+                format!("nginx:1.27@{digest}"),
+                format!("docker.io/library/nginx:1.27@{digest}"),
+            ),
+            (
+                format!("ghcr.io/o/a@{digest}"),
+                format!("ghcr.io/o/a@{digest}"),
+            ),
+            (
+                "busybox:1.36.1-musl".into(),
+                "docker.io/library/busybox:1.36.1-musl".into(),
+            ),
             ("myhost:5000/a/b/c:_x".into(), "myhost:5000/a/b/c:_x".into()),
         ];
         for (input, expected) in cases {
@@ -437,7 +485,10 @@ mod tests {
         let org: Reference = "bitnami/redis".parse().unwrap();
         assert_eq!(org.repo_tag().as_deref(), Some("bitnami/redis:latest"));
         let other: Reference = "localhost:5000/team/app:v2".parse().unwrap();
-        assert_eq!(other.repo_tag().as_deref(), Some("localhost:5000/team/app:v2"));
+        assert_eq!(
+            other.repo_tag().as_deref(),
+            Some("localhost:5000/team/app:v2")
+        );
         assert_eq!(other.archive_file_name(), "app_v2.tar");
         let pinned: Reference = format!("ghcr.io/o/app@sha256:{HEX}").parse().unwrap();
         assert_eq!(pinned.repo_tag(), None);
@@ -455,7 +506,9 @@ mod tests {
             .unwrap();
         assert_eq!(input.reference.to_string(), "ghcr.io/o/a:latest");
         assert_eq!(input.platform.as_deref(), Some("linux/arm64"));
-        let input: PullInput = "docker pull --platform=linux/amd64 busybox".parse().unwrap();
+        let input: PullInput = "docker pull --platform=linux/amd64 busybox"
+            .parse()
+            .unwrap();
         assert_eq!(input.platform.as_deref(), Some("linux/amd64"));
         assert!("docker run nginx".parse::<PullInput>().is_err());
         assert!("docker pull".parse::<PullInput>().is_err());

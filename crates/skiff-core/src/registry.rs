@@ -95,7 +95,10 @@ mod tests {
         assert_eq!(api_base("localhost:5000"), "http://localhost:5000");
         assert_eq!(api_base("[::1]:5000"), "http://[::1]:5000");
         assert_eq!(api_base("ghcr.io"), "https://ghcr.io");
-        assert_eq!(api_base("registry.example.com:443"), "https://registry.example.com:443");
+        assert_eq!(
+            api_base("registry.example.com:443"),
+            "https://registry.example.com:443"
+        );
     }
 
     #[test]
@@ -105,7 +108,10 @@ mod tests {
             route.url("https://ghcr.io/v2/"),
             "http://127.0.0.1:8787/https://ghcr.io/v2/"
         );
-        assert_eq!(Route::new("http://p/").url("https://x/"), "http://p/https://x/");
+        assert_eq!(
+            Route::new("http://p/").url("https://x/"),
+            "http://p/https://x/"
+        );
         let direct = Route::new("  ");
         assert!(direct.is_direct());
         assert_eq!(direct.url("https://x/v2/"), "https://x/v2/");

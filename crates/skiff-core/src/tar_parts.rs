@@ -12,7 +12,10 @@ const BLOCK: u64 = 512;
 pub enum Part {
     Bytes(Vec<u8>),
     /// The whole content of a verified blob, exactly `size` bytes.
-    Blob { digest: Digest, size: u64 },
+    Blob {
+        digest: Digest,
+        size: u64,
+    },
 }
 
 impl Part {
@@ -77,12 +80,20 @@ impl TarBuilder {
         self.parts
     }
 
-    fn header(&self, path: &str, size: u64, kind: tar::EntryType, mode: u32) -> Result<Vec<u8>, Error> {
+    fn header(
+        &self,
+        path: &str,
+        size: u64,
+        kind: tar::EntryType,
+        mode: u32,
+    ) -> Result<Vec<u8>, Error> {
         let mut header = tar::Header::new_ustar();
-        header.set_path(path).map_err(|e| Error::InvalidArchivePath {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        header
+            .set_path(path)
+            .map_err(|e| Error::InvalidArchivePath {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
         header.set_size(size);
         header.set_entry_type(kind);
         header.set_mode(mode);
@@ -165,14 +176,24 @@ pub(crate) mod tests {
 
         let mut builder = TarBuilder::new(1_700_000_000);
         builder.append_dir("blobs/").unwrap();
-        builder.append_blob("blobs/a", &Digest::of(&blob_a), 1000).unwrap();
-        builder.append_blob("blobs/b", &Digest::of(&blob_b), 512).unwrap();
+        builder
+            .append_blob("blobs/a", &Digest::of(&blob_a), 1000)
+            .unwrap();
+        builder
+            .append_blob("blobs/b", &Digest::of(&blob_b), 512)
+            .unwrap();
         builder.append_blob("empty", &Digest::of(b""), 0).unwrap();
         builder.append_data("manifest.json", b"[]").unwrap();
         let parts = builder.finish();
 
         // Blobs stay out of the byte parts: headers and padding only around them.
-        assert_eq!(parts.iter().filter(|p| matches!(p, Part::Blob { .. })).count(), 2);
+        assert_eq!(
+            parts
+                .iter()
+                .filter(|p| matches!(p, Part::Blob { .. }))
+                .count(),
+            2
+        );
         let byte_total: u64 = parts
             .iter()
             .filter(|p| matches!(p, Part::Bytes(_)))
@@ -186,7 +207,10 @@ pub(crate) mod tests {
         assert_eq!(archive.len() % 512, 0);
         let entries = read_entries(&archive);
         let names: Vec<&str> = entries.iter().map(|(n, _, _)| n.as_str()).collect();
-        assert_eq!(names, ["blobs/", "blobs/a", "blobs/b", "empty", "manifest.json"]);
+        assert_eq!(
+            names,
+            ["blobs/", "blobs/a", "blobs/b", "empty", "manifest.json"]
+        );
         assert_eq!(entries[0].1, tar::EntryType::Directory);
         assert_eq!(entries[1].2, blob_a);
         assert_eq!(entries[2].2, blob_b);

@@ -74,7 +74,10 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: DEFAULT_LISTEN.parse().expect("valid default address"),
-            upstream_hosts: DEFAULT_UPSTREAM_HOSTS.iter().map(|h| HostRule::new(h)).collect(),
+            upstream_hosts: DEFAULT_UPSTREAM_HOSTS
+                .iter()
+                .map(|h| HostRule::new(h))
+                .collect(),
             origins: vec![OriginRule::Loopback],
         }
     }
@@ -87,7 +90,9 @@ impl Config {
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
-                Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+                Some((flag, value)) if flag.starts_with("--") => {
+                    (flag.to_owned(), Some(value.to_owned()))
+                }
                 _ => (arg.clone(), None),
             };
             let mut value = || {
@@ -100,7 +105,9 @@ impl Config {
                 "-h" | "--help" => return Ok(None),
                 "--listen" => {
                     let text = value()?;
-                    config.listen = text.parse().map_err(|_| ConfigError::BadListen { value: text })?;
+                    config.listen = text
+                        .parse()
+                        .map_err(|_| ConfigError::BadListen { value: text })?;
                 }
                 "--allow-host" => config.upstream_hosts.push(HostRule::new(&value()?)),
                 "--allow-origin" => config.origins.push(OriginRule::parse(&value()?)),
@@ -112,7 +119,9 @@ impl Config {
     }
 
     pub fn host_allowed(&self, host: &str, port: u16) -> bool {
-        self.upstream_hosts.iter().any(|rule| rule.matches(host, port))
+        self.upstream_hosts
+            .iter()
+            .any(|rule| rule.matches(host, port))
     }
 
     pub fn origin_allowed(&self, origin: &str) -> bool {

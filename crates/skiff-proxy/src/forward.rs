@@ -59,7 +59,11 @@ pub(crate) fn router(config: Config) -> Router {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
         }
         let url = attempt.url();
-        let host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_owned();
+        let host = url
+            .host_str()
+            .unwrap_or("")
+            .trim_matches(['[', ']'])
+            .to_owned();
         let port = url.port_or_known_default().unwrap_or(0);
         if redirect_config.host_allowed(&host, port) {
             // reqwest drops Authorization and Cookie itself when the host changes.
@@ -137,17 +141,21 @@ async fn forward(
         Some((scheme, rest)) if !rest.starts_with('/') => format!("{scheme}://{rest}"),
         _ => target.to_owned(),
     };
-    let url = match url::Url::parse(&target) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => url,
-        _ => {
-            return cors.refuse(
+    let url =
+        match url::Url::parse(&target) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => url,
+            _ => return cors.refuse(
                 StatusCode::BAD_REQUEST,
                 "bad-target",
-                "the path must be an absolute http(s) URL, e.g. /https://registry-1.docker.io/v2/".to_owned(),
-            )
-        }
-    };
-    let host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_owned();
+                "the path must be an absolute http(s) URL, e.g. /https://registry-1.docker.io/v2/"
+                    .to_owned(),
+            ),
+        };
+    let host = url
+        .host_str()
+        .unwrap_or("")
+        .trim_matches(['[', ']'])
+        .to_owned();
     let port = url.port_or_known_default().unwrap_or(0);
     if !shared.config.host_allowed(&host, port) {
         let shown = match url.port() {
@@ -187,7 +195,9 @@ async fn forward(
             return cors.refuse(
                 status,
                 kind,
-                format!("Skiff's proxy could not complete the request to {host}: {error}: {detail}"),
+                format!(
+                    "Skiff's proxy could not complete the request to {host}: {error}: {detail}"
+                ),
             );
         }
     };
@@ -242,7 +252,10 @@ impl Cors {
             .status(StatusCode::NO_CONTENT)
             .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS")
             // `*` never covers Authorization, so name every header explicitly.
-            .header(header::ACCESS_CONTROL_ALLOW_HEADERS, ALLOWED_REQUEST_HEADERS)
+            .header(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                ALLOWED_REQUEST_HEADERS,
+            )
             .header(header::ACCESS_CONTROL_MAX_AGE, "600");
         if request_headers.contains_key("access-control-request-private-network") {
             response = response.header("access-control-allow-private-network", "true");

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-
 use skiff_proxy::{Config, HostRule, OriginRule};
 
 const PAGE_ORIGIN: &str = "http://127.0.0.1:9";
@@ -25,7 +24,8 @@ impl Registry {
             .unwrap()
             .port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let dir = std::env::temp_dir().join(format!("skiff-proxy-test-{}-{port}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("skiff-proxy-test-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("config.yml");
         std::fs::write(
@@ -51,7 +51,10 @@ impl Registry {
                     break;
                 }
             }
-            assert!(Instant::now() < deadline, "docker-registry did not start on {addr}");
+            assert!(
+                Instant::now() < deadline,
+                "docker-registry did not start on {addr}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         registry
@@ -96,7 +99,9 @@ impl Drop for Registry {
 
 async fn start_proxy(registry: &Registry) -> String {
     let mut config = Config::default();
-    config.upstream_hosts.push(HostRule::new(&registry.addr.to_string()));
+    config
+        .upstream_hosts
+        .push(HostRule::new(&registry.addr.to_string()));
     config.origins = vec![OriginRule::parse(PAGE_ORIGIN)];
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -116,22 +121,34 @@ async fn answers_preflight_itself_naming_authorization() {
     let registry = Registry::start().await;
     let proxy = start_proxy(&registry).await;
     let response = client()
-        .request(reqwest::Method::OPTIONS, format!("{proxy}http://{}/v2/", registry.addr))
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{proxy}http://{}/v2/", registry.addr),
+        )
         .header("origin", PAGE_ORIGIN)
         .header("access-control-request-method", "GET")
-        .header("access-control-request-headers", "authorization,range,accept")
+        .header(
+            "access-control-request-headers",
+            "authorization,range,accept",
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
     let headers = response.headers();
     assert_eq!(headers["access-control-allow-origin"], PAGE_ORIGIN);
-    let allowed = headers["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
+    let allowed = headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
     for name in ["authorization", "range", "accept"] {
         assert!(allowed.contains(name), "{allowed}");
     }
     let methods = headers["access-control-allow-methods"].to_str().unwrap();
-    assert!(methods.contains("GET") && methods.contains("HEAD"), "{methods}");
+    assert!(
+        methods.contains("GET") && methods.contains("HEAD"),
+        "{methods}"
+    );
 }
 
 #[tokio::test]
@@ -148,9 +165,15 @@ async fn forwards_and_exposes_registry_headers() {
         .await
         .unwrap();
     assert_eq!(ping.status(), 200);
-    assert_eq!(ping.headers()["docker-distribution-api-version"], "registry/2.0");
+    assert_eq!(
+        ping.headers()["docker-distribution-api-version"],
+        "registry/2.0"
+    );
     assert_eq!(ping.headers()["access-control-allow-origin"], PAGE_ORIGIN);
-    let exposed = ping.headers()["access-control-expose-headers"].to_str().unwrap().to_owned();
+    let exposed = ping.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     for name in [
         "www-authenticate",
         "docker-content-digest",
@@ -164,17 +187,26 @@ async fn forwards_and_exposes_registry_headers() {
     }
 
     let blob = client()
-        .get(format!("{proxy}http://{}/v2/skiff/test/blobs/{digest}", registry.addr))
+        .get(format!(
+            "{proxy}http://{}/v2/skiff/test/blobs/{digest}",
+            registry.addr
+        ))
         .header("origin", PAGE_ORIGIN)
         .send()
         .await
         .unwrap();
     assert_eq!(blob.status(), 200);
-    assert_eq!(blob.headers()["docker-content-digest"].to_str().unwrap(), digest);
+    assert_eq!(
+        blob.headers()["docker-content-digest"].to_str().unwrap(),
+        digest
+    );
     assert_eq!(blob.bytes().await.unwrap().as_ref(), &data[..]);
 
     let head = client()
-        .head(format!("{proxy}http://{}/v2/skiff/test/blobs/{digest}", registry.addr))
+        .head(format!(
+            "{proxy}http://{}/v2/skiff/test/blobs/{digest}",
+            registry.addr
+        ))
         .send()
         .await
         .unwrap();
@@ -182,7 +214,10 @@ async fn forwards_and_exposes_registry_headers() {
     assert_eq!(head.headers()["content-length"], "5000");
 
     let missing = client()
-        .get(format!("{proxy}http://{}/v2/skiff/nothing/manifests/latest", registry.addr))
+        .get(format!(
+            "{proxy}http://{}/v2/skiff/nothing/manifests/latest",
+            registry.addr
+        ))
         .send()
         .await
         .unwrap();
@@ -197,7 +232,10 @@ async fn passes_range_requests() {
     let data: Vec<u8> = (0..3000u32).map(|i| (i % 199) as u8).collect();
     let digest = registry.push_blob("skiff/range", &data).await;
     let response = client()
-        .get(format!("{proxy}http://{}/v2/skiff/range/blobs/{digest}", registry.addr))
+        .get(format!(
+            "{proxy}http://{}/v2/skiff/range/blobs/{digest}",
+            registry.addr
+        ))
         .header("range", "bytes=1000-1999")
         .send()
         .await
@@ -211,7 +249,11 @@ async fn passes_range_requests() {
 async fn refuses_hosts_off_the_allowlist_saying_how_to_allow_them() {
     let registry = Registry::start().await;
     let proxy = start_proxy(&registry).await;
-    for target in ["https://example.com/v2/", "http://127.0.0.1:1/v2/", "http://169.254.169.254/latest/"] {
+    for target in [
+        "https://example.com/v2/",
+        "http://127.0.0.1:1/v2/",
+        "http://169.254.169.254/latest/",
+    ] {
         let response = client()
             .get(format!("{proxy}{target}"))
             .header("origin", PAGE_ORIGIN)
@@ -219,9 +261,15 @@ async fn refuses_hosts_off_the_allowlist_saying_how_to_allow_them() {
             .await
             .unwrap();
         assert_eq!(response.status(), 403, "{target}");
-        assert_eq!(response.headers()["x-skiff-proxy-error"], "host-not-allowed");
+        assert_eq!(
+            response.headers()["x-skiff-proxy-error"],
+            "host-not-allowed"
+        );
         // The page can read why.
-        assert_eq!(response.headers()["access-control-allow-origin"], PAGE_ORIGIN);
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            PAGE_ORIGIN
+        );
         let host = url_host(target);
         let text = response.text().await.unwrap();
         assert!(text.contains(&format!("--allow-host {host}")), "{text}");
@@ -238,10 +286,22 @@ async fn refuses_other_methods_and_origins() {
     let registry = Registry::start().await;
     let proxy = start_proxy(&registry).await;
     let upstream = format!("{proxy}http://{}/v2/skiff/x/blobs/uploads/", registry.addr);
-    for method in [reqwest::Method::POST, reqwest::Method::PUT, reqwest::Method::DELETE, reqwest::Method::PATCH] {
-        let response = client().request(method.clone(), &upstream).send().await.unwrap();
+    for method in [
+        reqwest::Method::POST,
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
+        let response = client()
+            .request(method.clone(), &upstream)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 403, "{method}");
-        assert_eq!(response.headers()["x-skiff-proxy-error"], "method-not-allowed");
+        assert_eq!(
+            response.headers()["x-skiff-proxy-error"],
+            "method-not-allowed"
+        );
         assert!(response.text().await.unwrap().contains("only GET and HEAD"));
     }
     // Nothing reached the registry: no upload was started.
@@ -250,7 +310,10 @@ async fn refuses_other_methods_and_origins() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.text().await.unwrap().trim(), r#"{"repositories":[]}"#);
+    assert_eq!(
+        response.text().await.unwrap().trim(),
+        r#"{"repositories":[]}"#
+    );
 
     let response = client()
         .get(format!("{proxy}http://{}/v2/", registry.addr))
@@ -259,6 +322,13 @@ async fn refuses_other_methods_and_origins() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
-    assert_eq!(response.headers()["x-skiff-proxy-error"], "origin-not-allowed");
-    assert!(response.text().await.unwrap().contains("--allow-origin https://evil.example"));
+    assert_eq!(
+        response.headers()["x-skiff-proxy-error"],
+        "origin-not-allowed"
+    );
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("--allow-origin https://evil.example"));
 }

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs everything Skiff's build, app and tests need, skipping what is already there.
+# Safe to run again; scripts/serve.sh and scripts/test.sh call it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRUNK_VERSION=0.21.14
+# wasm-bindgen-cli must equal the wasm-bindgen crate version pinned in Cargo.toml.
+WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
+[[ -n "$WASM_BINDGEN_VERSION" ]] || { echo "setup: no exact wasm-bindgen pin in Cargo.toml" >&2; exit 1; }
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+
+# Debian packages: the browser, the real registry, docker and podman, the image tools.
+declare -A APT_FOR=(
+  [chromium]=chromium
+  [chromedriver]=chromium-driver
+  [docker-registry]=docker-registry
+  [dockerd]=docker.io
+  [skopeo]=skopeo
+  [umoci]=umoci
+  [podman]=podman
+  [jq]=jq
+  [curl]=curl
+  [node]=nodejs
+  [npm]=npm
+)
+missing=()
+for cmd in "${!APT_FOR[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${APT_FOR[$cmd]}")
+done
+# busybox-static provides the fixture images' /bin/sh; a dynamic busybox would not run in them.
+if ! dpkg -s busybox-static >/dev/null 2>&1; then missing+=(busybox-static); fi
+# /usr/bin/docker is Debian's client matching its dockerd (another client may shadow it on PATH).
+[[ -x /usr/bin/docker ]] || missing+=(docker.io)
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [[ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]]; then
+  say "installing trunk $TRUNK_VERSION (takes ~8 minutes)"
+  cargo install --locked trunk --version "$TRUNK_VERSION" -j"$(nproc)"
+fi
+
+if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes ~4 minutes)"
+  # Not --locked: its lock file names a dependency version missing from the registry (DESIGN §6).
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" -j"$(nproc)"
+fi
+
+if [[ ! -d tests/e2e/node_modules/playwright-core ]]; then
+  say "installing playwright-core for the end-to-end tests (it drives Debian's Chromium)"
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
