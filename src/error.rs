@@ -47,8 +47,19 @@ pub enum AppError {
         source_of_expected: &'static str,
     },
 
-    #[error("{reference} is a multi-platform index ({count} entries); choosing a platform comes next in Skiff. Pull a single-platform tag or digest for now.")]
-    MultiPlatformIndex { reference: String, count: usize },
+    #[error(
+        "{reference} has no image for {wanted}; it offers {offered}. Choose one of those above."
+    )]
+    PlatformNotOffered {
+        reference: String,
+        wanted: String,
+        offered: String,
+    },
+
+    #[error(
+        "the index entry for {platform} is itself an index; Skiff expects an image manifest there"
+    )]
+    NestedIndex { platform: String },
 
     #[error("the image config lists {diff_ids} layer diff IDs but the manifest has {layers} layers; the image is inconsistent")]
     LayerCountMismatch { diff_ids: usize, layers: usize },
@@ -87,6 +98,7 @@ impl AppError {
             Self::Denied { .. } | Self::NeedsCredentials { .. } => "Access denied",
             Self::RateLimited { .. } => "Rate limited",
             Self::ManifestDigestMismatch { .. } => "Verification failed",
+            Self::PlatformNotOffered { .. } => "Platform not offered",
             Self::Storage(_) | Self::QuotaTooSmall { .. } => "Browser storage problem",
             _ => "The pull failed",
         }

@@ -67,6 +67,16 @@ impl LayerRow {
     }
 }
 
+/// One platform an index offers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlatformOffer {
+    /// `linux/arm64/v8`, with `os.version` appended for Windows.
+    pub label: String,
+    /// What to put in the platform field to pick it: `linux/arm64/v8`.
+    pub platform: String,
+    pub digest: String,
+}
+
 /// One request the app made, for the "registry conversation" view. Never holds credentials.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Exchange {
@@ -80,6 +90,7 @@ pub struct Exchange {
 pub struct State {
     pub image_input: String,
     pub proxy_input: String,
+    pub platform_input: String,
     pub pull_id: u32,
     pub reference: Option<String>,
     pub phase: Phase,
@@ -87,11 +98,16 @@ pub struct State {
     pub exchanges: Vec<Exchange>,
     pub manifest_json: Option<String>,
     pub config_json: Option<String>,
+    /// What the pulled index offers; empty for single-platform images.
+    pub offers: Vec<PlatformOffer>,
+    pub chosen_platform: Option<String>,
+    pub index_json: Option<String>,
 }
 
 pub enum Action {
     EditImage(String),
     EditProxy(String),
+    EditPlatform(String),
     PullStarted {
         pull_id: u32,
         reference: String,
@@ -107,6 +123,15 @@ pub enum Action {
     Exchange {
         pull_id: u32,
         exchange: Exchange,
+    },
+    IndexFetched {
+        pull_id: u32,
+        json: String,
+        offers: Vec<PlatformOffer>,
+    },
+    PlatformChosen {
+        pull_id: u32,
+        platform: String,
     },
     ManifestFetched {
         pull_id: u32,
@@ -142,10 +167,11 @@ pub enum Action {
 }
 
 impl State {
-    pub fn new(image_input: String, proxy_input: String) -> Self {
+    pub fn new(image_input: String, proxy_input: String, platform_input: String) -> Self {
         Self {
             image_input,
             proxy_input,
+            platform_input,
             pull_id: 0,
             reference: None,
             phase: Phase::Idle,
@@ -153,6 +179,9 @@ impl State {
             exchanges: Vec::new(),
             manifest_json: None,
             config_json: None,
+            offers: Vec::new(),
+            chosen_platform: None,
+            index_json: None,
         }
     }
 
@@ -171,8 +200,13 @@ impl Reducible for State {
         match action {
             Action::EditImage(text) => next.image_input = text,
             Action::EditProxy(text) => next.proxy_input = text,
+            Action::EditPlatform(text) => next.platform_input = text,
             Action::PullStarted { pull_id, reference } => {
-                next = State::new(self.image_input.clone(), self.proxy_input.clone());
+                next = State::new(
+                    self.image_input.clone(),
+                    self.proxy_input.clone(),
+                    self.platform_input.clone(),
+                );
                 next.pull_id = pull_id;
                 next.reference = Some(reference);
                 next.phase = Phase::Running {
@@ -187,6 +221,17 @@ impl Reducible for State {
             }
             Action::Exchange { pull_id, exchange } if current(pull_id) => {
                 next.exchanges.push(exchange)
+            }
+            Action::IndexFetched {
+                pull_id,
+                json,
+                offers,
+            } if current(pull_id) => {
+                next.index_json = Some(json);
+                next.offers = offers;
+            }
+            Action::PlatformChosen { pull_id, platform } if current(pull_id) => {
+                next.chosen_platform = Some(platform)
             }
             Action::ManifestFetched { pull_id, json } if current(pull_id) => {
                 next.manifest_json = Some(json)
@@ -238,7 +283,12 @@ mod tests {
     use super::*;
 
     fn started() -> Rc<State> {
-        Rc::new(State::new("busybox".into(), "http://p/".into())).reduce(Action::PullStarted {
+        Rc::new(State::new(
+            "busybox".into(),
+            "http://p/".into(),
+            "linux/amd64".into(),
+        ))
+        .reduce(Action::PullStarted {
             pull_id: 7,
             reference: "docker.io/library/busybox:latest".into(),
         })

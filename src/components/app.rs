@@ -3,6 +3,7 @@ use yew::prelude::*;
 use super::error_panel::ErrorPanel;
 use super::exchange_log::ExchangeLog;
 use super::layer_list::LayerList;
+use super::platform_picker::PlatformPicker;
 use super::pull_form::PullForm;
 use super::save_panel::SavePanel;
 use crate::services::{prefs, pull};
@@ -14,8 +15,25 @@ pub fn app() -> Html {
         State::new(
             prefs::hash_param("image").unwrap_or_default(),
             prefs::saved_proxy(),
+            prefs::hash_param("platform").unwrap_or_else(prefs::saved_platform),
         )
     });
+
+    // A link followed while the app is open fills the form too.
+    {
+        let state = state.clone();
+        use_effect_with((), move |_| {
+            let listener = prefs::listen_hash_change(Callback::from(move |()| {
+                if let Some(image) = prefs::hash_param("image") {
+                    state.dispatch(Action::EditImage(image));
+                }
+                if let Some(platform) = prefs::hash_param("platform") {
+                    state.dispatch(Action::EditPlatform(platform));
+                }
+            }));
+            move || drop(listener)
+        });
+    }
 
     let on_image = {
         let state = state.clone();
@@ -25,20 +43,20 @@ pub fn app() -> Html {
         let state = state.clone();
         Callback::from(move |text: String| state.dispatch(Action::EditProxy(text)))
     };
+    let on_platform = {
+        let state = state.clone();
+        Callback::from(move |text: String| state.dispatch(Action::EditPlatform(text)))
+    };
     let on_pull = {
         let state = state.clone();
-        Callback::from(move |()| {
-            prefs::save_proxy(&state.proxy_input);
-            prefs::set_image_in_url(state.image_input.trim());
-            let dispatcher = state.dispatcher();
-            pull::start(
-                pull::PullRequest {
-                    image_input: state.image_input.clone(),
-                    proxy: state.proxy_input.clone(),
-                },
-                state.pull_id + 1,
-                Callback::from(move |action| dispatcher.dispatch(action)),
-            );
+        Callback::from(move |()| start_pull(&state, state.platform_input.clone()))
+    };
+    // Picking another platform of the index pulls it at once.
+    let on_choose_platform = {
+        let state = state.clone();
+        Callback::from(move |platform: String| {
+            state.dispatch(Action::EditPlatform(platform.clone()));
+            start_pull(&state, platform);
         })
     };
 
@@ -59,14 +77,22 @@ pub fn app() -> Html {
                 image={state.image_input.clone()}
                 proxy={state.proxy_input.clone()}
                 running={state.is_running()}
+                platform={state.platform_input.clone()}
                 {on_image}
                 {on_proxy}
+                {on_platform}
                 {on_pull}
             />
             if let Some(reference) = &state.reference {
                 <p class="reference">{ "Image: " }<code id="resolved-reference">{ reference }</code></p>
             }
             { stage }
+            <PlatformPicker
+                offers={state.offers.clone()}
+                chosen={state.chosen_platform.clone()}
+                running={state.is_running()}
+                on_choose={on_choose_platform}
+            />
             if let Phase::Failed(report) = &state.phase {
                 <ErrorPanel report={report.clone()} />
             }
@@ -76,9 +102,26 @@ pub fn app() -> Html {
             <LayerList layers={state.layers.clone()} />
             <ExchangeLog
                 exchanges={state.exchanges.clone()}
+                index_json={state.index_json.clone()}
                 manifest_json={state.manifest_json.clone()}
                 config_json={state.config_json.clone()}
             />
         </main>
     }
+}
+
+fn start_pull(state: &UseReducerHandle<State>, platform: String) {
+    prefs::save_proxy(&state.proxy_input);
+    prefs::save_platform(&platform);
+    prefs::set_image_in_url(state.image_input.trim());
+    let dispatcher = state.dispatcher();
+    pull::start(
+        pull::PullRequest {
+            image_input: state.image_input.clone(),
+            proxy: state.proxy_input.clone(),
+            platform,
+        },
+        state.pull_id + 1,
+        Callback::from(move |action| dispatcher.dispatch(action)),
+    );
 }

@@ -5,6 +5,7 @@ use crate::state::Exchange;
 #[derive(Properties, PartialEq)]
 pub struct ExchangeLogProps {
     pub exchanges: Vec<Exchange>,
+    pub index_json: Option<String>,
     pub manifest_json: Option<String>,
     pub config_json: Option<String>,
 }
@@ -31,6 +32,9 @@ pub fn exchange_log(props: &ExchangeLogProps) -> Html {
                     }) }
                 </ol>
             </details>
+            if let Some(json) = &props.index_json {
+                <details><summary>{ "Index (multi-platform)" }</summary><pre>{ json }</pre></details>
+            }
             if let Some(json) = &props.manifest_json {
                 <details><summary>{ "Manifest" }</summary><pre>{ json }</pre></details>
             }

@@ -2,6 +2,7 @@ pub mod app;
 pub mod error_panel;
 pub mod exchange_log;
 pub mod layer_list;
+pub mod platform_picker;
 pub mod pull_form;
 pub mod save_panel;
 

@@ -1,13 +1,27 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+const COMMON_PLATFORMS: &[&str] = &[
+    "linux/amd64",
+    "linux/arm64",
+    "linux/arm/v7",
+    "linux/arm/v6",
+    "linux/386",
+    "linux/ppc64le",
+    "linux/s390x",
+    "linux/riscv64",
+    "windows/amd64",
+];
+
 #[derive(Properties, PartialEq)]
 pub struct PullFormProps {
     pub image: String,
     pub proxy: String,
+    pub platform: String,
     pub running: bool,
     pub on_image: Callback<String>,
     pub on_proxy: Callback<String>,
+    pub on_platform: Callback<String>,
     pub on_pull: Callback<()>,
 }
 
@@ -49,6 +63,21 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                 oninput={text_of(&props.on_proxy)}
                 spellcheck="false"
             />
+            <label for="platform">{ "Platform" }</label>
+            <div class="platform-field">
+                <input
+                    id="platform"
+                    type="text"
+                    list="platforms"
+                    value={props.platform.clone()}
+                    oninput={text_of(&props.on_platform)}
+                    spellcheck="false"
+                />
+                <span class="hint">{ "used when the image is multi-platform" }</span>
+                <datalist id="platforms">
+                    { for COMMON_PLATFORMS.iter().map(|p| html! { <option value={*p} /> }) }
+                </datalist>
+            </div>
             <button id="pull" type="submit" disabled={props.running || props.image.trim().is_empty()}>
                 { if props.running { "Pulling…" } else { "Pull" } }
             </button>

@@ -7,7 +7,10 @@ use std::rc::Rc;
 use futures::{StreamExt as _, TryStreamExt as _};
 use js_sys::{Array, Uint8Array};
 use skiff_core::archive::{docker_archive, ArchiveImage};
-use skiff_core::manifest::{media_type, Descriptor, ImageConfig, Manifest, MANIFEST_ACCEPT};
+use skiff_core::manifest::{
+    media_type, Descriptor, ImageConfig, ImageManifest, Manifest, MANIFEST_ACCEPT,
+};
+use skiff_core::platform::{self, Platform};
 use skiff_core::reference::PullInput;
 use skiff_core::registry::{blob_url, manifest_url, ping_url, Route};
 use skiff_core::tar_parts::{total_len, Part};
@@ -22,7 +25,7 @@ use yew::Callback;
 use super::http::{expect_ok, gloo_error, js_error, now_ms, RegistrySession};
 use super::staging::{BlobSink, Staging};
 use crate::error::AppError;
-use crate::state::{Action, ErrorReport, Exchange, LayerRow, SavedArchive};
+use crate::state::{Action, ErrorReport, Exchange, LayerRow, PlatformOffer, SavedArchive};
 
 /// Layers downloaded at once: enough to hide latency, few enough for 2-core machines.
 const PARALLEL_LAYERS: usize = 3;
@@ -33,6 +36,8 @@ const PROGRESS_INTERVAL_MS: f64 = 100.0;
 pub struct PullRequest {
     pub image_input: String,
     pub proxy: String,
+    /// Used when the reference is a multi-platform index.
+    pub platform: String,
 }
 
 /// The last pull's resources, released when the next pull starts.
@@ -128,6 +133,11 @@ impl Pull {
     async fn run(&self, request: &PullRequest) -> Result<(), AppError> {
         let input: PullInput = request.image_input.parse()?;
         let reference = input.reference;
+        // A pasted `--platform` wins over the form's field.
+        let wanted = match input.platform {
+            Some(platform) => platform,
+            None => request.platform.parse::<Platform>()?,
+        };
         self.dispatch.emit(Action::Resolved {
             pull_id: self.pull_id,
             reference: reference.to_string(),
@@ -153,7 +163,7 @@ impl Pull {
 
         self.stage("Fetching the manifest");
         let (manifest_bytes, manifest_media_type, image) =
-            self.fetch_manifest(&session, &reference).await?;
+            self.resolve_image(&session, &reference, &wanted).await?;
 
         self.stage("Fetching the image config");
         let config = self
@@ -251,12 +261,94 @@ impl Pull {
         Ok(())
     }
 
+    /// The image manifest to pull: fetched by tag or digest and, when that is an index, the
+    /// entry for `wanted`.
+    async fn resolve_image(
+        &self,
+        session: &RegistrySession,
+        reference: &Reference,
+        wanted: &Platform,
+    ) -> Result<(Vec<u8>, String, ImageManifest), AppError> {
+        let pinned = reference
+            .digest()
+            .map(|d| (d.clone(), None, "the reference"));
+        let (body, manifest, media_type) = self
+            .fetch_manifest(session, reference, &reference.manifest_reference(), pinned)
+            .await?;
+        let index = match manifest {
+            Manifest::Image(image) => {
+                self.dispatch.emit(Action::ManifestFetched {
+                    pull_id: self.pull_id,
+                    json: pretty_json(&body),
+                });
+                return Ok((body, media_type, *image));
+            }
+            Manifest::Index(index) => index,
+        };
+        let offers: Vec<PlatformOffer> = platform::offered(&index)
+            .into_iter()
+            .map(|(label, descriptor)| PlatformOffer {
+                platform: descriptor
+                    .platform
+                    .as_ref()
+                    .map(|p| Platform::from(p).to_string())
+                    .unwrap_or_default(),
+                label,
+                digest: descriptor.digest.to_string(),
+            })
+            .collect();
+        self.dispatch.emit(Action::IndexFetched {
+            pull_id: self.pull_id,
+            json: pretty_json(&body),
+            offers: offers.clone(),
+        });
+        let Some(entry) = platform::choose(&index, wanted) else {
+            return Err(AppError::PlatformNotOffered {
+                reference: reference.to_string(),
+                wanted: wanted.to_string(),
+                offered: offers
+                    .iter()
+                    .map(|o| o.label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let chosen = entry
+            .platform
+            .as_ref()
+            .map(|p| Platform::from(p).to_string())
+            .unwrap_or_default();
+        self.dispatch.emit(Action::PlatformChosen {
+            pull_id: self.pull_id,
+            platform: chosen.clone(),
+        });
+        self.stage(format!("Fetching the manifest for {chosen}"));
+        let expected = Some((entry.digest.clone(), Some(entry.size), "the index entry"));
+        let (body, manifest, media_type) = self
+            .fetch_manifest(session, reference, &entry.digest.to_string(), expected)
+            .await?;
+        match manifest {
+            Manifest::Image(image) => {
+                self.dispatch.emit(Action::ManifestFetched {
+                    pull_id: self.pull_id,
+                    json: pretty_json(&body),
+                });
+                Ok((body, media_type, *image))
+            }
+            Manifest::Index(_) => Err(AppError::NestedIndex { platform: chosen }),
+        }
+    }
+
+    /// Fetches one manifest document and checks it against the digest (and size) it was
+    /// referred to by, and against the registry's `Docker-Content-Digest`.
     async fn fetch_manifest(
         &self,
         session: &RegistrySession,
         reference: &Reference,
-    ) -> Result<(Vec<u8>, String, skiff_core::manifest::ImageManifest), AppError> {
-        let url = manifest_url(reference, &reference.manifest_reference());
+        manifest_reference: &str,
+        expected: Option<(Digest, Option<u64>, &'static str)>,
+    ) -> Result<(Vec<u8>, Manifest, String), AppError> {
+        let url = manifest_url(reference, manifest_reference);
         let response = expect_ok(
             session.get(&url, Some(MANIFEST_ACCEPT), "manifest").await?,
             "manifest",
@@ -269,13 +361,21 @@ impl Pull {
             .await
             .map_err(|e| gloo_error("manifest", &e))?;
         let actual = Digest::of(&body);
-        if let Some(expected) = reference.digest() {
-            if *expected != actual {
+        if let Some((expected, size, source_of_expected)) = expected {
+            if expected != actual {
                 return Err(AppError::ManifestDigestMismatch {
-                    expected: expected.clone(),
+                    expected,
                     actual,
-                    source_of_expected: "the reference",
+                    source_of_expected,
                 });
+            }
+            if let Some(size) = size.filter(|s| *s != body.len() as u64) {
+                return Err(skiff_core::Error::SizeMismatch {
+                    digest: expected,
+                    expected: size,
+                    actual: body.len() as u64,
+                }
+                .into());
             }
         }
         if let Some(header) = header_digest {
@@ -290,18 +390,8 @@ impl Pull {
                 }
             }
         }
-        self.dispatch.emit(Action::ManifestFetched {
-            pull_id: self.pull_id,
-            json: pretty_json(&body),
-        });
         let (manifest, media_type) = Manifest::parse(content_type.as_deref(), &body)?;
-        match manifest {
-            Manifest::Image(image) => Ok((body, media_type, *image)),
-            Manifest::Index(index) => Err(AppError::MultiPlatformIndex {
-                reference: reference.to_string(),
-                count: index.manifests.len(),
-            }),
-        }
+        Ok((body, manifest, media_type))
     }
 
     async fn fetch_config(

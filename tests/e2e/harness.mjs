@@ -132,6 +132,34 @@ export async function registryManifest(reference, accept) {
   return response.json();
 }
 
+/** Clicks Save, checks the offered file name, stores the tar in out/ and returns its path. */
+export async function saveArchive(page, expectedName) {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  if (download.suggestedFilename() !== expectedName) {
+    throw new Error(`offered ${download.suggestedFilename()}, expected ${expectedName}`);
+  }
+  const path = join(outDir, expectedName);
+  await download.saveAs(path);
+  return path;
+}
+
+/** Fails with the page's error text (and console errors) if the pull did not succeed. */
+export async function expectPulled(page) {
+  const error = await page.$('#error');
+  if (error) throw new Error(`the pull failed: ${await error.innerText()}\nconsole: ${page.consoleErrors}`);
+}
+
+/** `docker load`; returns the loaded image's inspect data (by tag, or by ID when untagged). */
+export function dockerLoad(tarPath, reference) {
+  const out = docker(['load', '-i', tarPath]);
+  const byTag = reference && out.match(/^Loaded image: (.+)$/m);
+  const byId = out.match(/^Loaded image ID: (sha256:[0-9a-f]{64})$/m);
+  const name = byTag ? byTag[1] : byId?.[1];
+  if (!name) throw new Error(`docker load printed no image: ${out}`);
+  const [inspect] = JSON.parse(docker(['image', 'inspect', name]));
+  return { out, name, inspect };
+}
+
 export async function ensureOutDir() {
   await mkdir(outDir, { recursive: true });
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
   rig, root, outDir, serveApp, startProxy, launchBrowser, newPage, pullInApp, docker, podman,
-  registryManifest, ensureOutDir,
+  registryManifest, ensureOutDir, saveArchive, expectPulled,
 } from './harness.mjs';
 
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -32,19 +32,14 @@ async function pullSaveLoadRun(fixture, accept, { screenshot } = {}) {
   const reference = rig.fixtures[fixture];
   const page = await newPage(browser);
   await pullInApp(page, app.url, proxy.url, reference);
-  const error = await page.$('#error');
-  assert.equal(error && (await error.innerText()), null, `the pull failed; console: ${page.consoleErrors}`);
+  await expectPulled(page);
 
   // Every layer row says verified.
   const states = await page.$$eval('tr.layer .state', (cells) => cells.map((c) => c.textContent));
   assert.deepEqual(states, ['verified ✓', 'verified ✓', 'verified ✓']);
   if (screenshot) await page.screenshot({ path: join(root, 'docs/screenshot.png'), fullPage: true });
 
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
-  const expectedName = `busybox_${fixture}.tar`;
-  assert.equal(download.suggestedFilename(), expectedName);
-  const tarPath = join(outDir, expectedName);
-  await download.saveAs(tarPath);
+  const tarPath = await saveArchive(page, `busybox_${fixture}.tar`);
   await page.context().close();
 
   const entries = execFileSync('tar', ['-tf', tarPath], { encoding: 'utf8' }).split('\n');

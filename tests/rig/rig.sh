@@ -106,6 +106,74 @@ build_fixtures() {
   skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:corrupt-base" "$dest/skiff/corrupt:latest"
 }
 
+manifest_of() { # manifest_of REPO REF ACCEPT -> body on stdout
+  curl -sf -H "Accept: $3" "http://127.0.0.1:$registry_port/v2/$1/manifests/$2"
+}
+
+put_manifest() { # put_manifest REPO REF MEDIA-TYPE FILE
+  curl -sf -X PUT -H "Content-Type: $3" --data-binary "@$4" \
+    "http://127.0.0.1:$registry_port/v2/$1/manifests/$2" > /dev/null
+}
+
+push_blob() { # push_blob REPO FILE -> digest on stdout
+  local digest location
+  digest="sha256:$(sha256sum "$2" | cut -d' ' -f1)"
+  location=$(curl -sf -X POST -D - -o /dev/null "http://127.0.0.1:$registry_port/v2/$1/blobs/uploads/" \
+    | tr -d '\r' | sed -n 's/^[Ll]ocation: //p')
+  [[ $location == /* ]] && location="http://127.0.0.1:$registry_port$location"
+  [[ $location == *\?* ]] && location="$location&digest=$digest" || location="$location?digest=$digest"
+  curl -sf -X PUT -H 'Content-Type: application/octet-stream' --data-binary "@$2" "$location" > /dev/null
+  echo "$digest"
+}
+
+descriptor() { # descriptor FILE MEDIA-TYPE [PLATFORM-JSON] [ANNOTATIONS-JSON] -> JSON
+  jq -cn --arg mt "$2" --arg d "sha256:$(sha256sum "$1" | cut -d' ' -f1)" --argjson s "$(stat -c %s "$1")" \
+    --argjson p "${3:-null}" --argjson a "${4:-null}" \
+    '{mediaType: $mt, digest: $d, size: $s} + (if $p then {platform: $p} else {} end) + (if $a then {annotations: $a} else {} end)'
+}
+
+# Multi-platform fixtures: linux/amd64 and linux/arm64/v8 images (the arm64 one differs in its
+# config's architecture and a label) behind an OCI index with a BuildKit-style attestation entry,
+# and behind a Docker manifest list.
+build_multiarch() {
+  local oci="$dir/oci" work="$dir/multiarch" dest="docker://127.0.0.1:$registry_port"
+  local docker_mt=application/vnd.docker.distribution.manifest.v2+json
+  local oci_mt=application/vnd.oci.image.manifest.v1+json
+  mkdir -p "$work"
+  umoci config --image "$oci:busybox" --tag arm64 --architecture arm64 --config.label skiff.fixture=arm64
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci "oci:$oci:busybox" "$dest/skiff/multi:amd64-oci"
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci "oci:$oci:arm64" "$dest/skiff/multi:arm64-oci"
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:busybox" "$dest/skiff/multi:amd64-v2s2"
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:arm64" "$dest/skiff/multi:arm64-v2s2"
+  for tag in amd64-oci arm64-oci; do manifest_of skiff/multi "$tag" "$oci_mt" > "$work/$tag.json"; done
+  for tag in amd64-v2s2 arm64-v2s2; do manifest_of skiff/multi "$tag" "$docker_mt" > "$work/$tag.json"; done
+
+  # An attestation manifest as BuildKit attaches them: platform unknown/unknown.
+  echo '{"_type":"https://in-toto.io/Statement/v0.1"}' > "$work/statement.json"
+  echo '{"architecture":"unknown","os":"unknown","rootfs":{"type":"layers","diff_ids":[]}}' > "$work/att-config.json"
+  push_blob skiff/multi "$work/statement.json" > /dev/null
+  push_blob skiff/multi "$work/att-config.json" > /dev/null
+  jq -n --argjson c "$(descriptor "$work/att-config.json" application/vnd.oci.image.config.v1+json)" \
+    --argjson l "$(descriptor "$work/statement.json" application/vnd.in-toto+json)" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: [$l]}' > "$work/attestation.json"
+  put_manifest skiff/multi attestation "$oci_mt" "$work/attestation.json"
+
+  local amd64='{"architecture":"amd64","os":"linux"}' arm64='{"architecture":"arm64","os":"linux","variant":"v8"}'
+  local amd64_digest="sha256:$(sha256sum "$work/amd64-oci.json" | cut -d' ' -f1)"
+  jq -n --argjson a "$(descriptor "$work/amd64-oci.json" "$oci_mt" "$amd64")" \
+    --argjson b "$(descriptor "$work/arm64-oci.json" "$oci_mt" "$arm64")" \
+    --argjson t "$(descriptor "$work/attestation.json" "$oci_mt" '{"architecture":"unknown","os":"unknown"}' \
+      "{\"vnd.docker.reference.type\":\"attestation-manifest\",\"vnd.docker.reference.digest\":\"$amd64_digest\"}")" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [$a, $b, $t]}' > "$work/index.json"
+  put_manifest skiff/multi latest application/vnd.oci.image.index.v1+json "$work/index.json"
+  jq -n --argjson a "$(descriptor "$work/amd64-v2s2.json" "$docker_mt" "$amd64")" \
+    --argjson b "$(descriptor "$work/arm64-v2s2.json" "$docker_mt" "$arm64")" \
+    '{schemaVersion: 2, mediaType: "application/vnd.docker.distribution.manifest.list.v2+json", manifests: [$a, $b]}' > "$work/list.json"
+  put_manifest skiff/multi list application/vnd.docker.distribution.manifest.list.v2+json "$work/list.json"
+  multi_index_digest="sha256:$(sha256sum "$work/index.json" | cut -d' ' -f1)"
+  multi_arm64_digest="sha256:$(sha256sum "$work/arm64-oci.json" | cut -d' ' -f1)"
+}
+
 # Flips bytes in the middle of the corrupt fixture's unique (last) layer, on the registry's disk,
 # keeping its size: the registry then serves wrong bytes under the right digest.
 corrupt_fixture() {
@@ -135,8 +203,11 @@ case "$cmd" in
   start)
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
+    # A start that fails half-way leaves nothing running.
+    trap 'echo "rig: start failed; stopping what started (logs in $dir)" >&2; stop' ERR
     start_registry
     build_fixtures
+    build_multiarch
     corrupt_fixture
     start_dockerd
     cat > "$dir/env.json" <<JSON
@@ -145,10 +216,14 @@ case "$cmd" in
   "dockerHost": "unix://$dir/docker/docker.sock",
   "podmanRoot": "$dir/podman",
   "corruptLayer": "$corrupt_layer",
+  "multiIndexDigest": "$multi_index_digest",
+  "multiArm64Digest": "$multi_arm64_digest",
   "fixtures": {
     "v2s2": "127.0.0.1:$registry_port/skiff/busybox:v2s2",
     "oci": "127.0.0.1:$registry_port/skiff/busybox:oci",
-    "corrupt": "127.0.0.1:$registry_port/skiff/corrupt:latest"
+    "corrupt": "127.0.0.1:$registry_port/skiff/corrupt:latest",
+    "multi": "127.0.0.1:$registry_port/skiff/multi:latest",
+    "multiList": "127.0.0.1:$registry_port/skiff/multi:list"
   }
 }
 JSON

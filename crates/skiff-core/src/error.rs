@@ -20,6 +20,9 @@ pub enum Error {
         actual: u64,
     },
 
+    #[error("invalid platform {input:?}: {reason}")]
+    InvalidPlatform { input: String, reason: String },
+
     #[error("invalid WWW-Authenticate header {header:?}: {reason}")]
     InvalidChallenge { header: String, reason: String },
 

@@ -5,6 +5,7 @@
 //!   `docker.io/library/nginx:latest`), including pasted `docker pull …` lines.
 //! - [`auth`]: `WWW-Authenticate` challenges, token scopes, token responses and their expiry.
 //! - [`manifest`]: Docker v2s2 / OCI manifests and indexes, media types, the `Accept` header.
+//! - [`platform`]: `linux/arm64/v8` and choosing an index entry.
 //! - [`digest`]: the `Digest` type and a streaming [`digest::BlobVerifier`].
 //! - [`registry`]: the URLs of the distribution API for a reference.
 //! - [`tar_parts`] and [`archive`]: the docker-load / OCI-layout tar, described as parts so a
@@ -15,10 +16,12 @@ pub mod auth;
 pub mod digest;
 mod error;
 pub mod manifest;
+pub mod platform;
 pub mod reference;
 pub mod registry;
 pub mod tar_parts;
 
 pub use digest::{BlobVerifier, Digest};
 pub use error::Error;
+pub use platform::Platform;
 pub use reference::Reference;

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{Digest, Error};
+use crate::{Digest, Error, Platform};
 
 pub const DOCKER_HUB: &str = "docker.io";
 const MAX_NAME_LEN: usize = 255;
@@ -308,8 +308,8 @@ fn check_path_component(component: &str) -> Result<(), String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PullInput {
     pub reference: Reference,
-    /// The value of a pasted `--platform`, kept for the platform picker.
-    pub platform: Option<String>,
+    /// The value of a pasted `--platform`.
+    pub platform: Option<Platform>,
 }
 
 impl FromStr for PullInput {
@@ -335,9 +335,9 @@ impl FromStr for PullInput {
         }
         while let Some(word) = words.next() {
             if word == "--platform" {
-                platform = words.next().map(str::to_owned);
+                platform = words.next().map(str::parse).transpose()?;
             } else if let Some(value) = word.strip_prefix("--platform=") {
-                platform = Some(value.to_owned());
+                platform = Some(value.parse()?);
             } else if !word.starts_with('-') {
                 positional.push(word);
             }
@@ -505,11 +505,14 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(input.reference.to_string(), "ghcr.io/o/a:latest");
-        assert_eq!(input.platform.as_deref(), Some("linux/arm64"));
+        assert_eq!(input.platform.unwrap().to_string(), "linux/arm64");
         let input: PullInput = "docker pull --platform=linux/amd64 busybox"
             .parse()
             .unwrap();
-        assert_eq!(input.platform.as_deref(), Some("linux/amd64"));
+        assert_eq!(input.platform, Some(Platform::linux_amd64()));
+        assert!("docker pull --platform linux busybox"
+            .parse::<PullInput>()
+            .is_err());
         assert!("docker run nginx".parse::<PullInput>().is_err());
         assert!("docker pull".parse::<PullInput>().is_err());
         assert!("nginx redis".parse::<PullInput>().is_err());
