@@ -22,6 +22,8 @@ declare -A APT_FOR=(
   [podman]=podman
   [jq]=jq
   [curl]=curl
+  [openssl]=openssl
+  [htpasswd]=apache2-utils
   [node]=nodejs
   [npm]=npm
 )

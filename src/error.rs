@@ -17,7 +17,7 @@ pub enum AppError {
     #[error("{what}: the registry says it does not exist (HTTP 404{code}). Check the repository name and tag; private repositories may also answer 404 without credentials.")]
     NotFound { what: String, code: String },
 
-    #[error("{what}: access denied (HTTP {status}{code}). The repository may be private or the name misspelt; credentials come in a later version of Skiff.")]
+    #[error("{what}: access denied (HTTP {status}{code}). The repository may be private or the name misspelt; for a private repository enter credentials under Credentials.")]
     Denied {
         what: String,
         status: u16,
@@ -35,12 +35,13 @@ pub enum AppError {
         hint: String,
     },
 
-    #[error(
-        "{what}: the registry asks for a login ({scheme}); Skiff cannot send credentials yet."
-    )]
+    #[error("{what}: the registry wants a login ({scheme}). Enter a username and a password or access token under Credentials, then pull again.")]
     NeedsCredentials { what: String, scheme: String },
 
-    #[error("the manifest's digest is {actual}, but {source_of_expected} says {expected}; the registry served another manifest, so nothing was saved")]
+    #[error("{service} rejected the username or password. Check them under Credentials (for Docker Hub and GHCR, a personal access token works as the password).")]
+    BadCredentials { service: String },
+
+    #[error("the manifest's digest is {actual}, but {source_of_expected} says {expected}; the registry served another manifest")]
     ManifestDigestMismatch {
         expected: Digest,
         actual: Digest,
@@ -83,6 +84,14 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// Errors the credentials panel can fix.
+    pub fn wants_credentials(&self) -> bool {
+        matches!(
+            self,
+            Self::NeedsCredentials { .. } | Self::BadCredentials { .. }
+        ) || matches!(self, Self::Layer { source, .. } if source.wants_credentials())
+    }
+
     /// A short heading for the error panel.
     pub fn title(&self) -> &'static str {
         match self {
@@ -95,7 +104,9 @@ impl AppError {
             Self::Unreachable { .. } => "Cannot reach the registry",
             Self::ProxyRefused { .. } => "The proxy refused",
             Self::NotFound { .. } => "Not found",
-            Self::Denied { .. } | Self::NeedsCredentials { .. } => "Access denied",
+            Self::Denied { .. } => "Access denied",
+            Self::NeedsCredentials { .. } => "Login required",
+            Self::BadCredentials { .. } => "Wrong credentials",
             Self::RateLimited { .. } => "Rate limited",
             Self::ManifestDigestMismatch { .. } => "Verification failed",
             Self::PlatformNotOffered { .. } => "Platform not offered",

@@ -26,6 +26,8 @@ pub struct SavedArchive {
 pub struct ErrorReport {
     pub title: String,
     pub message: String,
+    /// Credentials would fix it: the panel opens.
+    pub wants_credentials: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,6 +69,34 @@ impl LayerRow {
     }
 }
 
+/// A login for a registry. Lives in memory (and in sessionStorage only if the user opts in);
+/// `Debug` never shows the password.
+#[derive(Clone, Default, PartialEq)]
+pub struct Credentials {
+    pub username: String,
+    /// A password or a personal access token.
+    pub password: String,
+}
+
+impl Credentials {
+    /// `None` when no username was given: pull anonymously.
+    pub fn if_given(&self) -> Option<Credentials> {
+        (!self.username.trim().is_empty()).then(|| Credentials {
+            username: self.username.trim().to_owned(),
+            password: self.password.clone(),
+        })
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
 /// One platform an index offers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlatformOffer {
@@ -91,6 +121,8 @@ pub struct State {
     pub image_input: String,
     pub proxy_input: String,
     pub platform_input: String,
+    pub credentials: Credentials,
+    pub remember_credentials: bool,
     pub pull_id: u32,
     pub reference: Option<String>,
     pub phase: Phase,
@@ -108,6 +140,8 @@ pub enum Action {
     EditImage(String),
     EditProxy(String),
     EditPlatform(String),
+    EditCredentials(Credentials),
+    RememberCredentials(bool),
     PullStarted {
         pull_id: u32,
         reference: String,
@@ -172,6 +206,8 @@ impl State {
             image_input,
             proxy_input,
             platform_input,
+            credentials: Credentials::default(),
+            remember_credentials: false,
             pull_id: 0,
             reference: None,
             phase: Phase::Idle,
@@ -201,12 +237,18 @@ impl Reducible for State {
             Action::EditImage(text) => next.image_input = text,
             Action::EditProxy(text) => next.proxy_input = text,
             Action::EditPlatform(text) => next.platform_input = text,
+            Action::EditCredentials(credentials) => next.credentials = credentials,
+            Action::RememberCredentials(remember) => next.remember_credentials = remember,
             Action::PullStarted { pull_id, reference } => {
-                next = State::new(
-                    self.image_input.clone(),
-                    self.proxy_input.clone(),
-                    self.platform_input.clone(),
-                );
+                next = State {
+                    credentials: self.credentials.clone(),
+                    remember_credentials: self.remember_credentials,
+                    ..State::new(
+                        self.image_input.clone(),
+                        self.proxy_input.clone(),
+                        self.platform_input.clone(),
+                    )
+                };
                 next.pull_id = pull_id;
                 next.reference = Some(reference);
                 next.phase = Phase::Running {
@@ -301,6 +343,7 @@ mod tests {
             report: ErrorReport {
                 title: "x".into(),
                 message: "y".into(),
+                wants_credentials: false,
             },
         });
         let state = state.reduce(Action::PullStarted {
@@ -310,6 +353,23 @@ mod tests {
         assert!(state.is_running());
         assert!(state.exchanges.is_empty());
         assert_eq!(state.image_input, "busybox");
+    }
+
+    #[test]
+    fn credentials_survive_a_new_pull_and_never_print() {
+        let login = Credentials {
+            username: " me ".into(),
+            password: "hunter2".into(),
+        };
+        let state = started().reduce(Action::EditCredentials(login.clone()));
+        let state = state.reduce(Action::PullStarted {
+            pull_id: 8,
+            reference: "r".into(),
+        });
+        assert_eq!(state.credentials, login);
+        assert_eq!(state.credentials.if_given().unwrap().username, "me");
+        assert!(!format!("{state:?}").contains("hunter2"));
+        assert_eq!(Credentials::default().if_given(), None);
     }
 
     #[test]

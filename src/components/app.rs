@@ -1,5 +1,6 @@
 use yew::prelude::*;
 
+use super::credentials_panel::CredentialsPanel;
 use super::error_panel::ErrorPanel;
 use super::exchange_log::ExchangeLog;
 use super::layer_list::LayerList;
@@ -12,11 +13,16 @@ use crate::state::{Action, Phase, State};
 #[function_component(App)]
 pub fn app() -> Html {
     let state = use_reducer(|| {
-        State::new(
-            prefs::hash_param("image").unwrap_or_default(),
-            prefs::saved_proxy(),
-            prefs::hash_param("platform").unwrap_or_else(prefs::saved_platform),
-        )
+        let remembered = prefs::remembered_credentials();
+        State {
+            remember_credentials: remembered.is_some(),
+            credentials: remembered.unwrap_or_default(),
+            ..State::new(
+                prefs::hash_param("image").unwrap_or_default(),
+                prefs::saved_proxy(),
+                prefs::hash_param("platform").unwrap_or_else(prefs::saved_platform),
+            )
+        }
     });
 
     // A link followed while the app is open fills the form too.
@@ -47,6 +53,17 @@ pub fn app() -> Html {
         let state = state.clone();
         Callback::from(move |text: String| state.dispatch(Action::EditPlatform(text)))
     };
+    let on_credentials = {
+        let state = state.clone();
+        Callback::from(move |credentials| state.dispatch(Action::EditCredentials(credentials)))
+    };
+    let on_remember = {
+        let state = state.clone();
+        Callback::from(move |remember| state.dispatch(Action::RememberCredentials(remember)))
+    };
+    let credentials_wanted =
+        matches!(&state.phase, Phase::Failed(report) if report.wants_credentials);
+
     let on_pull = {
         let state = state.clone();
         Callback::from(move |()| start_pull(&state, state.platform_input.clone()))
@@ -82,7 +99,15 @@ pub fn app() -> Html {
                 {on_proxy}
                 {on_platform}
                 {on_pull}
-            />
+            >
+                <CredentialsPanel
+                    credentials={state.credentials.clone()}
+                    remember={state.remember_credentials}
+                    wanted={credentials_wanted}
+                    on_change={on_credentials}
+                    {on_remember}
+                />
+            </PullForm>
             if let Some(reference) = &state.reference {
                 <p class="reference">{ "Image: " }<code id="resolved-reference">{ reference }</code></p>
             }
@@ -111,6 +136,8 @@ pub fn app() -> Html {
 }
 
 fn start_pull(state: &UseReducerHandle<State>, platform: String) {
+    let credentials = state.credentials.if_given();
+    prefs::remember_credentials(credentials.as_ref().filter(|_| state.remember_credentials));
     prefs::save_proxy(&state.proxy_input);
     prefs::save_platform(&platform);
     prefs::set_image_in_url(state.image_input.trim());
@@ -120,6 +147,7 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String) {
             image_input: state.image_input.clone(),
             proxy: state.proxy_input.clone(),
             platform,
+            credentials,
         },
         state.pull_id + 1,
         Callback::from(move |action| dispatcher.dispatch(action)),

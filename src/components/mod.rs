@@ -1,4 +1,5 @@
 pub mod app;
+pub mod credentials_panel;
 pub mod error_panel;
 pub mod exchange_log;
 pub mod layer_list;

@@ -23,6 +23,9 @@ pub struct PullFormProps {
     pub on_proxy: Callback<String>,
     pub on_platform: Callback<String>,
     pub on_pull: Callback<()>,
+    /// The credentials panel.
+    #[prop_or_default]
+    pub children: Html,
 }
 
 #[function_component(PullForm)]
@@ -78,6 +81,7 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                     { for COMMON_PLATFORMS.iter().map(|p| html! { <option value={*p} /> }) }
                 </datalist>
             </div>
+            { props.children.clone() }
             <button id="pull" type="submit" disabled={props.running || props.image.trim().is_empty()}>
                 { if props.running { "Pulling…" } else { "Pull" } }
             </button>

@@ -1,17 +1,18 @@
 //! Talking to a registry from the browser: every request goes through the [`Route`] (the CORS
-//! proxy, or direct), answers auth challenges, renews tokens before they expire, and turns
-//! registry error answers into [`AppError`]s. Each request is reported as an [`Exchange`].
+//! proxy, or direct), answers auth challenges (Bearer tokens, anonymous or with credentials, and
+//! plain Basic), renews tokens before they expire, and turns registry error answers into
+//! [`AppError`]s. Each request is reported as an [`Exchange`], which never holds a secret.
 
 use std::cell::RefCell;
 
 use gloo_net::http::{Request, Response};
-use skiff_core::auth::{Challenge, Scope, Token};
+use skiff_core::auth::{basic_authorization, Challenge, Scope, Token};
 use skiff_core::registry::Route;
 use web_sys::AbortSignal;
 use yew::Callback;
 
 use crate::error::{js_error_text, AppError};
-use crate::state::Exchange;
+use crate::state::{Credentials, Exchange};
 
 /// Header the proxy sets when it refused a request itself (see skiff-proxy).
 const PROXY_ERROR_HEADER: &str = "x-skiff-proxy-error";
@@ -24,12 +25,15 @@ enum Auth {
         challenge: Challenge,
         token: Option<Token>,
     },
+    /// `Basic …` sent with every request.
+    Basic(String),
 }
 
 /// One registry, one repository, one pull.
 pub struct RegistrySession {
     route: Route,
     repository: String,
+    credentials: Option<Credentials>,
     auth: RefCell<Auth>,
     signal: AbortSignal,
     report: Callback<Exchange>,
@@ -43,12 +47,14 @@ impl RegistrySession {
     pub fn new(
         route: Route,
         repository: String,
+        credentials: Option<Credentials>,
         signal: AbortSignal,
         report: Callback<Exchange>,
     ) -> Self {
         Self {
             route,
             repository,
+            credentials,
             auth: RefCell::new(Auth::None),
             signal,
             report,
@@ -57,70 +63,99 @@ impl RegistrySession {
 
     /// `GET /v2/`: checks the registry speaks the API and learns its auth challenge early.
     pub async fn ping(&self, url: &str) -> Result<(), AppError> {
-        let response = self.send(url, None, "version check").await?;
+        let response = self
+            .send(url, None, "version check", self.authorization())
+            .await?;
         match response.status() {
             200 => Ok(()),
-            401 => {
-                self.learn_challenge(&response, "version check")?;
-                Ok(())
-            }
+            401 => self.learn_challenge(&response, "version check"),
             _ => Err(error_for(&response, "version check (/v2/)").await),
         }
     }
 
-    /// GET with authentication; a `401` triggers one token fetch and one retry. The response is
-    /// returned whatever its status; use [`expect_ok`] for the usual check.
+    /// GET with authentication; a `401` triggers one (re-)authentication and one retry. The
+    /// response is returned whatever its status; use [`expect_ok`] for the usual check.
     pub async fn get(
         &self,
         url: &str,
         accept: Option<&str>,
         what: &str,
     ) -> Result<Response, AppError> {
-        self.renew_token_if_due(what).await?;
-        let response = self.send(url, accept, what).await?;
+        self.renew_token_if_due().await?;
+        let response = self.send(url, accept, what, self.authorization()).await?;
         if response.status() != 401 {
             return Ok(response);
         }
         self.learn_challenge(&response, what)?;
-        self.fetch_token(what).await?;
-        self.send(url, accept, what).await
+        self.fetch_token().await?;
+        let response = self.send(url, accept, what, self.authorization()).await?;
+        if response.status() != 401 {
+            return Ok(response);
+        }
+        Err(match (&self.credentials, &*self.auth.borrow()) {
+            (None, _) => AppError::NeedsCredentials {
+                what: what.to_owned(),
+                scheme: "anonymous tokens cannot pull this repository".to_owned(),
+            },
+            (Some(_), Auth::Basic(_)) => AppError::BadCredentials {
+                service: "the registry".to_owned(),
+            },
+            (Some(_), _) => AppError::Denied {
+                what: format!("{what} (with your credentials)"),
+                status: 401,
+                code: String::new(),
+            },
+        })
     }
 
-    async fn renew_token_if_due(&self, what: &str) -> Result<(), AppError> {
-        let due = matches!(&*self.auth.borrow(), Auth::Bearer { token: Some(token), .. } if token.needs_renewal(now_ms()));
+    async fn renew_token_if_due(&self) -> Result<(), AppError> {
+        let due = matches!(
+            &*self.auth.borrow(),
+            Auth::Bearer { token: Some(token), .. } if token.needs_renewal(now_ms())
+        );
         if due {
-            self.fetch_token(what).await?;
+            self.fetch_token().await?;
         }
         Ok(())
     }
 
     fn learn_challenge(&self, response: &Response, what: &str) -> Result<(), AppError> {
-        let header = response.headers().get("www-authenticate").ok_or_else(|| AppError::Http {
-            what: what.to_owned(),
-            status: 401,
-            code: String::new(),
-            hint: "The registry refused without saying how to authenticate (no WWW-Authenticate header; a proxy that does not expose it?).".to_owned(),
-        })?;
-        match Challenge::parse(&header)? {
-            challenge @ Challenge::Bearer { .. } => {
-                *self.auth.borrow_mut() = Auth::Bearer {
-                    challenge,
-                    token: None,
-                };
-                Ok(())
+        let header = response
+            .headers()
+            .get("www-authenticate")
+            .ok_or_else(|| AppError::Http {
+                what: what.to_owned(),
+                status: 401,
+                code: String::new(),
+                hint: "The registry refused without saying how to authenticate (no WWW-Authenticate header; a proxy that does not expose it?).".to_owned(),
+            })?;
+        let auth = match Challenge::parse(&header)? {
+            challenge @ Challenge::Bearer { .. } => Auth::Bearer {
+                challenge,
+                token: None,
+            },
+            Challenge::Basic { .. } => match &self.credentials {
+                Some(c) => Auth::Basic(basic_authorization(&c.username, &c.password)),
+                None => {
+                    return Err(AppError::NeedsCredentials {
+                        what: what.to_owned(),
+                        scheme: "HTTP Basic".to_owned(),
+                    })
+                }
+            },
+            _ => {
+                return Err(AppError::NeedsCredentials {
+                    what: what.to_owned(),
+                    scheme: header,
+                })
             }
-            Challenge::Basic { .. } => Err(AppError::NeedsCredentials {
-                what: what.to_owned(),
-                scheme: "HTTP Basic".to_owned(),
-            }),
-            _ => Err(AppError::NeedsCredentials {
-                what: what.to_owned(),
-                scheme: header,
-            }),
-        }
+        };
+        *self.auth.borrow_mut() = auth;
+        Ok(())
     }
 
-    async fn fetch_token(&self, what: &str) -> Result<(), AppError> {
+    /// Asks the challenge's realm for a token, with the user's credentials as Basic if given.
+    async fn fetch_token(&self) -> Result<(), AppError> {
         // Copy what is needed out of the RefCell: no borrow may live across an await.
         let url = {
             let auth = self.auth.borrow();
@@ -136,17 +171,18 @@ impl RegistrySession {
             let separator = if realm.contains('?') { '&' } else { '?' };
             format!("{realm}{separator}{query}")
         };
+        let login = self
+            .credentials
+            .as_ref()
+            .map(|c| basic_authorization(&c.username, &c.password));
         let sent_at = now_ms();
-        let response = self.send(&url, None, "token").await?;
+        let response = self.send(&url, None, "token", login).await?;
         if !response.ok() {
-            let error = error_for(&response, "token request").await;
-            return Err(match error {
-                AppError::Denied { .. } | AppError::NotFound { .. } => AppError::Denied {
-                    what: format!("{what} (token service)"),
-                    status: response.status(),
-                    code: String::new(),
+            return Err(match (response.status(), &self.credentials) {
+                (401 | 403, Some(_)) => AppError::BadCredentials {
+                    service: format!("the token service ({})", upstream_host(&url)),
                 },
-                other => other,
+                _ => error_for(&response, "token request").await,
             });
         }
         let body = response
@@ -165,6 +201,7 @@ impl RegistrySession {
             Auth::Bearer {
                 token: Some(token), ..
             } => Some(token.authorization()),
+            Auth::Basic(header) => Some(header.clone()),
             _ => None,
         }
     }
@@ -174,19 +211,17 @@ impl RegistrySession {
         upstream: &str,
         accept: Option<&str>,
         what: &str,
+        authorization: Option<String>,
     ) -> Result<Response, AppError> {
-        let is_token = what == "token";
         let mut request = Request::get(&self.route.url(upstream)).abort_signal(Some(&self.signal));
         if let Some(accept) = accept {
             request = request.header("Accept", accept);
         }
-        if !is_token {
-            if let Some(authorization) = self.authorization() {
-                request = request.header("Authorization", &authorization);
-            }
+        if let Some(authorization) = &authorization {
+            request = request.header("Authorization", authorization);
         }
         let result = request.send().await;
-        let (status, note) = match &result {
+        let (status, mut note) = match &result {
             Ok(response) => {
                 let mut note = what.to_owned();
                 if let Some(host) = response.headers().get(REDIRECTED_TO_HEADER) {
@@ -196,6 +231,15 @@ impl RegistrySession {
             }
             Err(_) => (None, format!("{what}: no answer")),
         };
+        if authorization.is_some() {
+            // Say that credentials went along, never what they were.
+            let kind = if what == "token" {
+                "with your login"
+            } else {
+                "authenticated"
+            };
+            note.push_str(&format!(" ({kind})"));
+        }
         self.report.emit(Exchange {
             method: "GET",
             url: upstream.to_owned(),
@@ -215,7 +259,11 @@ impl RegistrySession {
                 )
             };
             AppError::Unreachable {
-                target: if self.route.is_direct() { upstream_host(upstream) } else { "the proxy".to_owned() },
+                target: if self.route.is_direct() {
+                    upstream_host(upstream)
+                } else {
+                    "the proxy".to_owned()
+                },
                 hint,
             }
         })

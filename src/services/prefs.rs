@@ -1,5 +1,8 @@
-//! What the app remembers: the proxy URL and the last platform (localStorage) and the image in the page's link
+//! What the app remembers: the proxy URL and the last platform (localStorage), credentials
+//! only when the user opts in (sessionStorage: this tab only) and the image in the page's link
 //! (`#/?image=…`), so a link opens the app with the form filled in.
+
+use crate::state::Credentials;
 
 const PROXY_KEY: &str = "skiff.proxy";
 const PLATFORM_KEY: &str = "skiff.platform";
@@ -93,6 +96,39 @@ impl Drop for HashListener {
                 "hashchange",
                 self.closure.as_ref().unchecked_ref(),
             );
+        }
+    }
+}
+
+const CREDENTIALS_KEY: &str = "skiff.credentials";
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+/// Credentials the user chose to remember for this tab.
+pub fn remembered_credentials() -> Option<Credentials> {
+    let text = session_storage()?.get_item(CREDENTIALS_KEY).ok()??;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(Credentials {
+        username: value["username"].as_str()?.to_owned(),
+        password: value["password"].as_str()?.to_owned(),
+    })
+}
+
+/// Keeps the credentials in sessionStorage (gone when the tab closes), or forgets them.
+pub fn remember_credentials(credentials: Option<&Credentials>) {
+    let Some(storage) = session_storage() else {
+        return;
+    };
+    match credentials {
+        Some(c) => {
+            let text =
+                serde_json::json!({ "username": c.username, "password": c.password }).to_string();
+            let _ = storage.set_item(CREDENTIALS_KEY, &text);
+        }
+        None => {
+            let _ = storage.remove_item(CREDENTIALS_KEY);
         }
     }
 }

@@ -25,7 +25,9 @@ use yew::Callback;
 use super::http::{expect_ok, gloo_error, js_error, now_ms, RegistrySession};
 use super::staging::{BlobSink, Staging};
 use crate::error::AppError;
-use crate::state::{Action, ErrorReport, Exchange, LayerRow, PlatformOffer, SavedArchive};
+use crate::state::{
+    Action, Credentials, ErrorReport, Exchange, LayerRow, PlatformOffer, SavedArchive,
+};
 
 /// Layers downloaded at once: enough to hide latency, few enough for 2-core machines.
 const PARALLEL_LAYERS: usize = 3;
@@ -38,6 +40,7 @@ pub struct PullRequest {
     pub proxy: String,
     /// Used when the reference is a multi-platform index.
     pub platform: String,
+    pub credentials: Option<Credentials>,
 }
 
 /// The last pull's resources, released when the next pull starts.
@@ -89,6 +92,7 @@ fn fail(dispatch: &Callback<Action>, pull_id: u32, error: &AppError) {
         report: ErrorReport {
             title: error.title().to_owned(),
             message: error.to_string(),
+            wants_credentials: error.wants_credentials(),
         },
     });
 }
@@ -151,6 +155,7 @@ impl Pull {
         let session = RegistrySession::new(
             Route::new(&request.proxy),
             reference.repository().to_owned(),
+            request.credentials.clone(),
             self.controller.signal(),
             report,
         );

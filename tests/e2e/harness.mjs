@@ -163,3 +163,24 @@ export function dockerLoad(tarPath, reference) {
 export async function ensureOutDir() {
   await mkdir(outDir, { recursive: true });
 }
+
+/** Sets the rig's token service and CDN behaviour (and resets their counters). */
+export async function rigServices(config = {}) {
+  const response = await fetch(`${rig.tokenService}/__config`, { method: 'POST', body: JSON.stringify(config) });
+  if (!response.ok) throw new Error(`rig services refused config: ${response.status}`);
+}
+
+export async function rigStats() {
+  return (await fetch(`${rig.tokenService}/__stats`)).json();
+}
+
+/** Loads the tar into docker, checks the tag, runs it; removes the image again. */
+export function dockerLoadAndRun(tarPath, reference, expectedOutput) {
+  const { inspect } = dockerLoad(tarPath, reference);
+  const output = docker(['run', '--rm', '--network', 'none', reference]);
+  if (output !== expectedOutput) throw new Error(`docker run printed ${JSON.stringify(output)}`);
+  docker(['rmi', reference]);
+  return inspect;
+}
+
+export const FIXTURE_OUTPUT = 'hello from the skiff fixture\nfixture layers: 3\n';

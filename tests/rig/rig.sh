@@ -8,6 +8,7 @@
 # Every port is on 127.0.0.1 and picked free at start.
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 cmd=${1:?usage: rig.sh start|stop DIR}
 dir=${2:?usage: rig.sh start|stop DIR}
 
@@ -26,13 +27,13 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
 }
 
 stop() {
-  for name in registry dockerd; do
-    if [[ -f "$dir/$name.pid" ]]; then
-      pid=$(cat "$dir/$name.pid")
+  for pidfile in "$dir"/*.pid; do
+    if [[ -f "$pidfile" ]]; then
+      pid=$(cat "$pidfile")
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
-      rm -f "$dir/$name.pid"
+      rm -f "$pidfile"
     fi
   done
   # dockerd's own containerd and any container shims.
@@ -41,10 +42,10 @@ stop() {
   rm -rf "$dir/docker/data" "$dir/podman" 2>/dev/null || true
 }
 
-start_registry() {
-  registry_port=$(free_port)
+# serve_registry NAME PORT [EXTRA-YAML]: a Distribution registry on the rig's one storage.
+serve_registry() {
   mkdir -p "$dir/registry"
-  cat > "$dir/registry/config.yml" <<YAML
+  cat > "$dir/registry/$1.yml" <<YAML
 version: 0.1
 log:
   level: warn
@@ -52,11 +53,52 @@ storage:
   filesystem:
     rootdirectory: $dir/registry/data
 http:
-  addr: 127.0.0.1:$registry_port
+  addr: 127.0.0.1:$2
+${3:-}
 YAML
-  docker-registry serve "$dir/registry/config.yml" > "$dir/registry.log" 2>&1 &
-  echo $! > "$dir/registry.pid"
+  docker-registry serve "$dir/registry/$1.yml" > "$dir/registry-$1.log" 2>&1 &
+  echo $! > "$dir/registry-$1.pid"
+}
+
+start_registry() {
+  registry_port=$(free_port)
+  serve_registry open "$registry_port"
   wait_for 20 "docker-registry" curl -sf "http://127.0.0.1:$registry_port/v2/"
+}
+
+# Docker Hub's shape: a registry behind token auth (a separate token service signing JWTs) whose
+# blob GETs answer 307 to a CDN that rejects Authorization; and an htpasswd (Basic) registry.
+# Both serve the same storage as the open registry, so fixtures are pushed once.
+start_auth_registries() {
+  mkdir -p "$dir/token"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=skiff-rig-token \
+    -keyout "$dir/token/key.pem" -out "$dir/token/cert.pem" 2>/dev/null
+  token_port=$(free_port)
+  cdn_port=$(free_port)
+  node "$here/services.mjs" "$token_port" "$cdn_port" "$dir/token/key.pem" "$dir/token/cert.pem" \
+    "$dir/registry/data" > "$dir/services.log" 2>&1 &
+  echo $! > "$dir/services.pid"
+  token_registry_port=$(free_port)
+  serve_registry token "$token_registry_port" "auth:
+  token:
+    realm: http://127.0.0.1:$token_port/token
+    service: skiff-rig
+    issuer: skiff-rig-issuer
+    rootcertbundle: $dir/token/cert.pem
+middleware:
+  storage:
+    - name: redirect
+      options:
+        baseurl: http://127.0.0.1:$cdn_port/"
+  htpasswd -Bbn skiff s3cret-token > "$dir/htpasswd"
+  basic_registry_port=$(free_port)
+  serve_registry basic "$basic_registry_port" "auth:
+  htpasswd:
+    realm: skiff-basic
+    path: $dir/htpasswd"
+  wait_for 20 "token service" curl -sf "http://127.0.0.1:$token_port/__stats"
+  wait_for 20 "token registry" sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$token_registry_port/v2/ | grep -q 401"
+  wait_for 20 "basic registry" sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$basic_registry_port/v2/ | grep -q 401"
 }
 
 # umoci adds one layer per unpack/modify/repack round.
@@ -86,6 +128,10 @@ layer_unique_payload() {
   mkdir -p "$1/payload"
   head -c 3000000 /dev/urandom > "$1/payload/random.bin"
 }
+layer_megabyte() {
+  mkdir -p "$1/payload"
+  head -c 1000000 /dev/urandom > "$1/payload/random-$RANDOM$RANDOM.bin"
+}
 
 build_fixtures() {
   local oci="$dir/oci"
@@ -99,11 +145,16 @@ build_fixtures() {
   umoci config --image "$oci:busybox" --tag oci-variant --config.label skiff.fixture=oci
   umoci config --image "$oci:busybox" --tag corrupt-base --config.label skiff.fixture=corrupt
   add_layer "$oci:corrupt-base" layer_unique_payload
+  # Slow to download through the throttled CDN: five incompressible 1 MB layers.
+  umoci config --image "$oci:busybox" --tag big --config.label skiff.fixture=big
+  for _ in 1 2 3 4 5; do add_layer "$oci:big" layer_megabyte; done
 
   local dest="docker://127.0.0.1:$registry_port"
   skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:busybox" "$dest/skiff/busybox:v2s2"
   skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci "oci:$oci:oci-variant" "$dest/skiff/busybox:oci"
   skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:corrupt-base" "$dest/skiff/corrupt:latest"
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:busybox" "$dest/skiff/private:latest"
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:big" "$dest/skiff/big:latest"
 }
 
 manifest_of() { # manifest_of REPO REF ACCEPT -> body on stdout
@@ -209,10 +260,17 @@ case "$cmd" in
     build_fixtures
     build_multiarch
     corrupt_fixture
+    start_auth_registries
     start_dockerd
     cat > "$dir/env.json" <<JSON
 {
   "registry": "127.0.0.1:$registry_port",
+  "tokenRegistry": "127.0.0.1:$token_registry_port",
+  "basicRegistry": "127.0.0.1:$basic_registry_port",
+  "tokenService": "http://127.0.0.1:$token_port",
+  "cdn": "http://127.0.0.1:$cdn_port",
+  "user": "skiff",
+  "password": "s3cret-token",
   "dockerHost": "unix://$dir/docker/docker.sock",
   "podmanRoot": "$dir/podman",
   "corruptLayer": "$corrupt_layer",

@@ -209,9 +209,14 @@ async fn forward(
             headers.append(HeaderName::from_static(name), value.clone());
         }
     }
-    let final_host = response.url().host_str().unwrap_or("").to_owned();
-    if final_host != host {
-        if let Ok(value) = HeaderValue::from_str(&final_host) {
+    let final_url = response.url();
+    let final_host = final_url.host_str().unwrap_or("").trim_matches(['[', ']']);
+    if (final_host, final_url.port_or_known_default()) != (host.as_str(), Some(port)) {
+        let shown = match final_url.port() {
+            Some(port) => format!("{final_host}:{port}"),
+            None => final_host.to_owned(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&shown) {
             headers.insert(REDIRECTED_TO_HEADER, value);
         }
     }

@@ -1,0 +1,127 @@
+// The rig's own services, beside the real registries:
+//  - a token service like auth.docker.io: signs real JWTs (RS256, certificate in `x5c`) that
+//    the token-auth registry verifies; anonymous pulls get a token, `skiff/private*` needs the
+//    rig user; its answers (lifetime, `token` vs `access_token`) are set through /__config;
+//  - a blob CDN like S3/R2 behind Docker Hub's 307s: serves the registry's storage, rejects any
+//    request that carries Authorization, can throttle, and counts what it served.
+//
+// Usage: node services.mjs TOKEN_PORT CDN_PORT KEY.pem CERT.pem STORAGE_ROOT
+import { createServer } from 'node:http';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
+import { createPrivateKey, randomUUID, sign } from 'node:crypto';
+import { join, normalize } from 'node:path';
+
+const [tokenPort, cdnPort, keyPath, certPath, storageRoot] = process.argv.slice(2);
+const key = createPrivateKey(readFileSync(keyPath));
+const certDer = readFileSync(certPath, 'utf8').replace(/-----[^-]+-----|\s/g, '');
+
+export const USER = 'skiff';
+export const PASSWORD = 's3cret-token';
+const SERVICE = 'skiff-rig';
+const ISSUER = 'skiff-rig-issuer';
+
+const defaults = {
+  tokenLifetime: 300, // the `expires_in` the service states
+  registryLifetime: null, // seconds the JWT really lives (default: tokenLifetime)
+  tokenField: 'token', // 'token', 'access_token' or 'both'
+  omitExpiresIn: false,
+  cdnBytesPerSecond: 0, // 0: unthrottled
+};
+let config = { ...defaults };
+let stats = { tokenRequests: 0, tokenRequestsWithCredentials: 0, cdnRequests: {}, cdnRejectedAuthorization: 0 };
+
+const b64url = (value) => Buffer.from(value).toString('base64url');
+
+function jwt(subject, access, lifetime) {
+  const now = Math.floor(Date.now() / 1000);
+  const header = { typ: 'JWT', alg: 'RS256', x5c: [certDer] };
+  const claims = { iss: ISSUER, sub: subject, aud: SERVICE, iat: now, nbf: now - 5, exp: now + lifetime, jti: randomUUID(), access };
+  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`;
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
+function json(res, status, body, headers = {}) {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+async function readBody(req) {
+  const chunks = [];
+  for await (const chunk of req) chunks.push(chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function control(req, res) {
+  if (req.url === '/__config' && req.method === 'POST') {
+    config = { ...defaults, ...JSON.parse((await readBody(req)) || '{}') };
+    stats = { tokenRequests: 0, tokenRequestsWithCredentials: 0, cdnRequests: {}, cdnRejectedAuthorization: 0 };
+    return json(res, 200, config);
+  }
+  if (req.url === '/__stats') return json(res, 200, stats);
+  return false;
+}
+
+createServer(async (req, res) => {
+  if ((await control(req, res)) !== false) return;
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname !== '/token') return json(res, 404, { error: 'not found' });
+  stats.tokenRequests++;
+  let subject = '';
+  const auth = req.headers.authorization;
+  if (auth) {
+    stats.tokenRequestsWithCredentials++;
+    const [user, password] = Buffer.from(auth.replace(/^Basic /i, ''), 'base64').toString().split(':');
+    if (!/^Basic /i.test(auth) || user !== USER || password !== PASSWORD) {
+      return json(res, 401, { details: 'incorrect username or password' });
+    }
+    subject = user;
+  }
+  const access = url.searchParams.getAll('scope').flatMap((scope) => {
+    const [type, name, actions] = scope.split(':');
+    if (type !== 'repository' || !actions?.split(',').includes('pull')) return [];
+    // Like Docker Hub: anonymous requests for private repositories get a token without access.
+    if (name.startsWith('skiff/private') && !subject) return [];
+    return [{ type, name, actions: ['pull'] }];
+  });
+  const lifetime = config.registryLifetime ?? config.tokenLifetime;
+  const token = jwt(subject, access, lifetime);
+  const body = {};
+  if (config.tokenField !== 'access_token') body.token = token;
+  if (config.tokenField !== 'token') body.access_token = token;
+  if (!config.omitExpiresIn) body.expires_in = config.tokenLifetime;
+  body.issued_at = new Date().toISOString();
+  json(res, 200, body);
+}).listen(Number(tokenPort), '127.0.0.1');
+
+createServer(async (req, res) => {
+  if ((await control(req, res)) !== false) return;
+  const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  if (req.headers.authorization) {
+    // What S3 says when a signed URL also carries Authorization.
+    stats.cdnRejectedAuthorization++;
+    res.writeHead(400, { 'content-type': 'application/xml' });
+    return res.end('<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>');
+  }
+  const file = normalize(join(storageRoot, path));
+  if (!file.startsWith(normalize(storageRoot) + '/') || !path.endsWith('/data')) return json(res, 404, {});
+  let size;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return json(res, 404, {});
+  }
+  stats.cdnRequests[path] = (stats.cdnRequests[path] ?? 0) + 1;
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+  if (req.method === 'HEAD') return res.end();
+  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
+  if (!config.cdnBytesPerSecond) return stream.pipe(res);
+  const started = Date.now();
+  let sent = 0;
+  for await (const chunk of stream) {
+    if (!res.write(chunk)) await new Promise((ok) => res.once('drain', ok));
+    sent += chunk.length;
+    const due = started + (sent / config.cdnBytesPerSecond) * 1000;
+    if (due > Date.now()) await new Promise((ok) => setTimeout(ok, due - Date.now()));
+  }
+  res.end();
+}).listen(Number(cdnPort), '127.0.0.1');
