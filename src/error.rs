@@ -8,8 +8,11 @@ pub enum AppError {
     #[error("{0}")]
     Core(#[from] skiff_core::Error),
 
-    #[error("could not reach {target}: the request failed before any answer came back. {hint}")]
-    Unreachable { target: String, hint: String },
+    #[error("no usable answer from the CORS proxy at {proxy} ({detail}): it is not running, not reachable, or not a CORS proxy. Start it with `scripts/serve.sh`, or correct the CORS proxy field.")]
+    ProxyUnreachable { proxy: String, detail: String },
+
+    #[error("could not reach {target}: {detail}")]
+    RegistryUnreachable { target: String, detail: String },
 
     #[error("the proxy refused the request: {message}")]
     ProxyRefused { message: String },
@@ -101,7 +104,8 @@ impl AppError {
             Self::Core(skiff_core::Error::DigestMismatch { .. })
             | Self::Core(skiff_core::Error::SizeMismatch { .. }) => "Verification failed",
             Self::Layer { source, .. } => source.title(),
-            Self::Unreachable { .. } => "Cannot reach the registry",
+            Self::ProxyUnreachable { .. } => "Cannot reach the proxy",
+            Self::RegistryUnreachable { .. } => "Cannot reach the registry",
             Self::ProxyRefused { .. } => "The proxy refused",
             Self::NotFound { .. } => "Not found",
             Self::Denied { .. } => "Access denied",

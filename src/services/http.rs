@@ -16,6 +16,11 @@ use crate::state::{Credentials, Exchange};
 
 /// Header the proxy sets when it refused a request itself (see skiff-proxy).
 const PROXY_ERROR_HEADER: &str = "x-skiff-proxy-error";
+/// Waits before retrying a 5xx answer: bounded, growing.
+const BACKOFF_MS: [u32; 3] = [500, 1_000, 2_000];
+/// A 429 whose `Retry-After` is at most this many seconds is waited out once; longer ones are
+/// reported, since a browser tab should not sit silent for minutes.
+const MAX_RETRY_AFTER_S: u32 = 5;
 const REDIRECTED_TO_HEADER: &str = "x-skiff-redirected-to";
 
 enum Auth {
@@ -64,7 +69,7 @@ impl RegistrySession {
     /// `GET /v2/`: checks the registry speaks the API and learns its auth challenge early.
     pub async fn ping(&self, url: &str) -> Result<(), AppError> {
         let response = self
-            .send(url, None, "version check", self.authorization())
+            .send_with_retries(url, None, "version check", self.authorization())
             .await?;
         match response.status() {
             200 => Ok(()),
@@ -81,14 +86,29 @@ impl RegistrySession {
         accept: Option<&str>,
         what: &str,
     ) -> Result<Response, AppError> {
+        self.get_with(url, accept, what, &[]).await
+    }
+
+    /// [`RegistrySession::get`] with extra request headers (e.g. `Range`).
+    pub async fn get_with(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        what: &str,
+        extra: &[(&str, String)],
+    ) -> Result<Response, AppError> {
         self.renew_token_if_due().await?;
-        let response = self.send(url, accept, what, self.authorization()).await?;
+        let response = self
+            .send_with_retries_and(url, accept, what, self.authorization(), extra)
+            .await?;
         if response.status() != 401 {
             return Ok(response);
         }
         self.learn_challenge(&response, what)?;
         self.fetch_token().await?;
-        let response = self.send(url, accept, what, self.authorization()).await?;
+        let response = self
+            .send_with_retries_and(url, accept, what, self.authorization(), extra)
+            .await?;
         if response.status() != 401 {
             return Ok(response);
         }
@@ -176,7 +196,7 @@ impl RegistrySession {
             .as_ref()
             .map(|c| basic_authorization(&c.username, &c.password));
         let sent_at = now_ms();
-        let response = self.send(&url, None, "token", login).await?;
+        let response = self.send_with_retries(&url, None, "token", login).await?;
         if !response.ok() {
             return Err(match (response.status(), &self.credentials) {
                 (401 | 403, Some(_)) => AppError::BadCredentials {
@@ -206,14 +226,68 @@ impl RegistrySession {
         }
     }
 
-    async fn send(
+    async fn send_with_retries(
         &self,
         upstream: &str,
         accept: Option<&str>,
         what: &str,
         authorization: Option<String>,
     ) -> Result<Response, AppError> {
+        self.send_with_retries_and(upstream, accept, what, authorization, &[])
+            .await
+    }
+
+    /// Sends, retrying 5xx answers with backoff and short 429 waits. The last answer is
+    /// returned as it is, for the caller to report.
+    async fn send_with_retries_and(
+        &self,
+        upstream: &str,
+        accept: Option<&str>,
+        what: &str,
+        authorization: Option<String>,
+        extra: &[(&str, String)],
+    ) -> Result<Response, AppError> {
+        let mut attempt = 0;
+        loop {
+            let response = self
+                .send(upstream, accept, what, authorization.clone(), extra)
+                .await?;
+            let refused_by_proxy = response
+                .headers()
+                .get(PROXY_ERROR_HEADER)
+                .is_some_and(|kind| !kind.starts_with("upstream"));
+            let delay = match response.status() {
+                500..=599 if !refused_by_proxy => BACKOFF_MS.get(attempt).copied(),
+                429 if attempt == 0 => response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.trim().parse::<u32>().ok())
+                    .filter(|s| *s <= MAX_RETRY_AFTER_S)
+                    .map(|s| s * 1000),
+                _ => None,
+            };
+            match delay {
+                Some(delay) => {
+                    attempt += 1;
+                    sleep_ms(delay).await;
+                }
+                None => return Ok(response),
+            }
+        }
+    }
+
+    async fn send(
+        &self,
+        upstream: &str,
+        accept: Option<&str>,
+        what: &str,
+        authorization: Option<String>,
+        extra: &[(&str, String)],
+    ) -> Result<Response, AppError> {
         let mut request = Request::get(&self.route.url(upstream)).abort_signal(Some(&self.signal));
+        for (name, value) in extra {
+            request = request.header(name, value);
+        }
         if let Some(accept) = accept {
             request = request.header("Accept", accept);
         }
@@ -250,24 +324,30 @@ impl RegistrySession {
             if self.signal.aborted() {
                 return AppError::Browser("the pull was cancelled".to_owned());
             }
-            let hint = if self.route.is_direct() {
-                "The registry probably sends no CORS headers: set a CORS proxy (e.g. the one `scripts/serve.sh` starts) in the Proxy field.".to_owned()
-            } else {
-                format!(
-                    "Is the proxy running and is the Proxy field right? Start it with `scripts/serve.sh`. ({})",
-                    gloo_error_text(&error)
-                )
-            };
-            AppError::Unreachable {
-                target: if self.route.is_direct() {
-                    upstream_host(upstream)
-                } else {
-                    "the proxy".to_owned()
+            let detail = gloo_error_text(&error);
+            match self.route.proxy() {
+                Some(proxy) => AppError::ProxyUnreachable {
+                    proxy: proxy.to_owned(),
+                    detail,
                 },
-                hint,
+                None => AppError::RegistryUnreachable {
+                    target: upstream_host(upstream),
+                    detail: format!("{detail}. The registry may send no CORS headers: set a CORS proxy (e.g. the one `scripts/serve.sh` starts) in the CORS proxy field."),
+                },
             }
         })
     }
+}
+
+/// Resolves after `ms` milliseconds.
+pub async fn sleep_ms(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ =
+                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 fn upstream_host(url: &str) -> String {
@@ -292,9 +372,15 @@ pub async fn error_for(response: &Response, what: &str) -> AppError {
     let status = response.status();
     let headers = response.headers();
     let body = response.text().await.unwrap_or_default();
-    if headers.get(PROXY_ERROR_HEADER).is_some() {
-        return AppError::ProxyRefused {
-            message: body.trim().to_owned(),
+    if let Some(kind) = headers.get(PROXY_ERROR_HEADER) {
+        let message = body.trim().to_owned();
+        return if kind.starts_with("upstream") {
+            AppError::RegistryUnreachable {
+                target: what.to_owned(),
+                detail: message,
+            }
+        } else {
+            AppError::ProxyRefused { message }
         };
     }
     let code = registry_error_code(&body);
@@ -315,7 +401,10 @@ pub async fn error_for(response: &Response, what: &str) -> AppError {
             what,
             status,
             code,
-            hint: "The registry (or a gateway before it) failed; try again in a moment.".to_owned(),
+            hint: format!(
+                "The registry (or a gateway before it) kept failing after {} retries with backoff; try again later.",
+                BACKOFF_MS.len()
+            ),
         },
         _ => AppError::Http {
             what,

@@ -22,7 +22,7 @@ use web_sys::{
 };
 use yew::Callback;
 
-use super::http::{expect_ok, gloo_error, js_error, now_ms, RegistrySession};
+use super::http::{expect_ok, gloo_error, js_error, now_ms, sleep_ms, RegistrySession};
 use super::staging::{BlobSink, Staging};
 use crate::error::AppError;
 use crate::state::{
@@ -31,6 +31,10 @@ use crate::state::{
 
 /// Layers downloaded at once: enough to hide latency, few enough for 2-core machines.
 const PARALLEL_LAYERS: usize = 3;
+/// A layer whose connection breaks off is resumed this many times…
+const MAX_RESUMES: u32 = 3;
+/// …after waiting this long times the attempt number.
+const RESUME_DELAY_MS: u32 = 300;
 /// Progress is reported at most this often per layer, so rendering never slows the download.
 const PROGRESS_INTERVAL_MS: f64 = 100.0;
 
@@ -430,6 +434,9 @@ impl Pull {
         Ok(body)
     }
 
+    /// Streams one layer into staging, verifying as it goes. A connection that breaks off is
+    /// resumed with `Range` from the last byte received (or restarted, if the server ignores
+    /// `Range`), a bounded number of times.
     async fn download_layer(
         &self,
         session: &RegistrySession,
@@ -439,50 +446,91 @@ impl Pull {
         index: usize,
     ) -> Result<(), AppError> {
         let what = format!("layer {}", layer.digest.short());
-        let response = expect_ok(
-            session
-                .get(&blob_url(reference, &layer.digest), None, &what)
-                .await?,
-            &what,
-        )
-        .await?;
-        let body = response
-            .body()
-            .ok_or_else(|| AppError::Browser("the layer response has no body".to_owned()))?;
-        let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+        let url = blob_url(reference, &layer.digest);
         let sink = staging.create(&layer.digest).await?;
-        match self.stream_into(&reader, &sink, layer, index).await {
-            Ok(()) => {
-                staging.commit(&layer.digest, sink).await?;
-                self.dispatch.emit(Action::LayerDone {
-                    pull_id: self.pull_id,
-                    index,
-                    verified: true,
-                });
-                Ok(())
+        let mut verifier = BlobVerifier::new(layer.digest.clone(), layer.size);
+        let mut resumes = 0;
+        let outcome = loop {
+            match self
+                .stream_attempt(session, &url, &what, &sink, &mut verifier, layer, index)
+                .await
+            {
+                Ok(()) => break verifier.clone().finish().map(drop).map_err(AppError::from),
+                Err(Interrupted::Broken(_)) if resumes < MAX_RESUMES => {
+                    resumes += 1;
+                    sleep_ms(RESUME_DELAY_MS * resumes).await;
+                }
+                Err(Interrupted::Broken(error) | Interrupted::Failed(error)) => break Err(error),
             }
-            Err(error) => {
-                let _ = reader.cancel();
-                staging.discard(sink).await;
-                self.dispatch.emit(Action::LayerDone {
-                    pull_id: self.pull_id,
-                    index,
-                    verified: false,
-                });
-                Err(error)
-            }
+        };
+        let verified = outcome.is_ok();
+        match outcome {
+            Ok(()) => staging.commit(&layer.digest, sink).await?,
+            Err(_) => staging.discard(sink).await,
         }
+        self.dispatch.emit(Action::LayerDone {
+            pull_id: self.pull_id,
+            index,
+            verified,
+        });
+        outcome
     }
 
-    /// Hashes each chunk as it arrives and writes it to staging; checks size and digest at the end.
-    async fn stream_into(
+    /// One GET of the layer (from where the last one broke off), hashing each chunk as it
+    /// arrives and writing it to staging.
+    #[allow(clippy::too_many_arguments)]
+    async fn stream_attempt(
+        &self,
+        session: &RegistrySession,
+        url: &str,
+        what: &str,
+        sink: &BlobSink,
+        verifier: &mut BlobVerifier,
+        layer: &Descriptor,
+        index: usize,
+    ) -> Result<(), Interrupted> {
+        let resume_from = verifier.received();
+        let range = (resume_from > 0).then(|| ("Range", format!("bytes={resume_from}-")));
+        let response = session
+            .get_with(url, None, what, range.as_slice())
+            .await
+            .map_err(Interrupted::Failed)?;
+        let response = expect_ok(response, what)
+            .await
+            .map_err(Interrupted::Failed)?;
+        if resume_from > 0 {
+            let resumed = response.status() == 206
+                && response
+                    .headers()
+                    .get("content-range")
+                    .is_some_and(|r| r.starts_with(&format!("bytes {resume_from}-")));
+            if !resumed {
+                // The server sent the whole blob again: start over.
+                *verifier = BlobVerifier::new(layer.digest.clone(), layer.size);
+                sink.restart().await.map_err(Interrupted::Failed)?;
+            }
+        }
+        let body = response.body().ok_or_else(|| {
+            Interrupted::Failed(AppError::Browser(
+                "the layer response has no body".to_owned(),
+            ))
+        })?;
+        let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
+        let result = self.pump(&reader, sink, verifier, layer, index).await;
+        if result.is_err() {
+            let _ = reader.cancel();
+        }
+        result
+    }
+
+    async fn pump(
         &self,
         reader: &ReadableStreamDefaultReader,
         sink: &BlobSink,
+        verifier: &mut BlobVerifier,
         layer: &Descriptor,
         index: usize,
-    ) -> Result<(), AppError> {
-        let mut verifier = BlobVerifier::new(layer.digest.clone(), layer.size);
+    ) -> Result<(), Interrupted> {
         let mut buffer = Vec::new();
         let mut last_report = 0.0;
         let progress = |received: u64| {
@@ -493,17 +541,17 @@ impl Pull {
                 now_ms: js_sys::Date::now(),
             })
         };
-        progress(0);
+        progress(verifier.received());
         loop {
             let result: ReadableStreamReadResult = JsFuture::from(reader.read())
                 .await
                 .map_err(|e| {
-                    AppError::Browser(format!(
-                        "the connection broke after {} of {} bytes ({})",
+                    Interrupted::Broken(AppError::Browser(format!(
+                        "the connection broke after {} of {} bytes ({}); retried {MAX_RESUMES} times",
                         verifier.received(),
                         layer.size,
                         crate::error::js_error_text(&e)
-                    ))
+                    )))
                 })?
                 .unchecked_into();
             if result.get_done().unwrap_or(false) {
@@ -512,8 +560,10 @@ impl Pull {
             let chunk: Uint8Array = result.get_value().unchecked_into();
             buffer.resize(chunk.length() as usize, 0);
             chunk.copy_to(&mut buffer);
-            verifier.update(&buffer)?;
-            sink.write(&chunk).await?;
+            verifier
+                .update(&buffer)
+                .map_err(|e| Interrupted::Failed(e.into()))?;
+            sink.write(&chunk).await.map_err(Interrupted::Failed)?;
             let now = js_sys::Date::now();
             if now - last_report >= PROGRESS_INTERVAL_MS {
                 last_report = now;
@@ -521,9 +571,16 @@ impl Pull {
             }
         }
         progress(verifier.received());
-        verifier.finish()?;
         Ok(())
     }
+}
+
+/// Why a layer download stopped early.
+enum Interrupted {
+    /// The connection broke off: worth resuming.
+    Broken(AppError),
+    /// Anything else: final.
+    Failed(AppError),
 }
 
 /// The archive as one Blob whose parts are small byte arrays and the staged files themselves.

@@ -198,6 +198,21 @@ impl Staging {
 }
 
 impl BlobSink {
+    /// Empties the blob to write it again from the start.
+    pub async fn restart(&self) -> Result<(), AppError> {
+        match self {
+            Self::Opfs { writable, .. } => {
+                // Truncating also moves the write position back to 0.
+                let promise = writable
+                    .truncate_with_f64(0.0)
+                    .map_err(|e| storage_error("emptying a staging file", &e))?;
+                wait(promise, "emptying a staging file").await?;
+            }
+            Self::Memory { chunks } => chunks.set_length(0),
+        }
+        Ok(())
+    }
+
     pub async fn write(&self, chunk: &Uint8Array) -> Result<(), AppError> {
         match self {
             Self::Opfs { writable, .. } => {

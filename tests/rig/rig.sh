@@ -75,8 +75,9 @@ start_auth_registries() {
     -keyout "$dir/token/key.pem" -out "$dir/token/cert.pem" 2>/dev/null
   token_port=$(free_port)
   cdn_port=$(free_port)
+  relay_port=$(free_port)
   node "$here/services.mjs" "$token_port" "$cdn_port" "$dir/token/key.pem" "$dir/token/cert.pem" \
-    "$dir/registry/data" > "$dir/services.log" 2>&1 &
+    "$dir/registry/data" "$relay_port" "127.0.0.1:$registry_port" > "$dir/services.log" 2>&1 &
   echo $! > "$dir/services.pid"
   token_registry_port=$(free_port)
   serve_registry token "$token_registry_port" "auth:
@@ -269,6 +270,7 @@ case "$cmd" in
   "basicRegistry": "127.0.0.1:$basic_registry_port",
   "tokenService": "http://127.0.0.1:$token_port",
   "cdn": "http://127.0.0.1:$cdn_port",
+  "relay": "127.0.0.1:$relay_port",
   "user": "skiff",
   "password": "s3cret-token",
   "dockerHost": "unix://$dir/docker/docker.sock",

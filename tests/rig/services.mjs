@@ -3,15 +3,18 @@
 //    the token-auth registry verifies; anonymous pulls get a token, `skiff/private*` needs the
 //    rig user; its answers (lifetime, `token` vs `access_token`) are set through /__config;
 //  - a blob CDN like S3/R2 behind Docker Hub's 307s: serves the registry's storage, rejects any
-//    request that carries Authorization, can throttle, and counts what it served.
+//    request that carries Authorization, can throttle, and counts what it served;
+//  - a relay in front of the open registry that injects the faults real registries and networks
+//    produce (429 with rate-limit headers, 5xx, truncated bodies, malformed JSON, odd media
+//    types), as set through /__config, and passes everything else through untouched.
 //
-// Usage: node services.mjs TOKEN_PORT CDN_PORT KEY.pem CERT.pem STORAGE_ROOT
-import { createServer } from 'node:http';
+// Usage: node services.mjs TOKEN_PORT CDN_PORT KEY.pem CERT.pem STORAGE_ROOT RELAY_PORT REGISTRY
+import { createServer, request as httpRequest } from 'node:http';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { join, normalize } from 'node:path';
 
-const [tokenPort, cdnPort, keyPath, certPath, storageRoot] = process.argv.slice(2);
+const [tokenPort, cdnPort, keyPath, certPath, storageRoot, relayPort, registry] = process.argv.slice(2);
 const key = createPrivateKey(readFileSync(keyPath));
 const certDer = readFileSync(certPath, 'utf8').replace(/-----[^-]+-----|\s/g, '');
 
@@ -26,9 +29,16 @@ const defaults = {
   tokenField: 'token', // 'token', 'access_token' or 'both'
   omitExpiresIn: false,
   cdnBytesPerSecond: 0, // 0: unthrottled
+  // Relay faults, first match wins: { match: 'path substring', times: N (default: always),
+  //   status, headers, body } answers instead of the registry; { match, truncateAfter: BYTES }
+  //   forwards but cuts the body off; { match, replaceBody, headers } swaps the body.
+  faults: [],
 };
 let config = { ...defaults };
-let stats = { tokenRequests: 0, tokenRequestsWithCredentials: 0, cdnRequests: {}, cdnRejectedAuthorization: 0 };
+const freshStats = () => ({
+  tokenRequests: 0, tokenRequestsWithCredentials: 0, cdnRequests: {}, cdnRejectedAuthorization: 0, relayRequests: {},
+});
+let stats = freshStats();
 
 const b64url = (value) => Buffer.from(value).toString('base64url');
 
@@ -54,7 +64,8 @@ async function readBody(req) {
 async function control(req, res) {
   if (req.url === '/__config' && req.method === 'POST') {
     config = { ...defaults, ...JSON.parse((await readBody(req)) || '{}') };
-    stats = { tokenRequests: 0, tokenRequestsWithCredentials: 0, cdnRequests: {}, cdnRejectedAuthorization: 0 };
+    config.faults = config.faults.map((fault) => ({ times: Infinity, ...fault }));
+    stats = freshStats();
     return json(res, 200, config);
   }
   if (req.url === '/__stats') return json(res, 200, stats);
@@ -125,3 +136,37 @@ createServer(async (req, res) => {
   }
   res.end();
 }).listen(Number(cdnPort), '127.0.0.1');
+
+createServer(async (req, res) => {
+  if ((await control(req, res)) !== false) return;
+  const path = new URL(req.url, 'http://x').pathname;
+  stats.relayRequests[path] = (stats.relayRequests[path] ?? 0) + 1;
+  const fault = config.faults.find((f) => f.times > 0 && req.url.includes(f.match));
+  if (fault) fault.times--;
+  if (fault?.status) {
+    res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
+    return res.end(fault.body ?? JSON.stringify({ errors: [{ code: 'INJECTED', message: `rig fault ${fault.status}` }] }));
+  }
+  const headers = { ...req.headers, host: registry };
+  const upstream = httpRequest({ host: '127.0.0.1', port: Number(registry.split(':')[1]), method: req.method, path: req.url, headers });
+  upstream.on('error', () => res.destroy());
+  upstream.on('response', (answer) => {
+    if (fault?.replaceBody !== undefined) {
+      const { 'docker-content-digest': _, 'content-length': __, ...kept } = answer.headers;
+      res.writeHead(answer.statusCode, { ...kept, ...fault.headers });
+      answer.resume();
+      return res.end(fault.replaceBody);
+    }
+    res.writeHead(answer.statusCode, { ...answer.headers, ...fault?.headers });
+    if (fault?.truncateAfter === undefined) return answer.pipe(res);
+    let sent = 0;
+    answer.on('data', (chunk) => {
+      if (sent >= fault.truncateAfter) return;
+      const part = chunk.subarray(0, fault.truncateAfter - sent);
+      sent += part.length;
+      res.write(part);
+      if (sent >= fault.truncateAfter) setTimeout(() => res.destroy(), 50);
+    });
+  });
+  req.pipe(upstream);
+}).listen(Number(relayPort), '127.0.0.1');

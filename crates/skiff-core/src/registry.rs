@@ -65,6 +65,11 @@ impl Route {
         self.proxy.is_none()
     }
 
+    /// The proxy's base URL, if any.
+    pub fn proxy(&self) -> Option<&str> {
+        self.proxy.as_deref()
+    }
+
     /// The URL the browser fetches for `upstream`.
     pub fn url(&self, upstream: &str) -> String {
         match &self.proxy {

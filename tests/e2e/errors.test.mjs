@@ -1,0 +1,130 @@
+// Bad answers get clear errors and lose nothing: each case is injected by the rig's relay in
+// front of the real registry (tests/rig/services.mjs), the app runs in headless Chromium.
+import { test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  rig, serveApp, startProxy, launchBrowser, newPage, pullInApp, ensureOutDir, saveArchive,
+  expectPulled, rigServices, rigStats, dockerLoadAndRun, registryManifest, FIXTURE_OUTPUT,
+} from './harness.mjs';
+
+const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
+const reference = `${rig.relay}/skiff/busybox:v2s2`;
+const manifestPath = '/v2/skiff/busybox/manifests/v2s2';
+let app, proxy, browser, bigLayer;
+
+before(async () => {
+  await ensureOutDir();
+  app = await serveApp();
+  proxy = await startProxy(['--allow-host', rig.relay]);
+  browser = await launchBrowser();
+  const manifest = await registryManifest(rig.fixtures.v2s2, DOCKER_MANIFEST);
+  bigLayer = manifest.layers.reduce((a, b) => (a.size > b.size ? a : b));
+});
+
+after(async () => {
+  await rigServices({});
+  await browser?.close();
+  proxy?.close();
+  app?.close();
+});
+
+afterEach(() => rigServices({}));
+
+/** Pulls `image` with the given relay faults; returns the page (still open) and error text. */
+async function pullWithFaults(faults, image = reference, proxyUrl = proxy.url) {
+  await rigServices({ faults });
+  const page = await newPage(browser);
+  await pullInApp(page, app.url, proxyUrl, image);
+  const error = await page.$('#error');
+  return { page, error: error ? await error.innerText() : null };
+}
+
+async function expectFailure(faults, pattern, image) {
+  const { page, error } = await pullWithFaults(faults, image);
+  assert.ok(error, 'the pull must fail');
+  assert.match(error, pattern);
+  assert.equal(await page.$('#save'), null, 'no tar may be offered');
+  await page.context().close();
+  return error;
+}
+
+test('429: the rate-limit headers and Retry-After are shown', async () => {
+  const headers = { 'retry-after': '60', 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': '0;w=21600' };
+  const error = await expectFailure([{ match: '/manifests/', status: 429, headers }], /Rate limited/);
+  assert.match(error, /HTTP 429/);
+  assert.match(error, /retry-after: 60/);
+  assert.match(error, /ratelimit-limit: 100;w=21600/);
+  assert.match(error, /ratelimit-remaining: 0;w=21600/);
+});
+
+test('429 with a short Retry-After is waited out once', async () => {
+  const { page, error } = await pullWithFaults([{ match: '/manifests/', status: 429, times: 1, headers: { 'retry-after': '1' } }]);
+  assert.equal(error, null);
+  assert.equal((await rigStats()).relayRequests[manifestPath], 2);
+  await page.context().close();
+});
+
+test('5xx: retried with backoff, then succeeds', async () => {
+  const { page, error } = await pullWithFaults([{ match: '/manifests/', status: 503, times: 2 }]);
+  assert.equal(error, null);
+  assert.equal((await rigStats()).relayRequests[manifestPath], 3);
+  await page.context().close();
+});
+
+test('5xx that persists: a bounded number of retries, then a clear message', async () => {
+  const error = await expectFailure([{ match: '/manifests/', status: 502 }], /HTTP 502[\s\S]*kept failing after 3 retries/);
+  assert.ok(error);
+  assert.equal((await rigStats()).relayRequests[manifestPath], 4);
+});
+
+test('a layer cut off mid-way is resumed with Range, and the tar loads', async () => {
+  const { page, error } = await pullWithFaults([{ match: bigLayer.digest, truncateAfter: 300_000, times: 1 }]);
+  assert.equal(error, null);
+  const blobPath = `/v2/skiff/busybox/blobs/${bigLayer.digest}`;
+  assert.equal((await rigStats()).relayRequests[blobPath], 2, 'fetched once more, from where it broke');
+  const tar = await saveArchive(page, 'busybox_v2s2.tar');
+  dockerLoadAndRun(tar, reference, FIXTURE_OUTPUT);
+  await page.context().close();
+});
+
+test('a layer that keeps breaking off fails clearly and offers no tar', async () => {
+  // Every attempt gets 100 kB further; four attempts cannot finish a 1 MB layer.
+  await expectFailure([{ match: bigLayer.digest, truncateAfter: 100_000 }],
+    new RegExp(`connection broke after 400000 of ${bigLayer.size} bytes`));
+  assert.equal((await rigStats()).relayRequests[`/v2/skiff/busybox/blobs/${bigLayer.digest}`], 4);
+});
+
+test('403 on the manifest', async () => {
+  await expectFailure([{ match: '/manifests/', status: 403, body: '{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}' }],
+    /Access denied[\s\S]*HTTP 403, DENIED: requested access to the resource is denied/);
+});
+
+test('malformed JSON in the manifest', async () => {
+  await expectFailure([{ match: '/manifests/', replaceBody: '{"schemaVersion": 2, "layers": [', headers: { 'content-type': DOCKER_MANIFEST } }],
+    /malformed JSON in the manifest/);
+});
+
+test('an unknown manifest media type', async () => {
+  await expectFailure([{ match: '/manifests/', headers: { 'content-type': 'application/vnd.example.thing+json' } }],
+    /unsupported media type "application\/vnd.example.thing\+json"/);
+});
+
+test('a schema 1 manifest gets the deprecated-format message', async () => {
+  const schema1 = JSON.stringify({ schemaVersion: 1, name: 'skiff/busybox', tag: 'v2s2', architecture: 'amd64', fsLayers: [], history: [] });
+  await expectFailure([{ match: '/manifests/', replaceBody: schema1, headers: { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws' } }],
+    /deprecated Docker schema 1/);
+});
+
+test('a manifest that does not match Docker-Content-Digest is rejected', async () => {
+  const other = `sha256:${'0'.repeat(64)}`;
+  await expectFailure([{ match: '/manifests/', headers: { 'docker-content-digest': other } }],
+    new RegExp(`Docker-Content-Digest header says ${other}`));
+});
+
+test('an unreachable proxy', async () => {
+  await rigServices({});
+  const page = await newPage(browser);
+  await pullInApp(page, app.url, 'http://127.0.0.1:9/', reference);
+  assert.match(await page.innerText('#error'), /Cannot reach the proxy[\s\S]*http:\/\/127\.0\.0\.1:9\/[\s\S]*scripts\/serve\.sh/);
+  await page.context().close();
+});
