@@ -24,6 +24,7 @@ declare -A APT_FOR=(
   [curl]=curl
   [openssl]=openssl
   [htpasswd]=apache2-utils
+  [zstd]=zstd
   [node]=nodejs
   [npm]=npm
 )

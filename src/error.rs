@@ -76,6 +76,9 @@ pub enum AppError {
         source: Box<AppError>,
     },
 
+    #[error("this foreign (non-distributable) layer could be fetched neither from its {urls} URL(s) nor from the registry; from its URL: {first}")]
+    ForeignLayer { urls: usize, first: Box<AppError> },
+
     #[error("browser storage: {0}")]
     Storage(String),
 

@@ -128,6 +128,17 @@ impl RegistrySession {
         })
     }
 
+    /// GET of a URL outside the registry (a foreign layer's): no registry credentials go along.
+    pub async fn get_foreign(
+        &self,
+        url: &str,
+        what: &str,
+        extra: &[(&str, String)],
+    ) -> Result<Response, AppError> {
+        self.send_with_retries_and(url, None, &format!("{what} from its URL"), None, extra)
+            .await
+    }
+
     async fn renew_token_if_due(&self) -> Result<(), AppError> {
         let due = matches!(
             &*self.auth.borrow(),

@@ -446,23 +446,40 @@ impl Pull {
         index: usize,
     ) -> Result<(), AppError> {
         let what = format!("layer {}", layer.digest.short());
-        let url = blob_url(reference, &layer.digest);
+        // Foreign (non-distributable) layers come from their URLs; the registry is the fallback.
+        let mut sources: Vec<Source> = layer
+            .urls
+            .iter()
+            .flatten()
+            .map(|url| Source::Foreign(url.clone()))
+            .collect();
+        sources.push(Source::Registry(blob_url(reference, &layer.digest)));
         let sink = staging.create(&layer.digest).await?;
         let mut verifier = BlobVerifier::new(layer.digest.clone(), layer.size);
-        let mut resumes = 0;
-        let outcome = loop {
-            match self
-                .stream_attempt(session, &url, &what, &sink, &mut verifier, layer, index)
-                .await
-            {
-                Ok(()) => break verifier.clone().finish().map(drop).map_err(AppError::from),
-                Err(Interrupted::Broken(_)) if resumes < MAX_RESUMES => {
-                    resumes += 1;
-                    sleep_ms(RESUME_DELAY_MS * resumes).await;
-                }
-                Err(Interrupted::Broken(error) | Interrupted::Failed(error)) => break Err(error),
+        let mut outcome = Err(AppError::Browser("no source for the layer".to_owned()));
+        let mut first_error = None;
+        for (attempt, source) in sources.iter().enumerate() {
+            if attempt > 0 {
+                verifier = BlobVerifier::new(layer.digest.clone(), layer.size);
+                sink.restart().await?;
             }
-        };
+            outcome = self
+                .download_from(session, source, &what, &sink, &mut verifier, layer, index)
+                .await;
+            match &outcome {
+                Ok(()) => break,
+                Err(error) => {
+                    first_error.get_or_insert_with(|| error.clone());
+                }
+            }
+        }
+        if let (Err(_), Some(first), true) = (&outcome, first_error, sources.len() > 1) {
+            // The URL's failure says more than the registry's 404 for a blob it never held.
+            outcome = Err(AppError::ForeignLayer {
+                urls: sources.len() - 1,
+                first: Box::new(first),
+            });
+        }
         let verified = outcome.is_ok();
         match outcome {
             Ok(()) => staging.commit(&layer.digest, sink).await?,
@@ -476,13 +493,41 @@ impl Pull {
         outcome
     }
 
+    /// Downloads from one source, resuming when the connection breaks off.
+    #[allow(clippy::too_many_arguments)]
+    async fn download_from(
+        &self,
+        session: &RegistrySession,
+        source: &Source,
+        what: &str,
+        sink: &BlobSink,
+        verifier: &mut BlobVerifier,
+        layer: &Descriptor,
+        index: usize,
+    ) -> Result<(), AppError> {
+        let mut resumes = 0;
+        loop {
+            match self
+                .stream_attempt(session, source, what, sink, verifier, layer, index)
+                .await
+            {
+                Ok(()) => return verifier.clone().finish().map(drop).map_err(AppError::from),
+                Err(Interrupted::Broken(_)) if resumes < MAX_RESUMES => {
+                    resumes += 1;
+                    sleep_ms(RESUME_DELAY_MS * resumes).await;
+                }
+                Err(Interrupted::Broken(error) | Interrupted::Failed(error)) => return Err(error),
+            }
+        }
+    }
+
     /// One GET of the layer (from where the last one broke off), hashing each chunk as it
     /// arrives and writing it to staging.
     #[allow(clippy::too_many_arguments)]
     async fn stream_attempt(
         &self,
         session: &RegistrySession,
-        url: &str,
+        source: &Source,
         what: &str,
         sink: &BlobSink,
         verifier: &mut BlobVerifier,
@@ -491,10 +536,11 @@ impl Pull {
     ) -> Result<(), Interrupted> {
         let resume_from = verifier.received();
         let range = (resume_from > 0).then(|| ("Range", format!("bytes={resume_from}-")));
-        let response = session
-            .get_with(url, None, what, range.as_slice())
-            .await
-            .map_err(Interrupted::Failed)?;
+        let response = match source {
+            Source::Registry(url) => session.get_with(url, None, what, range.as_slice()).await,
+            Source::Foreign(url) => session.get_foreign(url, what, range.as_slice()).await,
+        }
+        .map_err(Interrupted::Failed)?;
         let response = expect_ok(response, what)
             .await
             .map_err(Interrupted::Failed)?;
@@ -575,6 +621,14 @@ impl Pull {
     }
 }
 
+/// Where a layer's bytes come from.
+enum Source {
+    /// The registry's blob endpoint.
+    Registry(String),
+    /// A URL listed in a foreign layer's descriptor: fetched without registry credentials.
+    Foreign(String),
+}
+
 /// Why a layer download stopped early.
 enum Interrupted {
     /// The connection broke off: worth resuming.
@@ -618,11 +672,13 @@ fn pretty_json(body: &[u8]) -> String {
 }
 
 fn short_media_type(media_type: &str) -> String {
-    match media_type {
-        media_type::DOCKER_LAYER_GZIP | media_type::OCI_LAYER_GZIP => "tar+gzip".to_owned(),
-        media_type::OCI_LAYER_ZSTD => "tar+zstd".to_owned(),
-        media_type::OCI_LAYER => "tar".to_owned(),
-        media_type::DOCKER_FOREIGN_LAYER => "foreign".to_owned(),
-        other => other.rsplit('.').next().unwrap_or(other).to_owned(),
+    let compression = match media_type {
+        media_type::DOCKER_LAYER_GZIP | media_type::DOCKER_FOREIGN_LAYER => "tar+gzip",
+        other => other.rsplit(['.', '/']).next().unwrap_or(other),
+    };
+    if media_type.contains("foreign") || media_type.contains("nondistributable") {
+        format!("foreign {compression}")
+    } else {
+        compression.to_owned()
     }
 }

@@ -62,7 +62,12 @@ YAML
 
 start_registry() {
   registry_port=$(free_port)
-  serve_registry open "$registry_port"
+  # Foreign layers' URLs must be allowed explicitly; the rig's CDN is on loopback.
+  serve_registry open "$registry_port" "validation:
+  manifests:
+    urls:
+      allow:
+        - ^http://127[.]0[.]0[.]1:[0-9]+/"
   wait_for 20 "docker-registry" curl -sf "http://127.0.0.1:$registry_port/v2/"
 }
 
@@ -226,6 +231,65 @@ build_multiarch() {
   multi_arm64_digest="sha256:$(sha256sum "$work/arm64-oci.json" | cut -d' ' -f1)"
 }
 
+# tar_of DIR OUT: a layer tar of DIR's contents, owned by root.
+tar_of() {
+  tar --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -C "$1" -cf "$2" .
+}
+
+# Odd images, written blob by blob: plain-tar, zstd and empty layers, one layer listed twice,
+# and a foreign (non-distributable) layer the registry does not hold, served from its URL.
+build_odd() {
+  local work="$dir/odd" oci_mt=application/vnd.oci.image.manifest.v1+json
+  local gz=application/vnd.oci.image.layer.v1.tar+gzip tar_mt=application/vnd.oci.image.layer.v1.tar
+  local zst=application/vnd.oci.image.layer.v1.tar+zstd
+  local foreign_mt=application/vnd.oci.image.layer.nondistributable.v1.tar+gzip
+  mkdir -p "$work"/{busybox,message,script,foreign,empty}
+  layer_busybox "$work/busybox"
+  layer_message "$work/message"
+  mkdir -p "$work/script/usr/local/bin" "$work/foreign/etc/skiff"
+  echo "and hello from a foreign layer" > "$work/foreign/etc/skiff/foreign"
+  printf '#!/bin/sh\ncat /etc/skiff/message /etc/skiff/foreign 2>/dev/null\necho "odd layers: ok"\n' \
+    > "$work/script/usr/local/bin/skiff-hello"
+  chmod +x "$work/script/usr/local/bin/skiff-hello"
+  for part in busybox message script foreign empty; do tar_of "$work/$part" "$work/$part.tar"; done
+  for part in busybox script foreign empty; do gzip -n -c "$work/$part.tar" > "$work/$part.tar.gz"; done
+  for part in message script; do zstd -q -f -o "$work/$part.tar.zst" "$work/$part.tar"; done
+
+  # The foreign layer lives outside the registry, on the CDN host.
+  local foreign_hex
+  foreign_hex=$(sha256sum "$work/foreign.tar.gz" | cut -d' ' -f1)
+  mkdir -p "$dir/registry/data/foreign/$foreign_hex"
+  cp "$work/foreign.tar.gz" "$dir/registry/data/foreign/$foreign_hex/data"
+  local foreign_url="http://127.0.0.1:$cdn_port/foreign/$foreign_hex/data"
+
+  odd_image() { # odd_image TAG "FILE:MEDIATYPE ..." -> pushes skiff/odd:TAG
+    local tag=$1 layers='[]' diff_ids='[]' spec file mt desc
+    for spec in $2; do
+      file=${spec%%:*} mt=${spec#*:}
+      desc=$(descriptor "$work/$file" "$mt")
+      if [[ $mt == "$foreign_mt" ]]; then
+        desc=$(jq -c --arg u "$foreign_url" '. + {urls: [$u]}' <<<"$desc")
+      else
+        push_blob skiff/odd "$work/$file" > /dev/null
+      fi
+      layers=$(jq -c --argjson d "$desc" '. + [$d]' <<<"$layers")
+      diff_ids=$(jq -c --arg d "sha256:$(sha256sum "$work/${file%%.tar*}.tar" | cut -d' ' -f1)" '. + [$d]' <<<"$diff_ids")
+    done
+    jq -n --argjson ids "$diff_ids" --arg tag "$tag" '{architecture: "amd64", os: "linux",
+      config: {Cmd: ["/usr/local/bin/skiff-hello"], Labels: {"skiff.fixture": ("odd-" + $tag)}},
+      rootfs: {type: "layers", diff_ids: $ids}}' > "$work/config-$tag.json"
+    push_blob skiff/odd "$work/config-$tag.json" > /dev/null
+    jq -n --argjson c "$(descriptor "$work/config-$tag.json" application/vnd.oci.image.config.v1+json)" \
+      --argjson l "$layers" '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: $l}' \
+      > "$work/manifest-$tag.json"
+    put_manifest skiff/odd "$tag" "$oci_mt" "$work/manifest-$tag.json"
+  }
+  # Loads and runs in docker 20.10: gzip, plain tar (twice), empty, foreign.
+  odd_image mixed "busybox.tar.gz:$gz message.tar:$tar_mt message.tar:$tar_mt empty.tar.gz:$gz script.tar.gz:$gz foreign.tar.gz:$foreign_mt"
+  # zstd layers: docker 20.10 cannot load these as they are; podman can.
+  odd_image zstd "busybox.tar.gz:$gz message.tar.zst:$zst script.tar.zst:$zst"
+}
+
 # Flips bytes in the middle of the corrupt fixture's unique (last) layer, on the registry's disk,
 # keeping its size: the registry then serves wrong bytes under the right digest.
 corrupt_fixture() {
@@ -262,6 +326,7 @@ case "$cmd" in
     build_multiarch
     corrupt_fixture
     start_auth_registries
+    build_odd
     start_dockerd
     cat > "$dir/env.json" <<JSON
 {
@@ -283,7 +348,9 @@ case "$cmd" in
     "oci": "127.0.0.1:$registry_port/skiff/busybox:oci",
     "corrupt": "127.0.0.1:$registry_port/skiff/corrupt:latest",
     "multi": "127.0.0.1:$registry_port/skiff/multi:latest",
-    "multiList": "127.0.0.1:$registry_port/skiff/multi:list"
+    "multiList": "127.0.0.1:$registry_port/skiff/multi:list",
+    "oddMixed": "127.0.0.1:$registry_port/skiff/odd:mixed",
+    "oddZstd": "127.0.0.1:$registry_port/skiff/odd:zstd"
   }
 }
 JSON
