@@ -79,6 +79,14 @@ pub enum AppError {
     #[error("this foreign (non-distributable) layer could be fetched neither from its {urls} URL(s) nor from the registry; from its URL: {first}")]
     ForeignLayer { urls: usize, first: Box<AppError> },
 
+    #[error("image {position} of {total} ({reference}): {source}")]
+    Image {
+        position: usize,
+        total: usize,
+        reference: String,
+        source: Box<AppError>,
+    },
+
     #[error("browser storage: {0}")]
     Storage(String),
 
@@ -106,7 +114,7 @@ impl AppError {
             }
             Self::Core(skiff_core::Error::DigestMismatch { .. })
             | Self::Core(skiff_core::Error::SizeMismatch { .. }) => "Verification failed",
-            Self::Layer { source, .. } => source.title(),
+            Self::Layer { source, .. } | Self::Image { source, .. } => source.title(),
             Self::ProxyUnreachable { .. } => "Cannot reach the proxy",
             Self::RegistryUnreachable { .. } => "Cannot reach the registry",
             Self::ProxyRefused { .. } => "The proxy refused",

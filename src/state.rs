@@ -19,7 +19,9 @@ pub struct SavedArchive {
     pub object_url: String,
     pub file_name: String,
     pub size: u64,
-    pub repo_tag: Option<String>,
+    /// The tags `docker load` will give, one per tagged image.
+    pub repo_tags: Vec<String>,
+    pub images: usize,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -107,6 +109,24 @@ pub struct PlatformOffer {
     pub digest: String,
 }
 
+/// The tag list panel.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum TagsView {
+    #[default]
+    Hidden,
+    Loading {
+        repository: String,
+    },
+    Loaded {
+        repository: String,
+        tags: Vec<String>,
+        pages: usize,
+    },
+    Failed {
+        message: String,
+    },
+}
+
 /// One request the app made, for the "registry conversation" view. Never holds credentials.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Exchange {
@@ -119,6 +139,8 @@ pub struct Exchange {
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {
     pub image_input: String,
+    /// References queued to go into the same archive, before `image_input`.
+    pub queue: Vec<String>,
     pub proxy_input: String,
     pub platform_input: String,
     pub credentials: Credentials,
@@ -134,10 +156,25 @@ pub struct State {
     pub offers: Vec<PlatformOffer>,
     pub chosen_platform: Option<String>,
     pub index_json: Option<String>,
+    pub tags: TagsView,
 }
 
 pub enum Action {
     EditImage(String),
+    /// Moves the image field into the queue.
+    Enqueue,
+    Dequeue(usize),
+    TagsLoading {
+        repository: String,
+    },
+    TagsLoaded {
+        repository: String,
+        tags: Vec<String>,
+        pages: usize,
+    },
+    TagsFailed {
+        message: String,
+    },
     EditProxy(String),
     EditPlatform(String),
     EditCredentials(Credentials),
@@ -175,7 +212,7 @@ pub enum Action {
         pull_id: u32,
         json: String,
     },
-    LayersKnown {
+    LayersAdded {
         pull_id: u32,
         layers: Vec<LayerRow>,
     },
@@ -204,6 +241,7 @@ impl State {
     pub fn new(image_input: String, proxy_input: String, platform_input: String) -> Self {
         Self {
             image_input,
+            queue: Vec::new(),
             proxy_input,
             platform_input,
             credentials: Credentials::default(),
@@ -218,11 +256,22 @@ impl State {
             offers: Vec::new(),
             chosen_platform: None,
             index_json: None,
+            tags: TagsView::Hidden,
         }
     }
 
     pub fn is_running(&self) -> bool {
         matches!(self.phase, Phase::Running { .. })
+    }
+
+    /// What a pull takes: the queue, then the image field if it holds something new.
+    pub fn images_to_pull(&self) -> Vec<String> {
+        let mut images = self.queue.clone();
+        let current = self.image_input.trim();
+        if !current.is_empty() && !images.iter().any(|i| i == current) {
+            images.push(current.to_owned());
+        }
+        images
     }
 }
 
@@ -235,12 +284,39 @@ impl Reducible for State {
         let current = |pull_id: u32| pull_id == self.pull_id;
         match action {
             Action::EditImage(text) => next.image_input = text,
+            Action::Enqueue => {
+                let image = next.image_input.trim().to_owned();
+                if !image.is_empty() && !next.queue.contains(&image) {
+                    next.queue.push(image);
+                }
+                next.image_input.clear();
+            }
+            Action::TagsLoading { repository } => next.tags = TagsView::Loading { repository },
+            Action::TagsLoaded {
+                repository,
+                tags,
+                pages,
+            } => {
+                next.tags = TagsView::Loaded {
+                    repository,
+                    tags,
+                    pages,
+                }
+            }
+            Action::TagsFailed { message } => next.tags = TagsView::Failed { message },
+            Action::Dequeue(index) => {
+                if index < next.queue.len() {
+                    next.queue.remove(index);
+                }
+            }
             Action::EditProxy(text) => next.proxy_input = text,
             Action::EditPlatform(text) => next.platform_input = text,
             Action::EditCredentials(credentials) => next.credentials = credentials,
             Action::RememberCredentials(remember) => next.remember_credentials = remember,
             Action::PullStarted { pull_id, reference } => {
                 next = State {
+                    queue: self.queue.clone(),
+                    tags: self.tags.clone(),
                     credentials: self.credentials.clone(),
                     remember_credentials: self.remember_credentials,
                     ..State::new(
@@ -281,7 +357,9 @@ impl Reducible for State {
             Action::ConfigFetched { pull_id, json } if current(pull_id) => {
                 next.config_json = Some(json)
             }
-            Action::LayersKnown { pull_id, layers } if current(pull_id) => next.layers = layers,
+            Action::LayersAdded { pull_id, layers } if current(pull_id) => {
+                next.layers.extend(layers)
+            }
             Action::LayerProgress {
                 pull_id,
                 index,
@@ -373,6 +451,21 @@ mod tests {
     }
 
     #[test]
+    fn queued_images_come_first_and_once() {
+        let state = Rc::new(State::new("a".into(), String::new(), String::new()));
+        let state = state.reduce(Action::Enqueue);
+        assert_eq!(state.image_input, "");
+        let state = state.reduce(Action::EditImage(" b ".into()));
+        let state = state.reduce(Action::Enqueue);
+        let state = state.reduce(Action::EditImage("a".into()));
+        assert_eq!(state.images_to_pull(), ["a", "b"]);
+        let state = state.reduce(Action::EditImage("c".into()));
+        assert_eq!(state.images_to_pull(), ["a", "b", "c"]);
+        let state = state.reduce(Action::Dequeue(0));
+        assert_eq!(state.images_to_pull(), ["b", "c"]);
+    }
+
+    #[test]
     fn actions_of_a_superseded_pull_are_ignored() {
         let state = started();
         let after = state.clone().reduce(Action::Stage {
@@ -384,7 +477,7 @@ mod tests {
 
     #[test]
     fn progress_updates_rows_and_speed() {
-        let state = started().reduce(Action::LayersKnown {
+        let state = started().reduce(Action::LayersAdded {
             pull_id: 7,
             layers: vec![LayerRow::new("sha256:a".into(), "gzip".into(), 1000)],
         });

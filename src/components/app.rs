@@ -7,7 +7,8 @@ use super::layer_list::LayerList;
 use super::platform_picker::PlatformPicker;
 use super::pull_form::PullForm;
 use super::save_panel::SavePanel;
-use crate::services::{prefs, pull};
+use super::tag_list::TagList;
+use crate::services::{prefs, pull, tags};
 use crate::state::{Action, Phase, State};
 
 #[function_component(App)]
@@ -17,8 +18,13 @@ pub fn app() -> Html {
         State {
             remember_credentials: remembered.is_some(),
             credentials: remembered.unwrap_or_default(),
+            queue: {
+                let mut linked = prefs::hash_params("image");
+                linked.pop();
+                linked
+            },
             ..State::new(
-                prefs::hash_param("image").unwrap_or_default(),
+                prefs::hash_params("image").pop().unwrap_or_default(),
                 prefs::saved_proxy(),
                 prefs::hash_param("platform").unwrap_or_else(prefs::saved_platform),
             )
@@ -30,7 +36,7 @@ pub fn app() -> Html {
         let state = state.clone();
         use_effect_with((), move |_| {
             let listener = prefs::listen_hash_change(Callback::from(move |()| {
-                if let Some(image) = prefs::hash_param("image") {
+                if let Some(image) = prefs::hash_params("image").pop() {
                     state.dispatch(Action::EditImage(image));
                 }
                 if let Some(platform) = prefs::hash_param("platform") {
@@ -44,6 +50,32 @@ pub fn app() -> Html {
     let on_image = {
         let state = state.clone();
         Callback::from(move |text: String| state.dispatch(Action::EditImage(text)))
+    };
+    let on_enqueue = {
+        let state = state.clone();
+        Callback::from(move |()| state.dispatch(Action::Enqueue))
+    };
+    let on_dequeue = {
+        let state = state.clone();
+        Callback::from(move |index| state.dispatch(Action::Dequeue(index)))
+    };
+    let on_list_tags = {
+        let state = state.clone();
+        Callback::from(move |()| {
+            let dispatcher = state.dispatcher();
+            tags::start(
+                tags::TagsRequest {
+                    image_input: state.image_input.clone(),
+                    proxy: state.proxy_input.clone(),
+                    credentials: state.credentials.if_given(),
+                },
+                Callback::from(move |action| dispatcher.dispatch(action)),
+            );
+        })
+    };
+    let on_pick_tag = {
+        let state = state.clone();
+        Callback::from(move |image: String| state.dispatch(Action::EditImage(image)))
     };
     let on_proxy = {
         let state = state.clone();
@@ -92,6 +124,10 @@ pub fn app() -> Html {
             </header>
             <PullForm
                 image={state.image_input.clone()}
+                queue={state.queue.clone()}
+                {on_enqueue}
+                {on_dequeue}
+                {on_list_tags}
                 proxy={state.proxy_input.clone()}
                 running={state.is_running()}
                 platform={state.platform_input.clone()}
@@ -111,6 +147,7 @@ pub fn app() -> Html {
             if let Some(reference) = &state.reference {
                 <p class="reference">{ "Image: " }<code id="resolved-reference">{ reference }</code></p>
             }
+            <TagList view={state.tags.clone()} on_pick={on_pick_tag} />
             { stage }
             <PlatformPicker
                 offers={state.offers.clone()}
@@ -136,15 +173,19 @@ pub fn app() -> Html {
 }
 
 fn start_pull(state: &UseReducerHandle<State>, platform: String) {
+    let images = state.images_to_pull();
+    if images.is_empty() {
+        return;
+    }
     let credentials = state.credentials.if_given();
     prefs::remember_credentials(credentials.as_ref().filter(|_| state.remember_credentials));
     prefs::save_proxy(&state.proxy_input);
     prefs::save_platform(&platform);
-    prefs::set_image_in_url(state.image_input.trim());
+    prefs::set_images_in_url(&images);
     let dispatcher = state.dispatcher();
     pull::start(
         pull::PullRequest {
-            image_input: state.image_input.clone(),
+            images,
             proxy: state.proxy_input.clone(),
             platform,
             credentials,

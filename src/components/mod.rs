@@ -6,6 +6,7 @@ pub mod layer_list;
 pub mod platform_picker;
 pub mod pull_form;
 pub mod save_panel;
+pub mod tag_list;
 
 /// `1.5 MB`, with decimal units as download tools show them.
 pub fn human_bytes(bytes: u64) -> String {

@@ -16,6 +16,11 @@ const COMMON_PLATFORMS: &[&str] = &[
 #[derive(Properties, PartialEq)]
 pub struct PullFormProps {
     pub image: String,
+    /// Images already queued for the same archive.
+    pub queue: Vec<String>,
+    pub on_enqueue: Callback<()>,
+    pub on_dequeue: Callback<usize>,
+    pub on_list_tags: Callback<()>,
     pub proxy: String,
     pub platform: String,
     pub running: bool,
@@ -57,6 +62,33 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                 spellcheck="false"
                 autofocus=true
             />
+            <div class="queue-row">
+                <button id="enqueue" type="button" class="secondary"
+                    disabled={props.running || props.image.trim().is_empty()}
+                    onclick={let on = props.on_enqueue.clone(); Callback::from(move |_| on.emit(()))}>
+                    { "+ Add another image to this archive" }
+                </button>
+                <button id="list-tags" type="button" class="secondary"
+                    disabled={props.image.trim().is_empty()}
+                    onclick={let on = props.on_list_tags.clone(); Callback::from(move |_| on.emit(()))}>
+                    { "List tags" }
+                </button>
+                if !props.queue.is_empty() {
+                    <ul id="queue" class="queue">
+                        { for props.queue.iter().enumerate().map(|(index, image)| {
+                            let on_dequeue = props.on_dequeue.clone();
+                            html! {
+                                <li>
+                                    <code>{ image }</code>
+                                    <button type="button" class="remove" title="Remove from the archive"
+                                        disabled={props.running}
+                                        onclick={Callback::from(move |_| on_dequeue.emit(index))}>{ "×" }</button>
+                                </li>
+                            }
+                        }) }
+                    </ul>
+                }
+            </div>
             <label for="proxy">{ "CORS proxy" }</label>
             <input
                 id="proxy"
@@ -82,9 +114,23 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                 </datalist>
             </div>
             { props.children.clone() }
-            <button id="pull" type="submit" disabled={props.running || props.image.trim().is_empty()}>
-                { if props.running { "Pulling…" } else { "Pull" } }
+            <button id="pull" type="submit" disabled={props.running || (props.image.trim().is_empty() && props.queue.is_empty())}>
+                { pull_label(props) }
             </button>
         </form>
+    }
+}
+
+fn pull_label(props: &PullFormProps) -> String {
+    if props.running {
+        return "Pulling…".to_owned();
+    }
+    let current = props.image.trim();
+    let count = props.queue.len()
+        + usize::from(!current.is_empty() && !props.queue.iter().any(|q| q == current));
+    if count > 1 {
+        format!("Pull {count} images into one archive")
+    } else {
+        "Pull".to_owned()
     }
 }

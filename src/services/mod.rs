@@ -4,3 +4,4 @@ pub mod http;
 pub mod prefs;
 pub mod pull;
 pub mod staging;
+pub mod tags;

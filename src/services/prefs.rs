@@ -41,25 +41,43 @@ pub fn save_platform(platform: &str) {
 
 /// A query parameter of the `#/?a=b&…` part of the page URL.
 pub fn hash_param(name: &str) -> Option<String> {
-    let hash = web_sys::window()?.location().hash().ok()?;
-    let query = hash
-        .strip_prefix("#/?")
-        .or_else(|| hash.strip_prefix("#?"))?;
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=')?;
-        (key == name).then(|| decode(value))
-    })
+    hash_params(name).into_iter().next()
 }
 
-/// Puts the image into the page URL without reloading or adding history entries.
-pub fn set_image_in_url(image: &str) {
+/// Every value of a repeated parameter: `#/?image=a&image=b`.
+pub fn hash_params(name: &str) -> Vec<String> {
+    let Some(hash) = web_sys::window().and_then(|w| w.location().hash().ok()) else {
+        return Vec::new();
+    };
+    let Some(query) = hash.strip_prefix("#/?").or_else(|| hash.strip_prefix("#?")) else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            (key == name).then(|| decode(value))
+        })
+        .filter(|value| !value.trim().is_empty())
+        .collect()
+}
+
+/// Puts the images into the page URL without reloading or adding history entries, so the
+/// address bar can be shared.
+pub fn set_images_in_url(images: &[String]) {
     let Some(window) = web_sys::window() else {
         return;
     };
-    let hash = format!(
-        "#/?image={}",
-        String::from(js_sys::encode_uri_component(image))
-    );
+    let query: Vec<String> = images
+        .iter()
+        .map(|image| {
+            format!(
+                "image={}",
+                String::from(js_sys::encode_uri_component(image))
+            )
+        })
+        .collect();
+    let hash = format!("#/?{}", query.join("&"));
     if let Ok(history) = window.history() {
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
     }

@@ -40,7 +40,8 @@ const PROGRESS_INTERVAL_MS: f64 = 100.0;
 
 /// What the user asked for.
 pub struct PullRequest {
-    pub image_input: String,
+    /// One or more references (or pasted pull lines), all saved into one archive.
+    pub images: Vec<String>,
     pub proxy: String,
     /// Used when the reference is a multi-platform index.
     pub platform: String,
@@ -63,7 +64,7 @@ pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) {
     wasm_bindgen_futures::spawn_local(async move {
         dispatch.emit(Action::PullStarted {
             pull_id,
-            reference: request.image_input.trim().to_owned(),
+            reference: request.images.join(", "),
         });
         let controller = match AbortController::new() {
             Ok(controller) => controller,
@@ -88,6 +89,20 @@ pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) {
             fail(&dispatch, pull_id, &error);
         }
     });
+}
+
+/// Names the image an error belongs to when the archive holds several.
+fn in_image(position: usize, total: usize, reference: &str, error: AppError) -> AppError {
+    if total == 1 {
+        error
+    } else {
+        AppError::Image {
+            position: position + 1,
+            total,
+            reference: reference.to_owned(),
+            source: Box::new(error),
+        }
+    }
 }
 
 fn fail(dispatch: &Callback<Action>, pull_id: u32, error: &AppError) {
@@ -139,18 +154,73 @@ impl Pull {
     }
 
     async fn run(&self, request: &PullRequest) -> Result<(), AppError> {
-        let input: PullInput = request.image_input.parse()?;
-        let reference = input.reference;
-        // A pasted `--platform` wins over the form's field.
-        let wanted = match input.platform {
-            Some(platform) => platform,
-            None => request.platform.parse::<Platform>()?,
-        };
+        // Every reference is checked before anything is fetched.
+        let mut inputs = Vec::new();
+        for (position, text) in request.images.iter().enumerate() {
+            let input: PullInput = text.parse().map_err(|e: skiff_core::Error| {
+                in_image(position, request.images.len(), text, e.into())
+            })?;
+            // A pasted `--platform` wins over the form's field.
+            let wanted = match &input.platform {
+                Some(platform) => platform.clone(),
+                None => request.platform.parse::<Platform>()?,
+            };
+            inputs.push((input.reference, wanted));
+        }
+        let shown: Vec<String> = inputs.iter().map(|(r, _)| r.to_string()).collect();
         self.dispatch.emit(Action::Resolved {
             pull_id: self.pull_id,
-            reference: reference.to_string(),
+            reference: shown.join(", "),
         });
 
+        let staging = Rc::new(Staging::open(js_sys::Date::now()).await);
+        remember(staging.clone(), None);
+        let mut rows = Vec::<Digest>::new();
+        let mut images = Vec::new();
+        for (position, (reference, wanted)) in inputs.iter().enumerate() {
+            let image = self
+                .pull_image(request, reference, wanted, &staging, &mut rows)
+                .await
+                .map_err(|e| in_image(position, inputs.len(), &reference.to_string(), e))?;
+            images.push(image);
+        }
+
+        self.stage("Assembling the archive");
+        let parts = docker_archive(&images, now_ms() / 1000)?;
+        let tar = assemble(&parts, &staging).await?;
+        let object_url = web_sys::Url::create_object_url_with_blob(&tar)
+            .map_err(|e| js_error("offering the download", &e))?;
+        remember(staging, Some(object_url.clone()));
+        let first = &inputs[0].0;
+        let file_name = match inputs.len() {
+            1 => first.archive_file_name(),
+            n => first
+                .archive_file_name()
+                .replace(".tar", &format!("_and_{}_more.tar", n - 1)),
+        };
+        self.dispatch.emit(Action::Finished {
+            pull_id: self.pull_id,
+            archive: SavedArchive {
+                object_url,
+                file_name,
+                size: tar.size() as u64,
+                repo_tags: inputs.iter().filter_map(|(r, _)| r.repo_tag()).collect(),
+                images: inputs.len(),
+            },
+        });
+        Ok(())
+    }
+
+    /// Pulls one image into `staging`; blobs already staged by an earlier image of the same
+    /// archive (their digests are in `rows`) are not fetched again.
+    async fn pull_image(
+        &self,
+        request: &PullRequest,
+        reference: &Reference,
+        wanted: &Platform,
+        staging: &Staging,
+        rows: &mut Vec<Digest>,
+    ) -> Result<ArchiveImage, AppError> {
         let pull_id = self.pull_id;
         let dispatch = self.dispatch.clone();
         let report = Callback::from(move |exchange: Exchange| {
@@ -170,13 +240,13 @@ impl Pull {
         ));
         session.ping(&ping_url(reference.registry())).await?;
 
-        self.stage("Fetching the manifest");
-        let (manifest_bytes, manifest_media_type, image) =
-            self.resolve_image(&session, &reference, &wanted).await?;
+        self.stage(format!("Fetching the manifest of {reference}"));
+        let (manifest, manifest_media_type, image) =
+            self.resolve_image(&session, reference, wanted).await?;
 
         self.stage("Fetching the image config");
         let config = self
-            .fetch_config(&session, &reference, &image.config)
+            .fetch_config(&session, reference, &image.config)
             .await?;
         let parsed = ImageConfig::parse(&config)?;
         if parsed.rootfs.diff_ids.len() != image.layers.len() {
@@ -186,16 +256,15 @@ impl Pull {
             });
         }
 
-        // A layer listed twice is downloaded once.
-        let mut unique: Vec<&Descriptor> = Vec::new();
+        // A layer listed twice, or already staged for another image, is downloaded once.
+        let mut new_layers: Vec<&Descriptor> = Vec::new();
         for layer in &image.layers {
-            if !unique.iter().any(|seen| seen.digest == layer.digest) {
-                unique.push(layer);
+            if !rows.contains(&layer.digest) && !new_layers.iter().any(|l| l.digest == layer.digest)
+            {
+                new_layers.push(layer);
             }
         }
-        let staging = Rc::new(Staging::open(js_sys::Date::now()).await);
-        remember(staging.clone(), None);
-        let needed: u64 = unique.iter().map(|l| l.size).sum();
+        let needed: u64 = new_layers.iter().map(|l| l.size).sum();
         if !staging.is_in_memory() {
             if let Some(available) = Staging::available_bytes().await {
                 if needed > available {
@@ -206,9 +275,11 @@ impl Pull {
                 }
             }
         }
-        self.dispatch.emit(Action::LayersKnown {
+        let first_row = rows.len();
+        rows.extend(new_layers.iter().map(|l| l.digest.clone()));
+        self.dispatch.emit(Action::LayersAdded {
             pull_id: self.pull_id,
-            layers: unique
+            layers: new_layers
                 .iter()
                 .map(|l| {
                     LayerRow::new(
@@ -220,21 +291,19 @@ impl Pull {
                 .collect(),
         });
         self.stage(format!(
-            "Downloading and verifying {} layer{}",
-            unique.len(),
-            if unique.len() == 1 { "" } else { "s" }
+            "Downloading and verifying {} layer{} of {reference}",
+            new_layers.len(),
+            if new_layers.len() == 1 { "" } else { "s" }
         ));
-        let total = unique.len();
-        futures::stream::iter(unique.iter().enumerate())
-            .map(|(index, layer)| {
+        let total = new_layers.len();
+        futures::stream::iter(new_layers.iter().enumerate())
+            .map(|(position, layer)| {
                 let session = &session;
-                let staging = &staging;
-                let reference = &reference;
                 async move {
-                    self.download_layer(session, staging, reference, layer, index)
+                    self.download_layer(session, staging, reference, layer, first_row + position)
                         .await
                         .map_err(|source| AppError::Layer {
-                            position: index + 1,
+                            position: position + 1,
                             total,
                             digest: layer.digest.clone(),
                             source: Box::new(source),
@@ -245,29 +314,13 @@ impl Pull {
             .try_collect::<Vec<()>>()
             .await?;
 
-        self.stage("Assembling the archive");
-        let image = ArchiveImage {
+        Ok(ArchiveImage {
             reference: reference.clone(),
-            manifest: manifest_bytes,
+            manifest,
             manifest_media_type,
             config,
             layers: image.layers.clone(),
-        };
-        let parts = docker_archive(&[image], now_ms() / 1000)?;
-        let tar = assemble(&parts, &staging).await?;
-        let object_url = web_sys::Url::create_object_url_with_blob(&tar)
-            .map_err(|e| js_error("offering the download", &e))?;
-        remember(staging, Some(object_url.clone()));
-        self.dispatch.emit(Action::Finished {
-            pull_id: self.pull_id,
-            archive: SavedArchive {
-                object_url,
-                file_name: reference.archive_file_name(),
-                size: tar.size() as u64,
-                repo_tag: reference.repo_tag(),
-            },
-        });
-        Ok(())
+        })
     }
 
     /// The image manifest to pull: fetched by tag or digest and, when that is an index, the

@@ -161,6 +161,12 @@ build_fixtures() {
   skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:corrupt-base" "$dest/skiff/corrupt:latest"
   skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:busybox" "$dest/skiff/private:latest"
   skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:big" "$dest/skiff/big:latest"
+  # A repository with many tags, for paging through the tag list.
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format v2s2 "oci:$oci:busybox" "$dest/skiff/tags:base"
+  manifest_of skiff/tags base application/vnd.docker.distribution.manifest.v2+json > "$dir/tags-manifest.json"
+  for i in $(seq -w 1 249); do
+    put_manifest skiff/tags "v1.$i" application/vnd.docker.distribution.manifest.v2+json "$dir/tags-manifest.json"
+  done
 }
 
 manifest_of() { # manifest_of REPO REF ACCEPT -> body on stdout
@@ -350,7 +356,8 @@ case "$cmd" in
     "multi": "127.0.0.1:$registry_port/skiff/multi:latest",
     "multiList": "127.0.0.1:$registry_port/skiff/multi:list",
     "oddMixed": "127.0.0.1:$registry_port/skiff/odd:mixed",
-    "oddZstd": "127.0.0.1:$registry_port/skiff/odd:zstd"
+    "oddZstd": "127.0.0.1:$registry_port/skiff/odd:zstd",
+    "tags": "127.0.0.1:$registry_port/skiff/tags:base"
   }
 }
 JSON

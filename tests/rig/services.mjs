@@ -33,6 +33,9 @@ const defaults = {
   //   status, headers, body } answers instead of the registry; { match, truncateAfter: BYTES }
   //   forwards but cuts the body off; { match, replaceBody, headers } swaps the body.
   faults: [],
+  // Page size the relay enforces on /tags/list, with Link headers as registries that paginate
+  // send them (Debian's Distribution 2.8 does not paginate); 0: pass through.
+  paginateTags: 0,
 };
 let config = { ...defaults };
 const freshStats = () => ({
@@ -147,6 +150,7 @@ createServer(async (req, res) => {
     res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
     return res.end(fault.body ?? JSON.stringify({ errors: [{ code: 'INJECTED', message: `rig fault ${fault.status}` }] }));
   }
+  if (config.paginateTags && path.endsWith('/tags/list')) return paginateTags(req, res, path);
   const headers = { ...req.headers, host: registry };
   const upstream = httpRequest({ host: '127.0.0.1', port: Number(registry.split(':')[1]), method: req.method, path: req.url, headers });
   upstream.on('error', () => res.destroy());
@@ -170,3 +174,24 @@ createServer(async (req, res) => {
   });
   req.pipe(upstream);
 }).listen(Number(relayPort), '127.0.0.1');
+
+async function paginateTags(req, res, path) {
+  const query = new URL(req.url, 'http://x').searchParams;
+  const upstream = await fetch(`http://${registry}${path}`, { headers: { authorization: req.headers.authorization ?? '' } });
+  if (!upstream.ok) {
+    res.writeHead(upstream.status, { 'content-type': 'application/json' });
+    return res.end(await upstream.text());
+  }
+  const { name, tags } = await upstream.json();
+  const sorted = [...(tags ?? [])].sort();
+  const n = Math.min(Number(query.get('n') ?? config.paginateTags), config.paginateTags);
+  const last = query.get('last');
+  const rest = last ? sorted.filter((t) => t > last) : sorted;
+  const page = rest.slice(0, n);
+  const headers = { 'content-type': 'application/json' };
+  if (rest.length > n) {
+    headers.link = `<${path}?n=${n}&last=${encodeURIComponent(page[page.length - 1])}>; rel="next"`;
+  }
+  res.writeHead(200, headers);
+  res.end(JSON.stringify({ name, tags: page }));
+}

@@ -39,6 +39,62 @@ pub fn blob_url(reference: &Reference, digest: &Digest) -> String {
     )
 }
 
+/// The first page of a repository's tags.
+pub fn tags_url(reference: &Reference, page_size: u32) -> String {
+    format!(
+        "{}/v2/{}/tags/list?n={page_size}",
+        api_base(reference.registry()),
+        reference.repository()
+    )
+}
+
+/// The `rel="next"` target of a `Link` header, resolved against the URL that answered:
+/// `</v2/app/tags/list?n=100&last=b>; rel="next"`.
+pub fn next_page_url(current: &str, link: &str) -> Option<String> {
+    link.split(',').find_map(|entry| {
+        let (target, params) = entry.trim().split_once(';')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim().to_ascii_lowercase();
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        let target = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        if !is_next {
+            return None;
+        }
+        if target.contains("://") {
+            return Some(target.to_owned());
+        }
+        let origin_end = current.find("://").map(|i| i + 3)?;
+        let host_end = current[origin_end..]
+            .find('/')
+            .map_or(current.len(), |i| origin_end + i);
+        let origin = &current[..host_end];
+        Some(if target.starts_with('/') {
+            format!("{origin}{target}")
+        } else {
+            format!("{origin}/{target}")
+        })
+    })
+}
+
+/// The body of `/v2/<name>/tags/list`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct TagList {
+    pub name: String,
+    /// Registries answer `null` for a repository without tags.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+impl TagList {
+    pub fn parse(body: &[u8]) -> Result<Self, crate::Error> {
+        serde_json::from_slice(body).map_err(|e| crate::Error::MalformedJson {
+            what: "tag list",
+            reason: e.to_string(),
+        })
+    }
+}
+
 /// How requests reach upstream: through a cors-anywhere style proxy (`<proxy>/<absolute URL>`),
 /// or directly for registries that send CORS headers themselves.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,6 +160,45 @@ mod tests {
             api_base("registry.example.com:443"),
             "https://registry.example.com:443"
         );
+    }
+
+    #[test]
+    fn follows_link_headers() {
+        let current = "https://ghcr.io/v2/o/app/tags/list?n=100";
+        assert_eq!(
+            next_page_url(
+                current,
+                r#"</v2/o/app/tags/list?n=100&last=v9>; rel="next""#
+            )
+            .as_deref(),
+            Some("https://ghcr.io/v2/o/app/tags/list?n=100&last=v9")
+        );
+        assert_eq!(
+            next_page_url(current, r#"<https://other/x?last=a>; rel=next"#).as_deref(),
+            Some("https://other/x?last=a")
+        );
+        assert_eq!(
+            next_page_url(current, r#"</first>; rel="prev", </v2/next>; rel="next""#).as_deref(),
+            Some("https://ghcr.io/v2/next")
+        );
+        assert_eq!(next_page_url(current, r#"</v2/prev>; rel="prev""#), None);
+        assert_eq!(next_page_url(current, "garbage"), None);
+        let local: Reference = "localhost:5000/a".parse().unwrap();
+        assert_eq!(
+            tags_url(&local, 50),
+            "http://localhost:5000/v2/a/tags/list?n=50"
+        );
+    }
+
+    #[test]
+    fn reads_tag_lists() {
+        let list = TagList::parse(br#"{"name":"a","tags":["1","2"]}"#).unwrap();
+        assert_eq!(list.tags.unwrap(), ["1", "2"]);
+        assert_eq!(
+            TagList::parse(br#"{"name":"a","tags":null}"#).unwrap().tags,
+            None
+        );
+        assert!(TagList::parse(b"[").is_err());
     }
 
     #[test]

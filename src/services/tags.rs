@@ -1,0 +1,73 @@
+//! Lists a repository's tags (`/v2/<name>/tags/list`), following `Link` pages.
+
+use skiff_core::reference::PullInput;
+use skiff_core::registry::{next_page_url, ping_url, tags_url, Route, TagList};
+use yew::Callback;
+
+use super::http::{expect_ok, gloo_error, RegistrySession};
+use crate::error::AppError;
+use crate::state::{Action, Credentials};
+
+const PAGE_SIZE: u32 = 100;
+/// Enough for any sane repository; stops a registry that links pages in a circle.
+const MAX_PAGES: usize = 100;
+
+pub struct TagsRequest {
+    pub image_input: String,
+    pub proxy: String,
+    pub credentials: Option<Credentials>,
+}
+
+pub fn start(request: TagsRequest, dispatch: Callback<Action>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        match list(&request, &dispatch).await {
+            Ok(()) => {}
+            Err(error) => dispatch.emit(Action::TagsFailed {
+                message: error.to_string(),
+            }),
+        }
+    });
+}
+
+async fn list(request: &TagsRequest, dispatch: &Callback<Action>) -> Result<(), AppError> {
+    let input: PullInput = request.image_input.parse()?;
+    let reference = input.reference;
+    let repository = reference.familiar_name();
+    dispatch.emit(Action::TagsLoading {
+        repository: repository.clone(),
+    });
+    let controller =
+        web_sys::AbortController::new().map_err(|e| super::http::js_error("listing tags", &e))?;
+    let session = RegistrySession::new(
+        Route::new(&request.proxy),
+        reference.repository().to_owned(),
+        request.credentials.clone(),
+        controller.signal(),
+        Callback::noop(),
+    );
+    session.ping(&ping_url(reference.registry())).await?;
+    let mut tags = Vec::new();
+    let mut url = Some(tags_url(&reference, PAGE_SIZE));
+    let mut pages = 0;
+    while let Some(current) = url.take() {
+        if pages == MAX_PAGES {
+            break;
+        }
+        pages += 1;
+        let response =
+            expect_ok(session.get(&current, None, "tag list").await?, "tag list").await?;
+        let link = response.headers().get("link");
+        let body = response
+            .binary()
+            .await
+            .map_err(|e| gloo_error("tag list", &e))?;
+        tags.extend(TagList::parse(&body)?.tags.unwrap_or_default());
+        url = link.and_then(|link| next_page_url(&current, &link));
+    }
+    dispatch.emit(Action::TagsLoaded {
+        repository,
+        tags,
+        pages,
+    });
+    Ok(())
+}
