@@ -145,6 +145,8 @@ pub struct State {
     pub platform_input: String,
     pub credentials: Credentials,
     pub remember_credentials: bool,
+    /// Store layers uncompressed instead of as downloaded.
+    pub uncompressed: bool,
     pub pull_id: u32,
     pub reference: Option<String>,
     pub phase: Phase,
@@ -179,6 +181,7 @@ pub enum Action {
     EditPlatform(String),
     EditCredentials(Credentials),
     RememberCredentials(bool),
+    SetUncompressed(bool),
     PullStarted {
         pull_id: u32,
         reference: String,
@@ -246,6 +249,7 @@ impl State {
             platform_input,
             credentials: Credentials::default(),
             remember_credentials: false,
+            uncompressed: false,
             pull_id: 0,
             reference: None,
             phase: Phase::Idle,
@@ -313,12 +317,14 @@ impl Reducible for State {
             Action::EditPlatform(text) => next.platform_input = text,
             Action::EditCredentials(credentials) => next.credentials = credentials,
             Action::RememberCredentials(remember) => next.remember_credentials = remember,
+            Action::SetUncompressed(uncompressed) => next.uncompressed = uncompressed,
             Action::PullStarted { pull_id, reference } => {
                 next = State {
                     queue: self.queue.clone(),
                     tags: self.tags.clone(),
                     credentials: self.credentials.clone(),
                     remember_credentials: self.remember_credentials,
+                    uncompressed: self.uncompressed,
                     ..State::new(
                         self.image_input.clone(),
                         self.proxy_input.clone(),

@@ -17,6 +17,7 @@ pub fn app() -> Html {
         let remembered = prefs::remembered_credentials();
         State {
             remember_credentials: remembered.is_some(),
+            uncompressed: prefs::saved_uncompressed(),
             credentials: remembered.unwrap_or_default(),
             queue: {
                 let mut linked = prefs::hash_params("image");
@@ -89,6 +90,10 @@ pub fn app() -> Html {
         let state = state.clone();
         Callback::from(move |credentials| state.dispatch(Action::EditCredentials(credentials)))
     };
+    let on_uncompressed = {
+        let state = state.clone();
+        Callback::from(move |uncompressed| state.dispatch(Action::SetUncompressed(uncompressed)))
+    };
     let on_remember = {
         let state = state.clone();
         Callback::from(move |remember| state.dispatch(Action::RememberCredentials(remember)))
@@ -134,6 +139,8 @@ pub fn app() -> Html {
                 {on_image}
                 {on_proxy}
                 {on_platform}
+                uncompressed={state.uncompressed}
+                {on_uncompressed}
                 {on_pull}
             >
                 <CredentialsPanel
@@ -181,6 +188,7 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String) {
     prefs::remember_credentials(credentials.as_ref().filter(|_| state.remember_credentials));
     prefs::save_proxy(&state.proxy_input);
     prefs::save_platform(&platform);
+    prefs::save_uncompressed(state.uncompressed);
     prefs::set_images_in_url(&images);
     let dispatcher = state.dispatcher();
     pull::start(
@@ -188,6 +196,7 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String) {
             images,
             proxy: state.proxy_input.clone(),
             platform,
+            uncompressed: state.uncompressed,
             credentials,
         },
         state.pull_id + 1,

@@ -27,6 +27,8 @@ pub struct PullFormProps {
     pub on_image: Callback<String>,
     pub on_proxy: Callback<String>,
     pub on_platform: Callback<String>,
+    pub uncompressed: bool,
+    pub on_uncompressed: Callback<bool>,
     pub on_pull: Callback<()>,
     /// The credentials panel.
     #[prop_or_default]
@@ -112,6 +114,19 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                 <datalist id="platforms">
                     { for COMMON_PLATFORMS.iter().map(|p| html! { <option value={*p} /> }) }
                 </datalist>
+            </div>
+            <span class="label">{ "Layers" }</span>
+            <div class="layer-format" role="radiogroup">
+                <label>
+                    <input type="radio" name="layer-format" id="as-downloaded" checked={!props.uncompressed}
+                        onchange={let on = props.on_uncompressed.clone(); Callback::from(move |_| on.emit(false))} />
+                    { " as downloaded (smallest; zstd layers need a recent docker, or podman)" }
+                </label>
+                <label>
+                    <input type="radio" name="layer-format" id="uncompressed" checked={props.uncompressed}
+                        onchange={let on = props.on_uncompressed.clone(); Callback::from(move |_| on.emit(true))} />
+                    { " uncompressed (bigger; every loader reads it, checked against the config's diff IDs)" }
+                </label>
             </div>
             { props.children.clone() }
             <button id="pull" type="submit" disabled={props.running || (props.image.trim().is_empty() && props.queue.is_empty())}>

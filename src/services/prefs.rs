@@ -6,6 +6,7 @@ use crate::state::Credentials;
 
 const PROXY_KEY: &str = "skiff.proxy";
 const PLATFORM_KEY: &str = "skiff.platform";
+const LAYER_FORMAT_KEY: &str = "skiff.layer-format";
 pub const DEFAULT_PROXY: &str = "http://127.0.0.1:8787/";
 pub const DEFAULT_PLATFORM: &str = "linux/amd64";
 
@@ -22,6 +23,24 @@ pub fn saved_proxy() -> String {
 pub fn save_proxy(proxy: &str) {
     if let Some(storage) = local_storage() {
         let _ = storage.set_item(PROXY_KEY, proxy);
+    }
+}
+
+/// Whether the user last chose uncompressed layers.
+pub fn saved_uncompressed() -> bool {
+    local_storage()
+        .and_then(|s| s.get_item(LAYER_FORMAT_KEY).ok()?)
+        .is_some_and(|v| v == "uncompressed")
+}
+
+pub fn save_uncompressed(uncompressed: bool) {
+    if let Some(storage) = local_storage() {
+        let value = if uncompressed {
+            "uncompressed"
+        } else {
+            "as-downloaded"
+        };
+        let _ = storage.set_item(LAYER_FORMAT_KEY, value);
     }
 }
 

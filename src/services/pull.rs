@@ -2,11 +2,13 @@
 //! verified into staging, then the archive assembled as a Blob ready to save.
 
 use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use futures::{StreamExt as _, TryStreamExt as _};
 use js_sys::{Array, Uint8Array};
-use skiff_core::archive::{docker_archive, ArchiveImage};
+use skiff_core::archive::{docker_archive, uncompressed_manifest, ArchiveImage};
+use skiff_core::layer::{LayerUnpacker, UnpackedLayer};
 use skiff_core::manifest::{
     media_type, Descriptor, ImageConfig, ImageManifest, Manifest, MANIFEST_ACCEPT,
 };
@@ -45,6 +47,9 @@ pub struct PullRequest {
     pub proxy: String,
     /// Used when the reference is a multi-platform index.
     pub platform: String,
+    /// Store layers uncompressed (checked against the config's diff IDs) instead of as
+    /// downloaded.
+    pub uncompressed: bool,
     pub credentials: Option<Credentials>,
 }
 
@@ -175,11 +180,11 @@ impl Pull {
 
         let staging = Rc::new(Staging::open(js_sys::Date::now()).await);
         remember(staging.clone(), None);
-        let mut rows = Vec::<Digest>::new();
+        let mut staged = Staged::default();
         let mut images = Vec::new();
         for (position, (reference, wanted)) in inputs.iter().enumerate() {
             let image = self
-                .pull_image(request, reference, wanted, &staging, &mut rows)
+                .pull_image(request, reference, wanted, &staging, &mut staged)
                 .await
                 .map_err(|e| in_image(position, inputs.len(), &reference.to_string(), e))?;
             images.push(image);
@@ -219,7 +224,7 @@ impl Pull {
         reference: &Reference,
         wanted: &Platform,
         staging: &Staging,
-        rows: &mut Vec<Digest>,
+        staged: &mut Staged,
     ) -> Result<ArchiveImage, AppError> {
         let pull_id = self.pull_id;
         let dispatch = self.dispatch.clone();
@@ -259,7 +264,8 @@ impl Pull {
         // A layer listed twice, or already staged for another image, is downloaded once.
         let mut new_layers: Vec<&Descriptor> = Vec::new();
         for layer in &image.layers {
-            if !rows.contains(&layer.digest) && !new_layers.iter().any(|l| l.digest == layer.digest)
+            if !staged.rows.contains(&layer.digest)
+                && !new_layers.iter().any(|l| l.digest == layer.digest)
             {
                 new_layers.push(layer);
             }
@@ -275,8 +281,6 @@ impl Pull {
                 }
             }
         }
-        let first_row = rows.len();
-        rows.extend(new_layers.iter().map(|l| l.digest.clone()));
         self.dispatch.emit(Action::LayersAdded {
             pull_id: self.pull_id,
             layers: new_layers
@@ -296,30 +300,60 @@ impl Pull {
             if new_layers.len() == 1 { "" } else { "s" }
         ));
         let total = new_layers.len();
-        futures::stream::iter(new_layers.iter().enumerate())
+        // Each layer's diff ID, for storing it uncompressed.
+        let diff_ids: HashMap<&Digest, &Digest> = image
+            .layers
+            .iter()
+            .map(|l| &l.digest)
+            .zip(&parsed.rootfs.diff_ids)
+            .collect();
+        let first_row = staged.rows.len();
+        let results = futures::stream::iter(new_layers.iter().enumerate())
             .map(|(position, layer)| {
                 let session = &session;
+                let diff_id = request.uncompressed.then(|| diff_ids[&layer.digest]);
                 async move {
-                    self.download_layer(session, staging, reference, layer, first_row + position)
-                        .await
-                        .map_err(|source| AppError::Layer {
-                            position: position + 1,
-                            total,
-                            digest: layer.digest.clone(),
-                            source: Box::new(source),
-                        })
+                    self.download_layer(
+                        session,
+                        staging,
+                        reference,
+                        layer,
+                        diff_id,
+                        first_row + position,
+                    )
+                    .await
+                    .map(|unpacked| (layer.digest.clone(), unpacked))
+                    .map_err(|source| AppError::Layer {
+                        position: position + 1,
+                        total,
+                        digest: layer.digest.clone(),
+                        source: Box::new(source),
+                    })
                 }
             })
             .buffer_unordered(PARALLEL_LAYERS)
-            .try_collect::<Vec<()>>()
+            .try_collect::<Vec<_>>()
             .await?;
+        staged
+            .rows
+            .extend(new_layers.iter().map(|l| l.digest.clone()));
+        for (digest, unpacked) in results {
+            if let Some(unpacked) = unpacked {
+                staged.unpacked.insert(digest, unpacked);
+            }
+        }
 
+        let (manifest, layers) = if request.uncompressed {
+            uncompressed_manifest(&manifest, &manifest_media_type, &staged.unpacked)?
+        } else {
+            (manifest, image.layers.clone())
+        };
         Ok(ArchiveImage {
             reference: reference.clone(),
             manifest,
             manifest_media_type,
             config,
-            layers: image.layers.clone(),
+            layers,
         })
     }
 
@@ -487,17 +521,20 @@ impl Pull {
         Ok(body)
     }
 
-    /// Streams one layer into staging, verifying as it goes. A connection that breaks off is
-    /// resumed with `Range` from the last byte received (or restarted, if the server ignores
-    /// `Range`), a bounded number of times.
+    /// Streams one layer into staging, verifying as it goes (and decompressing it when
+    /// `diff_id` is given: the uncompressed archive). A connection that breaks off is resumed
+    /// with `Range` from the last byte received (or restarted, if the server ignores `Range`),
+    /// a bounded number of times.
+    #[allow(clippy::too_many_arguments)]
     async fn download_layer(
         &self,
         session: &RegistrySession,
         staging: &Staging,
         reference: &Reference,
         layer: &Descriptor,
+        diff_id: Option<&Digest>,
         index: usize,
-    ) -> Result<(), AppError> {
+    ) -> Result<Option<UnpackedLayer>, AppError> {
         let what = format!("layer {}", layer.digest.short());
         // Foreign (non-distributable) layers come from their URLs; the registry is the fallback.
         let mut sources: Vec<Source> = layer
@@ -507,20 +544,20 @@ impl Pull {
             .map(|url| Source::Foreign(url.clone()))
             .collect();
         sources.push(Source::Registry(blob_url(reference, &layer.digest)));
-        let sink = staging.create(&layer.digest).await?;
-        let mut verifier = BlobVerifier::new(layer.digest.clone(), layer.size);
+        // Staged under the digest of what is stored: the diff ID when uncompressed.
+        let key = diff_id.unwrap_or(&layer.digest);
+        let sink = staging.create(key).await?;
         let mut outcome = Err(AppError::Browser("no source for the layer".to_owned()));
         let mut first_error = None;
         for (attempt, source) in sources.iter().enumerate() {
             if attempt > 0 {
-                verifier = BlobVerifier::new(layer.digest.clone(), layer.size);
                 sink.restart().await?;
             }
             outcome = self
-                .download_from(session, source, &what, &sink, &mut verifier, layer, index)
+                .download_from(session, source, &what, &sink, layer, diff_id, index)
                 .await;
             match &outcome {
-                Ok(()) => break,
+                Ok(_) => break,
                 Err(error) => {
                     first_error.get_or_insert_with(|| error.clone());
                 }
@@ -535,7 +572,7 @@ impl Pull {
         }
         let verified = outcome.is_ok();
         match outcome {
-            Ok(()) => staging.commit(&layer.digest, sink).await?,
+            Ok(_) => staging.commit(key, sink).await?,
             Err(_) => staging.discard(sink).await,
         }
         self.dispatch.emit(Action::LayerDone {
@@ -554,17 +591,27 @@ impl Pull {
         source: &Source,
         what: &str,
         sink: &BlobSink,
-        verifier: &mut BlobVerifier,
         layer: &Descriptor,
+        diff_id: Option<&Digest>,
         index: usize,
-    ) -> Result<(), AppError> {
+    ) -> Result<Option<UnpackedLayer>, AppError> {
+        let mut check = Check::new(layer, diff_id);
         let mut resumes = 0;
         loop {
             match self
-                .stream_attempt(session, source, what, sink, verifier, layer, index)
+                .stream_attempt(
+                    session, source, what, sink, &mut check, layer, diff_id, index,
+                )
                 .await
             {
-                Ok(()) => return verifier.clone().finish().map(drop).map_err(AppError::from),
+                Ok(()) => {
+                    let mut tail = Vec::new();
+                    let unpacked = check.finish(&mut tail)?;
+                    if !tail.is_empty() {
+                        sink.write(&Uint8Array::from(tail.as_slice())).await?;
+                    }
+                    return Ok(unpacked);
+                }
                 Err(Interrupted::Broken(_)) if resumes < MAX_RESUMES => {
                     resumes += 1;
                     sleep_ms(RESUME_DELAY_MS * resumes).await;
@@ -574,8 +621,8 @@ impl Pull {
         }
     }
 
-    /// One GET of the layer (from where the last one broke off), hashing each chunk as it
-    /// arrives and writing it to staging.
+    /// One GET of the layer (from where the last one broke off), checking each chunk as it
+    /// arrives and writing it (or what it decompresses to) to staging.
     #[allow(clippy::too_many_arguments)]
     async fn stream_attempt(
         &self,
@@ -583,11 +630,12 @@ impl Pull {
         source: &Source,
         what: &str,
         sink: &BlobSink,
-        verifier: &mut BlobVerifier,
+        check: &mut Check,
         layer: &Descriptor,
+        diff_id: Option<&Digest>,
         index: usize,
     ) -> Result<(), Interrupted> {
-        let resume_from = verifier.received();
+        let resume_from = check.received();
         let range = (resume_from > 0).then(|| ("Range", format!("bytes={resume_from}-")));
         let response = match source {
             Source::Registry(url) => session.get_with(url, None, what, range.as_slice()).await,
@@ -605,7 +653,7 @@ impl Pull {
                     .is_some_and(|r| r.starts_with(&format!("bytes {resume_from}-")));
             if !resumed {
                 // The server sent the whole blob again: start over.
-                *verifier = BlobVerifier::new(layer.digest.clone(), layer.size);
+                *check = Check::new(layer, diff_id);
                 sink.restart().await.map_err(Interrupted::Failed)?;
             }
         }
@@ -615,7 +663,7 @@ impl Pull {
             ))
         })?;
         let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-        let result = self.pump(&reader, sink, verifier, layer, index).await;
+        let result = self.pump(&reader, sink, check, layer, index).await;
         if result.is_err() {
             let _ = reader.cancel();
         }
@@ -626,11 +674,12 @@ impl Pull {
         &self,
         reader: &ReadableStreamDefaultReader,
         sink: &BlobSink,
-        verifier: &mut BlobVerifier,
+        check: &mut Check,
         layer: &Descriptor,
         index: usize,
     ) -> Result<(), Interrupted> {
         let mut buffer = Vec::new();
+        let mut unpacked = Vec::new();
         let mut last_report = 0.0;
         let progress = |received: u64| {
             self.dispatch.emit(Action::LayerProgress {
@@ -640,14 +689,14 @@ impl Pull {
                 now_ms: js_sys::Date::now(),
             })
         };
-        progress(verifier.received());
+        progress(check.received());
         loop {
             let result: ReadableStreamReadResult = JsFuture::from(reader.read())
                 .await
                 .map_err(|e| {
                     Interrupted::Broken(AppError::Browser(format!(
                         "the connection broke after {} of {} bytes ({}); retried {MAX_RESUMES} times",
-                        verifier.received(),
+                        check.received(),
                         layer.size,
                         crate::error::js_error_text(&e)
                     )))
@@ -659,19 +708,85 @@ impl Pull {
             let chunk: Uint8Array = result.get_value().unchecked_into();
             buffer.resize(chunk.length() as usize, 0);
             chunk.copy_to(&mut buffer);
-            verifier
-                .update(&buffer)
-                .map_err(|e| Interrupted::Failed(e.into()))?;
-            sink.write(&chunk).await.map_err(Interrupted::Failed)?;
+            match check {
+                Check::Verify(verifier) => {
+                    verifier
+                        .update(&buffer)
+                        .map_err(|e| Interrupted::Failed(e.into()))?;
+                    // The bytes as they came: the JS chunk goes to staging without a copy.
+                    sink.write(&chunk).await.map_err(Interrupted::Failed)?;
+                }
+                Check::Unpack(unpacker) => {
+                    unpacker
+                        .update(&buffer, &mut unpacked)
+                        .map_err(|e| Interrupted::Failed(e.into()))?;
+                    if !unpacked.is_empty() {
+                        sink.write(&Uint8Array::from(unpacked.as_slice()))
+                            .await
+                            .map_err(Interrupted::Failed)?;
+                        unpacked.clear();
+                    }
+                }
+            }
             let now = js_sys::Date::now();
             if now - last_report >= PROGRESS_INTERVAL_MS {
                 last_report = now;
-                progress(verifier.received());
+                progress(check.received());
             }
         }
-        progress(verifier.received());
+        progress(check.received());
         Ok(())
     }
+}
+
+/// How a layer's bytes are checked on their way to staging.
+enum Check {
+    /// Kept as downloaded: digest and size.
+    Verify(BlobVerifier),
+    /// Stored uncompressed: digest and size of the compressed bytes, diff ID of the result.
+    Unpack(LayerUnpacker),
+}
+
+impl Check {
+    fn new(layer: &Descriptor, diff_id: Option<&Digest>) -> Self {
+        match diff_id {
+            None => Self::Verify(BlobVerifier::new(layer.digest.clone(), layer.size)),
+            Some(diff_id) => Self::Unpack(LayerUnpacker::new(
+                layer.digest.clone(),
+                layer.size,
+                diff_id.clone(),
+            )),
+        }
+    }
+
+    fn received(&self) -> u64 {
+        match self {
+            Self::Verify(verifier) => verifier.received(),
+            Self::Unpack(unpacker) => unpacker.received(),
+        }
+    }
+
+    /// Final checks; the decompressor's last bytes go to `tail`.
+    fn finish(&mut self, tail: &mut Vec<u8>) -> Result<Option<UnpackedLayer>, AppError> {
+        // A finished check is replaced by an empty one that is never used again.
+        let placeholder = Self::Verify(BlobVerifier::new(Digest::of(b""), 0));
+        match std::mem::replace(self, placeholder) {
+            Self::Verify(verifier) => {
+                verifier.finish()?;
+                Ok(None)
+            }
+            Self::Unpack(unpacker) => Ok(Some(unpacker.finish(tail)?)),
+        }
+    }
+}
+
+/// What the archive's earlier images already staged.
+#[derive(Default)]
+struct Staged {
+    /// Compressed digests, in the order of the layer rows shown.
+    rows: Vec<Digest>,
+    /// Layers stored uncompressed, by compressed digest.
+    unpacked: BTreeMap<Digest, UnpackedLayer>,
 }
 
 /// Where a layer's bytes come from.

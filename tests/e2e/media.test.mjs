@@ -2,9 +2,11 @@
 // twice, and a foreign (non-distributable) layer fetched from its URL.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   rig, serveApp, startProxy, launchBrowser, newPage, pullInApp, ensureOutDir, saveArchive,
-  expectPulled, dockerLoadAndRun, podman,
+  expectPulled, dockerLoadAndRun, podman, registryManifest,
 } from './harness.mjs';
 
 const cdnHost = new URL(rig.cdn).host;
@@ -70,4 +72,43 @@ test('a foreign layer whose URL host the proxy refuses: the error says how to al
   } finally {
     strict.close();
   }
+});
+
+test('uncompressed layers: a zstd image then loads and runs even in docker 20.10', async () => {
+  const page = await newPage(browser);
+  await page.goto(`${app.url}/`);
+  await page.waitForSelector('#uncompressed');
+  await page.check('#uncompressed');
+  await pullInApp(page, app.url, proxy.url, rig.fixtures.oddZstd);
+  await expectPulled(page);
+  const tar = await saveArchive(page, 'odd_zstd.tar');
+  const manifest = JSON.parse(execFileSync('tar', ['-xOf', tar, 'manifest.json'], { encoding: 'utf8' }));
+  for (const layer of manifest[0].Layers) {
+    const bytes = execFileSync('tar', ['-xOf', tar, layer], { maxBuffer: 64 << 20 });
+    assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, `sha256:${layer.split('/').pop()}`);
+    assert.equal(bytes.subarray(257, 262).toString(), 'ustar', `${layer} is a plain tar`);
+  }
+  const config = JSON.parse(execFileSync('tar', ['-xOf', tar, manifest[0].Config], { encoding: 'utf8' }));
+  assert.deepEqual(manifest[0].Layers.map((l) => `sha256:${l.split('/').pop()}`), config.rootfs.diff_ids);
+  const inspect = dockerLoadAndRun(tar, rig.fixtures.oddZstd, 'hello from the skiff fixture\nodd layers: ok\n');
+  const expected = await registryManifest(rig.fixtures.oddZstd, 'application/vnd.oci.image.manifest.v1+json');
+  assert.equal(inspect.Id, expected.config.digest, 'the same image, only stored differently');
+  // The choice is remembered.
+  await page.reload();
+  await page.waitForSelector('#uncompressed');
+  assert.ok(await page.isChecked('#uncompressed'));
+  await page.context().close();
+});
+
+test('uncompressed layers with a foreign layer and a repeated layer', async () => {
+  const page = await newPage(browser);
+  await page.goto(`${app.url}/`);
+  await page.waitForSelector('#uncompressed');
+  await page.check('#uncompressed');
+  await pullInApp(page, app.url, proxy.url, rig.fixtures.oddMixed);
+  await expectPulled(page);
+  const tar = await saveArchive(page, 'odd_mixed.tar');
+  dockerLoadAndRun(tar, rig.fixtures.oddMixed, 'hello from the skiff fixture\nand hello from a foreign layer\nodd layers: ok\n');
+  assert.match(podman(['load', '-i', tar]), /Loaded image/);
+  await page.context().close();
 });

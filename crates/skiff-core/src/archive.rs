@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use crate::layer::UnpackedLayer;
 use crate::manifest::{media_type, Descriptor};
 use crate::tar_parts::{Part, TarBuilder};
 use crate::{Digest, Error, Reference};
@@ -119,6 +120,52 @@ pub fn docker_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, 
         tar.append_data("repositories", &to_json(&repositories))?;
     }
     Ok(tar.finish())
+}
+
+/// The manifest rewritten for layers stored uncompressed: each layer in `unpacked` (by its
+/// compressed digest) gets its diff ID, uncompressed size and the plain-tar media type of the
+/// manifest's family; foreign layers become ordinary ones, since their bytes are now in the
+/// archive. Returns the new manifest bytes and the new layer descriptors.
+pub fn uncompressed_manifest(
+    manifest: &[u8],
+    manifest_media_type: &str,
+    unpacked: &BTreeMap<Digest, UnpackedLayer>,
+) -> Result<(Vec<u8>, Vec<Descriptor>), Error> {
+    let malformed = |reason: String| Error::MalformedJson {
+        what: "manifest",
+        reason,
+    };
+    let mut value: serde_json::Value =
+        serde_json::from_slice(manifest).map_err(|e| malformed(e.to_string()))?;
+    let plain_type = if manifest_media_type == media_type::DOCKER_MANIFEST {
+        media_type::DOCKER_LAYER
+    } else {
+        media_type::OCI_LAYER
+    };
+    let layers = value["layers"]
+        .as_array_mut()
+        .ok_or_else(|| malformed("no layers array".to_owned()))?;
+    let mut descriptors = Vec::with_capacity(layers.len());
+    for layer in layers.iter_mut() {
+        let mut descriptor: Descriptor =
+            serde_json::from_value(layer.clone()).map_err(|e| malformed(e.to_string()))?;
+        if let Some(unpacked) = unpacked.get(&descriptor.digest) {
+            descriptor.media_type = plain_type.to_owned();
+            descriptor.digest = unpacked.diff_id.clone();
+            descriptor.size = unpacked.size;
+            descriptor.urls = None;
+            let object = layer
+                .as_object_mut()
+                .ok_or_else(|| malformed("a layer is not an object".to_owned()))?;
+            object.insert("mediaType".to_owned(), plain_type.into());
+            object.insert("digest".to_owned(), unpacked.diff_id.to_string().into());
+            object.insert("size".to_owned(), unpacked.size.into());
+            object.remove("urls");
+        }
+        descriptors.push(descriptor);
+    }
+    let bytes = serde_json::to_vec(&value).map_err(|e| malformed(e.to_string()))?;
+    Ok((bytes, descriptors))
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
@@ -241,6 +288,62 @@ mod tests {
             file("repositories")["busybox"]["latest"],
             base.0.digest.hex()
         );
+    }
+
+    #[test]
+    fn rewrites_manifests_for_uncompressed_layers() {
+        let gz = Digest::of(b"gz");
+        let foreign = Digest::of(b"foreign");
+        let kept = Digest::of(b"kept");
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","digest":"{}","size":2}},"layers":[
+            {{"mediaType":"{}","digest":"{gz}","size":10}},
+            {{"mediaType":"{}","digest":"{foreign}","size":20,"urls":["https://x/y"]}},
+            {{"mediaType":"{}","digest":"{kept}","size":30}}]}}"#,
+            media_type::DOCKER_MANIFEST,
+            media_type::DOCKER_CONFIG,
+            Digest::of(b"{}"),
+            media_type::DOCKER_LAYER_GZIP,
+            media_type::DOCKER_FOREIGN_LAYER,
+            media_type::DOCKER_LAYER,
+        );
+        let unpacked: BTreeMap<Digest, UnpackedLayer> = [
+            (
+                gz.clone(),
+                UnpackedLayer {
+                    diff_id: Digest::of(b"gz-raw"),
+                    size: 100,
+                },
+            ),
+            (
+                foreign.clone(),
+                UnpackedLayer {
+                    diff_id: Digest::of(b"foreign-raw"),
+                    size: 200,
+                },
+            ),
+        ]
+        .into();
+        let (bytes, layers) =
+            uncompressed_manifest(manifest.as_bytes(), media_type::DOCKER_MANIFEST, &unpacked)
+                .unwrap();
+        let (parsed, media) = crate::manifest::Manifest::parse(None, &bytes).unwrap();
+        assert_eq!(media, media_type::DOCKER_MANIFEST);
+        let crate::manifest::Manifest::Image(image) = parsed else {
+            panic!("an image")
+        };
+        assert_eq!(image.layers, layers);
+        assert_eq!(layers[0].digest, Digest::of(b"gz-raw"));
+        assert_eq!(layers[0].size, 100);
+        assert_eq!(layers[0].media_type, media_type::DOCKER_LAYER);
+        assert_eq!(layers[1].urls, None);
+        assert_eq!(layers[1].media_type, media_type::DOCKER_LAYER);
+        assert_eq!(layers[2].digest, kept);
+        assert_eq!(layers[2].size, 30);
+        let oci = manifest.replace(media_type::DOCKER_MANIFEST, media_type::OCI_MANIFEST);
+        let (_, layers) =
+            uncompressed_manifest(oci.as_bytes(), media_type::OCI_MANIFEST, &unpacked).unwrap();
+        assert_eq!(layers[0].media_type, media_type::OCI_LAYER);
     }
 
     #[test]

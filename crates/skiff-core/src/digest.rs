@@ -21,7 +21,7 @@ impl Digest {
         Self::from_sha256(Sha256::digest(bytes).as_slice())
     }
 
-    fn from_sha256(raw: &[u8]) -> Self {
+    pub(crate) fn from_sha256(raw: &[u8]) -> Self {
         let mut hex = String::with_capacity(64);
         for byte in raw {
             hex.push_str(&format!("{byte:02x}"));

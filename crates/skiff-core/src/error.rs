@@ -23,6 +23,12 @@ pub enum Error {
     #[error("invalid platform {input:?}: {reason}")]
     InvalidPlatform { input: String, reason: String },
 
+    #[error("the layer does not decompress: {reason}")]
+    Decompress { reason: String },
+
+    #[error("the uncompressed layer's digest is {actual}, but the image config lists {expected}; the image is inconsistent")]
+    DiffIdMismatch { expected: Digest, actual: Digest },
+
     #[error("invalid WWW-Authenticate header {header:?}: {reason}")]
     InvalidChallenge { header: String, reason: String },
 

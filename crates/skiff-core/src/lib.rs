@@ -6,6 +6,7 @@
 //! - [`auth`]: `WWW-Authenticate` challenges, token scopes, token responses and their expiry.
 //! - [`manifest`]: Docker v2s2 / OCI manifests and indexes, media types, the `Accept` header.
 //! - [`platform`]: `linux/arm64/v8` and choosing an index entry.
+//! - [`layer`]: decompressing layers while verifying them, for uncompressed archives.
 //! - [`digest`]: the `Digest` type and a streaming [`digest::BlobVerifier`].
 //! - [`registry`]: the URLs of the distribution API for a reference.
 //! - [`tar_parts`] and [`archive`]: the docker-load / OCI-layout tar, described as parts so a
@@ -15,6 +16,7 @@ pub mod archive;
 pub mod auth;
 pub mod digest;
 mod error;
+pub mod layer;
 pub mod manifest;
 pub mod platform;
 pub mod reference;

@@ -15,6 +15,7 @@ pub mod media_type {
         "application/vnd.docker.distribution.manifest.v1+prettyjws";
     pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
     pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
     pub const DOCKER_FOREIGN_LAYER: &str =
         "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
     pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
