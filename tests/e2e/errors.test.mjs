@@ -2,6 +2,7 @@
 // front of the real registry (tests/rig/services.mjs), the app runs in headless Chromium.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import {
   rig, serveApp, startProxy, launchBrowser, newPage, pullInApp, ensureOutDir, saveArchive,
   expectPulled, rigServices, rigStats, dockerLoadAndRun, registryManifest, FIXTURE_OUTPUT,
@@ -119,6 +120,16 @@ test('a manifest that does not match Docker-Content-Digest is rejected', async (
   const other = `sha256:${'0'.repeat(64)}`;
   await expectFailure([{ match: '/manifests/', headers: { 'docker-content-digest': other } }],
     new RegExp(`Docker-Content-Digest header says ${other}`));
+});
+
+test('a manifest that does not match the digest the reference pins is rejected', async () => {
+  const raw = await (await fetch(`http://${rig.registry}${manifestPath}`, { headers: { accept: DOCKER_MANIFEST } })).text();
+  const manifest = JSON.parse(raw);
+  const pinned = `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+  // The relay serves another (valid) manifest for that digest.
+  const other = JSON.stringify({ ...manifest, annotations: undefined, layers: manifest.layers.slice(0, 1) });
+  await expectFailure([{ match: `/manifests/${pinned}`, replaceBody: other, headers: { 'content-type': DOCKER_MANIFEST } }],
+    new RegExp(`the reference says ${pinned}`), `${rig.relay}/skiff/busybox@${pinned}`);
 });
 
 test('an unreachable proxy', async () => {

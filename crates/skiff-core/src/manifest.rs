@@ -287,6 +287,21 @@ mod tests {
     }
 
     #[test]
+    fn accept_header_offers_every_manifest_type_parse_reads() {
+        for media_type in [
+            media_type::DOCKER_MANIFEST,
+            media_type::DOCKER_MANIFEST_LIST,
+            media_type::OCI_MANIFEST,
+            media_type::OCI_INDEX,
+        ] {
+            assert!(
+                MANIFEST_ACCEPT.split(", ").any(|offered| offered == media_type),
+                "{media_type} missing from {MANIFEST_ACCEPT}"
+            );
+        }
+    }
+
+    #[test]
     fn reads_config_diff_ids() {
         let body = format!(
             r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{A}","{B}"]}},"config":{{}}}}"#
