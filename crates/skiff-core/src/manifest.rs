@@ -295,7 +295,9 @@ mod tests {
             media_type::OCI_INDEX,
         ] {
             assert!(
-                MANIFEST_ACCEPT.split(", ").any(|offered| offered == media_type),
+                MANIFEST_ACCEPT
+                    .split(", ")
+                    .any(|offered| offered == media_type),
                 "{media_type} missing from {MANIFEST_ACCEPT}"
             );
         }
