@@ -11,8 +11,8 @@ pub enum AppError {
     #[error("no usable answer from the CORS proxy at {proxy} ({detail}): it is not running, not reachable, or not a CORS proxy. Start it with `scripts/serve.sh`, or correct the CORS proxy field.")]
     ProxyUnreachable { proxy: String, detail: String },
 
-    #[error("could not reach {target}: {detail}")]
-    RegistryUnreachable { target: String, detail: String },
+    #[error("{what}: no answer from the registry. {detail}")]
+    RegistryUnreachable { what: String, detail: String },
 
     #[error("the proxy refused the request: {message}")]
     ProxyRefused { message: String },

@@ -342,7 +342,7 @@ impl RegistrySession {
                     detail,
                 },
                 None => AppError::RegistryUnreachable {
-                    target: upstream_host(upstream),
+                    what: format!("{what} ({})", upstream_host(upstream)),
                     detail: format!("{detail}. The registry may send no CORS headers: set a CORS proxy (e.g. the one `scripts/serve.sh` starts) in the CORS proxy field."),
                 },
             }
@@ -387,8 +387,10 @@ pub async fn error_for(response: &Response, what: &str) -> AppError {
         let message = body.trim().to_owned();
         return if kind.starts_with("upstream") {
             AppError::RegistryUnreachable {
-                target: what.to_owned(),
-                detail: message,
+                what: what.to_owned(),
+                detail: format!(
+                    "{message} Check the registry's name, and that the machine running the proxy can reach it."
+                ),
             }
         } else {
             AppError::ProxyRefused { message }

@@ -139,3 +139,18 @@ test('an unreachable proxy', async () => {
   assert.match(await page.innerText('#error'), /Cannot reach the proxy[\s\S]*http:\/\/127\.0\.0\.1:9\/[\s\S]*scripts\/serve\.sh/);
   await page.context().close();
 });
+
+test('a registry the proxy cannot reach', async () => {
+  const open = await startProxy(['--allow-host', '127.0.0.1:9']);
+  try {
+    const page = await newPage(browser);
+    await pullInApp(page, app.url, open.url, '127.0.0.1:9/team/app:1');
+    const message = await page.innerText('#error');
+    assert.match(message, /Cannot reach the registry/);
+    assert.match(message, /no answer from the registry[\s\S]*could not complete the request to 127\.0\.0\.1/);
+    assert.match(message, /machine running the proxy can reach it/);
+    await page.context().close();
+  } finally {
+    open.close();
+  }
+});
