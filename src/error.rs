@@ -87,6 +87,9 @@ pub enum AppError {
         source: Box<AppError>,
     },
 
+    #[error("you cancelled the pull; nothing was saved")]
+    Cancelled,
+
     #[error("browser storage: {0}")]
     Storage(String),
 
@@ -115,6 +118,7 @@ impl AppError {
             Self::Core(skiff_core::Error::DigestMismatch { .. })
             | Self::Core(skiff_core::Error::SizeMismatch { .. }) => "Verification failed",
             Self::Layer { source, .. } | Self::Image { source, .. } => source.title(),
+            Self::Cancelled => "Cancelled",
             Self::ProxyUnreachable { .. } => "Cannot reach the proxy",
             Self::RegistryUnreachable { .. } => "Cannot reach the registry",
             Self::ProxyRefused { .. } => "The proxy refused",

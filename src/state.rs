@@ -75,6 +75,9 @@ impl LayerRow {
 /// `Debug` never shows the password.
 #[derive(Clone, Default, PartialEq)]
 pub struct Credentials {
+    /// The registry host they belong to (`docker.io`, `ghcr.io`, `localhost:5000`); they are
+    /// sent nowhere else. Empty: bound to the first registry pulled from.
+    pub registry: String,
     pub username: String,
     /// A password or a personal access token.
     pub password: String,
@@ -84,15 +87,22 @@ impl Credentials {
     /// `None` when no username was given: pull anonymously.
     pub fn if_given(&self) -> Option<Credentials> {
         (!self.username.trim().is_empty()).then(|| Credentials {
+            registry: skiff_core::reference::normalize_registry(self.registry.trim()),
             username: self.username.trim().to_owned(),
             password: self.password.clone(),
         })
+    }
+
+    /// Whether these credentials may be sent to `registry` (a normalized host).
+    pub fn belong_to(&self, registry: &str) -> bool {
+        skiff_core::reference::normalize_registry(self.registry.trim()) == registry
     }
 }
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Credentials")
+            .field("registry", &self.registry)
             .field("username", &self.username)
             .field("password", &"<redacted>")
             .finish()
@@ -442,6 +452,7 @@ mod tests {
     #[test]
     fn credentials_survive_a_new_pull_and_never_print() {
         let login = Credentials {
+            registry: "index.docker.io".into(),
             username: " me ".into(),
             password: "hunter2".into(),
         };
@@ -451,7 +462,10 @@ mod tests {
             reference: "r".into(),
         });
         assert_eq!(state.credentials, login);
-        assert_eq!(state.credentials.if_given().unwrap().username, "me");
+        let given = state.credentials.if_given().unwrap();
+        assert_eq!(given.username, "me");
+        assert!(given.belong_to("docker.io"));
+        assert!(!given.belong_to("ghcr.io"));
         assert!(!format!("{state:?}").contains("hunter2"));
         assert_eq!(Credentials::default().if_given(), None);
     }

@@ -9,7 +9,8 @@ use super::pull_form::PullForm;
 use super::save_panel::SavePanel;
 use super::tag_list::TagList;
 use crate::services::{prefs, pull, tags};
-use crate::state::{Action, Phase, State};
+use crate::state::{Action, Credentials, Phase, State};
+use skiff_core::reference::PullInput;
 
 #[function_component(App)]
 pub fn app() -> Html {
@@ -142,6 +143,7 @@ pub fn app() -> Html {
                 uncompressed={state.uncompressed}
                 {on_uncompressed}
                 {on_pull}
+                on_cancel={Callback::from(|()| pull::cancel())}
             >
                 <CredentialsPanel
                     credentials={state.credentials.clone()}
@@ -184,7 +186,18 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String) {
     if images.is_empty() {
         return;
     }
-    let credentials = state.credentials.if_given();
+    let mut credentials = state.credentials.if_given();
+    if let Some(login) = credentials.as_mut().filter(|c| c.registry.is_empty()) {
+        // Unbound credentials belong to the registry they are first used with.
+        let first = images[0].parse::<PullInput>().ok();
+        if let Some(input) = first {
+            login.registry = input.reference.registry().to_owned();
+            state.dispatch(Action::EditCredentials(Credentials {
+                registry: login.registry.clone(),
+                ..state.credentials.clone()
+            }));
+        }
+    }
     prefs::remember_credentials(credentials.as_ref().filter(|_| state.remember_credentials));
     prefs::save_proxy(&state.proxy_input);
     prefs::save_platform(&platform);

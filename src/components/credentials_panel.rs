@@ -39,6 +39,11 @@ pub fn credentials_panel(props: &CredentialsPanelProps) -> Html {
         <details id="credentials" class={classes!("credentials", props.wanted.then_some("wanted"))} {open}>
             <summary>{ "Credentials" }<span class="hint">{ " — for private repositories; anonymous when empty" }</span></summary>
             <div class="credential-fields">
+                <label for="credentials-registry">{ "Registry" }</label>
+                <input id="credentials-registry" type="text" spellcheck="false"
+                    placeholder="the registry of the image you pull next (sent to no other)"
+                    value={props.credentials.registry.clone()}
+                    oninput={edit(|c, v| c.registry = v)} />
                 <label for="username">{ "Username" }</label>
                 <input id="username" type="text" autocomplete="username" spellcheck="false"
                     value={props.credentials.username.clone()}

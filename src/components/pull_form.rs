@@ -30,6 +30,7 @@ pub struct PullFormProps {
     pub uncompressed: bool,
     pub on_uncompressed: Callback<bool>,
     pub on_pull: Callback<()>,
+    pub on_cancel: Callback<()>,
     /// The credentials panel.
     #[prop_or_default]
     pub children: Html,
@@ -129,9 +130,17 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                 </label>
             </div>
             { props.children.clone() }
+            <div class="actions">
             <button id="pull" type="submit" disabled={props.running || (props.image.trim().is_empty() && props.queue.is_empty())}>
                 { pull_label(props) }
             </button>
+            if props.running {
+                <button id="cancel" type="button" class="secondary cancel"
+                    onclick={let on = props.on_cancel.clone(); Callback::from(move |_| on.emit(()))}>
+                    { "Cancel" }
+                </button>
+            }
+            </div>
         </form>
     }
 }

@@ -69,7 +69,7 @@ impl RegistrySession {
     /// `GET /v2/`: checks the registry speaks the API and learns its auth challenge early.
     pub async fn ping(&self, url: &str) -> Result<(), AppError> {
         let response = self
-            .send_with_retries(url, None, "version check", self.authorization())
+            .send_with_retries(url, None, "version check", self.authorization(), &[])
             .await?;
         match response.status() {
             200 => Ok(()),
@@ -99,7 +99,7 @@ impl RegistrySession {
     ) -> Result<Response, AppError> {
         self.renew_token_if_due().await?;
         let response = self
-            .send_with_retries_and(url, accept, what, self.authorization(), extra)
+            .send_with_retries(url, accept, what, self.authorization(), extra)
             .await?;
         if response.status() != 401 {
             return Ok(response);
@@ -107,7 +107,7 @@ impl RegistrySession {
         self.learn_challenge(&response, what)?;
         self.fetch_token().await?;
         let response = self
-            .send_with_retries_and(url, accept, what, self.authorization(), extra)
+            .send_with_retries(url, accept, what, self.authorization(), extra)
             .await?;
         if response.status() != 401 {
             return Ok(response);
@@ -135,7 +135,7 @@ impl RegistrySession {
         what: &str,
         extra: &[(&str, String)],
     ) -> Result<Response, AppError> {
-        self.send_with_retries_and(url, None, &format!("{what} from its URL"), None, extra)
+        self.send_with_retries(url, None, &format!("{what} from its URL"), None, extra)
             .await
     }
 
@@ -207,7 +207,9 @@ impl RegistrySession {
             .as_ref()
             .map(|c| basic_authorization(&c.username, &c.password));
         let sent_at = now_ms();
-        let response = self.send_with_retries(&url, None, "token", login).await?;
+        let response = self
+            .send_with_retries(&url, None, "token", login, &[])
+            .await?;
         if !response.ok() {
             return Err(match (response.status(), &self.credentials) {
                 (401 | 403, Some(_)) => AppError::BadCredentials {
@@ -237,20 +239,9 @@ impl RegistrySession {
         }
     }
 
-    async fn send_with_retries(
-        &self,
-        upstream: &str,
-        accept: Option<&str>,
-        what: &str,
-        authorization: Option<String>,
-    ) -> Result<Response, AppError> {
-        self.send_with_retries_and(upstream, accept, what, authorization, &[])
-            .await
-    }
-
     /// Sends, retrying 5xx answers with backoff and short 429 waits. The last answer is
     /// returned as it is, for the caller to report.
-    async fn send_with_retries_and(
+    async fn send_with_retries(
         &self,
         upstream: &str,
         accept: Option<&str>,
@@ -333,7 +324,7 @@ impl RegistrySession {
         });
         result.map_err(|error| {
             if self.signal.aborted() {
-                return AppError::Browser("the pull was cancelled".to_owned());
+                return AppError::Cancelled;
             }
             let detail = gloo_error_text(&error);
             match self.route.proxy() {

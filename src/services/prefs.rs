@@ -148,6 +148,7 @@ pub fn remembered_credentials() -> Option<Credentials> {
     let text = session_storage()?.get_item(CREDENTIALS_KEY).ok()??;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     Some(Credentials {
+        registry: value["registry"].as_str().unwrap_or_default().to_owned(),
         username: value["username"].as_str()?.to_owned(),
         password: value["password"].as_str()?.to_owned(),
     })
@@ -161,7 +162,7 @@ pub fn remember_credentials(credentials: Option<&Credentials>) {
     match credentials {
         Some(c) => {
             let text =
-                serde_json::json!({ "username": c.username, "password": c.password }).to_string();
+                serde_json::json!({ "registry": c.registry, "username": c.username, "password": c.password }).to_string();
             let _ = storage.set_item(CREDENTIALS_KEY, &text);
         }
         None => {

@@ -121,6 +121,15 @@ fn fail(dispatch: &Callback<Action>, pull_id: u32, error: &AppError) {
     });
 }
 
+/// Stops the running pull; it then reports itself as cancelled.
+pub fn cancel() {
+    PREVIOUS.with(|slot| {
+        if let Some(previous) = slot.borrow().as_ref() {
+            previous.controller.abort();
+        }
+    });
+}
+
 /// Cancels the previous pull and frees its staged files and download link.
 async fn release_previous(next: Previous) {
     let previous = PREVIOUS.with(|slot| slot.borrow_mut().replace(next));
@@ -234,7 +243,11 @@ impl Pull {
         let session = RegistrySession::new(
             Route::new(&request.proxy),
             reference.repository().to_owned(),
-            request.credentials.clone(),
+            // Credentials go only to the registry they belong to.
+            request
+                .credentials
+                .clone()
+                .filter(|c| c.belong_to(reference.registry())),
             self.controller.signal(),
             report,
         );
@@ -694,6 +707,9 @@ impl Pull {
             let result: ReadableStreamReadResult = JsFuture::from(reader.read())
                 .await
                 .map_err(|e| {
+                    if self.controller.signal().aborted() {
+                        return Interrupted::Failed(AppError::Cancelled);
+                    }
                     Interrupted::Broken(AppError::Browser(format!(
                         "the connection broke after {} of {} bytes ({}); retried {MAX_RESUMES} times",
                         check.received(),

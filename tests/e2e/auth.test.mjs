@@ -1,36 +1,23 @@
 // Authentication as registries really do it: Docker Hub's token flow with a separate token
 // service (real signed JWTs the registry verifies) and blobs redirected to a CDN that rejects
 // Authorization; credentials for private repositories; plain Basic; tokens expiring mid-pull.
-import { test, before, after, afterEach } from 'node:test';
+import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
-  rig, outDir, serveApp, startProxy, launchBrowser, newPage, pullInApp, ensureOutDir, saveArchive,
-  expectPulled, rigServices, rigStats, dockerLoadAndRun, dockerLoad, docker, FIXTURE_OUTPUT,
+  rig, outDir, newPage, pullInApp, saveArchive, expectPulled, rigServices, rigStats,
+  dockerLoadAndRun, dockerLoad, docker, FIXTURE_OUTPUT, useSuite,
 } from './harness.mjs';
 
-let app, proxy, browser;
 const cdnHost = new URL(rig.cdn).host;
-
-before(async () => {
-  await ensureOutDir();
-  app = await serveApp();
-  proxy = await startProxy(['--allow-host', rig.tokenRegistry, '--allow-host', rig.basicRegistry,
-    '--allow-host', new URL(rig.tokenService).host, '--allow-host', cdnHost]);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await rigServices({});
-  await browser?.close();
-  proxy?.close();
-  app?.close();
-});
+const suite = useSuite(['--allow-host', rig.tokenRegistry, '--allow-host', rig.basicRegistry,
+  '--allow-host', new URL(rig.tokenService).host, '--allow-host', cdnHost]);
 
 afterEach(() => rigServices({}));
 
-async function fillCredentials(page, username, password, remember = false) {
+async function fillCredentials(page, username, password, remember = false, registry = null) {
   if (!(await page.$eval('#credentials', (d) => d.open))) await page.click('#credentials summary');
+  if (registry !== null) await page.fill('#credentials-registry', registry);
   await page.fill('#username', username);
   await page.fill('#password', password);
   if (remember) await page.check('#remember');
@@ -44,8 +31,8 @@ async function pressPull(page) {
 test("Docker Hub's flow: anonymous token, blobs 307 to a CDN that rejects Authorization", async () => {
   await rigServices({});
   const reference = `${rig.tokenRegistry}/skiff/busybox:v2s2`;
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, reference);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, reference);
   await expectPulled(page);
   const stats = await rigStats();
   assert.ok(stats.tokenRequests >= 1, 'a token was fetched');
@@ -61,8 +48,8 @@ test("Docker Hub's flow: anonymous token, blobs 307 to a CDN that rejects Author
 
 test('a private repository: the app asks for credentials, rejects wrong ones, pulls with right ones', async () => {
   const reference = `${rig.tokenRegistry}/skiff/private:latest`;
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, reference);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, reference);
   assert.match(await page.innerText('#error'), /Login required[\s\S]*Credentials/);
   assert.ok(await page.$eval('#credentials', (d) => d.open), 'the credentials panel opens');
   await page.screenshot({ path: join(outDir, 'login-required.png'), fullPage: true });
@@ -75,6 +62,8 @@ test('a private repository: the app asks for credentials, rejects wrong ones, pu
   await pressPull(page);
   await expectPulled(page);
   assert.ok((await rigStats()).tokenRequestsWithCredentials >= 1);
+  assert.equal(await page.inputValue('#credentials-registry'), rig.tokenRegistry,
+    'unbound credentials are bound to the registry they were first used with');
 
   // The secret is nowhere a person or a log could see it.
   const html = await page.content();
@@ -93,8 +82,8 @@ test('a private repository: the app asks for credentials, rejects wrong ones, pu
 });
 
 test('"remember for this tab" keeps credentials in sessionStorage only', async () => {
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, `${rig.tokenRegistry}/skiff/private:latest`);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, `${rig.tokenRegistry}/skiff/private:latest`);
   await fillCredentials(page, rig.user, rig.password, true);
   await pressPull(page);
   await expectPulled(page);
@@ -109,8 +98,8 @@ test('"remember for this tab" keeps credentials in sessionStorage only', async (
 
 test('plain Basic auth (htpasswd registry)', async () => {
   const reference = `${rig.basicRegistry}/skiff/busybox:v2s2`;
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, reference);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, reference);
   assert.match(await page.innerText('#error'), /Login required[\s\S]*HTTP Basic/);
   await fillCredentials(page, rig.user, 'nope');
   await pressPull(page);
@@ -132,9 +121,9 @@ for (const [name, config] of [
   test(`tokens expiring mid-pull are ${name}; finished layers are never fetched again`, async () => {
     await rigServices({ ...config, cdnBytesPerSecond: 400_000 });
     const reference = `${rig.tokenRegistry}/skiff/big:latest`;
-    const page = await newPage(browser);
+    const page = await newPage(suite.browser);
     const started = Date.now();
-    await pullInApp(page, app.url, proxy.url, reference);
+    await pullInApp(page, suite.app.url, suite.proxy.url, reference);
     await expectPulled(page);
     const seconds = (Date.now() - started) / 1000;
     const stats = await rigStats();
@@ -154,8 +143,39 @@ for (const [name, config] of [
 
 test('token services that answer `access_token` without `expires_in`', async () => {
   await rigServices({ tokenField: 'access_token', omitExpiresIn: true });
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, `${rig.tokenRegistry}/skiff/busybox:oci`);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, `${rig.tokenRegistry}/skiff/busybox:oci`);
+  await expectPulled(page);
+  await page.context().close();
+});
+
+test('Cancel stops a running pull at once; nothing is offered', async () => {
+  await rigServices({ cdnBytesPerSecond: 100_000 });
+  const page = await newPage(suite.browser);
+  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(`${rig.tokenRegistry}/skiff/big:latest`)}`);
+  await page.waitForSelector('#image');
+  await page.fill('#proxy', suite.proxy.url);
+  await page.click('#pull');
+  await page.waitForSelector('tr.layer.downloading', { timeout: 30_000 });
+  const started = Date.now();
+  await page.click('#cancel');
+  await page.waitForSelector('#error', { timeout: 10_000 });
+  assert.ok(Date.now() - started < 5_000, 'the pull stops within seconds');
+  assert.match(await page.innerText('#error'), /Cancelled[\s\S]*you cancelled the pull/);
+  assert.equal(await page.$('#save'), null);
+  assert.ok(await page.isEnabled('#pull'), 'a new pull can start');
+  await page.context().close();
+});
+
+test('credentials go only to the registry they belong to', async () => {
+  const reference = `${rig.basicRegistry}/skiff/busybox:v2s2`;
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, reference);
+  await fillCredentials(page, rig.user, rig.password, false, rig.tokenRegistry);
+  await pressPull(page);
+  assert.match(await page.innerText('#error'), /Login required/, 'not sent to another registry');
+  await fillCredentials(page, rig.user, rig.password, false, rig.basicRegistry);
+  await pressPull(page);
   await expectPulled(page);
   await page.context().close();
 });

@@ -1,41 +1,31 @@
 // Bad answers get clear errors and lose nothing: each case is injected by the rig's relay in
 // front of the real registry (tests/rig/services.mjs), the app runs in headless Chromium.
-import { test, before, after, afterEach } from 'node:test';
+import { test, before, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  rig, serveApp, startProxy, launchBrowser, newPage, pullInApp, ensureOutDir, saveArchive,
-  expectPulled, rigServices, rigStats, dockerLoadAndRun, registryManifest, FIXTURE_OUTPUT,
+  rig, startProxy, newPage, pullInApp, saveArchive, rigServices, rigStats, dockerLoadAndRun,
+  registryManifest, FIXTURE_OUTPUT, useSuite,
 } from './harness.mjs';
 
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 const reference = `${rig.relay}/skiff/busybox:v2s2`;
 const manifestPath = '/v2/skiff/busybox/manifests/v2s2';
-let app, proxy, browser, bigLayer;
+const suite = useSuite(['--allow-host', rig.relay]);
+let bigLayer;
 
 before(async () => {
-  await ensureOutDir();
-  app = await serveApp();
-  proxy = await startProxy(['--allow-host', rig.relay]);
-  browser = await launchBrowser();
   const manifest = await registryManifest(rig.fixtures.v2s2, DOCKER_MANIFEST);
   bigLayer = manifest.layers.reduce((a, b) => (a.size > b.size ? a : b));
-});
-
-after(async () => {
-  await rigServices({});
-  await browser?.close();
-  proxy?.close();
-  app?.close();
 });
 
 afterEach(() => rigServices({}));
 
 /** Pulls `image` with the given relay faults; returns the page (still open) and error text. */
-async function pullWithFaults(faults, image = reference, proxyUrl = proxy.url) {
+async function pullWithFaults(faults, image = reference, proxyUrl = suite.proxy.url) {
   await rigServices({ faults });
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxyUrl, image);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, proxyUrl, image);
   const error = await page.$('#error');
   return { page, error: error ? await error.innerText() : null };
 }
@@ -134,8 +124,8 @@ test('a manifest that does not match the digest the reference pins is rejected',
 
 test('an unreachable proxy', async () => {
   await rigServices({});
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, 'http://127.0.0.1:9/', reference);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, 'http://127.0.0.1:9/', reference);
   assert.match(await page.innerText('#error'), /Cannot reach the proxy[\s\S]*http:\/\/127\.0\.0\.1:9\/[\s\S]*scripts\/serve\.sh/);
   await page.context().close();
 });
@@ -143,8 +133,8 @@ test('an unreachable proxy', async () => {
 test('a registry the proxy cannot reach', async () => {
   const open = await startProxy(['--allow-host', '127.0.0.1:9']);
   try {
-    const page = await newPage(browser);
-    await pullInApp(page, app.url, open.url, '127.0.0.1:9/team/app:1');
+    const page = await newPage(suite.browser);
+    await pullInApp(page, suite.app.url, open.url, '127.0.0.1:9/team/app:1');
     const message = await page.innerText('#error');
     assert.match(message, /Cannot reach the registry/);
     assert.match(message, /no answer from the registry[\s\S]*could not complete the request to 127\.0\.0\.1/);

@@ -7,6 +7,7 @@ import { readFile, mkdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { extname, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -184,3 +185,25 @@ export function dockerLoadAndRun(tarPath, reference, expectedOutput) {
 }
 
 export const FIXTURE_OUTPUT = 'hello from the skiff fixture\nfixture layers: 3\n';
+
+/**
+ * Registers the hooks every test file needs: the app served from dist/, the real proxy (with
+ * `proxyArgs`), headless Chromium. Returns an object whose `app`, `proxy` and `browser` are set
+ * once the hooks ran.
+ */
+export function useSuite(proxyArgs = []) {
+  const suite = {};
+  before(async () => {
+    await ensureOutDir();
+    suite.app = await serveApp();
+    suite.proxy = await startProxy(proxyArgs);
+    suite.browser = await launchBrowser();
+  });
+  after(async () => {
+    await rigServices({});
+    await suite.browser?.close();
+    suite.proxy?.close();
+    suite.app?.close();
+  });
+  return suite;
+}

@@ -1,35 +1,22 @@
 // Every layer format a user meets: gzip, plain tar, zstd, an empty layer, one layer listed
 // twice, and a foreign (non-distributable) layer fetched from its URL.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
-  rig, serveApp, startProxy, launchBrowser, newPage, pullInApp, ensureOutDir, saveArchive,
-  expectPulled, dockerLoadAndRun, podman, registryManifest,
+  rig, startProxy, newPage, pullInApp, saveArchive, expectPulled, dockerLoadAndRun, podman,
+  registryManifest, useSuite,
 } from './harness.mjs';
 
 const cdnHost = new URL(rig.cdn).host;
-let app, proxy, browser;
-
-before(async () => {
-  await ensureOutDir();
-  app = await serveApp();
-  proxy = await startProxy(['--allow-host', cdnHost]);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  proxy?.close();
-  app?.close();
-});
+const suite = useSuite(['--allow-host', cdnHost]);
 
 const layerTypes = (page) => page.$$eval('tr.layer td:nth-child(3)', (cells) => cells.map((c) => c.textContent));
 
 test('gzip, plain tar (listed twice), empty and foreign layers: docker loads and runs it', async () => {
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, rig.fixtures.oddMixed);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.oddMixed);
   await expectPulled(page);
   // Six layers in the manifest, five distinct: the repeated one is fetched once.
   assert.deepEqual(await layerTypes(page), ['tar+gzip', 'tar', 'tar+gzip', 'tar+gzip', 'foreign tar+gzip']);
@@ -47,8 +34,8 @@ test('zstd layers, kept as downloaded: podman loads it', async () => {
   // Debian's docker 20.10 cannot read zstd layers ("invalid tar header"), so this archive is
   // checked with podman load (podman run cannot set its rlimits in this sandbox); the
   // uncompressed layer option makes the same image load and run in docker too.
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, rig.fixtures.oddZstd);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.oddZstd);
   await expectPulled(page);
   assert.deepEqual(await layerTypes(page), ['tar+gzip', 'tar+zstd', 'tar+zstd']);
   const tar = await saveArchive(page, 'odd_zstd.tar');
@@ -62,8 +49,8 @@ test('zstd layers, kept as downloaded: podman loads it', async () => {
 test('a foreign layer whose URL host the proxy refuses: the error says how to allow it', async () => {
   const strict = await startProxy();
   try {
-    const page = await newPage(browser);
-    await pullInApp(page, app.url, strict.url, rig.fixtures.oddMixed);
+    const page = await newPage(suite.browser);
+    await pullInApp(page, suite.app.url, strict.url, rig.fixtures.oddMixed);
     const message = await page.innerText('#error');
     assert.match(message, /foreign \(non-distributable\) layer/);
     assert.match(message, new RegExp(`--allow-host ${cdnHost.replace(/[.]/g, '\\.')}`));
@@ -75,11 +62,11 @@ test('a foreign layer whose URL host the proxy refuses: the error says how to al
 });
 
 test('uncompressed layers: a zstd image then loads and runs even in docker 20.10', async () => {
-  const page = await newPage(browser);
-  await page.goto(`${app.url}/`);
+  const page = await newPage(suite.browser);
+  await page.goto(`${suite.app.url}/`);
   await page.waitForSelector('#uncompressed');
   await page.check('#uncompressed');
-  await pullInApp(page, app.url, proxy.url, rig.fixtures.oddZstd);
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.oddZstd);
   await expectPulled(page);
   const tar = await saveArchive(page, 'odd_zstd.tar');
   const manifest = JSON.parse(execFileSync('tar', ['-xOf', tar, 'manifest.json'], { encoding: 'utf8' }));
@@ -101,11 +88,11 @@ test('uncompressed layers: a zstd image then loads and runs even in docker 20.10
 });
 
 test('uncompressed layers with a foreign layer and a repeated layer', async () => {
-  const page = await newPage(browser);
-  await page.goto(`${app.url}/`);
+  const page = await newPage(suite.browser);
+  await page.goto(`${suite.app.url}/`);
   await page.waitForSelector('#uncompressed');
   await page.check('#uncompressed');
-  await pullInApp(page, app.url, proxy.url, rig.fixtures.oddMixed);
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.oddMixed);
   await expectPulled(page);
   const tar = await saveArchive(page, 'odd_mixed.tar');
   dockerLoadAndRun(tar, rig.fixtures.oddMixed, 'hello from the skiff fixture\nand hello from a foreign layer\nodd layers: ok\n');

@@ -1,29 +1,16 @@
 // Multi-platform images: the app lists what an index offers (attestations hidden), preselects
 // the last choice or linux/amd64, pulls the chosen entry; digests pin what is pulled.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  rig, serveApp, startProxy, launchBrowser, newPage, pullInApp, docker, podman, registryManifest,
-  ensureOutDir, saveArchive, expectPulled, dockerLoad,
+  rig, newPage, pullInApp, docker, podman, registryManifest, saveArchive, expectPulled,
+  dockerLoad, useSuite,
 } from './harness.mjs';
 
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-let app, proxy, browser, context;
-const repo = rig.fixtures.multi.replace(/:latest$/, '');
-
-before(async () => {
-  await ensureOutDir();
-  app = await serveApp();
-  proxy = await startProxy();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  proxy?.close();
-  app?.close();
-});
+const suite = useSuite([]);
+let context;
 
 async function configDigestFor(platformTag) {
   return (await registryManifest(`${repo}:${platformTag}`, OCI_MANIFEST)).config.digest;
@@ -35,9 +22,9 @@ async function offersShown(page) {
 }
 
 test('an OCI index: offers listed without the attestation, linux/amd64 preselected and pulled', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(suite.browser);
   context = page.context(); // kept: the next test relies on its localStorage
-  await pullInApp(page, app.url, proxy.url, rig.fixtures.multi);
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.multi);
   await expectPulled(page);
   assert.equal(await page.inputValue('#platform'), 'linux/amd64');
   assert.deepEqual(await offersShown(page), [
@@ -66,15 +53,15 @@ test('choosing another offered platform pulls it, and is preselected next time',
 
   // A new visit remembers the choice.
   const again = await context.newPage();
-  await again.goto(`${app.url}/`);
+  await again.goto(`${suite.app.url}/`);
   await again.waitForSelector('#platform');
   assert.equal(await again.inputValue('#platform'), 'linux/arm64/v8');
   await context.close();
 });
 
 test('a Docker manifest list with a pasted `docker pull --platform` line', async () => {
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, `docker pull --platform linux/arm64 ${rig.fixtures.multiList}`);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, `docker pull --platform linux/arm64 ${rig.fixtures.multiList}`);
   await expectPulled(page);
   assert.deepEqual(await offersShown(page), [
     { platform: 'linux/amd64', chosen: false },
@@ -88,8 +75,8 @@ test('a Docker manifest list with a pasted `docker pull --platform` line', async
 });
 
 test('name@sha256 of an index, and of one platform\'s manifest', async () => {
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, `${repo}@${rig.multiIndexDigest}`);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, `${repo}@${rig.multiIndexDigest}`);
   await expectPulled(page);
   assert.equal((await offersShown(page)).length, 2);
   const short = rig.multiIndexDigest.slice(7, 19);
@@ -98,7 +85,7 @@ test('name@sha256 of an index, and of one platform\'s manifest', async () => {
   assert.match(loaded.out, /Loaded image ID: /, 'a pull by digest loads untagged, as docker pull does');
   assert.equal(loaded.inspect.Id, await configDigestFor('amd64-oci'));
 
-  await pullInApp(page, app.url, proxy.url, `${repo}@${rig.multiArm64Digest}`);
+  await pullInApp(page, suite.app.url, suite.proxy.url, `${repo}@${rig.multiArm64Digest}`);
   await expectPulled(page);
   assert.deepEqual(await offersShown(page), [], 'a platform manifest is no index');
   tar = await saveArchive(page, `multi_sha256-${rig.multiArm64Digest.slice(7, 19)}.tar`);
@@ -108,9 +95,9 @@ test('name@sha256 of an index, and of one platform\'s manifest', async () => {
 });
 
 test('name:tag@sha256 pins to the digest, not the tag', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(suite.browser);
   // `list` names the Docker manifest list; the digest names the OCI index, which wins.
-  await pullInApp(page, app.url, proxy.url, `${rig.fixtures.multiList}@${rig.multiIndexDigest}`);
+  await pullInApp(page, suite.app.url, suite.proxy.url, `${rig.fixtures.multiList}@${rig.multiIndexDigest}`);
   await expectPulled(page);
   const urls = await page.$$eval('.exchanges .url', (codes) => codes.map((c) => c.textContent));
   assert.ok(urls.some((u) => u.endsWith(`/manifests/${rig.multiIndexDigest}`)), urls.join('\n'));
@@ -120,11 +107,11 @@ test('name:tag@sha256 pins to the digest, not the tag', async () => {
 });
 
 test('a platform the index does not offer: the error lists what it offers', async () => {
-  const page = await newPage(browser);
-  await page.goto(`${app.url}/#/?image=${encodeURIComponent(rig.fixtures.multi)}&platform=linux/s390x`);
+  const page = await newPage(suite.browser);
+  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(rig.fixtures.multi)}&platform=linux/s390x`);
   await page.waitForSelector('#image');
   assert.equal(await page.inputValue('#platform'), 'linux/s390x');
-  await page.fill('#proxy', proxy.url);
+  await page.fill('#proxy', suite.proxy.url);
   await page.click('#pull');
   await page.waitForSelector('#error', { timeout: 60_000 });
   const message = await page.innerText('#error');

@@ -1,37 +1,24 @@
 // The walking skeleton, end to end: the app in headless Chromium pulls fixtures from the real
 // registry through the real proxy, saves the tar, and real docker and podman load and run it.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
-  rig, root, outDir, serveApp, startProxy, launchBrowser, newPage, pullInApp, docker, podman,
-  registryManifest, ensureOutDir, saveArchive, expectPulled,
+  rig, root, outDir, newPage, pullInApp, docker, podman, registryManifest, saveArchive,
+  expectPulled, useSuite,
 } from './harness.mjs';
 
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const EXPECTED_OUTPUT = 'hello from the skiff fixture\nfixture layers: 3\n';
 
-let app, proxy, browser;
-
-before(async () => {
-  await ensureOutDir();
-  app = await serveApp();
-  proxy = await startProxy();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  proxy?.close();
-  app?.close();
-});
+const suite = useSuite([]);
 
 async function pullSaveLoadRun(fixture, accept, { screenshot } = {}) {
   const reference = rig.fixtures[fixture];
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, reference);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, reference);
   await expectPulled(page);
 
   // Every layer row says verified.
@@ -69,8 +56,8 @@ test('pulls an OCI image; docker loads and runs it, podman loads it', async () =
 });
 
 test('a corrupt layer on the registry is named in a digest-mismatch error and no tar is offered', async () => {
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, rig.fixtures.corrupt);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.corrupt);
   const message = await page.innerText('#error');
   assert.match(message, /digest mismatch/i);
   assert.ok(message.includes(rig.corruptLayer), `the error must name ${rig.corruptLayer}: ${message}`);
@@ -82,8 +69,8 @@ test('a corrupt layer on the registry is named in a digest-mismatch error and no
 });
 
 test('an invalid reference gets a clear error before any request', async () => {
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, 'Docker.io/Library/NGINX');
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, 'Docker.io/Library/NGINX');
   const message = await page.innerText('#error');
   assert.match(message, /not an image reference/i);
   assert.match(message, /lowercase/);
@@ -92,8 +79,8 @@ test('an invalid reference gets a clear error before any request', async () => {
 });
 
 test('an unknown tag is reported as not found, with the registry error code', async () => {
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, `${rig.registry}/skiff/busybox:no-such-tag`);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, `${rig.registry}/skiff/busybox:no-such-tag`);
   const message = await page.innerText('#error');
   assert.match(message, /404/);
   assert.match(message, /MANIFEST_UNKNOWN/);
@@ -101,8 +88,8 @@ test('an unknown tag is reported as not found, with the registry error code', as
 });
 
 test('a host the proxy does not allow is refused with the flag to allow it', async () => {
-  const page = await newPage(browser);
-  await pullInApp(page, app.url, proxy.url, 'registry.invalid/team/app:1');
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, 'registry.invalid/team/app:1');
   const message = await page.innerText('#error');
   assert.match(message, /--allow-host registry\.invalid/);
   await page.context().close();

@@ -1,38 +1,24 @@
 // Several images in one archive, like `docker save a b c`, and picking a tag from the
 // repository's (paginated) tag list.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import {
-  rig, serveApp, startProxy, launchBrowser, newPage, ensureOutDir, saveArchive, expectPulled,
-  dockerLoad, docker, rigServices, rigStats, FIXTURE_OUTPUT,
+  rig, newPage, saveArchive, expectPulled, dockerLoad, docker, rigServices, rigStats,
+  FIXTURE_OUTPUT, useSuite,
 } from './harness.mjs';
 
-let app, proxy, browser;
-
-before(async () => {
-  await ensureOutDir();
-  app = await serveApp();
-  proxy = await startProxy(['--allow-host', rig.relay, '--allow-host', new URL(rig.cdn).host]);
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await rigServices({});
-  await browser?.close();
-  proxy?.close();
-  app?.close();
-});
+const suite = useSuite(['--allow-host', rig.relay, '--allow-host', new URL(rig.cdn).host]);
 
 async function openApp(page) {
-  await page.goto(`${app.url}/`);
+  await page.goto(`${suite.app.url}/`);
   await page.waitForSelector('#image');
-  await page.fill('#proxy', proxy.url);
+  await page.fill('#proxy', suite.proxy.url);
 }
 
 test('three queued images go into one tar; shared blobs once; docker loads every tag', async () => {
   const images = [rig.fixtures.v2s2, rig.fixtures.oddMixed, rig.fixtures.multi];
-  const page = await newPage(browser);
+  const page = await newPage(suite.browser);
   await openApp(page);
   for (const image of images.slice(0, 2)) {
     await page.fill('#image', image);
@@ -66,7 +52,7 @@ test('three queued images go into one tar; shared blobs once; docker loads every
 });
 
 test('an error in one queued image names that image and offers no tar', async () => {
-  const page = await newPage(browser);
+  const page = await newPage(suite.browser);
   await openApp(page);
   await page.fill('#image', rig.fixtures.v2s2);
   await page.click('#enqueue');
@@ -83,7 +69,7 @@ test('an error in one queued image names that image and offers no tar', async ()
 test('the tag list follows Link pages; picking a tag fills the image field', async () => {
   await rigServices({ paginateTags: 100 });
   const repo = `${rig.relay}/skiff/tags`;
-  const page = await newPage(browser);
+  const page = await newPage(suite.browser);
   await openApp(page);
   await page.fill('#image', `${repo}:base`);
   await page.click('#list-tags');

@@ -180,6 +180,17 @@ impl FromStr for Reference {
     }
 }
 
+/// A registry host as references name it: Docker Hub's aliases become `docker.io`.
+pub fn normalize_registry(host: &str) -> String {
+    match host.to_ascii_lowercase().as_str() {
+        "" => String::new(),
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" | DOCKER_HUB => {
+            DOCKER_HUB.to_owned()
+        }
+        _ => host.to_owned(),
+    }
+}
+
 fn split_registry(name: &str) -> (Option<&str>, &str) {
     match name.split_once('/') {
         Some((first, rest))
@@ -494,6 +505,14 @@ mod tests {
         assert_eq!(pinned.repo_tag(), None);
         assert_eq!(pinned.archive_file_name(), "app_sha256-e3b0c44298fc.tar");
         assert_eq!(pinned.manifest_reference(), format!("sha256:{HEX}"));
+    }
+
+    #[test]
+    fn normalizes_registry_hosts() {
+        assert_eq!(normalize_registry("index.docker.io"), "docker.io");
+        assert_eq!(normalize_registry("registry-1.docker.io"), "docker.io");
+        assert_eq!(normalize_registry("ghcr.io"), "ghcr.io");
+        assert_eq!(normalize_registry("localhost:5000"), "localhost:5000");
     }
 
     #[test]

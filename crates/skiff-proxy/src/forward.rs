@@ -58,13 +58,7 @@ pub(crate) fn router(config: Config) -> Router {
         if attempt.previous().len() >= MAX_REDIRECTS {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
         }
-        let url = attempt.url();
-        let host = url
-            .host_str()
-            .unwrap_or("")
-            .trim_matches(['[', ']'])
-            .to_owned();
-        let port = url.port_or_known_default().unwrap_or(0);
+        let (host, port) = host_and_port(attempt.url());
         if redirect_config.host_allowed(&host, port) {
             // reqwest drops Authorization and Cookie itself when the host changes.
             attempt.follow()
@@ -151,17 +145,9 @@ async fn forward(
                     .to_owned(),
             ),
         };
-    let host = url
-        .host_str()
-        .unwrap_or("")
-        .trim_matches(['[', ']'])
-        .to_owned();
-    let port = url.port_or_known_default().unwrap_or(0);
+    let (host, port) = host_and_port(&url);
     if !shared.config.host_allowed(&host, port) {
-        let shown = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.clone(),
-        };
+        let shown = shown_host(&url);
         return cors.refuse(
             StatusCode::FORBIDDEN,
             "host-not-allowed",
@@ -209,14 +195,8 @@ async fn forward(
             headers.append(HeaderName::from_static(name), value.clone());
         }
     }
-    let final_url = response.url();
-    let final_host = final_url.host_str().unwrap_or("").trim_matches(['[', ']']);
-    if (final_host, final_url.port_or_known_default()) != (host.as_str(), Some(port)) {
-        let shown = match final_url.port() {
-            Some(port) => format!("{final_host}:{port}"),
-            None => final_host.to_owned(),
-        };
-        if let Ok(value) = HeaderValue::from_str(&shown) {
+    if host_and_port(response.url()) != (host.clone(), port) {
+        if let Ok(value) = HeaderValue::from_str(&shown_host(response.url())) {
             headers.insert(REDIRECTED_TO_HEADER, value);
         }
     }
@@ -227,6 +207,21 @@ async fn forward(
         Body::from_stream(response.bytes_stream())
     };
     builder.body(body).expect("the response parts are valid")
+}
+
+/// The host (IPv6 without brackets) and effective port, as the allowlist matches them.
+fn host_and_port(url: &url::Url) -> (String, u16) {
+    let host = url.host_str().unwrap_or("").trim_matches(['[', ']']);
+    (host.to_owned(), url.port_or_known_default().unwrap_or(0))
+}
+
+/// `host` or `host:port` as the user would write it in `--allow-host`.
+fn shown_host(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or("");
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
 }
 
 struct Cors {
