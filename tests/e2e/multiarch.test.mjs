@@ -11,6 +11,7 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const suite = useSuite([]);
 let context;
+const repo = rig.fixtures.multi.replace(/:latest$/, '');
 
 async function configDigestFor(platformTag) {
   return (await registryManifest(`${repo}:${platformTag}`, OCI_MANIFEST)).config.digest;
