@@ -17,15 +17,12 @@ use skiff_core::reference::PullInput;
 use skiff_core::registry::{blob_url, manifest_url, ping_url, Route};
 use skiff_core::tar_parts::{total_len, Part};
 use skiff_core::{BlobVerifier, Digest, Reference};
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    AbortController, Blob, BlobPropertyBag, ReadableStreamDefaultReader, ReadableStreamReadResult,
-};
+use web_sys::{AbortController, Blob, BlobPropertyBag};
 use yew::Callback;
 
 use super::http::{expect_ok, gloo_error, js_error, now_ms, sleep_ms, RegistrySession};
 use super::staging::{BlobSink, Staging};
+use super::stream::ChunkReader;
 use crate::error::AppError;
 use crate::state::{
     Action, Credentials, ErrorReport, Exchange, LayerRow, PlatformOffer, SavedArchive,
@@ -37,6 +34,8 @@ const PARALLEL_LAYERS: usize = 3;
 const MAX_RESUMES: u32 = 3;
 /// …after waiting this long times the attempt number.
 const RESUME_DELAY_MS: u32 = 300;
+/// Bytes gathered per write to staging.
+const STAGING_WRITE_BYTES: usize = 4 << 20;
 /// Progress is reported at most this often per layer, so rendering never slows the download.
 const PROGRESS_INTERVAL_MS: f64 = 100.0;
 
@@ -675,24 +674,27 @@ impl Pull {
                 "the layer response has no body".to_owned(),
             ))
         })?;
-        let reader: ReadableStreamDefaultReader = body.get_reader().unchecked_into();
-        let result = self.pump(&reader, sink, check, layer, index).await;
+        let mut reader = ChunkReader::new(&body);
+        let result = self.pump(&mut reader, sink, check, layer, index).await;
         if result.is_err() {
             let _ = reader.cancel();
         }
         result
     }
 
+    /// Reads the body to its end: each chunk is checked at once; what goes to staging is
+    /// gathered into writes of [`STAGING_WRITE_BYTES`], since every OPFS write is a round trip
+    /// to the browser process.
     async fn pump(
         &self,
-        reader: &ReadableStreamDefaultReader,
+        reader: &mut ChunkReader,
         sink: &BlobSink,
         check: &mut Check,
         layer: &Descriptor,
         index: usize,
     ) -> Result<(), Interrupted> {
         let mut buffer = Vec::new();
-        let mut unpacked = Vec::new();
+        let mut pending = Vec::with_capacity(STAGING_WRITE_BYTES + (1 << 20));
         let mut last_report = 0.0;
         let progress = |received: u64| {
             self.dispatch.emit(Action::LayerProgress {
@@ -704,24 +706,25 @@ impl Pull {
         };
         progress(check.received());
         loop {
-            let result: ReadableStreamReadResult = JsFuture::from(reader.read())
-                .await
-                .map_err(|e| {
+            let chunk = match reader.next().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => break,
+                Err(e) => {
                     if self.controller.signal().aborted() {
-                        return Interrupted::Failed(AppError::Cancelled);
+                        return Err(Interrupted::Failed(AppError::Cancelled));
                     }
-                    Interrupted::Broken(AppError::Browser(format!(
+                    // What was checked must reach staging before a resume continues after it.
+                    flush(sink, &mut pending)
+                        .await
+                        .map_err(Interrupted::Failed)?;
+                    return Err(Interrupted::Broken(AppError::Browser(format!(
                         "the connection broke after {} of {} bytes ({}); retried {MAX_RESUMES} times",
                         check.received(),
                         layer.size,
                         crate::error::js_error_text(&e)
-                    )))
-                })?
-                .unchecked_into();
-            if result.get_done().unwrap_or(false) {
-                break;
-            }
-            let chunk: Uint8Array = result.get_value().unchecked_into();
+                    ))));
+                }
+            };
             buffer.resize(chunk.length() as usize, 0);
             chunk.copy_to(&mut buffer);
             match check {
@@ -729,20 +732,16 @@ impl Pull {
                     verifier
                         .update(&buffer)
                         .map_err(|e| Interrupted::Failed(e.into()))?;
-                    // The bytes as they came: the JS chunk goes to staging without a copy.
-                    sink.write(&chunk).await.map_err(Interrupted::Failed)?;
+                    pending.extend_from_slice(&buffer);
                 }
-                Check::Unpack(unpacker) => {
-                    unpacker
-                        .update(&buffer, &mut unpacked)
-                        .map_err(|e| Interrupted::Failed(e.into()))?;
-                    if !unpacked.is_empty() {
-                        sink.write(&Uint8Array::from(unpacked.as_slice()))
-                            .await
-                            .map_err(Interrupted::Failed)?;
-                        unpacked.clear();
-                    }
-                }
+                Check::Unpack(unpacker) => unpacker
+                    .update(&buffer, &mut pending)
+                    .map_err(|e| Interrupted::Failed(e.into()))?,
+            }
+            if pending.len() >= STAGING_WRITE_BYTES {
+                flush(sink, &mut pending)
+                    .await
+                    .map_err(Interrupted::Failed)?;
             }
             let now = js_sys::Date::now();
             if now - last_report >= PROGRESS_INTERVAL_MS {
@@ -750,9 +749,23 @@ impl Pull {
                 progress(check.received());
             }
         }
+        flush(sink, &mut pending)
+            .await
+            .map_err(Interrupted::Failed)?;
         progress(check.received());
         Ok(())
     }
+}
+
+/// Writes `pending` to staging and empties it. The bytes are copied into a JS array first: a
+/// view into wasm memory could be detached by another layer's allocation before the browser
+/// reads it.
+async fn flush(sink: &BlobSink, pending: &mut Vec<u8>) -> Result<(), AppError> {
+    if !pending.is_empty() {
+        sink.write(&Uint8Array::from(pending.as_slice())).await?;
+        pending.clear();
+    }
+    Ok(())
 }
 
 /// How a layer's bytes are checked on their way to staging.

@@ -368,6 +368,32 @@ JSON
   stop)
     stop
     ;;
+  bench-fixture)
+    # rig.sh bench-fixture DIR MEGABYTES: pushes skiff/bench:latest, busybox plus four layers of
+    # incompressible data adding up to MEGABYTES, to the running rig's open registry.
+    registry_port=$(jq -r .registry "$dir/env.json" | cut -d: -f2)
+    megabytes=${3:?usage: rig.sh bench-fixture DIR MEGABYTES}
+    work="$dir/bench"
+    mkdir -p "$work"
+    layers='[]' diff_ids='[]'
+    for i in 1 2 3 4; do
+      mkdir -p "$work/l$i/data"
+      head -c $((megabytes * 1000000 / 4)) /dev/urandom > "$work/l$i/data/blob-$i.bin"
+      tar_of "$work/l$i" "$work/l$i.tar"
+      gzip -1 -n -c "$work/l$i.tar" > "$work/l$i.tar.gz"
+      push_blob skiff/bench "$work/l$i.tar.gz" > /dev/null
+      layers=$(jq -c --argjson d "$(descriptor "$work/l$i.tar.gz" application/vnd.oci.image.layer.v1.tar+gzip)" '. + [$d]' <<<"$layers")
+      diff_ids=$(jq -c --arg d "sha256:$(sha256sum "$work/l$i.tar" | cut -d' ' -f1)" '. + [$d]' <<<"$diff_ids")
+      rm -rf "$work/l$i" "$work/l$i.tar"
+    done
+    jq -n --argjson ids "$diff_ids" '{architecture: "amd64", os: "linux", config: {}, rootfs: {type: "layers", diff_ids: $ids}}' > "$work/config.json"
+    push_blob skiff/bench "$work/config.json" > /dev/null
+    jq -n --argjson c "$(descriptor "$work/config.json" application/vnd.oci.image.config.v1+json)" --argjson l "$layers" \
+      '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: $l}' > "$work/manifest.json"
+    put_manifest skiff/bench latest application/vnd.oci.image.manifest.v1+json "$work/manifest.json"
+    rm -f "$work"/*.tar.gz
+    echo "127.0.0.1:$registry_port/skiff/bench:latest"
+    ;;
   *)
     echo "usage: rig.sh start|stop DIR" >&2
     exit 2
