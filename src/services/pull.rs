@@ -677,7 +677,7 @@ impl Pull {
         let mut reader = ChunkReader::new(&body);
         let result = self.pump(&mut reader, sink, check, layer, index).await;
         if result.is_err() {
-            let _ = reader.cancel();
+            reader.cancel();
         }
         result
     }
