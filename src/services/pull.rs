@@ -753,6 +753,15 @@ impl Pull {
             .await
             .map_err(Interrupted::Failed)?;
         progress(check.received());
+        if check.received() < layer.size {
+            // A body that ends early is a connection that broke (a browser may report it as a
+            // clean end): resume it.
+            return Err(Interrupted::Broken(AppError::Browser(format!(
+                "the connection broke after {} of {} bytes; retried {MAX_RESUMES} times",
+                check.received(),
+                layer.size
+            ))));
+        }
         Ok(())
     }
 }
