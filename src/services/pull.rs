@@ -725,18 +725,24 @@ impl Pull {
                     ))));
                 }
             };
-            buffer.resize(chunk.length() as usize, 0);
-            chunk.copy_to(&mut buffer);
+            let length = chunk.length() as usize;
             match check {
                 Check::Verify(verifier) => {
+                    // Copied once, straight into what goes to staging, and hashed there.
+                    let start = pending.len();
+                    pending.resize(start + length, 0);
+                    chunk.copy_to(&mut pending[start..]);
                     verifier
-                        .update(&buffer)
+                        .update(&pending[start..])
                         .map_err(|e| Interrupted::Failed(e.into()))?;
-                    pending.extend_from_slice(&buffer);
                 }
-                Check::Unpack(unpacker) => unpacker
-                    .update(&buffer, &mut pending)
-                    .map_err(|e| Interrupted::Failed(e.into()))?,
+                Check::Unpack(unpacker) => {
+                    buffer.resize(length, 0);
+                    chunk.copy_to(&mut buffer);
+                    unpacker
+                        .update(&buffer, &mut pending)
+                        .map_err(|e| Interrupted::Failed(e.into()))?;
+                }
             }
             if pending.len() >= STAGING_WRITE_BYTES {
                 flush(sink, &mut pending)
