@@ -8,7 +8,12 @@
 //! - [`platform`]: `linux/arm64/v8` and choosing an index entry.
 //! - [`layer`]: decompressing layers while verifying them, for uncompressed archives.
 //! - [`digest`]: the `Digest` type and a streaming [`digest::BlobVerifier`].
+//! - [`proxy_protocol`]: the headers and error kinds shared by Skiff's proxy and the app.
 //! - [`registry`]: the URLs of the distribution API for a reference.
+//! - [`media_type`]: media types as an enum, with what each one is and how a layer is packed.
+//! - [`retry`]: when to retry a request, how long to wait, and reading `Retry-After`.
+//! - [`resume`]: continuing a broken blob download with `Range`, and its retry budget.
+//! - [`session`]: the registry auth state machine (challenges, tokens, renewal, refusals).
 //! - [`tar_parts`] and [`archive`]: the docker-load / OCI-layout tar, described as parts so a
 //!   driver can assemble it from staged blobs without copying them.
 
@@ -18,9 +23,14 @@ pub mod digest;
 mod error;
 pub mod layer;
 pub mod manifest;
+pub mod media_type;
 pub mod platform;
+pub mod proxy_protocol;
 pub mod reference;
 pub mod registry;
+pub mod resume;
+pub mod retry;
+pub mod session;
 pub mod tar_parts;
 
 pub use digest::{BlobVerifier, Digest};
