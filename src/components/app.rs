@@ -65,11 +65,16 @@ pub fn app() -> Html {
         let state = state.clone();
         Callback::from(move |()| {
             let dispatcher = state.dispatcher();
+            let registry = state
+                .image_input
+                .parse::<PullInput>()
+                .ok()
+                .map(|input| input.reference.registry().to_owned());
             tags::start(
                 tags::TagsRequest {
                     image_input: state.image_input.clone(),
                     proxy: state.proxy_input.clone(),
-                    credentials: state.credentials.if_given(),
+                    credentials: credentials_for(&state, registry.as_deref()),
                 },
                 Callback::from(move |action| dispatcher.dispatch(action)),
             );
@@ -186,18 +191,11 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String) {
     if images.is_empty() {
         return;
     }
-    let mut credentials = state.credentials.if_given();
-    if let Some(login) = credentials.as_mut().filter(|c| c.registry.is_empty()) {
-        // Unbound credentials belong to the registry they are first used with.
-        let first = images[0].parse::<PullInput>().ok();
-        if let Some(input) = first {
-            login.registry = input.reference.registry().to_owned();
-            state.dispatch(Action::EditCredentials(Credentials {
-                registry: login.registry.clone(),
-                ..state.credentials.clone()
-            }));
-        }
-    }
+    let first_registry = images[0]
+        .parse::<PullInput>()
+        .ok()
+        .map(|input| input.reference.registry().to_owned());
+    let credentials = credentials_for(state, first_registry.as_deref());
     prefs::remember_credentials(credentials.as_ref().filter(|_| state.remember_credentials));
     prefs::save_proxy(&state.proxy_input);
     prefs::save_platform(&platform);
@@ -215,4 +213,20 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String) {
         state.pull_id + 1,
         Callback::from(move |action| dispatcher.dispatch(action)),
     );
+}
+
+/// The credentials to hand a registry service (pull, tag list) whose first request goes to
+/// `registry`. Unbound credentials belong to the registry they are first used with, and the
+/// form shows that binding. Every service's session then drops them for any other registry
+/// ([`crate::services::http::RegistrySession::new`]): they are sent nowhere else.
+fn credentials_for(state: &UseReducerHandle<State>, registry: Option<&str>) -> Option<Credentials> {
+    let mut credentials = state.credentials.if_given()?;
+    if credentials.registry.is_empty() {
+        credentials.registry = registry?.to_owned();
+        state.dispatch(Action::EditCredentials(Credentials {
+            registry: credentials.registry.clone(),
+            ..state.credentials.clone()
+        }));
+    }
+    Some(credentials)
 }

@@ -7,21 +7,21 @@ use std::cell::RefCell;
 
 use gloo_net::http::{Request, Response};
 use skiff_core::auth::{basic_authorization, Challenge, Scope, Token};
+use skiff_core::manifest::check_document_size;
+use skiff_core::proxy_protocol::{ProxyErrorKind, PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER};
 use skiff_core::registry::Route;
+use skiff_core::Reference;
 use web_sys::AbortSignal;
 use yew::Callback;
 
 use crate::error::{js_error_text, AppError};
 use crate::state::{Credentials, Exchange};
 
-/// Header the proxy sets when it refused a request itself (see skiff-proxy).
-const PROXY_ERROR_HEADER: &str = "x-skiff-proxy-error";
 /// Waits before retrying a 5xx answer: bounded, growing.
 const BACKOFF_MS: [u32; 3] = [500, 1_000, 2_000];
 /// A 429 whose `Retry-After` is at most this many seconds is waited out once; longer ones are
 /// reported, since a browser tab should not sit silent for minutes.
 const MAX_RETRY_AFTER_S: u32 = 5;
-const REDIRECTED_TO_HEADER: &str = "x-skiff-redirected-to";
 
 enum Auth {
     /// No challenge seen yet.
@@ -49,17 +49,19 @@ pub fn now_ms() -> u64 {
 }
 
 impl RegistrySession {
+    /// The one place credentials meet a registry: they are kept only if they belong to
+    /// `reference`'s registry, so no request of this session can carry them anywhere else.
     pub fn new(
         route: Route,
-        repository: String,
+        reference: &Reference,
         credentials: Option<Credentials>,
         signal: AbortSignal,
         report: Callback<Exchange>,
     ) -> Self {
         Self {
             route,
-            repository,
-            credentials,
+            repository: reference.repository().to_owned(),
+            credentials: credentials.filter(|c| c.belong_to(reference.registry())),
             auth: RefCell::new(Auth::None),
             signal,
             report,
@@ -218,10 +220,7 @@ impl RegistrySession {
                 _ => error_for(&response, "token request").await,
             });
         }
-        let body = response
-            .binary()
-            .await
-            .map_err(|e| gloo_error("token", &e))?;
+        let body = read_document(response, "token").await?;
         let token = Token::from_response(&body, sent_at)?;
         if let Auth::Bearer { token: slot, .. } = &mut *self.auth.borrow_mut() {
             *slot = Some(token);
@@ -254,10 +253,8 @@ impl RegistrySession {
             let response = self
                 .send(upstream, accept, what, authorization.clone(), extra)
                 .await?;
-            let refused_by_proxy = response
-                .headers()
-                .get(PROXY_ERROR_HEADER)
-                .is_some_and(|kind| !kind.starts_with("upstream"));
+            let refused_by_proxy =
+                proxy_error_kind(&response).is_some_and(|kind| !kind.is_upstream_failure());
             let delay = match response.status() {
                 500..=599 if !refused_by_proxy => BACKOFF_MS.get(attempt).copied(),
                 429 if attempt == 0 => response
@@ -376,7 +373,10 @@ pub async fn error_for(response: &Response, what: &str) -> AppError {
     let body = response.text().await.unwrap_or_default();
     if let Some(kind) = headers.get(PROXY_ERROR_HEADER) {
         let message = body.trim().to_owned();
-        return if kind.starts_with("upstream") {
+        let upstream_failure = kind
+            .parse::<ProxyErrorKind>()
+            .is_ok_and(ProxyErrorKind::is_upstream_failure);
+        return if upstream_failure {
             AppError::RegistryUnreachable {
                 what: what.to_owned(),
                 detail: format!(
@@ -419,6 +419,43 @@ pub async fn error_for(response: &Response, what: &str) -> AppError {
     }
 }
 
+/// Why the proxy answered itself, if it did (an unknown kind counts as a refusal).
+fn proxy_error_kind(response: &Response) -> Option<ProxyErrorKind> {
+    let header = response.headers().get(PROXY_ERROR_HEADER)?;
+    Some(header.parse().unwrap_or(ProxyErrorKind::HostNotAllowed))
+}
+
+/// Reads a JSON document (manifest, config, token, tag list) whole, refusing one larger than
+/// [`skiff_core::manifest::MAX_DOCUMENT_BYTES`] before it fills memory: by its `Content-Length`
+/// first, then while reading.
+pub async fn read_document(response: Response, what: &'static str) -> Result<Vec<u8>, AppError> {
+    if let Some(length) = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        check_document_size(what, length)?;
+    }
+    let Some(body) = response.body() else {
+        return Ok(Vec::new());
+    };
+    let mut reader = super::stream::ChunkReader::new(&body);
+    let mut document = Vec::new();
+    while let Some(chunk) = reader.next().await.map_err(|e| {
+        AppError::Browser(format!("reading the {what} failed: {}", js_error_text(&e)))
+    })? {
+        let size = document.len() as u64 + u64::from(chunk.length());
+        if let Err(error) = check_document_size(what, size) {
+            reader.cancel();
+            return Err(error.into());
+        }
+        let start = document.len();
+        document.resize(start + chunk.length() as usize, 0);
+        chunk.copy_to(&mut document[start..]);
+    }
+    Ok(document)
+}
+
 /// `: MANIFEST_UNKNOWN (manifest unknown)` from `{"errors":[{"code":…,"message":…}]}`.
 fn registry_error_code(body: &str) -> String {
     let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
@@ -439,13 +476,6 @@ fn gloo_error_text(error: &gloo_net::Error) -> String {
         gloo_net::Error::JsError(js) => js.message.clone(),
         other => other.to_string(),
     }
-}
-
-pub fn gloo_error(what: &str, error: &gloo_net::Error) -> AppError {
-    AppError::Browser(format!(
-        "reading the {what} failed: {}",
-        gloo_error_text(error)
-    ))
 }
 
 pub fn js_error(what: &str, value: &wasm_bindgen::JsValue) -> AppError {

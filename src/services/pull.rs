@@ -10,7 +10,8 @@ use js_sys::{Array, Uint8Array};
 use skiff_core::archive::{docker_archive, uncompressed_manifest, ArchiveImage};
 use skiff_core::layer::{LayerUnpacker, UnpackedLayer};
 use skiff_core::manifest::{
-    media_type, Descriptor, ImageConfig, ImageManifest, Manifest, MANIFEST_ACCEPT,
+    check_document_size, media_type, total_size, Descriptor, ImageConfig, ImageManifest, Manifest,
+    MANIFEST_ACCEPT,
 };
 use skiff_core::platform::{self, Platform};
 use skiff_core::reference::PullInput;
@@ -20,7 +21,7 @@ use skiff_core::{BlobVerifier, Digest, Reference};
 use web_sys::{AbortController, Blob, BlobPropertyBag};
 use yew::Callback;
 
-use super::http::{expect_ok, gloo_error, js_error, now_ms, sleep_ms, RegistrySession};
+use super::http::{expect_ok, js_error, now_ms, read_document, sleep_ms, RegistrySession};
 use super::staging::{BlobSink, Staging};
 use super::stream::ChunkReader;
 use crate::error::AppError;
@@ -241,12 +242,8 @@ impl Pull {
         });
         let session = RegistrySession::new(
             Route::new(&request.proxy),
-            reference.repository().to_owned(),
-            // Credentials go only to the registry they belong to.
-            request
-                .credentials
-                .clone()
-                .filter(|c| c.belong_to(reference.registry())),
+            reference,
+            request.credentials.clone(),
             self.controller.signal(),
             report,
         );
@@ -282,7 +279,7 @@ impl Pull {
                 new_layers.push(layer);
             }
         }
-        let needed: u64 = new_layers.iter().map(|l| l.size).sum();
+        let needed = total_size(new_layers.iter().copied())?;
         if !staging.is_in_memory() {
             if let Some(available) = Staging::available_bytes().await {
                 if needed > available {
@@ -431,6 +428,7 @@ impl Pull {
             platform: chosen.clone(),
         });
         self.stage(format!("Fetching the manifest for {chosen}"));
+        check_document_size("manifest", entry.size)?;
         let expected = Some((entry.digest.clone(), Some(entry.size), "the index entry"));
         let (body, manifest, media_type) = self
             .fetch_manifest(session, reference, &entry.digest.to_string(), expected)
@@ -464,10 +462,7 @@ impl Pull {
         .await?;
         let content_type = response.headers().get("content-type");
         let header_digest = response.headers().get("docker-content-digest");
-        let body = response
-            .binary()
-            .await
-            .map_err(|e| gloo_error("manifest", &e))?;
+        let body = read_document(response, "manifest").await?;
         let actual = Digest::of(&body);
         if let Some((expected, size, source_of_expected)) = expected {
             if expected != actual {
@@ -508,6 +503,7 @@ impl Pull {
         reference: &Reference,
         descriptor: &Descriptor,
     ) -> Result<Vec<u8>, AppError> {
+        check_document_size("image config", descriptor.size)?;
         let response = expect_ok(
             session
                 .get(
@@ -519,10 +515,7 @@ impl Pull {
             "image config",
         )
         .await?;
-        let body = response
-            .binary()
-            .await
-            .map_err(|e| gloo_error("image config", &e))?;
+        let body = read_document(response, "image config").await?;
         let mut verifier = BlobVerifier::new(descriptor.digest.clone(), descriptor.size);
         verifier.update(&body)?;
         verifier.finish()?;
@@ -867,7 +860,7 @@ async fn assemble(parts: &[Part], staging: &Staging) -> Result<Blob, AppError> {
     options.set_type("application/x-tar");
     let tar = Blob::new_with_blob_sequence_and_options(&sequence, &options)
         .map_err(|e| js_error("assembling the archive", &e))?;
-    let expected = total_len(parts);
+    let expected = total_len(parts)?;
     if tar.size() as u64 != expected {
         return Err(AppError::Storage(format!(
             "the assembled archive has {} bytes instead of {expected}; a staged layer changed on disk",

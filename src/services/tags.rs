@@ -4,7 +4,7 @@ use skiff_core::reference::PullInput;
 use skiff_core::registry::{next_page_url, ping_url, tags_url, Route, TagList};
 use yew::Callback;
 
-use super::http::{expect_ok, gloo_error, RegistrySession};
+use super::http::{expect_ok, read_document, RegistrySession};
 use crate::error::AppError;
 use crate::state::{Action, Credentials};
 
@@ -40,7 +40,7 @@ async fn list(request: &TagsRequest, dispatch: &Callback<Action>) -> Result<(), 
         web_sys::AbortController::new().map_err(|e| super::http::js_error("listing tags", &e))?;
     let session = RegistrySession::new(
         Route::new(&request.proxy),
-        reference.repository().to_owned(),
+        &reference,
         request.credentials.clone(),
         controller.signal(),
         Callback::noop(),
@@ -57,10 +57,7 @@ async fn list(request: &TagsRequest, dispatch: &Callback<Action>) -> Result<(), 
         let response =
             expect_ok(session.get(&current, None, "tag list").await?, "tag list").await?;
         let link = response.headers().get("link");
-        let body = response
-            .binary()
-            .await
-            .map_err(|e| gloo_error("tag list", &e))?;
+        let body = read_document(response, "tag list").await?;
         tags.extend(TagList::parse(&body)?.tags.unwrap_or_default());
         url = link.and_then(|link| next_page_url(&current, &link));
     }

@@ -6,7 +6,9 @@
 //    request that carries Authorization, can throttle, and counts what it served;
 //  - a relay in front of the open registry that injects the faults real registries and networks
 //    produce (429 with rate-limit headers, 5xx, truncated bodies, malformed JSON, odd media
-//    types), as set through /__config, and passes everything else through untouched.
+//    types), as set through /__config, and passes everything else through untouched;
+//  - a hostile page on the token service's (allowlisted) host, `/hostile/page.html`: HTML whose
+//    script, if it ever ran in the proxy's origin, would call `/hostile/beacon`; both counted.
 //
 // Usage: node services.mjs TOKEN_PORT CDN_PORT KEY.pem CERT.pem STORAGE_ROOT RELAY_PORT REGISTRY
 import { createServer, request as httpRequest } from 'node:http';
@@ -36,10 +38,14 @@ const defaults = {
   // Page size the relay enforces on /tags/list, with Link headers as registries that paginate
   // send them (Debian's Distribution 2.8 does not paginate); 0: pass through.
   paginateTags: 0,
+  // When set (an origin such as http://127.0.0.1:PORT), the relay's tag pages link to the next
+  // page on that origin instead: a registry sending a client's credentials elsewhere.
+  tagLinkOrigin: null,
 };
 let config = { ...defaults };
 const freshStats = () => ({
-  tokenRequests: 0, tokenRequestsWithCredentials: 0, cdnRequests: {}, cdnRejectedAuthorization: 0, relayRequests: {},
+  tokenRequests: 0, tokenRequestsWithCredentials: 0, tokenAuthorizations: [], cdnRequests: {}, cdnRejectedAuthorization: 0,
+  relayRequests: {}, hostileRequests: {}, strayRequests: [],
 });
 let stats = freshStats();
 
@@ -78,12 +84,19 @@ async function control(req, res) {
 createServer(async (req, res) => {
   if ((await control(req, res)) !== false) return;
   const url = new URL(req.url, 'http://x');
-  if (url.pathname !== '/token') return json(res, 404, { error: 'not found' });
+  if (url.pathname.startsWith('/hostile/')) return hostile(req, res, url.pathname);
+  if (url.pathname !== '/token') {
+    // Anything else that reaches the token service's host (a tag page linked here, say).
+    stats.strayRequests.push({ path: url.pathname, authorization: Boolean(req.headers.authorization) });
+    return json(res, 404, { error: 'not found' });
+  }
   stats.tokenRequests++;
   let subject = '';
   const auth = req.headers.authorization;
   if (auth) {
     stats.tokenRequestsWithCredentials++;
+    // Who logged in (never the password): the user name from the Basic header.
+    stats.tokenAuthorizations.push(Buffer.from(auth.replace(/^Basic /i, ''), 'base64').toString().split(':')[0]);
     const [user, password] = Buffer.from(auth.replace(/^Basic /i, ''), 'base64').toString().split(':');
     if (!/^Basic /i.test(auth) || user !== USER || password !== PASSWORD) {
       return json(res, 401, { details: 'incorrect username or password' });
@@ -175,6 +188,16 @@ createServer(async (req, res) => {
   req.pipe(upstream);
 }).listen(Number(relayPort), '127.0.0.1');
 
+function hostile(req, res, path) {
+  stats.hostileRequests[path] = (stats.hostileRequests[path] ?? 0) + 1;
+  if (path === '/hostile/page.html') {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    return res.end("<html><head><title>hostile</title></head><body><script>document.title = 'pwned'; fetch('/hostile/beacon')</script></body></html>");
+  }
+  res.writeHead(204);
+  res.end();
+}
+
 async function paginateTags(req, res, path) {
   const query = new URL(req.url, 'http://x').searchParams;
   const upstream = await fetch(`http://${registry}${path}`, { headers: { authorization: req.headers.authorization ?? '' } });
@@ -190,7 +213,7 @@ async function paginateTags(req, res, path) {
   const page = rest.slice(0, n);
   const headers = { 'content-type': 'application/json' };
   if (rest.length > n) {
-    headers.link = `<${path}?n=${n}&last=${encodeURIComponent(page[page.length - 1])}>; rel="next"`;
+    headers.link = `<${config.tagLinkOrigin ?? ''}${path}?n=${n}&last=${encodeURIComponent(page[page.length - 1])}>; rel="next"`;
   }
   res.writeHead(200, headers);
   res.end(JSON.stringify({ name, tags: page }));

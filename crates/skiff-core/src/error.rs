@@ -47,6 +47,16 @@ pub enum Error {
     #[error("this image uses the deprecated Docker schema 1 manifest format, which Skiff does not pull; ask the publisher to push it again with a current Docker or use a newer tag")]
     DeprecatedSchema1,
 
+    #[error("the {what} is {size} bytes, more than the {limit} bytes Skiff reads for such a document; the registry is serving something else (or a hostile document)")]
+    DocumentTooLarge {
+        what: &'static str,
+        size: u64,
+        limit: u64,
+    },
+
+    #[error("the image's sizes add up to more than any archive can hold ({what}); its manifest is corrupt or hostile")]
+    SizeOverflow { what: &'static str },
+
     #[error("tar entry path {path:?} cannot be stored: {reason}")]
     InvalidArchivePath { path: String, reason: String },
 }

@@ -26,6 +26,32 @@ pub mod media_type {
     pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 }
 
+/// The most Skiff reads of a manifest, index, config, token answer or tag list: real ones are
+/// kilobytes; anything near this is not what it claims to be (and must not fill the page's memory).
+pub const MAX_DOCUMENT_BYTES: u64 = 4 << 20;
+
+/// Refuses a JSON document (by its announced or received size) above [`MAX_DOCUMENT_BYTES`].
+pub fn check_document_size(what: &'static str, size: u64) -> Result<(), Error> {
+    if size > MAX_DOCUMENT_BYTES {
+        return Err(Error::DocumentTooLarge {
+            what,
+            size,
+            limit: MAX_DOCUMENT_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// The sum of descriptor sizes, refusing sums that do not fit (a hostile manifest's sizes).
+pub fn total_size<'a>(descriptors: impl IntoIterator<Item = &'a Descriptor>) -> Result<u64, Error> {
+    descriptors
+        .into_iter()
+        .try_fold(0u64, |sum, d| sum.checked_add(d.size))
+        .ok_or(Error::SizeOverflow {
+            what: "layer sizes",
+        })
+}
+
 /// The `Accept` header for manifest requests: every manifest type Skiff reads.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
 application/vnd.docker.distribution.manifest.list.v2+json, \
@@ -311,5 +337,31 @@ mod tests {
         let config = ImageConfig::parse(body.as_bytes()).unwrap();
         assert_eq!(config.rootfs.diff_ids.len(), 2);
         assert_eq!(config.os, "linux");
+    }
+
+    #[test]
+    fn caps_documents_and_checks_size_sums() {
+        assert!(check_document_size("manifest", 1_000).is_ok());
+        assert!(check_document_size("manifest", MAX_DOCUMENT_BYTES).is_ok());
+        let error = check_document_size("image config", MAX_DOCUMENT_BYTES + 1).unwrap_err();
+        assert!(matches!(
+            error,
+            Error::DocumentTooLarge {
+                what: "image config",
+                ..
+            }
+        ));
+        assert!(error.to_string().contains("image config"));
+
+        let layer = |size| Descriptor {
+            size,
+            ..serde_json::from_str(&format!(r#"{{"mediaType":"x","size":0,"digest":"{A}"}}"#))
+                .unwrap()
+        };
+        assert_eq!(total_size(&[layer(1), layer(2)]).unwrap(), 3);
+        assert!(matches!(
+            total_size(&[layer(u64::MAX), layer(1)]),
+            Err(Error::SizeOverflow { .. })
+        ));
     }
 }

@@ -231,7 +231,7 @@ fn check_registry(registry: &str) -> Result<(), String> {
         let (addr, after) = rest
             .split_once(']')
             .ok_or_else(|| format!("registry {registry:?} has an unclosed `[`"))?;
-        if addr.is_empty() || !addr.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
+        if addr.parse::<std::net::Ipv6Addr>().is_err() {
             return Err(format!("registry {registry:?} is not a valid IPv6 address"));
         }
         match after {
@@ -471,6 +471,9 @@ mod tests {
             ("my_host.io/app", "not a valid host name"),
             ("-host.io/app", "not a valid host name"),
             ("[zz]:5000/app", "IPv6"),
+            ("[:::::]:5000/app", "IPv6"),
+            ("[1::2::3]/app", "IPv6"),
+            ("[]:5000/app", "IPv6"),
         ];
         for (input, needle) in cases {
             match input.parse::<Reference>() {

@@ -13,7 +13,11 @@ pub fn api_base(registry: &str) -> String {
         .strip_prefix('[')
         .and_then(|rest| rest.split_once(']').map(|(h, _)| h))
         .unwrap_or_else(|| registry.split(':').next().unwrap_or(registry));
-    let loopback = host == "localhost" || host.starts_with("127.") || host == "::1";
+    // Decided on the parsed address: `127.evil.com` is a name, and gets https.
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback());
     let scheme = if loopback { "http" } else { "https" };
     format!("{scheme}://{registry}")
 }
@@ -49,7 +53,8 @@ pub fn tags_url(reference: &Reference, page_size: u32) -> String {
 }
 
 /// The `rel="next"` target of a `Link` header, resolved against the URL that answered:
-/// `</v2/app/tags/list?n=100&last=b>; rel="next"`.
+/// `</v2/app/tags/list?n=100&last=b>; rel="next"`. A target on another origin is not followed:
+/// the next request would carry the registry's credentials there.
 pub fn next_page_url(current: &str, link: &str) -> Option<String> {
     link.split(',').find_map(|entry| {
         let (target, params) = entry.trim().split_once(';')?;
@@ -61,20 +66,26 @@ pub fn next_page_url(current: &str, link: &str) -> Option<String> {
         if !is_next {
             return None;
         }
-        if target.contains("://") {
-            return Some(target.to_owned());
+        let origin = origin_of(current)?;
+        if target.contains("://") || target.starts_with("//") {
+            let same = origin_of(target).is_some_and(|o| o.eq_ignore_ascii_case(origin));
+            return same.then(|| target.to_owned());
         }
-        let origin_end = current.find("://").map(|i| i + 3)?;
-        let host_end = current[origin_end..]
-            .find('/')
-            .map_or(current.len(), |i| origin_end + i);
-        let origin = &current[..host_end];
         Some(if target.starts_with('/') {
             format!("{origin}{target}")
         } else {
             format!("{origin}/{target}")
         })
     })
+}
+
+/// `https://host:port` of an absolute URL.
+fn origin_of(url: &str) -> Option<&str> {
+    let origin_end = url.find("://").map(|i| i + 3)?;
+    let host_end = url[origin_end..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| origin_end + i);
+    Some(&url[..host_end])
 }
 
 /// The body of `/v2/<name>/tags/list`.
@@ -156,6 +167,10 @@ mod tests {
         assert_eq!(api_base("localhost:5000"), "http://localhost:5000");
         assert_eq!(api_base("[::1]:5000"), "http://[::1]:5000");
         assert_eq!(api_base("ghcr.io"), "https://ghcr.io");
+        assert_eq!(api_base("127.0.0.2:5000"), "http://127.0.0.2:5000");
+        assert_eq!(api_base("127.evil.com"), "https://127.evil.com");
+        assert_eq!(api_base("127.evil.com:5000"), "https://127.evil.com:5000");
+        assert_eq!(api_base("localhost.evil.com"), "https://localhost.evil.com");
         assert_eq!(
             api_base("registry.example.com:443"),
             "https://registry.example.com:443"
@@ -174,9 +189,23 @@ mod tests {
             Some("https://ghcr.io/v2/o/app/tags/list?n=100&last=v9")
         );
         assert_eq!(
-            next_page_url(current, r#"<https://other/x?last=a>; rel=next"#).as_deref(),
-            Some("https://other/x?last=a")
+            next_page_url(current, r#"<https://GHCR.io/v2/x?last=a>; rel=next"#).as_deref(),
+            Some("https://GHCR.io/v2/x?last=a")
         );
+        // Another origin (host, scheme or port) is not followed: credentials would go along.
+        for elsewhere in [
+            "https://other/x?last=a",
+            "https://ghcr.io.evil.com/v2/x",
+            "http://ghcr.io/v2/x",
+            "https://ghcr.io:444/v2/x",
+            "//evil.com/v2/x",
+        ] {
+            assert_eq!(
+                next_page_url(current, &format!("<{elsewhere}>; rel=next")),
+                None,
+                "{elsewhere}"
+            );
+        }
         assert_eq!(
             next_page_url(current, r#"</first>; rel="prev", </v2/next>; rel="next""#).as_deref(),
             Some("https://ghcr.io/v2/next")

@@ -62,6 +62,13 @@ impl TarBuilder {
 
     /// A file whose content is the blob `digest` of `size` bytes, supplied later by the driver.
     pub fn append_blob(&mut self, path: &str, digest: &Digest, size: u64) -> Result<(), Error> {
+        // The whole archive's length must stay countable: a hostile manifest can claim any size.
+        size.checked_next_multiple_of(BLOCK)
+            .and_then(|padded| padded.checked_add(BLOCK * 3))
+            .and_then(|entry| entry.checked_add(total_len(&self.parts).ok()?))
+            .ok_or(Error::SizeOverflow {
+                what: "archive length",
+            })?;
         let header = self.header(path, size, tar::EntryType::Regular, 0o644)?;
         self.push_bytes(header);
         if size > 0 {
@@ -121,9 +128,14 @@ impl TarBuilder {
     }
 }
 
-/// Total archive size.
-pub fn total_len(parts: &[Part]) -> u64 {
-    parts.iter().map(Part::len).sum()
+/// Total archive size; an error if it does not fit in 64 bits.
+pub fn total_len(parts: &[Part]) -> Result<u64, Error> {
+    parts
+        .iter()
+        .try_fold(0u64, |sum, part| sum.checked_add(part.len()))
+        .ok_or(Error::SizeOverflow {
+            what: "archive length",
+        })
 }
 
 #[cfg(test)]
@@ -203,7 +215,7 @@ pub(crate) mod tests {
         assert_eq!(byte_total, 5 * 512 + 24 + 512 + 2 * 512);
 
         let archive = assemble(&parts, &blobs);
-        assert_eq!(archive.len() as u64, total_len(&parts));
+        assert_eq!(archive.len() as u64, total_len(&parts).unwrap());
         assert_eq!(archive.len() % 512, 0);
         let entries = read_entries(&archive);
         let names: Vec<&str> = entries.iter().map(|(n, _, _)| n.as_str()).collect();
@@ -226,5 +238,29 @@ pub(crate) mod tests {
             builder.append_data(&long, b""),
             Err(Error::InvalidArchivePath { .. })
         ));
+    }
+
+    #[test]
+    fn refuses_sizes_that_overflow_the_archive_length() {
+        let digest = Digest::of(b"x");
+        let mut builder = TarBuilder::new(0);
+        builder.append_blob("a", &digest, u64::MAX / 2).unwrap();
+        assert!(matches!(
+            builder.append_blob("b", &digest, u64::MAX / 2),
+            Err(Error::SizeOverflow { .. })
+        ));
+        let mut alone = TarBuilder::new(0);
+        assert!(matches!(
+            alone.append_blob("c", &digest, u64::MAX - 100),
+            Err(Error::SizeOverflow { .. })
+        ));
+        let parts = vec![
+            Part::Blob {
+                digest: digest.clone(),
+                size: u64::MAX,
+            },
+            Part::Blob { digest, size: 1 },
+        ];
+        assert!(total_len(&parts).is_err());
     }
 }

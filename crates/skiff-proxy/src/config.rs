@@ -1,12 +1,17 @@
 //! Command-line configuration.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use crate::allow::Target;
+use crate::server::Limits;
 use crate::{HostRule, OriginRule};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
-/// Registries and the hosts their tokens and blob redirects point to.
+/// Registries and the hosts their tokens and blob redirects really point to. Narrow on purpose:
+/// a broad storage wildcard (`*.amazonaws.com`, `storage.googleapis.com/*`) covers buckets
+/// anyone can fill, so only the registries' own buckets and CDN names are listed.
 pub const DEFAULT_UPSTREAM_HOSTS: &[&str] = &[
     // Docker Hub: registry, token service, blob CDNs (Cloudflare, CloudFront, R2).
     "registry-1.docker.io",
@@ -14,27 +19,32 @@ pub const DEFAULT_UPSTREAM_HOSTS: &[&str] = &[
     "auth.docker.io",
     "production.cloudflare.docker.com",
     "production.cloudfront.docker.com",
-    "*.r2.cloudflarestorage.com",
+    "docker-images-prod.*.r2.cloudflarestorage.com",
+    "docker-images-prod.s3.dualstack.*.amazonaws.com",
     // GitHub: registry and blob host.
     "ghcr.io",
     "pkg-containers.githubusercontent.com",
-    // Quay and its CDN.
+    // Quay and its CDN and bucket.
     "quay.io",
-    "*.quay.io",
-    // Google: GCR, Artifact Registry and their storage.
+    "cdn.quay.io",
+    "cdn01.quay.io",
+    "cdn02.quay.io",
+    "cdn03.quay.io",
+    "quayio-production-s3.s3.amazonaws.com",
+    // Google: GCR, Artifact Registry (`<region>-docker.pkg.dev`) and GCR's storage.
     "gcr.io",
     "*.gcr.io",
-    "*.pkg.dev",
+    "*-docker.pkg.dev",
     "storage.googleapis.com",
     // Microsoft.
     "mcr.microsoft.com",
     "*.data.mcr.microsoft.com",
-    // AWS ECR Public and the S3/CloudFront hosts it and registry.k8s.io redirect to.
+    // AWS ECR Public and its CloudFront distribution.
     "public.ecr.aws",
-    "*.cloudfront.net",
-    "*.amazonaws.com",
-    // Kubernetes.
+    "d2glxqk2uabbnd.cloudfront.net",
+    // Kubernetes: registry.k8s.io redirects to regional S3 buckets and Artifact Registry.
     "registry.k8s.io",
+    "prod-registry-k8s-io-*.s3.dualstack.*.amazonaws.com",
 ];
 
 #[derive(Clone, Debug)]
@@ -42,6 +52,10 @@ pub struct Config {
     pub listen: SocketAddr,
     pub upstream_hosts: Vec<HostRule>,
     pub origins: Vec<OriginRule>,
+    /// Names the proxy answers to besides loopback and the listen address (`--public-host`):
+    /// any other `Host` is a DNS-rebinding attempt.
+    pub public_hosts: Vec<String>,
+    pub limits: Limits,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +65,8 @@ pub enum ConfigError {
     MissingValue { flag: String },
     #[error("--listen {value:?} is not an address like 127.0.0.1:8787")]
     BadListen { value: String },
+    #[error("--max-connections {value:?} is not a number from 1 up")]
+    BadMaxConnections { value: String },
     #[error("unknown argument {arg:?}; see --help")]
     Unknown { arg: String },
 }
@@ -58,13 +74,20 @@ pub enum ConfigError {
 pub const USAGE: &str = "\
 skiff-proxy: a CORS proxy that lets the Skiff web app talk to container registries.
 
-Usage: skiff-proxy [--listen ADDR] [--allow-host HOST]... [--allow-origin ORIGIN]...
+Usage: skiff-proxy [--listen ADDR] [--allow-host HOST]... [--allow-origin ORIGIN]... [OPTIONS]
 
   --listen ADDR          address to bind (default 127.0.0.1:8787; keep it on loopback)
-  --allow-host HOST      also allow this upstream host: `registry.example.com`,
-                         `127.0.0.1:5000` (that port only) or `*.example.com`
+  --allow-host HOST      also allow this upstream host: `registry.example.com` (https, port
+                         443), `127.0.0.1:5000` (that port, http or https),
+                         `http://registry.lan` (plain http, port 80) or `*.example.com`
+  --allow-private-host HOST
+                         allow HOST (exactly, no wildcards) even though its name resolves to a
+                         private, loopback or link-local address: an internal registry
   --allow-origin ORIGIN  also allow pages from this origin (`https://skiff.example`, or `*`);
                          pages on localhost / 127.0.0.1 / [::1] are always allowed
+  --public-host NAME     also answer requests addressed to NAME (the proxy's name in a
+                         deployment); loopback names and the listen address always work
+  --max-connections N    serve at most N connections at once (default 256)
   --no-default-hosts     start from an empty host allowlist
 
 Requests: GET or HEAD /<absolute upstream URL>, e.g. /https://registry-1.docker.io/v2/
@@ -79,6 +102,13 @@ impl Default for Config {
                 .map(|h| HostRule::new(h))
                 .collect(),
             origins: vec![OriginRule::Loopback],
+            public_hosts: Vec::new(),
+            limits: Limits {
+                header_read_timeout: Duration::from_secs(10),
+                // Longer than the upstream read timeout, so a stalled upstream is reported first.
+                idle_timeout: Duration::from_secs(90),
+                max_connections: 256,
+            },
         }
     }
 }
@@ -110,7 +140,21 @@ impl Config {
                         .map_err(|_| ConfigError::BadListen { value: text })?;
                 }
                 "--allow-host" => config.upstream_hosts.push(HostRule::new(&value()?)),
+                "--allow-private-host" => config
+                    .upstream_hosts
+                    .push(HostRule::allowing_private(&value()?)),
                 "--allow-origin" => config.origins.push(OriginRule::parse(&value()?)),
+                "--public-host" => config
+                    .public_hosts
+                    .push(value()?.trim().to_ascii_lowercase()),
+                "--max-connections" => {
+                    let text = value()?;
+                    config.limits.max_connections = text
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or(ConfigError::BadMaxConnections { value: text })?;
+                }
                 "--no-default-hosts" => config.upstream_hosts.clear(),
                 _ => return Err(ConfigError::Unknown { arg }),
             }
@@ -118,13 +162,112 @@ impl Config {
         Ok(Some(config))
     }
 
-    pub fn host_allowed(&self, host: &str, port: u16) -> bool {
-        self.upstream_hosts
-            .iter()
-            .any(|rule| rule.matches(host, port))
+    pub fn host_allowed(&self, target: &Target<'_>) -> bool {
+        self.upstream_hosts.iter().any(|rule| rule.matches(target))
     }
 
     pub fn origin_allowed(&self, origin: &str) -> bool {
         self.origins.iter().any(|rule| rule.matches(origin))
+    }
+
+    /// Whether a request addressed to `host` (the `Host` header's name, without port) is for
+    /// this proxy: a loopback name or address, the listen address, or a configured public name.
+    pub fn answers_to(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        let Ok(parsed) = url::Host::parse(&host) else {
+            return false;
+        };
+        let listen_ip = self.listen.ip();
+        crate::allow::is_loopback_host(&parsed)
+            || (!listen_ip.is_unspecified()
+                && host.trim_start_matches('[').trim_end_matches(']') == listen_ip.to_string())
+            || self.public_hosts.contains(&host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Config {
+        Config::from_args(args.iter().map(|a| a.to_string()))
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn answers_only_to_its_own_names() {
+        let local = config(&[]);
+        for host in ["127.0.0.1", "localhost", "LOCALHOST", "[::1]", "127.0.0.2"] {
+            assert!(local.answers_to(host), "{host}");
+        }
+        for host in [
+            "evil.com",
+            "127.evil.com",
+            "localhost.evil.com",
+            "10.0.0.1",
+            "",
+        ] {
+            assert!(!local.answers_to(host), "{host}");
+        }
+        let deployed = config(&["--listen", "10.1.2.3:8787", "--public-host", "Skiff.Corp"]);
+        assert!(deployed.answers_to("10.1.2.3"));
+        assert!(deployed.answers_to("skiff.corp"));
+        assert!(!deployed.answers_to("skiff.corp.evil.com"));
+        let any = config(&["--listen", "0.0.0.0:8787"]);
+        assert!(!any.answers_to("0.0.0.0"));
+    }
+
+    #[test]
+    fn reads_flags() {
+        let c = config(&[
+            "--max-connections=3",
+            "--allow-private-host",
+            "reg.lan:5000",
+        ]);
+        assert_eq!(c.limits.max_connections, 3);
+        assert!(c
+            .upstream_hosts
+            .last()
+            .unwrap()
+            .allows_private_name("reg.lan"));
+        for bad in [
+            &["--max-connections", "0"][..],
+            &["--listen", "nope"],
+            &["--what"],
+        ] {
+            assert!(Config::from_args(bad.iter().map(|a| a.to_string())).is_err());
+        }
+    }
+
+    #[test]
+    fn default_hosts_are_narrow() {
+        let c = Config::default();
+        let https = |host| Target {
+            scheme: crate::allow::Scheme::Https,
+            host,
+            port: 443,
+        };
+        assert!(c.host_allowed(&https("registry-1.docker.io")));
+        assert!(c.host_allowed(&https("europe-west1-docker.pkg.dev")));
+        assert!(c.host_allowed(&https(
+            "prod-registry-k8s-io-us-east-2.s3.dualstack.us-east-2.amazonaws.com"
+        )));
+        for refused in [
+            "evil.s3.amazonaws.com",
+            "attacker.cloudfront.net",
+            "x.r2.cloudflarestorage.com",
+        ] {
+            assert!(!c.host_allowed(&https(refused)), "{refused}");
+        }
+        let http = Target {
+            scheme: crate::allow::Scheme::Http,
+            host: "ghcr.io",
+            port: 80,
+        };
+        assert!(
+            !c.host_allowed(&http),
+            "no plain http to a rule without a port"
+        );
     }
 }

@@ -9,6 +9,10 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::response::Response;
 use axum::Router;
 
+use skiff_core::proxy_protocol::{ProxyErrorKind, PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER};
+
+use crate::allow::{Scheme, Target};
+use crate::net::{CheckedResolver, PrivateAddress};
 use crate::Config;
 
 /// Request headers passed upstream; everything else (cookies, origin, referer) stays here.
@@ -39,10 +43,13 @@ const PASSED_RESPONSE_HEADERS: &[&str] = &[
     "docker-ratelimit-source",
 ];
 
-/// Set by the proxy itself: why it refused a request, and the host a redirect ended on (never
-/// the full URL: signed CDN URLs carry credentials in their query).
-const PROXY_ERROR_HEADER: &str = "x-skiff-proxy-error";
-const REDIRECTED_TO_HEADER: &str = "x-skiff-redirected-to";
+/// Set on every answer, so that nothing relayed can act in the proxy's origin: a page an upstream
+/// serves (an HTML file in an allowlisted bucket, say) is a sandboxed download, never a document.
+const INERT_RESPONSE_HEADERS: [(HeaderName, &str); 3] = [
+    (header::CONTENT_SECURITY_POLICY, "sandbox"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::CONTENT_DISPOSITION, "attachment"),
+];
 
 const ALLOWED_REQUEST_HEADERS: &str = "Authorization, Accept, Range, If-None-Match, If-Range";
 const MAX_REDIRECTS: usize = 10;
@@ -55,21 +62,21 @@ struct Shared {
 pub(crate) fn router(config: Config) -> Router {
     let redirect_config = config.clone();
     let policy = reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() >= MAX_REDIRECTS {
-            return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
-        }
-        let (host, port) = host_and_port(attempt.url());
-        if redirect_config.host_allowed(&host, port) {
+        match redirect_verdict(&redirect_config, attempt.previous(), attempt.url()) {
             // reqwest drops Authorization and Cookie itself when the host changes.
-            attempt.follow()
-        } else {
-            attempt.error(format!(
-                "the upstream redirected to {host}, which is not on the proxy's allowlist; restart the proxy with --allow-host {host}"
-            ))
+            Ok(()) => attempt.follow(),
+            Err(reason) => attempt.error(reason),
         }
     });
     let client = reqwest::Client::builder()
         .redirect(policy)
+        // The first hop's URL may be signed: it goes nowhere else.
+        .referer(false)
+        // Every name is resolved and checked here; a system proxy would resolve it elsewhere.
+        .no_proxy()
+        .dns_resolver(Arc::new(CheckedResolver::new(
+            config.upstream_hosts.clone(),
+        )))
         .connect_timeout(Duration::from_secs(15))
         .read_timeout(Duration::from_secs(60))
         .user_agent(concat!("skiff-proxy/", env!("CARGO_PKG_VERSION")))
@@ -79,21 +86,54 @@ pub(crate) fn router(config: Config) -> Router {
     Router::new().fallback(handle).with_state(shared)
 }
 
+/// Whether to follow a redirect to `next`, given the URLs requested so far (the first included).
+fn redirect_verdict(config: &Config, previous: &[url::Url], next: &url::Url) -> Result<(), String> {
+    if previous.len() > MAX_REDIRECTS {
+        return Err(format!("more than {MAX_REDIRECTS} redirects"));
+    }
+    let Some(target) = Target::of(next) else {
+        return Err("the upstream redirected to a URL that is not http(s)".to_owned());
+    };
+    let shown = shown_host(next);
+    let from_https = previous.last().is_some_and(|url| url.scheme() == "https");
+    if from_https && target.scheme == Scheme::Http {
+        Err(format!(
+            "the upstream redirected from https to plain http ({shown}); Skiff's proxy does not downgrade"
+        ))
+    } else if config.host_allowed(&target) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the upstream redirected to {shown}, which is not on the proxy's allowlist; restart the proxy with --allow-host {shown}"
+        ))
+    }
+}
+
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
-    let origin = request
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let headers = request.headers();
+    let origin = match headers.get(header::ORIGIN).map(HeaderValue::to_str) {
+        None => None,
+        Some(Ok(origin)) => Some(origin.to_owned()),
+        Some(Err(_)) => {
+            return Cors::default().refuse(
+                StatusCode::BAD_REQUEST,
+                ProxyErrorKind::OriginInvalid,
+                "the request's Origin header is not a readable origin".to_owned(),
+            )
+        }
+    };
     // Refusals still carry CORS headers so the page can show the reason.
     let cors = Cors {
         origin: origin.clone(),
     };
+    if let Some(refusal) = refuse_foreign_host(&shared.config, &cors, &request) {
+        return refusal;
+    }
     if let Some(origin) = &origin {
         if !shared.config.origin_allowed(origin) {
             return cors.refuse(
                 StatusCode::FORBIDDEN,
-                "origin-not-allowed",
+                ProxyErrorKind::OriginNotAllowed,
                 format!("Skiff's proxy does not serve pages from {origin}; restart it with --allow-origin {origin}"),
             );
         }
@@ -114,13 +154,69 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
 
     match *request.method() {
         Method::OPTIONS => cors.preflight(request.headers()),
-        Method::GET | Method::HEAD => forward(&shared, &cors, target, request.headers(), request.method()).await,
+        Method::GET | Method::HEAD => match refuse_fetch_mode(&cors, request.headers()) {
+            Some(refusal) => refusal,
+            None => forward(&shared, &cors, target, request.headers(), request.method()).await,
+        },
         ref other => cors.refuse(
             StatusCode::FORBIDDEN,
-            "method-not-allowed",
+            ProxyErrorKind::MethodNotAllowed,
             format!("Skiff's proxy forwards only GET and HEAD (pulling is read-only); {other} is refused"),
         ),
     }
+}
+
+/// DNS rebinding: a page on `evil.example` whose name now points at 127.0.0.1 reaches the proxy
+/// with `Host: evil.example`. Only the proxy's own names are served.
+fn refuse_foreign_host(config: &Config, cors: &Cors, request: &Request) -> Option<Response> {
+    let from_header = request
+        .headers()
+        .get(header::HOST)
+        .map(|value| value.to_str().ok().map(str::to_owned));
+    let from_uri = request.uri().authority().map(|a| Some(a.host().to_owned()));
+    let names: Vec<Option<String>> = from_header.into_iter().chain(from_uri).collect();
+    let answers = !names.is_empty()
+        && names.iter().all(|name| {
+            name.as_deref()
+                .map(strip_port)
+                .is_some_and(|host| config.answers_to(host))
+        });
+    (!answers).then(|| {
+        cors.refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            ProxyErrorKind::HostHeaderNotAllowed,
+            "this request was addressed to a name that is not Skiff's proxy; a deployment names its public host with --public-host".to_owned(),
+        )
+    })
+}
+
+/// `host:port`, `[v6]:port` → the host part.
+fn strip_port(authority: &str) -> &str {
+    if authority.starts_with('[') {
+        return authority
+            .split_once(']')
+            .map_or(authority, |(host, _)| &authority[..host.len() + 1]);
+    }
+    authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host)
+}
+
+/// Only `fetch` in CORS mode is served: a navigation would render what an upstream sent, and a
+/// no-cors load (`<img>`, `<script>`) from any page would reach the upstream and leak its status.
+fn refuse_fetch_mode(cors: &Cors, headers: &HeaderMap) -> Option<Response> {
+    let mode = headers.get("sec-fetch-mode")?;
+    let allowed = matches!(mode.to_str(), Ok("cors" | "same-origin"));
+    (!allowed).then(|| {
+        cors.refuse(
+            StatusCode::FORBIDDEN,
+            ProxyErrorKind::FetchModeNotAllowed,
+            format!(
+                "Skiff's proxy serves the Skiff app's fetch requests only, not {} requests; open the Skiff app instead",
+                mode.to_str().unwrap_or("such")
+            ),
+        )
+    })
 }
 
 async fn forward(
@@ -140,17 +236,18 @@ async fn forward(
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => url,
             _ => return cors.refuse(
                 StatusCode::BAD_REQUEST,
-                "bad-target",
+                ProxyErrorKind::BadTarget,
                 "the path must be an absolute http(s) URL, e.g. /https://registry-1.docker.io/v2/"
                     .to_owned(),
             ),
         };
-    let (host, port) = host_and_port(&url);
-    if !shared.config.host_allowed(&host, port) {
-        let shown = shown_host(&url);
+    let allowed = Target::of(&url).is_some_and(|target| shared.config.host_allowed(&target));
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let shown = shown_host(&url);
+    if !allowed {
         return cors.refuse(
             StatusCode::FORBIDDEN,
-            "host-not-allowed",
+            ProxyErrorKind::HostNotAllowed,
             format!("Skiff's proxy does not forward to {shown}: it is not on the allowlist; restart the proxy with --allow-host {shown}"),
         );
     }
@@ -171,12 +268,16 @@ async fn forward(
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(": ");
+            let private = std::iter::successors(std::error::Error::source(&error), |e| e.source())
+                .any(|e| e.downcast_ref::<PrivateAddress>().is_some());
             let (status, kind) = if redirect {
-                (StatusCode::FORBIDDEN, "redirect-not-allowed")
+                (StatusCode::FORBIDDEN, ProxyErrorKind::RedirectNotAllowed)
+            } else if private {
+                (StatusCode::FORBIDDEN, ProxyErrorKind::PrivateAddress)
             } else if error.is_timeout() {
-                (StatusCode::GATEWAY_TIMEOUT, "upstream-timeout")
+                (StatusCode::GATEWAY_TIMEOUT, ProxyErrorKind::UpstreamTimeout)
             } else {
-                (StatusCode::BAD_GATEWAY, "upstream-unreachable")
+                (StatusCode::BAD_GATEWAY, ProxyErrorKind::UpstreamUnreachable)
             };
             return cors.refuse(
                 status,
@@ -195,7 +296,7 @@ async fn forward(
             headers.append(HeaderName::from_static(name), value.clone());
         }
     }
-    if host_and_port(response.url()) != (host.clone(), port) {
+    if shown_host(response.url()) != shown {
         if let Ok(value) = HeaderValue::from_str(&shown_host(response.url())) {
             headers.insert(REDIRECTED_TO_HEADER, value);
         }
@@ -209,12 +310,6 @@ async fn forward(
     builder.body(body).expect("the response parts are valid")
 }
 
-/// The host (IPv6 without brackets) and effective port, as the allowlist matches them.
-fn host_and_port(url: &url::Url) -> (String, u16) {
-    let host = url.host_str().unwrap_or("").trim_matches(['[', ']']);
-    (host.to_owned(), url.port_or_known_default().unwrap_or(0))
-}
-
 /// `host` or `host:port` as the user would write it in `--allow-host`.
 fn shown_host(url: &url::Url) -> String {
     let host = url.host_str().unwrap_or("");
@@ -224,12 +319,16 @@ fn shown_host(url: &url::Url) -> String {
     }
 }
 
+#[derive(Default)]
 struct Cors {
     origin: Option<String>,
 }
 
 impl Cors {
     fn apply(&self, headers: &mut HeaderMap) {
+        for (name, value) in INERT_RESPONSE_HEADERS {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
         let allow = self.origin.as_deref().unwrap_or("*");
         if let Ok(value) = HeaderValue::from_str(allow) {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
@@ -275,11 +374,84 @@ impl Cors {
         response
     }
 
-    fn refuse(&self, status: StatusCode, kind: &'static str, message: String) -> Response {
+    fn refuse(&self, status: StatusCode, kind: ProxyErrorKind, message: String) -> Response {
         let mut response = self.text(status, format!("{message}\n"));
         response
             .headers_mut()
-            .insert(PROXY_ERROR_HEADER, HeaderValue::from_static(kind));
+            .insert(PROXY_ERROR_HEADER, HeaderValue::from_static(kind.as_str()));
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn urls(list: &[&str]) -> Vec<url::Url> {
+        list.iter().map(|u| u.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn redirect_verdicts() {
+        let mut config = Config::default();
+        config
+            .upstream_hosts
+            .push(crate::HostRule::new("127.0.0.1:5000"));
+        let hub = "https://registry-1.docker.io/v2/x/blobs/sha256:a";
+        let table: &[(&[&str], &str, Result<(), &str>)] = &[
+            (
+                &[hub],
+                "https://production.cloudflare.docker.com/x?sig=1",
+                Ok(()),
+            ),
+            (
+                &[hub],
+                "http://production.cloudflare.docker.com/x",
+                Err("does not downgrade"),
+            ),
+            (&[hub], "http://127.0.0.1:5000/x", Err("does not downgrade")),
+            (
+                &["http://127.0.0.1:5000/a"],
+                "http://127.0.0.1:5000/b",
+                Ok(()),
+            ),
+            (
+                &[hub],
+                "https://evil.example/x",
+                Err("not on the proxy's allowlist"),
+            ),
+            (
+                &[hub],
+                "https://10.0.0.1/x",
+                Err("not on the proxy's allowlist"),
+            ),
+            (&[hub], "ftp://registry-1.docker.io/x", Err("not http(s)")),
+            (&[hub; 10], "https://registry-1.docker.io/v2/", Ok(())),
+            (
+                &[hub; 11],
+                "https://registry-1.docker.io/v2/",
+                Err("more than 10 redirects"),
+            ),
+        ];
+        for (previous, next, expected) in table {
+            let verdict = redirect_verdict(&config, &urls(previous), &next.parse().unwrap());
+            match (verdict, expected) {
+                (Ok(()), Ok(())) => {}
+                (Err(reason), Err(part)) => assert!(reason.contains(part), "{next}: {reason}"),
+                (got, _) => panic!("{next} after {} hops: {got:?}", previous.len()),
+            }
+        }
+    }
+
+    #[test]
+    fn strips_ports_from_authorities() {
+        for (authority, host) in [
+            ("127.0.0.1:8787", "127.0.0.1"),
+            ("localhost", "localhost"),
+            ("[::1]:8787", "[::1]"),
+            ("[::1]", "[::1]"),
+        ] {
+            assert_eq!(strip_port(authority), host);
+        }
     }
 }

@@ -4,24 +4,31 @@
 //! redirects. This proxy answers preflight itself, follows redirects server-side (dropping
 //! `Authorization` when the host changes, as S3-style signed URLs require), streams bodies
 //! untouched, and exposes the headers a registry client needs. It is not an open proxy: GET and
-//! HEAD only, an allowlist of upstream hosts and of browser origins, loopback bind by default.
+//! HEAD only, an allowlist of upstream hosts and of browser origins, loopback bind by default,
+//! only its own names in `Host`, no private upstream addresses, and every answer inert (a
+//! sandboxed download, never a page that runs in the proxy's origin).
 
 mod allow;
 mod config;
 mod forward;
+mod net;
+mod server;
 
 use axum::Router;
 use tokio::net::TcpListener;
 
-pub use allow::{HostRule, OriginRule};
+pub use allow::{HostRule, OriginRule, Scheme, Target};
 pub use config::{Config, ConfigError, DEFAULT_LISTEN, DEFAULT_UPSTREAM_HOSTS, USAGE};
+pub use net::is_public;
+pub use server::Limits;
 
 /// The proxy's routes: every path is an upstream URL, so one fallback handler takes all.
 pub fn router(config: Config) -> Router {
     forward::router(config)
 }
 
-/// Serves until the process ends.
+/// Serves until the process ends, with the configured timeouts and connection limit.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
-    axum::serve(listener, router(config)).await
+    let limits = config.limits;
+    server::serve(listener, router(config), limits).await
 }
