@@ -55,7 +55,7 @@ fi
 
 if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes ~4 minutes)"
-  # Not --locked: its lock file names a dependency version missing from the registry (DESIGN §6).
+  # Not --locked: its lock file names a dependency version missing from the registry (docs/facts.md §6).
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" -j"$(nproc)"
 fi
 

@@ -1,6 +1,6 @@
 //! Reading a response body chunk by chunk.
 //!
-//! A BYOB reader with `read(view, { min: 1 MiB })` (DESIGN §5) was tried: it gave no measurable
+//! A BYOB reader with `read(view, { min: 1 MiB })` (docs/facts.md §5) was tried: it gave no measurable
 //! speed-up here (scripts/bench.sh), reported some broken connections as a clean end, and left
 //! a read pending forever on others. The default reader errors reliably, so it is used.
 
