@@ -1,11 +1,5 @@
-//! Skiff: pull container images from any OCI/Docker registry inside a browser tab and save a tar
-//! that `docker load` accepts.
-
-mod components;
-mod error;
-mod services;
-mod state;
+//! The Skiff app: the page's program.
 
 fn main() {
-    yew::Renderer::<components::app::App>::new().render();
+    yew::Renderer::<skiff::components::app::App>::new().render();
 }

@@ -22,6 +22,11 @@ pub struct SavedArchive {
     /// The tags `docker load` will give, one per tagged image.
     pub repo_tags: Vec<String>,
     pub images: usize,
+    /// Layers in the archive, and how many of them the layer cache already held.
+    pub layers: usize,
+    pub layers_from_cache: usize,
+    /// Layer bytes that came over the network for this archive.
+    pub transferred: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +42,8 @@ pub enum LayerStatus {
     Queued,
     Downloading,
     Verified,
+    /// Found verified in the layer cache.
+    Cached,
     Failed,
 }
 
@@ -169,6 +176,65 @@ pub struct State {
     pub chosen_platform: Option<String>,
     pub index_json: Option<String>,
     pub tags: TagsView,
+    pub cache: CacheInfo,
+}
+
+/// What a pull reports, in order: the engine's own events, which the reducer maps to state here
+/// and nowhere else.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PullEvent {
+    Started {
+        reference: String,
+    },
+    Resolved {
+        reference: String,
+    },
+    Stage(String),
+    Exchange(Exchange),
+    IndexFetched {
+        json: String,
+        offers: Vec<PlatformOffer>,
+    },
+    PlatformChosen {
+        platform: String,
+    },
+    ManifestFetched {
+        json: String,
+    },
+    ConfigFetched {
+        json: String,
+    },
+    LayersAdded(Vec<LayerRow>),
+    LayerProgress {
+        index: usize,
+        received: u64,
+        now_ms: f64,
+    },
+    LayerDone {
+        index: usize,
+        outcome: LayerOutcome,
+    },
+    Finished(SavedArchive),
+    Failed(ErrorReport),
+}
+
+/// How a layer row ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerOutcome {
+    /// Fetched (all or the rest of it) and verified.
+    Verified,
+    /// Already in the layer cache: nothing transferred.
+    Cached,
+    Failed,
+}
+
+/// What the layer cache holds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CacheInfo {
+    pub layers: usize,
+    pub bytes: u64,
+    /// The user's limit, bytes.
+    pub cap: u64,
 }
 
 pub enum Action {
@@ -192,65 +258,61 @@ pub enum Action {
     EditCredentials(Credentials),
     RememberCredentials(bool),
     SetUncompressed(bool),
-    PullStarted {
+    /// Something a pull reports; stale pulls' events are ignored.
+    Pull {
         pull_id: u32,
-        reference: String,
+        event: PullEvent,
     },
-    Resolved {
-        pull_id: u32,
-        reference: String,
-    },
-    Stage {
-        pull_id: u32,
-        stage: String,
-    },
-    Exchange {
-        pull_id: u32,
-        exchange: Exchange,
-    },
-    IndexFetched {
-        pull_id: u32,
-        json: String,
-        offers: Vec<PlatformOffer>,
-    },
-    PlatformChosen {
-        pull_id: u32,
-        platform: String,
-    },
-    ManifestFetched {
-        pull_id: u32,
-        json: String,
-    },
-    ConfigFetched {
-        pull_id: u32,
-        json: String,
-    },
-    LayersAdded {
-        pull_id: u32,
-        layers: Vec<LayerRow>,
-    },
-    LayerProgress {
-        pull_id: u32,
-        index: usize,
-        received: u64,
-        now_ms: f64,
-    },
-    LayerDone {
-        pull_id: u32,
-        index: usize,
-        verified: bool,
-    },
-    Finished {
-        pull_id: u32,
-        archive: SavedArchive,
-    },
-    Failed {
-        pull_id: u32,
-        report: ErrorReport,
-    },
+    /// The layer cache's contents, read at start and after changes.
+    CacheInfo(CacheInfo),
 }
 
 impl State {
+    /// A pull's event, as state: the one place events become what the UI shows.
+    fn apply(&mut self, event: PullEvent) {
+        match event {
+            PullEvent::Started { reference } | PullEvent::Resolved { reference } => {
+                self.reference = Some(reference)
+            }
+            PullEvent::Stage(stage) => self.phase = Phase::Running { stage },
+            PullEvent::Exchange(exchange) => self.exchanges.push(exchange),
+            PullEvent::IndexFetched { json, offers } => {
+                self.index_json = Some(json);
+                self.offers = offers;
+            }
+            PullEvent::PlatformChosen { platform } => self.chosen_platform = Some(platform),
+            PullEvent::ManifestFetched { json } => self.manifest_json = Some(json),
+            PullEvent::ConfigFetched { json } => self.config_json = Some(json),
+            PullEvent::LayersAdded(layers) => self.layers.extend(layers),
+            PullEvent::LayerProgress {
+                index,
+                received,
+                now_ms,
+            } => {
+                if let Some(row) = self.layers.get_mut(index) {
+                    row.status = LayerStatus::Downloading;
+                    row.started_ms.get_or_insert(now_ms);
+                    row.received = received;
+                    row.updated_ms = now_ms;
+                }
+            }
+            PullEvent::LayerDone { index, outcome } => {
+                if let Some(row) = self.layers.get_mut(index) {
+                    row.status = match outcome {
+                        LayerOutcome::Verified => LayerStatus::Verified,
+                        LayerOutcome::Cached => {
+                            row.received = row.size;
+                            LayerStatus::Cached
+                        }
+                        LayerOutcome::Failed => LayerStatus::Failed,
+                    };
+                }
+            }
+            PullEvent::Finished(archive) => self.phase = Phase::Done(archive),
+            PullEvent::Failed(report) => self.phase = Phase::Failed(report),
+        }
+    }
+
     pub fn new(image_input: String, proxy_input: String, platform_input: String) -> Self {
         Self {
             image_input,
@@ -271,6 +333,7 @@ impl State {
             chosen_platform: None,
             index_json: None,
             tags: TagsView::Hidden,
+            cache: CacheInfo::default(),
         }
     }
 
@@ -328,13 +391,17 @@ impl Reducible for State {
             Action::EditCredentials(credentials) => next.credentials = credentials,
             Action::RememberCredentials(remember) => next.remember_credentials = remember,
             Action::SetUncompressed(uncompressed) => next.uncompressed = uncompressed,
-            Action::PullStarted { pull_id, reference } => {
+            Action::Pull {
+                pull_id,
+                event: PullEvent::Started { reference },
+            } => {
                 next = State {
                     queue: self.queue.clone(),
                     tags: self.tags.clone(),
                     credentials: self.credentials.clone(),
                     remember_credentials: self.remember_credentials,
                     uncompressed: self.uncompressed,
+                    cache: self.cache.clone(),
                     ..State::new(
                         self.image_input.clone(),
                         self.proxy_input.clone(),
@@ -347,67 +414,8 @@ impl Reducible for State {
                     stage: "Contacting the registry".to_owned(),
                 };
             }
-            Action::Resolved { pull_id, reference } if current(pull_id) => {
-                next.reference = Some(reference)
-            }
-            Action::Stage { pull_id, stage } if current(pull_id) => {
-                next.phase = Phase::Running { stage };
-            }
-            Action::Exchange { pull_id, exchange } if current(pull_id) => {
-                next.exchanges.push(exchange)
-            }
-            Action::IndexFetched {
-                pull_id,
-                json,
-                offers,
-            } if current(pull_id) => {
-                next.index_json = Some(json);
-                next.offers = offers;
-            }
-            Action::PlatformChosen { pull_id, platform } if current(pull_id) => {
-                next.chosen_platform = Some(platform)
-            }
-            Action::ManifestFetched { pull_id, json } if current(pull_id) => {
-                next.manifest_json = Some(json)
-            }
-            Action::ConfigFetched { pull_id, json } if current(pull_id) => {
-                next.config_json = Some(json)
-            }
-            Action::LayersAdded { pull_id, layers } if current(pull_id) => {
-                next.layers.extend(layers)
-            }
-            Action::LayerProgress {
-                pull_id,
-                index,
-                received,
-                now_ms,
-            } if current(pull_id) => {
-                if let Some(row) = next.layers.get_mut(index) {
-                    row.status = LayerStatus::Downloading;
-                    row.started_ms.get_or_insert(now_ms);
-                    row.received = received;
-                    row.updated_ms = now_ms;
-                }
-            }
-            Action::LayerDone {
-                pull_id,
-                index,
-                verified,
-            } if current(pull_id) => {
-                if let Some(row) = next.layers.get_mut(index) {
-                    row.status = if verified {
-                        LayerStatus::Verified
-                    } else {
-                        LayerStatus::Failed
-                    };
-                }
-            }
-            Action::Finished { pull_id, archive } if current(pull_id) => {
-                next.phase = Phase::Done(archive)
-            }
-            Action::Failed { pull_id, report } if current(pull_id) => {
-                next.phase = Phase::Failed(report)
-            }
+            Action::Pull { pull_id, event } if current(pull_id) => next.apply(event),
+            Action::CacheInfo(info) => next.cache = info,
             _ => return self,
         }
         Rc::new(next)
@@ -424,25 +432,29 @@ mod tests {
             "http://p/".into(),
             "linux/amd64".into(),
         ))
-        .reduce(Action::PullStarted {
+        .reduce(Action::Pull {
             pull_id: 7,
-            reference: "docker.io/library/busybox:latest".into(),
+            event: PullEvent::Started {
+                reference: "docker.io/library/busybox:latest".into(),
+            },
         })
     }
 
     #[test]
     fn a_pull_resets_the_previous_one() {
-        let state = started().reduce(Action::Failed {
+        let state = started().reduce(Action::Pull {
             pull_id: 7,
-            report: ErrorReport {
+            event: PullEvent::Failed(ErrorReport {
                 title: "x".into(),
                 message: "y".into(),
                 wants_credentials: false,
-            },
+            }),
         });
-        let state = state.reduce(Action::PullStarted {
+        let state = state.reduce(Action::Pull {
             pull_id: 8,
-            reference: "r".into(),
+            event: PullEvent::Started {
+                reference: "r".into(),
+            },
         });
         assert!(state.is_running());
         assert!(state.exchanges.is_empty());
@@ -457,9 +469,11 @@ mod tests {
             password: "hunter2".into(),
         };
         let state = started().reduce(Action::EditCredentials(login.clone()));
-        let state = state.reduce(Action::PullStarted {
+        let state = state.reduce(Action::Pull {
             pull_id: 8,
-            reference: "r".into(),
+            event: PullEvent::Started {
+                reference: "r".into(),
+            },
         });
         assert_eq!(state.credentials, login);
         let given = state.credentials.if_given().unwrap();
@@ -488,37 +502,47 @@ mod tests {
     #[test]
     fn actions_of_a_superseded_pull_are_ignored() {
         let state = started();
-        let after = state.clone().reduce(Action::Stage {
+        let after = state.clone().reduce(Action::Pull {
             pull_id: 6,
-            stage: "old".into(),
+            event: PullEvent::Stage("old".into()),
         });
         assert!(Rc::ptr_eq(&state, &after));
     }
 
     #[test]
     fn progress_updates_rows_and_speed() {
-        let state = started().reduce(Action::LayersAdded {
+        let state = started().reduce(Action::Pull {
             pull_id: 7,
-            layers: vec![LayerRow::new("sha256:a".into(), "gzip".into(), 1000)],
+            event: PullEvent::LayersAdded(vec![LayerRow::new(
+                "sha256:a".into(),
+                "gzip".into(),
+                1000,
+            )]),
         });
-        let state = state.reduce(Action::LayerProgress {
+        let state = state.reduce(Action::Pull {
             pull_id: 7,
-            index: 0,
-            received: 0,
-            now_ms: 1000.0,
+            event: PullEvent::LayerProgress {
+                index: 0,
+                received: 0,
+                now_ms: 1000.0,
+            },
         });
-        let state = state.reduce(Action::LayerProgress {
+        let state = state.reduce(Action::Pull {
             pull_id: 7,
-            index: 0,
-            received: 500,
-            now_ms: 2000.0,
+            event: PullEvent::LayerProgress {
+                index: 0,
+                received: 500,
+                now_ms: 2000.0,
+            },
         });
         assert_eq!(state.layers[0].status, LayerStatus::Downloading);
         assert_eq!(state.layers[0].bytes_per_second(), Some(500.0));
-        let state = state.reduce(Action::LayerDone {
+        let state = state.reduce(Action::Pull {
             pull_id: 7,
-            index: 0,
-            verified: true,
+            event: PullEvent::LayerDone {
+                index: 0,
+                outcome: LayerOutcome::Verified,
+            },
         });
         assert_eq!(state.layers[0].status, LayerStatus::Verified);
     }

@@ -209,6 +209,7 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String) {
             platform,
             uncompressed: state.uncompressed,
             credentials,
+            settings: prefs::pull_settings(),
         },
         state.pull_id + 1,
         Callback::from(move |action| dispatcher.dispatch(action)),

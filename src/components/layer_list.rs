@@ -40,6 +40,7 @@ fn row(index: usize, layer: &LayerRow) -> Html {
         LayerStatus::Queued => ("queued", "queued"),
         LayerStatus::Downloading => ("downloading", "downloading"),
         LayerStatus::Verified => ("verified", "verified ✓"),
+        LayerStatus::Cached => ("cached", "from cache ✓"),
         LayerStatus::Failed => ("failed", "failed ✗"),
     };
     let speed = match (&layer.status, layer.bytes_per_second()) {

@@ -14,6 +14,7 @@ pub fn save_panel(props: &SavePanelProps) -> Html {
     html! {
         <section class="done">
             <p>{ if archive.images > 1 { format!("Every layer of the {} images verified. The archive is ready.", archive.images) } else { "Every layer verified. The archive is ready.".to_owned() } }</p>
+            <p id="transfer" class="hint">{ transfer_summary(archive) }</p>
             <a id="save" class="button" href={archive.object_url.clone()} download={archive.file_name.clone()}>
                 { format!("Save {} ({})", archive.file_name, human_bytes(archive.size)) }
             </a>
@@ -28,5 +29,25 @@ pub fn save_panel(props: &SavePanelProps) -> Html {
                 { " (" }<code>{ "podman load" }</code>{ " works too)." }
             </p>
         </section>
+    }
+}
+
+/// What came over the network and what the layer cache already held.
+fn transfer_summary(archive: &SavedArchive) -> String {
+    match (archive.layers, archive.layers_from_cache) {
+        (0, _) => "The image has no layers.".to_owned(),
+        (all, cached) if cached == all => format!(
+            "No layer bytes were transferred: all {all} layer{} came from the layer cache.",
+            if all == 1 { "" } else { "s" }
+        ),
+        (all, 0) => format!(
+            "{} of layers transferred ({all} layer{}).",
+            human_bytes(archive.transferred),
+            if all == 1 { "" } else { "s" }
+        ),
+        (all, cached) => format!(
+            "{} of layers transferred; {cached} of {all} layers came from the layer cache.",
+            human_bytes(archive.transferred)
+        ),
     }
 }

@@ -10,18 +10,15 @@ use skiff_core::auth::{basic_authorization, Challenge, Scope, Token};
 use skiff_core::manifest::check_document_size;
 use skiff_core::proxy_protocol::{ProxyErrorKind, PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER};
 use skiff_core::registry::Route;
+use skiff_core::retry::{Decision, Outcome, RetryAfter, RetryPolicy};
 use skiff_core::Reference;
+
+use crate::engine::protocol::HttpFacts;
 use web_sys::AbortSignal;
 use yew::Callback;
 
 use crate::error::{js_error_text, AppError};
 use crate::state::{Credentials, Exchange};
-
-/// Waits before retrying a 5xx answer: bounded, growing.
-const BACKOFF_MS: [u32; 3] = [500, 1_000, 2_000];
-/// A 429 whose `Retry-After` is at most this many seconds is waited out once; longer ones are
-/// reported, since a browser tab should not sit silent for minutes.
-const MAX_RETRY_AFTER_S: u32 = 5;
 
 enum Auth {
     /// No challenge seen yet.
@@ -65,6 +62,39 @@ impl RegistrySession {
             auth: RefCell::new(Auth::None),
             signal,
             report,
+        }
+    }
+
+    /// How this session's requests reach the registry (through the proxy, or directly).
+    pub fn route(&self) -> &Route {
+        &self.route
+    }
+
+    /// The `Authorization` to send the registry now, renewing a token that is due first.
+    pub async fn fresh_authorization(&self) -> Result<Option<String>, AppError> {
+        self.renew_token_if_due().await?;
+        Ok(self.authorization())
+    }
+
+    /// After a 401 elsewhere (a layer worker's): a new token, and the header to send.
+    pub async fn reauthorize(&self) -> Result<Option<String>, AppError> {
+        if matches!(&*self.auth.borrow(), Auth::Bearer { .. }) {
+            self.fetch_token().await?;
+        }
+        Ok(self.authorization())
+    }
+
+    /// No answer for `what`: the proxy's fault or the registry's, as the route says.
+    pub fn unreachable(&self, what: &str, detail: &str) -> AppError {
+        match self.route.proxy() {
+            Some(proxy) => AppError::ProxyUnreachable {
+                proxy: proxy.to_owned(),
+                detail: detail.to_owned(),
+            },
+            None => AppError::RegistryUnreachable {
+                what: what.to_owned(),
+                detail: format!("{detail}. The registry may send no CORS headers: set a CORS proxy (e.g. the one `scripts/serve.sh` starts) in the CORS proxy field."),
+            },
         }
     }
 
@@ -238,8 +268,9 @@ impl RegistrySession {
         }
     }
 
-    /// Sends, retrying 5xx answers with backoff and short 429 waits. The last answer is
-    /// returned as it is, for the caller to report.
+    /// Sends, retrying as the core's [`RetryPolicy`] decides: 5xx and 429 answers (waiting
+    /// out a `Retry-After` of up to 30 s) and connection failures, with backoff. The last
+    /// answer is returned as it is, for the caller to report.
     async fn send_with_retries(
         &self,
         upstream: &str,
@@ -248,29 +279,31 @@ impl RegistrySession {
         authorization: Option<String>,
         extra: &[(&str, String)],
     ) -> Result<Response, AppError> {
+        let policy = RetryPolicy::default();
         let mut attempt = 0;
         loop {
-            let response = self
+            attempt += 1;
+            let sent = self
                 .send(upstream, accept, what, authorization.clone(), extra)
-                .await?;
-            let refused_by_proxy =
-                proxy_error_kind(&response).is_some_and(|kind| !kind.is_upstream_failure());
-            let delay = match response.status() {
-                500..=599 if !refused_by_proxy => BACKOFF_MS.get(attempt).copied(),
-                429 if attempt == 0 => response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.trim().parse::<u32>().ok())
-                    .filter(|s| *s <= MAX_RETRY_AFTER_S)
-                    .map(|s| s * 1000),
-                _ => None,
+                .await;
+            let outcome = match &sent {
+                Ok(response) => Outcome::Status {
+                    status: response.status(),
+                    retry_after: response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| RetryAfter::parse(&v).ok()),
+                    refused_by_proxy: proxy_error_kind(response)
+                        .is_some_and(|kind| !kind.is_transient()),
+                },
+                Err(AppError::Cancelled) => return sent,
+                Err(_) => Outcome::ConnectionError,
             };
-            match delay {
-                Some(delay) => {
-                    attempt += 1;
-                    sleep_ms(delay).await;
+            match policy.decide(attempt, outcome, now_ms()) {
+                Decision::Retry { after_ms } => {
+                    sleep_ms(after_ms.min(u32::MAX as u64) as u32).await
                 }
-                None => return Ok(response),
+                Decision::Done | Decision::GiveUp { .. } => return sent,
             }
         }
     }
@@ -368,10 +401,24 @@ pub async fn expect_ok(response: Response, what: &str) -> Result<Response, AppEr
 
 /// Turns a non-2xx answer into an error, reading the registry's error JSON or the proxy's text.
 pub async fn error_for(response: &Response, what: &str) -> AppError {
-    let status = response.status();
     let headers = response.headers();
-    let body = response.text().await.unwrap_or_default();
-    if let Some(kind) = headers.get(PROXY_ERROR_HEADER) {
+    let facts = HttpFacts {
+        status: response.status(),
+        proxy_error: headers.get(PROXY_ERROR_HEADER),
+        body: response.text().await.unwrap_or_default(),
+        retry_after: headers.get("retry-after"),
+        ratelimit_limit: headers.get("ratelimit-limit"),
+        ratelimit_remaining: headers.get("ratelimit-remaining"),
+    };
+    error_from_facts(&facts, what)
+}
+
+/// The error an HTTP answer means, from its facts (the page's own answers and the layer
+/// workers' alike).
+pub fn error_from_facts(facts: &HttpFacts, what: &str) -> AppError {
+    let status = facts.status;
+    let body = facts.body.as_str();
+    if let Some(kind) = &facts.proxy_error {
         let message = body.trim().to_owned();
         let upstream_failure = kind
             .parse::<ProxyErrorKind>()
@@ -387,15 +434,19 @@ pub async fn error_for(response: &Response, what: &str) -> AppError {
             AppError::ProxyRefused { message }
         };
     }
-    let code = registry_error_code(&body);
+    let code = registry_error_code(body);
     let what = what.to_owned();
     match status {
         404 => AppError::NotFound { what, code },
         401 | 403 => AppError::Denied { what, status, code },
         429 => {
             let mut details = String::new();
-            for name in ["retry-after", "ratelimit-limit", "ratelimit-remaining"] {
-                if let Some(value) = headers.get(name) {
+            for (name, value) in [
+                ("retry-after", &facts.retry_after),
+                ("ratelimit-limit", &facts.ratelimit_limit),
+                ("ratelimit-remaining", &facts.ratelimit_remaining),
+            ] {
+                if let Some(value) = value {
                     details.push_str(&format!(", {name}: {value}"));
                 }
             }
@@ -405,10 +456,7 @@ pub async fn error_for(response: &Response, what: &str) -> AppError {
             what,
             status,
             code,
-            hint: format!(
-                "The registry (or a gateway before it) kept failing after {} retries with backoff; try again later.",
-                BACKOFF_MS.len()
-            ),
+            hint: "The registry (or a gateway before it) kept failing through retries with backoff; try again later.".to_owned(),
         },
         _ => AppError::Http {
             what,

@@ -3,6 +3,5 @@
 pub mod http;
 pub mod prefs;
 pub mod pull;
-pub mod staging;
 pub mod stream;
 pub mod tags;

@@ -2,6 +2,7 @@
 //! only when the user opts in (sessionStorage: this tab only) and the image in the page's link
 //! (`#/?image=…`), so a link opens the app with the form filled in.
 
+use crate::services::pull::PullSettings;
 use crate::state::Credentials;
 
 const PROXY_KEY: &str = "skiff.proxy";
@@ -169,4 +170,72 @@ pub fn remember_credentials(credentials: Option<&Credentials>) {
             let _ = storage.remove_item(CREDENTIALS_KEY);
         }
     }
+}
+
+const SETTINGS_KEY: &str = "skiff.settings";
+
+/// The engine's settings: the layer cache's limit (set in the app), layer parallelism and
+/// chunk size (set by hand or by the benchmark in localStorage `skiff.settings`, e.g.
+/// `{"parallelLayers": 4, "chunkBytes": 1048576, "cacheCapBytes": 21474836480}`).
+pub fn pull_settings() -> PullSettings {
+    let mut settings = PullSettings::default();
+    let saved = local_storage()
+        .and_then(|s| s.get_item(SETTINGS_KEY).ok()?)
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok());
+    let Some(saved) = saved else {
+        return settings;
+    };
+    if let Some(n) = saved["parallelLayers"].as_u64() {
+        settings.parallel_layers = n.clamp(1, 16) as usize;
+    }
+    if let Some(n) = saved["chunkBytes"].as_u64() {
+        settings.job.chunk_bytes = n.clamp(64 << 10, 16 << 20) as u32;
+    }
+    if let Some(n) = saved["cacheCapBytes"].as_u64() {
+        settings.cache_cap_bytes = n.max(1 << 20);
+    }
+    settings
+}
+
+pub fn save_cache_cap(bytes: u64) {
+    let Some(storage) = local_storage() else {
+        return;
+    };
+    let mut saved = storage
+        .get_item(SETTINGS_KEY)
+        .ok()
+        .flatten()
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    saved["cacheCapBytes"] = serde_json::json!(bytes);
+    let _ = storage.set_item(SETTINGS_KEY, &saved.to_string());
+}
+
+const IN_PROGRESS_KEY: &str = "skiff.pull-in-progress";
+
+/// A pull that was running when the page went away (a reload, a crash): what to pull again.
+/// Its finished layers are in the layer cache and its partial layer continues where it broke.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InterruptedPull {
+    pub images: Vec<String>,
+    pub platform: String,
+    pub uncompressed: bool,
+}
+
+pub fn mark_pull_in_progress(pull: &InterruptedPull) {
+    if let (Some(storage), Ok(json)) = (session_storage(), serde_json::to_string(pull)) {
+        let _ = storage.set_item(IN_PROGRESS_KEY, &json);
+    }
+}
+
+pub fn clear_pull_in_progress() {
+    if let Some(storage) = session_storage() {
+        let _ = storage.remove_item(IN_PROGRESS_KEY);
+    }
+}
+
+pub fn interrupted_pull() -> Option<InterruptedPull> {
+    let json = session_storage()?.get_item(IN_PROGRESS_KEY).ok()??;
+    serde_json::from_str(&json).ok()
 }

@@ -14,11 +14,13 @@
 //! - [`retry`]: when to retry a request, how long to wait, and reading `Retry-After`.
 //! - [`resume`]: continuing a broken blob download with `Range`, and its retry budget.
 //! - [`session`]: the registry auth state machine (challenges, tokens, renewal, refusals).
+//! - [`cache`]: the layer cache's index and its least-recently-used evictions.
 //! - [`tar_parts`] and [`archive`]: the docker-load / OCI-layout tar, described as parts so a
 //!   driver can assemble it from staged blobs without copying them.
 
 pub mod archive;
 pub mod auth;
+pub mod cache;
 pub mod digest;
 mod error;
 pub mod layer;

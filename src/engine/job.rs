@@ -1,0 +1,393 @@
+//! One layer job, run inside a worker: bring the blob into `partial/`, verifying every byte,
+//! and commit it to `blobs/` only through a verified finish. Bytes an interrupted earlier job
+//! left in `partial/` are verified again and continued with `Range`. Every decision (retry,
+//! backoff, resume, restart after a corrupt download) is the core's; this only moves bytes.
+
+use skiff_core::resume::{ResumeAccepted, ResumeState};
+use skiff_core::retry::{Decision, GiveUp, Outcome, RetryAfter, RetryPolicy};
+use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
+
+use super::check::Check;
+use super::opfs::{self, CacheDirs, StorageError};
+use super::protocol::{HttpFacts, LayerFailure, LayerJob, Source, Stored, VerifyFailure};
+use super::worker::{JobLink, Sent};
+use crate::services::stream::ChunkReader;
+
+/// The start of an error body kept for the message.
+const MAX_ERROR_BODY: usize = 4096;
+/// 401s answered with a fresh token in one request before giving up.
+const MAX_REAUTH: u32 = 2;
+
+pub struct Job {
+    spec: LayerJob,
+    link: JobLink,
+    dirs: CacheDirs,
+    file: FileSystemFileHandle,
+    handle: FileSystemSyncAccessHandle,
+    check: Check,
+    resume: ResumeState,
+    /// Where the next stored byte goes (differs from `received` when decompressing).
+    stored: u64,
+    fetched: u64,
+    reused: u64,
+    buffer: Vec<u8>,
+    out: Vec<u8>,
+    last_progress_ms: f64,
+}
+
+enum Pumped {
+    /// The body ended (maybe early: the resume state tells).
+    Ended,
+    Broke(String),
+}
+
+impl Job {
+    pub async fn open(spec: LayerJob, link: JobLink) -> Result<Self, LayerFailure> {
+        let dirs = CacheDirs::open().await.map_err(storage)?;
+        let name = spec.key().hex().to_owned();
+        let file = opfs::file(&dirs.partial, &name, true)
+            .await
+            .map_err(storage)?;
+        let handle = opfs::sync_handle(&file).await.map_err(storage)?;
+        let check = Check::new(&spec.digest, spec.size, spec.diff_id.as_ref());
+        let resume = ResumeState::new(spec.size);
+        let chunk = spec.settings.chunk_bytes.max(64 * 1024) as usize;
+        Ok(Self {
+            spec,
+            link,
+            dirs,
+            file,
+            handle,
+            check,
+            resume,
+            stored: 0,
+            fetched: 0,
+            reused: 0,
+            buffer: vec![0; chunk],
+            out: Vec::new(),
+            last_progress_ms: 0.0,
+        })
+    }
+
+    /// Runs the job to its end; the partial file's handle is closed whatever happens.
+    pub async fn run(mut self) -> Result<Stored, LayerFailure> {
+        let result = self.run_inner().await;
+        self.handle.close();
+        let stored = result?;
+        opfs::commit(&self.file, &self.dirs, self.spec.key().hex())
+            .await
+            .map_err(storage)?;
+        Ok(stored)
+    }
+
+    async fn run_inner(&mut self) -> Result<Stored, LayerFailure> {
+        self.reuse_partial()?;
+        let sources = self.spec.sources.clone();
+        let mut first_failure = None;
+        for (position, source) in sources.iter().enumerate() {
+            if position > 0 {
+                self.restart()?;
+            }
+            match self.from_source(source).await {
+                Ok(()) => {
+                    return Ok(Stored {
+                        key: self.spec.key().clone(),
+                        size: self.stored,
+                        fetched: self.fetched,
+                        reused: self.reused,
+                    })
+                }
+                Err(LayerFailure::Cancelled) => return Err(LayerFailure::Cancelled),
+                Err(failure) => {
+                    first_failure.get_or_insert(failure);
+                }
+            }
+        }
+        Err(first_failure.unwrap_or(LayerFailure::Storage {
+            detail: "the layer has no source to fetch it from".to_owned(),
+        }))
+    }
+
+    /// Verifies what an interrupted job left on disk, so only the rest is fetched. Only blobs
+    /// kept as downloaded: a decompressor's state cannot be rebuilt from its output.
+    fn reuse_partial(&mut self) -> Result<(), LayerFailure> {
+        let on_disk = self.handle.get_size().unwrap_or(0.0) as u64;
+        if on_disk == 0 || self.spec.diff_id.is_some() || on_disk > self.spec.size {
+            return self.restart();
+        }
+        let mut at = 0;
+        while at < on_disk {
+            let want = self.buffer.len().min((on_disk - at) as usize);
+            let read =
+                opfs::read_at(&self.handle, &mut self.buffer[..want], at).map_err(storage)?;
+            if read == 0 {
+                break;
+            }
+            let mut ignored = Vec::new();
+            if self
+                .check
+                .update(&self.buffer[..read], &mut ignored)
+                .is_err()
+            {
+                return self.restart();
+            }
+            at += read as u64;
+        }
+        self.stored = at;
+        self.reused = at;
+        self.resume.handle_progress(at).map_err(resume_failure)?;
+        self.report_progress(true);
+        Ok(())
+    }
+
+    /// Forgets every byte and the resume budget: a fresh start (another source, say).
+    fn restart(&mut self) -> Result<(), LayerFailure> {
+        self.resume = ResumeState::new(self.spec.size);
+        self.reset_bytes()
+    }
+
+    /// Empties the file and starts checking over; the resume state is the caller's to set.
+    fn reset_bytes(&mut self) -> Result<(), LayerFailure> {
+        self.handle
+            .truncate_with_f64(0.0)
+            .map_err(|e| storage(opfs::fail("emptying a cache file", &e)))?;
+        self.check = Check::new(
+            &self.spec.digest,
+            self.spec.size,
+            self.spec.diff_id.as_ref(),
+        );
+        self.stored = 0;
+        Ok(())
+    }
+
+    async fn from_source(&mut self, source: &Source) -> Result<(), LayerFailure> {
+        let policy = RetryPolicy {
+            max_attempts: self.spec.settings.max_attempts,
+            ..RetryPolicy::default()
+        };
+        let mut authorization = source.authorization.clone();
+        let (mut attempt, mut reauths) = (0, 0);
+        loop {
+            if self.resume.is_complete() {
+                match self.finish() {
+                    Ok(()) => return Ok(()),
+                    Err(failure @ LayerFailure::Verify(VerifyFailure::Digest { .. })) => {
+                        // A corrupt download may not repeat: once more from the start.
+                        self.resume
+                            .restart_whole_once()
+                            .map_err(|_| failure.clone())?;
+                        self.reset_bytes()?;
+                        continue;
+                    }
+                    Err(failure) => return Err(failure),
+                }
+            }
+            attempt += 1;
+            let range = self.resume.next_request().range_header();
+            let sent = Sent {
+                source,
+                authorization: authorization.as_deref(),
+                range: range.as_deref(),
+            };
+            let response = match self.link.send(&sent).await {
+                Err(detail) => {
+                    self.link.check_cancelled()?;
+                    self.wait_or_give_up(&policy, attempt, Outcome::ConnectionError, &detail)
+                        .await?;
+                    continue;
+                }
+                Ok(response) => response,
+            };
+            let status = response.status();
+            if status == 401 && source.registry && reauths < MAX_REAUTH {
+                reauths += 1;
+                attempt -= 1;
+                authorization = Some(self.link.ask_authorization().await?);
+                continue;
+            }
+            if !response.ok() {
+                let facts = http_facts(&response).await;
+                let outcome = Outcome::Status {
+                    status,
+                    retry_after: facts
+                        .retry_after
+                        .as_deref()
+                        .and_then(|v| RetryAfter::parse(v).ok()),
+                    refused_by_proxy: facts.proxy_error.is_some(),
+                };
+                match policy.decide(attempt, outcome, js_sys::Date::now() as u64) {
+                    Decision::Retry { after_ms } => self.link.sleep(after_ms).await?,
+                    Decision::Done | Decision::GiveUp { .. } => {
+                        return Err(LayerFailure::Http(facts))
+                    }
+                }
+                continue;
+            }
+            let header = |name| response.headers().get(name).ok().flatten();
+            let length = header("content-length").and_then(|v| v.trim().parse().ok());
+            match self
+                .resume
+                .handle_response(status, header("content-range").as_deref(), length)
+                .map_err(resume_failure)?
+            {
+                // The server ignored `Range` and sent it all: keep that, drop what was kept.
+                ResumeAccepted::Restart => self.reset_bytes()?,
+                ResumeAccepted::Continue { .. } => {}
+            }
+            attempt = 0;
+            match self.pump(&response).await? {
+                Pumped::Ended if self.resume.is_complete() => continue,
+                Pumped::Ended => self.broke("the body ended early")?,
+                Pumped::Broke(detail) => self.broke(&detail)?,
+            }
+            self.link.sleep(200).await?;
+        }
+    }
+
+    /// A body that broke off: resumed unless breaks keep coming without progress.
+    fn broke(&mut self, detail: &str) -> Result<(), LayerFailure> {
+        self.resume
+            .handle_break()
+            .map(drop)
+            .map_err(|_| LayerFailure::Broken {
+                received: self.check.received(),
+                size: self.spec.size,
+                detail: detail.to_owned(),
+            })
+    }
+
+    async fn wait_or_give_up(
+        &self,
+        policy: &RetryPolicy,
+        attempt: u32,
+        outcome: Outcome,
+        detail: &str,
+    ) -> Result<(), LayerFailure> {
+        match policy.decide(attempt, outcome, js_sys::Date::now() as u64) {
+            Decision::Retry { after_ms } => self.link.sleep(after_ms).await,
+            Decision::GiveUp {
+                reason: GiveUp::ConnectionFailed { attempts },
+            } => Err(LayerFailure::Unreachable {
+                detail: detail.to_owned(),
+                attempts,
+            }),
+            _ => Err(LayerFailure::Unreachable {
+                detail: detail.to_owned(),
+                attempts: attempt,
+            }),
+        }
+    }
+
+    /// Reads the body: each chunk is copied once into wasm memory, checked, and written at its
+    /// place in the partial file.
+    async fn pump(&mut self, response: &Response) -> Result<Pumped, LayerFailure> {
+        let Some(body) = response.body() else {
+            return Ok(Pumped::Ended);
+        };
+        let mut reader = ChunkReader::new(&body);
+        loop {
+            let chunk = match reader.next().await {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => return Ok(Pumped::Ended),
+                Err(error) => {
+                    self.link.check_cancelled()?;
+                    return Ok(Pumped::Broke(crate::error::js_error_text(&error)));
+                }
+            };
+            let mut offset = 0u32;
+            while offset < chunk.length() {
+                let take = (chunk.length() - offset).min(self.buffer.len() as u32);
+                let piece = &mut self.buffer[..take as usize];
+                chunk.subarray(offset, offset + take).copy_to(piece);
+                offset += take;
+                self.out.clear();
+                let unpacked = self.check.update(piece, &mut self.out).map_err(|e| {
+                    reader.cancel();
+                    verify_failure(&e)
+                })?;
+                let bytes = if unpacked {
+                    &self.out[..]
+                } else {
+                    &self.buffer[..take as usize]
+                };
+                opfs::write_at(&self.handle, bytes, self.stored).map_err(storage)?;
+                self.stored += bytes.len() as u64;
+            }
+            self.fetched += u64::from(chunk.length());
+            self.resume
+                .handle_progress(self.check.received())
+                .map_err(resume_failure)?;
+            self.report_progress(false);
+        }
+    }
+
+    /// The final checks, and the decompressor's last bytes.
+    fn finish(&mut self) -> Result<(), LayerFailure> {
+        let check = std::mem::replace(
+            &mut self.check,
+            Check::new(
+                &self.spec.digest,
+                self.spec.size,
+                self.spec.diff_id.as_ref(),
+            ),
+        );
+        let mut tail = Vec::new();
+        check.finish(&mut tail).map_err(|e| verify_failure(&e))?;
+        opfs::write_at(&self.handle, &tail, self.stored).map_err(storage)?;
+        self.stored += tail.len() as u64;
+        self.report_progress(true);
+        Ok(())
+    }
+
+    fn report_progress(&mut self, always: bool) {
+        let now = js_sys::Date::now();
+        if always
+            || now - self.last_progress_ms >= f64::from(self.spec.settings.progress_interval_ms)
+        {
+            self.last_progress_ms = now;
+            self.link.progress(self.resume.written());
+        }
+    }
+}
+
+fn storage(error: StorageError) -> LayerFailure {
+    LayerFailure::Storage {
+        detail: error.to_string(),
+    }
+}
+
+fn resume_failure(error: skiff_core::resume::ResumeError) -> LayerFailure {
+    LayerFailure::Resume {
+        reason: error.to_string(),
+    }
+}
+
+fn verify_failure(error: &skiff_core::Error) -> LayerFailure {
+    match VerifyFailure::from_core(error) {
+        Some(failure) => LayerFailure::Verify(failure),
+        None => LayerFailure::Storage {
+            detail: error.to_string(),
+        },
+    }
+}
+
+/// What an error answer says: status, the proxy's reason, rate limits, the body's start.
+pub async fn http_facts(response: &Response) -> HttpFacts {
+    let header = |name| response.headers().get(name).ok().flatten();
+    let body = match response.text() {
+        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    HttpFacts {
+        status: response.status(),
+        proxy_error: header(skiff_core::proxy_protocol::PROXY_ERROR_HEADER),
+        body: body.chars().take(MAX_ERROR_BODY).collect(),
+        retry_after: header("retry-after"),
+        ratelimit_limit: header("ratelimit-limit"),
+        ratelimit_remaining: header("ratelimit-remaining"),
+    }
+}

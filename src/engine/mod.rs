@@ -1,0 +1,12 @@
+//! The pull engine's moving parts: layer jobs run in dedicated workers ([`worker`], [`job`]),
+//! which fetch, verify and store blobs into the layer cache ([`opfs`]); the page drives them
+//! through a [`pool`] and keeps the cache's index ([`cache`]). Page and workers speak
+//! [`protocol`].
+
+pub mod cache;
+pub mod check;
+pub mod job;
+pub mod opfs;
+pub mod pool;
+pub mod protocol;
+pub mod worker;

@@ -1,0 +1,239 @@
+//! The page's side of the layer workers: up to N dedicated workers, each running one job at a
+//! time. [`Pool::run`] hands a job to an idle worker and resolves when the worker reports it
+//! stored or failed; what happens meanwhile (progress, requests, a 401) reaches the job's
+//! `on_event`. Dropping the pool terminates its workers, which also cancels their fetches.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::channel::oneshot;
+use futures::future::{FutureExt as _, Shared};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use super::protocol::{encode, LayerFailure, LayerJob, Stored, ToPage, ToWorker};
+
+/// The worker script Trunk emits for the `skiff-worker` binary (`data-loader-shim`).
+const WORKER_SCRIPT: &str = "./skiff-worker_loader.js";
+
+/// What a running job says before it ends.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobEvent {
+    Progress {
+        received: u64,
+    },
+    Exchange {
+        url: String,
+        status: Option<u16>,
+        note: String,
+    },
+    /// The registry answered 401: call [`Pool::authorize`] with a fresh header (or `None`).
+    NeedsAuthorization {
+        job: u32,
+    },
+}
+
+type Outcome = Result<Stored, LayerFailure>;
+
+struct Waiting {
+    done: oneshot::Sender<Outcome>,
+    on_event: Rc<dyn Fn(JobEvent)>,
+    worker: usize,
+}
+
+struct Slot {
+    worker: Worker,
+    busy: Cell<bool>,
+    ready: Shared<oneshot::Receiver<Result<(), String>>>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+#[derive(Default)]
+struct Inner {
+    slots: RefCell<Vec<Rc<Slot>>>,
+    waiting: RefCell<HashMap<u32, Waiting>>,
+    next_job: Cell<u32>,
+}
+
+pub struct Pool {
+    inner: Rc<Inner>,
+    size: usize,
+}
+
+impl Pool {
+    /// A pool of up to `size` workers, started as jobs need them.
+    pub fn new(size: usize) -> Self {
+        Self {
+            inner: Rc::default(),
+            size: size.max(1),
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Runs `job` (its `job` number is assigned here) on an idle worker. At most [`Pool::size`]
+    /// runs may be pending at once.
+    pub async fn run(&self, mut job: LayerJob, on_event: Rc<dyn Fn(JobEvent)>) -> Outcome {
+        let slot = match self.idle_slot() {
+            Ok(slot) => slot,
+            Err(detail) => return Err(LayerFailure::Storage { detail }),
+        };
+        slot.busy.set(true);
+        let outcome = self.run_on(&slot, &mut job, on_event).await;
+        slot.busy.set(false);
+        outcome
+    }
+
+    async fn run_on(
+        &self,
+        slot: &Rc<Slot>,
+        job: &mut LayerJob,
+        on_event: Rc<dyn Fn(JobEvent)>,
+    ) -> Outcome {
+        if let Ok(Err(detail)) | Err(detail) = slot.ready.clone().await.map_err(|_| String::new()) {
+            return Err(LayerFailure::Storage {
+                detail: format!("the layer worker did not start: {detail}"),
+            });
+        }
+        let number = self.inner.next_job.get() + 1;
+        self.inner.next_job.set(number);
+        job.job = number;
+        let (done, finished) = oneshot::channel();
+        let worker_index = self.index_of(slot);
+        self.inner.waiting.borrow_mut().insert(
+            number,
+            Waiting {
+                done,
+                on_event,
+                worker: worker_index,
+            },
+        );
+        let message = encode(&ToWorker::Layer(job.clone()));
+        if let Err(error) = slot.worker.post_message(&JsValue::from_str(&message)) {
+            self.inner.waiting.borrow_mut().remove(&number);
+            return Err(LayerFailure::Storage {
+                detail: crate::error::js_error_text(&error),
+            });
+        }
+        // A dropped sender means the pool was dropped or the worker died.
+        finished.await.unwrap_or(Err(LayerFailure::Cancelled))
+    }
+
+    /// Stops every worker now; pending runs end as cancelled.
+    pub fn terminate(&self) {
+        for slot in self.inner.slots.borrow().iter() {
+            slot.worker.terminate();
+        }
+        // Dropping the senders resolves every pending run.
+        self.inner.waiting.borrow_mut().clear();
+    }
+
+    /// Answers a job's [`JobEvent::NeedsAuthorization`].
+    pub fn authorize(&self, job: u32, authorization: Option<String>) {
+        let worker = self.inner.waiting.borrow().get(&job).map(|w| w.worker);
+        let slot = worker.and_then(|i| self.inner.slots.borrow().get(i).cloned());
+        if let Some(slot) = slot {
+            let message = encode(&ToWorker::Authorization { job, authorization });
+            let _ = slot.worker.post_message(&JsValue::from_str(&message));
+        }
+    }
+
+    fn index_of(&self, slot: &Rc<Slot>) -> usize {
+        self.inner
+            .slots
+            .borrow()
+            .iter()
+            .position(|s| Rc::ptr_eq(s, slot))
+            .unwrap_or(usize::MAX)
+    }
+
+    fn idle_slot(&self) -> Result<Rc<Slot>, String> {
+        if let Some(slot) = self.inner.slots.borrow().iter().find(|s| !s.busy.get()) {
+            return Ok(slot.clone());
+        }
+        let slot = Rc::new(spawn(&self.inner)?);
+        self.inner.slots.borrow_mut().push(slot.clone());
+        Ok(slot)
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.terminate();
+    }
+}
+
+fn spawn(inner: &Rc<Inner>) -> Result<Slot, String> {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    options.set_name("skiff-layer");
+    let worker = Worker::new_with_options(WORKER_SCRIPT, &options)
+        .map_err(|e| crate::error::js_error_text(&e))?;
+    let (ready_tx, ready_rx) = oneshot::channel();
+    let ready_tx = Rc::new(RefCell::new(Some(ready_tx)));
+    let weak = Rc::downgrade(inner);
+    let ready_on_message = ready_tx.clone();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        let Some(text) = event.data().as_string() else {
+            return;
+        };
+        let Ok(message) = serde_json::from_str::<ToPage>(&text) else {
+            return;
+        };
+        if let ToPage::Ready = message {
+            if let Some(tx) = ready_on_message.borrow_mut().take() {
+                let _ = tx.send(Ok(()));
+            }
+            return;
+        }
+        if let Some(inner) = weak.upgrade() {
+            deliver(&inner, message);
+        }
+    });
+    let ready_on_error = ready_tx;
+    let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+        if let Some(tx) = ready_on_error.borrow_mut().take() {
+            let _ = tx.send(Err(event.message()));
+        }
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    Ok(Slot {
+        worker,
+        busy: Cell::new(false),
+        ready: ready_rx.shared(),
+        _on_message: on_message,
+        _on_error: on_error,
+    })
+}
+
+fn deliver(inner: &Inner, message: ToPage) {
+    let (job, event) = match message {
+        ToPage::Ready => return,
+        ToPage::Progress { job, received } => (job, JobEvent::Progress { received }),
+        ToPage::Exchange {
+            job,
+            url,
+            status,
+            note,
+        } => (job, JobEvent::Exchange { url, status, note }),
+        ToPage::NeedsAuthorization { job } => (job, JobEvent::NeedsAuthorization { job }),
+        ToPage::Stored { job, stored } => return finish(inner, job, Ok(stored)),
+        ToPage::Failed { job, failure } => return finish(inner, job, Err(failure)),
+    };
+    let on_event = inner.waiting.borrow().get(&job).map(|w| w.on_event.clone());
+    if let Some(on_event) = on_event {
+        on_event(event);
+    }
+}
+
+fn finish(inner: &Inner, job: u32, outcome: Outcome) {
+    if let Some(waiting) = inner.waiting.borrow_mut().remove(&job) {
+        let _ = waiting.done.send(outcome);
+    }
+}

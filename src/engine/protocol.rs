@@ -1,0 +1,282 @@
+//! What the page and a layer worker say to each other, as JSON strings over `postMessage`.
+//! Failures travel as facts (status, headers, digests), never as rendered text, so the page
+//! words them exactly as it words its own.
+
+use serde::{Deserialize, Serialize};
+use skiff_core::Digest;
+
+/// Page → worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// Fetch, verify and store one blob.
+    Layer(LayerJob),
+    /// The answer to [`ToPage::NeedsAuthorization`]: a fresh header (or none: give up).
+    Authorization {
+        job: u32,
+        authorization: Option<String>,
+    },
+    Cancel {
+        job: u32,
+    },
+}
+
+/// One blob to bring into the cache.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LayerJob {
+    pub job: u32,
+    pub digest: Digest,
+    pub size: u64,
+    /// Store it uncompressed, checked against this diff ID; `None`: store as downloaded.
+    pub diff_id: Option<Digest>,
+    /// Tried in order (a foreign layer's URLs first, the registry last).
+    pub sources: Vec<Source>,
+    pub settings: JobSettings,
+}
+
+impl LayerJob {
+    /// The digest the stored file is kept under: what it holds.
+    pub fn key(&self) -> &Digest {
+        self.diff_id.as_ref().unwrap_or(&self.digest)
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Source {
+    /// What the worker fetches (through the proxy, if any).
+    pub fetch_url: String,
+    /// The upstream URL, for the request log.
+    pub shown_url: String,
+    /// The registry's blob endpoint: it takes the registry's `Authorization`; a foreign URL
+    /// never does.
+    pub registry: bool,
+    pub authorization: Option<String>,
+}
+
+/// How a worker paces itself; settings, not constants.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobSettings {
+    /// Bytes hashed and written at once (reads from disk when re-hashing a partial file).
+    pub chunk_bytes: u32,
+    /// Progress messages at most this often.
+    pub progress_interval_ms: u32,
+    /// Attempts per request for 5xx answers and connection failures.
+    pub max_attempts: u32,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            chunk_bytes: 1 << 20,
+            progress_interval_ms: 100,
+            max_attempts: 5,
+        }
+    }
+}
+
+/// Worker → page.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum ToPage {
+    /// The worker listens: jobs may be posted.
+    Ready,
+    Progress {
+        job: u32,
+        /// Bytes of the blob verified so far (of `size`).
+        received: u64,
+    },
+    /// A request the worker made, for the request log.
+    Exchange {
+        job: u32,
+        url: String,
+        status: Option<u16>,
+        note: String,
+    },
+    /// The registry answered 401: the page renews its token and answers with
+    /// [`ToWorker::Authorization`]; the worker keeps what it has verified meanwhile.
+    NeedsAuthorization {
+        job: u32,
+    },
+    Stored {
+        job: u32,
+        stored: Stored,
+    },
+    Failed {
+        job: u32,
+        failure: LayerFailure,
+    },
+}
+
+/// A blob verified and committed to the cache.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stored {
+    /// Its key in the cache (the diff ID when uncompressed).
+    pub key: Digest,
+    /// Bytes stored.
+    pub size: u64,
+    /// Layer bytes that came over the network for it (0 when a reload's partial file held them).
+    pub fetched: u64,
+    /// Bytes found on disk from an earlier, interrupted attempt and verified again.
+    pub reused: u64,
+}
+
+/// Why a job ended without storing its blob.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum LayerFailure {
+    /// A final HTTP answer.
+    Http(HttpFacts),
+    /// No answer after every attempt.
+    Unreachable {
+        detail: String,
+        attempts: u32,
+    },
+    /// The body kept breaking off without progress.
+    Broken {
+        received: u64,
+        size: u64,
+        detail: String,
+    },
+    /// The server's answer to a `Range` request did not fit (wrong range, length, status).
+    Resume {
+        reason: String,
+    },
+    Verify(VerifyFailure),
+    Storage {
+        detail: String,
+    },
+    Cancelled,
+}
+
+/// The parts of an HTTP answer an error message is made from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct HttpFacts {
+    pub status: u16,
+    /// The proxy's `x-skiff-proxy-error`, when it answered itself.
+    pub proxy_error: Option<String>,
+    /// The start of the body: the registry's error JSON or the proxy's explanation.
+    pub body: String,
+    pub retry_after: Option<String>,
+    pub ratelimit_limit: Option<String>,
+    pub ratelimit_remaining: Option<String>,
+}
+
+/// The verification failures of a blob, as the core reports them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum VerifyFailure {
+    Digest {
+        expected: Digest,
+        actual: Digest,
+    },
+    Size {
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+    },
+    DiffId {
+        expected: Digest,
+        actual: Digest,
+    },
+    Decompress {
+        reason: String,
+    },
+}
+
+impl VerifyFailure {
+    /// `None` for core errors that are not about a blob's bytes.
+    pub fn from_core(error: &skiff_core::Error) -> Option<Self> {
+        use skiff_core::Error as E;
+        Some(match error {
+            E::DigestMismatch { expected, actual } => Self::Digest {
+                expected: expected.clone(),
+                actual: actual.clone(),
+            },
+            E::SizeMismatch {
+                digest,
+                expected,
+                actual,
+            } => Self::Size {
+                digest: digest.clone(),
+                expected: *expected,
+                actual: *actual,
+            },
+            E::DiffIdMismatch { expected, actual } => Self::DiffId {
+                expected: expected.clone(),
+                actual: actual.clone(),
+            },
+            E::Decompress { reason } => Self::Decompress {
+                reason: reason.clone(),
+            },
+            _ => return None,
+        })
+    }
+}
+
+impl From<VerifyFailure> for skiff_core::Error {
+    fn from(failure: VerifyFailure) -> Self {
+        match failure {
+            VerifyFailure::Digest { expected, actual } => Self::DigestMismatch { expected, actual },
+            VerifyFailure::Size {
+                digest,
+                expected,
+                actual,
+            } => Self::SizeMismatch {
+                digest,
+                expected,
+                actual,
+            },
+            VerifyFailure::DiffId { expected, actual } => Self::DiffIdMismatch { expected, actual },
+            VerifyFailure::Decompress { reason } => Self::Decompress { reason },
+        }
+    }
+}
+
+/// Encodes a message for `postMessage`.
+pub fn encode<T: Serialize>(message: &T) -> String {
+    serde_json::to_string(message).expect("protocol messages serialize")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_round_trip() {
+        let job = ToWorker::Layer(LayerJob {
+            job: 7,
+            digest: Digest::of(b"layer"),
+            size: 5,
+            diff_id: None,
+            sources: vec![Source {
+                fetch_url: "http://127.0.0.1:8787/https://r/v2/a/blobs/x".into(),
+                shown_url: "https://r/v2/a/blobs/x".into(),
+                registry: true,
+                authorization: Some("Bearer t".into()),
+            }],
+            settings: JobSettings::default(),
+        });
+        let again: ToWorker = serde_json::from_str(&encode(&job)).unwrap();
+        assert!(matches!(
+            again,
+            ToWorker::Layer(LayerJob {
+                job: 7,
+                size: 5,
+                ..
+            })
+        ));
+        let failure = ToPage::Failed {
+            job: 7,
+            failure: LayerFailure::Verify(VerifyFailure::Digest {
+                expected: Digest::of(b"a"),
+                actual: Digest::of(b"b"),
+            }),
+        };
+        let again: ToPage = serde_json::from_str(&encode(&failure)).unwrap();
+        let ToPage::Failed {
+            failure: LayerFailure::Verify(verify),
+            ..
+        } = again
+        else {
+            panic!("not a failure: {again:?}");
+        };
+        let core: skiff_core::Error = verify.clone().into();
+        assert_eq!(VerifyFailure::from_core(&core), Some(verify));
+    }
+}

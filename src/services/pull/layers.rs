@@ -1,0 +1,237 @@
+//! The layers of one image: those already verified in the layer cache are used as they are;
+//! the rest go to the worker pool as jobs, whose events become the rows' progress and the
+//! request log, and whose 401s are answered with a renewed token.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use futures::{StreamExt as _, TryStreamExt as _};
+use skiff_core::layer::UnpackedLayer;
+use skiff_core::manifest::Descriptor;
+use skiff_core::registry::blob_url;
+use skiff_core::resume::DEFAULT_MAX_STALLED;
+use skiff_core::{Digest, Reference};
+
+use super::{Emit, PullSettings};
+use crate::engine::cache::Cache;
+use crate::engine::pool::{JobEvent, Pool};
+use crate::engine::protocol::{LayerFailure, LayerJob, Source, Stored};
+use crate::error::AppError;
+use crate::services::http::{error_from_facts, now_ms, RegistrySession};
+use crate::state::{Exchange, LayerOutcome, PullEvent};
+
+/// A layer as the archive needs it.
+pub struct Fetched {
+    pub digest: Digest,
+    /// Its uncompressed form, when stored uncompressed.
+    pub unpacked: Option<UnpackedLayer>,
+    /// Layer bytes that came over the network (0 from the cache).
+    pub transferred: u64,
+    pub from_cache: bool,
+}
+
+/// One layer to bring in, with the row that shows it.
+pub struct Wanted<'a> {
+    pub layer: &'a Descriptor,
+    pub diff_id: Option<Digest>,
+    pub row: usize,
+}
+
+impl Wanted<'_> {
+    /// Its name in the cache: the digest of what is stored.
+    pub fn key(&self) -> &Digest {
+        self.diff_id.as_ref().unwrap_or(&self.layer.digest)
+    }
+
+    /// The stored size if the cache holds it, verified and complete.
+    pub fn cached_size(&self, cache: &Cache) -> Option<u64> {
+        let size = cache.size_of(self.key())?;
+        (self.diff_id.is_some() || size == self.layer.size).then_some(size)
+    }
+}
+
+pub struct Layers<'a> {
+    pub session: &'a Rc<RegistrySession>,
+    pub reference: &'a Reference,
+    pub emit: &'a Emit,
+    pub pool: &'a Rc<Pool>,
+    pub cache: &'a Cache,
+    pub settings: &'a PullSettings,
+}
+
+impl Layers<'_> {
+    /// Brings in every wanted layer, [`Pool::size`] at a time; the first failure ends it.
+    pub async fn fetch(&self, wanted: &[Wanted<'_>]) -> Result<Vec<Fetched>, AppError> {
+        let total = wanted.len();
+        futures::stream::iter(wanted.iter().enumerate())
+            .map(|(position, want)| async move {
+                self.one(want).await.map_err(|source| AppError::Layer {
+                    position: position + 1,
+                    total,
+                    digest: want.layer.digest.clone(),
+                    source: Box::new(source),
+                })
+            })
+            .buffer_unordered(self.pool.size())
+            .try_collect()
+            .await
+    }
+
+    async fn one(&self, want: &Wanted<'_>) -> Result<Fetched, AppError> {
+        let unpacked = |size| {
+            want.diff_id
+                .clone()
+                .map(|diff_id| UnpackedLayer { diff_id, size })
+        };
+        if let Some(size) = want.cached_size(self.cache) {
+            self.cache.touch(want.key(), now_ms());
+            self.done(want.row, LayerOutcome::Cached);
+            return Ok(Fetched {
+                digest: want.layer.digest.clone(),
+                unpacked: unpacked(size),
+                transferred: 0,
+                from_cache: true,
+            });
+        }
+        let job = self.job(want).await?;
+        match self.pool.run(job, self.on_event(want.row)).await {
+            Ok(Stored {
+                key, size, fetched, ..
+            }) => {
+                self.cache.record(&key, size, now_ms());
+                self.done(want.row, LayerOutcome::Verified);
+                Ok(Fetched {
+                    digest: want.layer.digest.clone(),
+                    unpacked: unpacked(size),
+                    transferred: fetched,
+                    from_cache: false,
+                })
+            }
+            Err(failure) => {
+                self.done(want.row, LayerOutcome::Failed);
+                Err(self.error(failure, want.layer))
+            }
+        }
+    }
+
+    fn done(&self, index: usize, outcome: LayerOutcome) {
+        (self.emit)(PullEvent::LayerDone { index, outcome });
+    }
+
+    async fn job(&self, want: &Wanted<'_>) -> Result<LayerJob, AppError> {
+        let route = self.session.route();
+        // Foreign (non-distributable) layers come from their URLs; the registry is the fallback.
+        let mut sources: Vec<Source> = want
+            .layer
+            .urls
+            .iter()
+            .flatten()
+            .map(|url| Source {
+                fetch_url: route.url(url),
+                shown_url: url.clone(),
+                registry: false,
+                authorization: None,
+            })
+            .collect();
+        let registry_url = blob_url(self.reference, &want.layer.digest);
+        sources.push(Source {
+            fetch_url: route.url(&registry_url),
+            shown_url: registry_url,
+            registry: true,
+            authorization: self.session.fresh_authorization().await?,
+        });
+        Ok(LayerJob {
+            job: 0,
+            digest: want.layer.digest.clone(),
+            size: want.layer.size,
+            diff_id: want.diff_id.clone(),
+            sources,
+            settings: self.settings.job,
+        })
+    }
+
+    /// A job's events as pull events; a 401 is answered with a renewed token.
+    fn on_event(&self, row: usize) -> Rc<dyn Fn(JobEvent)> {
+        let emit = self.emit.clone();
+        let session = self.session.clone();
+        let pool = Rc::downgrade(self.pool);
+        Rc::new(move |event| match event {
+            JobEvent::Progress { received } => emit(PullEvent::LayerProgress {
+                index: row,
+                received,
+                now_ms: js_sys::Date::now(),
+            }),
+            JobEvent::Exchange { url, status, note } => emit(PullEvent::Exchange(Exchange {
+                method: "GET",
+                url,
+                status,
+                note,
+            })),
+            JobEvent::NeedsAuthorization { job } => {
+                let session = session.clone();
+                let pool = pool.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let authorization = session.reauthorize().await.ok().flatten();
+                    if let Some(pool) = pool.upgrade() {
+                        pool.authorize(job, authorization);
+                    }
+                });
+            }
+        })
+    }
+
+    /// A worker's failure, worded as the page words its own.
+    fn error(&self, failure: LayerFailure, layer: &Descriptor) -> AppError {
+        let what = format!("layer {}", layer.digest.short());
+        let error = match failure {
+            LayerFailure::Http(facts) => error_from_facts(&facts, &what),
+            LayerFailure::Unreachable { detail, attempts } => {
+                self.session.unreachable(&what, &format!("{detail} ({attempts} attempts)"))
+            }
+            LayerFailure::Broken {
+                received,
+                size,
+                detail,
+            } => AppError::Browser(format!(
+                "the connection kept breaking off ({detail}) at {received} of {size} bytes; Skiff resumed it while each try brought new bytes, and gave up after {DEFAULT_MAX_STALLED} tries in a row brought none"
+            )),
+            LayerFailure::Resume { reason } => {
+                AppError::Browser(format!("resuming the download failed: {reason}"))
+            }
+            LayerFailure::Verify(failure) => AppError::Core(failure.into()),
+            LayerFailure::Storage { detail } => AppError::Storage(detail),
+            LayerFailure::Cancelled => AppError::Cancelled,
+        };
+        match layer.urls.as_ref().map_or(0, Vec::len) {
+            _ if error == AppError::Cancelled => error,
+            0 => error,
+            urls => AppError::ForeignLayer {
+                urls,
+                first: Box::new(error),
+            },
+        }
+    }
+}
+
+/// Which layers of an image the archive still needs: each once, in manifest order, skipping
+/// those an earlier image of the same archive brought.
+pub fn wanted<'a>(
+    layers: &'a [Descriptor],
+    diff_ids: &HashMap<&Digest, &Digest>,
+    uncompressed: bool,
+    already: &[Digest],
+) -> Vec<Wanted<'a>> {
+    let mut wanted: Vec<Wanted> = Vec::new();
+    for layer in layers {
+        let seen = already.contains(&layer.digest)
+            || wanted.iter().any(|w| w.layer.digest == layer.digest);
+        if !seen {
+            wanted.push(Wanted {
+                layer,
+                diff_id: uncompressed.then(|| (*diff_ids[&layer.digest]).clone()),
+                row: already.len() + wanted.len(),
+            });
+        }
+    }
+    wanted
+}

@@ -1,0 +1,450 @@
+//! One pull, start to finish, as a short orchestration: references checked, then per image the
+//! version check and auth, manifest and config ([`resolve`]), the layers from the cache or the
+//! worker pool ([`layers`]); then the archive assembled from cached files ([`assemble`]).
+//! Everything it reports is a [`PullEvent`]; the reducer maps those to state.
+
+mod assemble;
+mod layers;
+mod resolve;
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
+
+use skiff_core::archive::{docker_archive, uncompressed_manifest, ArchiveImage};
+use skiff_core::layer::UnpackedLayer;
+use skiff_core::manifest::{total_size, ImageConfig};
+use skiff_core::platform::Platform;
+use skiff_core::reference::PullInput;
+use skiff_core::registry::{ping_url, Route};
+use skiff_core::{Digest, Reference};
+use wasm_bindgen::JsCast as _;
+use web_sys::AbortController;
+use yew::Callback;
+
+use crate::engine::cache::Cache;
+use crate::engine::pool::Pool;
+use crate::engine::protocol::JobSettings;
+use crate::error::AppError;
+use crate::services::http::{js_error, now_ms, RegistrySession};
+use crate::state::{
+    Action, CacheInfo, Credentials, ErrorReport, LayerRow, PullEvent, SavedArchive,
+};
+
+use layers::Layers;
+use resolve::Resolver;
+
+/// How a pull reports.
+pub type Emit = Rc<dyn Fn(PullEvent)>;
+
+/// How the engine works; settings, not constants (the benchmark varies them).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PullSettings {
+    /// Layer workers running at once.
+    pub parallel_layers: usize,
+    pub job: JobSettings,
+    /// The layer cache's size limit, bytes.
+    pub cache_cap_bytes: u64,
+}
+
+impl Default for PullSettings {
+    fn default() -> Self {
+        Self {
+            parallel_layers: 4,
+            job: JobSettings::default(),
+            cache_cap_bytes: 20 << 30,
+        }
+    }
+}
+
+/// What the user asked for.
+pub struct PullRequest {
+    /// One or more references (or pasted pull lines), all saved into one archive.
+    pub images: Vec<String>,
+    pub proxy: String,
+    /// Used when the reference is a multi-platform index.
+    pub platform: String,
+    /// Store layers uncompressed (checked against the config's diff IDs).
+    pub uncompressed: bool,
+    pub credentials: Option<Credentials>,
+    pub settings: PullSettings,
+}
+
+/// The running (or last) pull's resources, released when the next pull starts.
+struct Previous {
+    controller: AbortController,
+    pool: Option<Rc<Pool>>,
+    object_url: Option<String>,
+    /// The cached blobs the offered archive's Blob refers to: clearing the cache keeps them.
+    offered: BTreeSet<Digest>,
+}
+
+thread_local! {
+    static PREVIOUS: RefCell<Option<Previous>> = const { RefCell::new(None) };
+}
+
+/// Starts a pull in the background; it reports through `dispatch`.
+pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) {
+    let emit: Emit = {
+        let dispatch = dispatch.clone();
+        Rc::new(move |event| dispatch.emit(Action::Pull { pull_id, event }))
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        emit(PullEvent::Started {
+            reference: request.images.join(", "),
+        });
+        let controller = match AbortController::new() {
+            Ok(controller) => controller,
+            Err(e) => return fail(&emit, &js_error("starting the pull", &e)),
+        };
+        release_previous(Previous {
+            controller: controller.clone(),
+            pool: None,
+            object_url: None,
+            offered: BTreeSet::new(),
+        });
+        let pull = Pull {
+            emit: emit.clone(),
+            controller,
+            request,
+        };
+        let result = pull.run().await;
+        // Finished, failed or cancelled: nothing to resume after a reload.
+        crate::services::prefs::clear_pull_in_progress();
+        if let Err(error) = result {
+            pull.controller.abort();
+            fail(&emit, &error);
+        }
+        if let Some(info) = cache_info(pull.request.settings.cache_cap_bytes).await {
+            dispatch.emit(Action::CacheInfo(info));
+        }
+    });
+}
+
+/// What the layer cache holds now, for the settings panel.
+pub async fn cache_info(cap: u64) -> Option<CacheInfo> {
+    let cache = Cache::open(now_ms()).await.ok()?;
+    Some(CacheInfo {
+        layers: cache.len(),
+        bytes: cache.total_size(),
+        cap,
+    })
+}
+
+/// Empties the layer cache, except what the archive on offer is made of. (The app offers this
+/// only while no pull runs.)
+pub async fn clear_cache(cap: u64) -> Option<CacheInfo> {
+    let offered = PREVIOUS.with(|p| p.borrow().as_ref().map(|p| p.offered.clone()));
+    if let Ok(cache) = Cache::open(now_ms()).await {
+        cache.clear(&offered.unwrap_or_default()).await;
+    }
+    cache_info(cap).await
+}
+
+/// Names the image an error belongs to when the archive holds several.
+fn in_image(position: usize, total: usize, reference: &str, error: AppError) -> AppError {
+    if total == 1 {
+        error
+    } else {
+        AppError::Image {
+            position: position + 1,
+            total,
+            reference: reference.to_owned(),
+            source: Box::new(error),
+        }
+    }
+}
+
+fn fail(emit: &Emit, error: &AppError) {
+    emit(PullEvent::Failed(ErrorReport {
+        title: error.title().to_owned(),
+        message: error.to_string(),
+        wants_credentials: error.wants_credentials(),
+    }));
+}
+
+/// Stops the running pull: its requests are aborted and its workers terminated; it then
+/// reports itself as cancelled.
+pub fn cancel() {
+    PREVIOUS.with(|slot| {
+        if let Some(previous) = slot.borrow_mut().as_mut() {
+            previous.controller.abort();
+            if let Some(pool) = previous.pool.take() {
+                pool.terminate();
+            }
+        }
+    });
+}
+
+/// Cancels the previous pull and revokes its download link.
+fn release_previous(next: Previous) {
+    let previous = PREVIOUS.with(|slot| slot.borrow_mut().replace(next));
+    if let Some(mut previous) = previous {
+        previous.controller.abort();
+        if let Some(pool) = previous.pool.take() {
+            pool.terminate();
+        }
+        if let Some(url) = previous.object_url {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+    }
+}
+
+fn remember(pool: Option<Rc<Pool>>, object_url: Option<String>, offered: BTreeSet<Digest>) {
+    PREVIOUS.with(|slot| {
+        if let Some(previous) = slot.borrow_mut().as_mut() {
+            previous.pool = pool;
+            previous.object_url = object_url;
+            previous.offered = offered;
+        }
+    });
+}
+
+/// What the archive's images brought so far.
+#[derive(Default)]
+struct Brought {
+    /// Compressed digests, in the order of the layer rows shown.
+    rows: Vec<Digest>,
+    /// Layers stored uncompressed, by compressed digest.
+    unpacked: BTreeMap<Digest, UnpackedLayer>,
+    transferred: u64,
+    from_cache: usize,
+}
+
+struct Pull {
+    emit: Emit,
+    controller: AbortController,
+    request: PullRequest,
+}
+
+impl Pull {
+    fn stage(&self, stage: impl Into<String>) {
+        (self.emit)(PullEvent::Stage(stage.into()));
+    }
+
+    async fn run(&self) -> Result<(), AppError> {
+        let inputs = self.parse_inputs()?;
+        let shown: Vec<String> = inputs.iter().map(|(r, _)| r.to_string()).collect();
+        (self.emit)(PullEvent::Resolved {
+            reference: shown.join(", "),
+        });
+        let cache = Cache::open(now_ms()).await.map_err(|e| {
+            AppError::Storage(format!("{e}. Skiff keeps layers in the browser's private file system (OPFS), which this browser or window does not offer (a private window?)"))
+        })?;
+        let pool = Rc::new(Pool::new(self.request.settings.parallel_layers));
+        remember(Some(pool.clone()), None, BTreeSet::new());
+        let mut brought = Brought::default();
+        let mut images = Vec::new();
+        for (position, (reference, wanted)) in inputs.iter().enumerate() {
+            let image = self
+                .pull_image(reference, wanted, &cache, &pool, &mut brought)
+                .await
+                .map_err(|e| in_image(position, inputs.len(), &reference.to_string(), e))?;
+            images.push(image);
+        }
+        let _ = cache.save().await;
+
+        self.stage("Assembling the archive");
+        let parts = docker_archive(&images, now_ms() / 1000)?;
+        let tar = assemble::assemble(&parts, &cache).await?;
+        let object_url = web_sys::Url::create_object_url_with_blob(&tar)
+            .map_err(|e| js_error("offering the download", &e))?;
+        let offered = parts
+            .iter()
+            .filter_map(|part| match part {
+                skiff_core::tar_parts::Part::Blob { digest, .. } => Some(digest.clone()),
+                skiff_core::tar_parts::Part::Bytes(_) => None,
+            })
+            .collect();
+        remember(None, Some(object_url.clone()), offered);
+        let first = &inputs[0].0;
+        let file_name = match inputs.len() {
+            1 => first.archive_file_name(),
+            n => first
+                .archive_file_name()
+                .replace(".tar", &format!("_and_{}_more.tar", n - 1)),
+        };
+        (self.emit)(PullEvent::Finished(SavedArchive {
+            object_url,
+            file_name,
+            size: tar.size() as u64,
+            repo_tags: inputs.iter().filter_map(|(r, _)| r.repo_tag()).collect(),
+            images: inputs.len(),
+            layers: brought.rows.len(),
+            layers_from_cache: brought.from_cache,
+            transferred: brought.transferred,
+        }));
+        Ok(())
+    }
+
+    /// Every reference is checked before anything is fetched.
+    fn parse_inputs(&self) -> Result<Vec<(Reference, Platform)>, AppError> {
+        let total = self.request.images.len();
+        let mut inputs = Vec::new();
+        for (position, text) in self.request.images.iter().enumerate() {
+            let input: PullInput = text
+                .parse()
+                .map_err(|e: skiff_core::Error| in_image(position, total, text, e.into()))?;
+            // A pasted `--platform` wins over the form's field.
+            let wanted = match &input.platform {
+                Some(platform) => platform.clone(),
+                None => self.request.platform.parse::<Platform>()?,
+            };
+            inputs.push((input.reference, wanted));
+        }
+        Ok(inputs)
+    }
+
+    async fn pull_image(
+        &self,
+        reference: &Reference,
+        wanted: &Platform,
+        cache: &Cache,
+        pool: &Rc<Pool>,
+        brought: &mut Brought,
+    ) -> Result<ArchiveImage, AppError> {
+        let emit = self.emit.clone();
+        let session = Rc::new(RegistrySession::new(
+            Route::new(&self.request.proxy),
+            reference,
+            self.request.credentials.clone(),
+            self.controller.signal(),
+            Callback::from(move |exchange| emit(PullEvent::Exchange(exchange))),
+        ));
+        self.stage(format!(
+            "Checking {} and its authentication",
+            reference.registry()
+        ));
+        session.ping(&ping_url(reference.registry())).await?;
+
+        self.stage(format!("Fetching the manifest of {reference}"));
+        let resolver = Resolver {
+            session: &session,
+            emit: &self.emit,
+        };
+        let (manifest, manifest_media_type, image) =
+            resolver.resolve_image(reference, wanted).await?;
+        self.stage("Fetching the image config");
+        let config = resolver.fetch_config(reference, &image.config).await?;
+        let parsed = ImageConfig::parse(&config)?;
+        if parsed.rootfs.diff_ids.len() != image.layers.len() {
+            return Err(AppError::LayerCountMismatch {
+                diff_ids: parsed.rootfs.diff_ids.len(),
+                layers: image.layers.len(),
+            });
+        }
+        let diff_ids: HashMap<&Digest, &Digest> = image
+            .layers
+            .iter()
+            .map(|l| &l.digest)
+            .zip(&parsed.rootfs.diff_ids)
+            .collect();
+        let uncompressed = self.request.uncompressed;
+        let wanted = layers::wanted(&image.layers, &diff_ids, uncompressed, &brought.rows);
+        self.make_room(&wanted, cache).await?;
+        (self.emit)(PullEvent::LayersAdded(
+            wanted
+                .iter()
+                .map(|w| {
+                    LayerRow::new(
+                        w.layer.digest.to_string(),
+                        short_media_type(&w.layer.media_type),
+                        w.layer.size,
+                    )
+                })
+                .collect(),
+        ));
+        self.stage(format!(
+            "Downloading and verifying {} layer{} of {reference}",
+            wanted.len(),
+            if wanted.len() == 1 { "" } else { "s" }
+        ));
+        let layers = Layers {
+            session: &session,
+            reference,
+            emit: &self.emit,
+            pool,
+            cache,
+            settings: &self.request.settings,
+        };
+        for fetched in layers.fetch(&wanted).await? {
+            brought.transferred += fetched.transferred;
+            brought.from_cache += usize::from(fetched.from_cache);
+            if let Some(unpacked) = fetched.unpacked {
+                brought.unpacked.insert(fetched.digest, unpacked);
+            }
+        }
+        brought
+            .rows
+            .extend(wanted.iter().map(|w| w.layer.digest.clone()));
+
+        let (manifest, layers) = if uncompressed {
+            uncompressed_manifest(&manifest, &manifest_media_type, &brought.unpacked)?
+        } else {
+            (manifest, image.layers.clone())
+        };
+        Ok(ArchiveImage {
+            reference: reference.clone(),
+            manifest,
+            manifest_media_type,
+            config,
+            layers,
+        })
+    }
+
+    /// Checks the browser's quota and the cache's cap for the layers still to fetch, evicting
+    /// least recently used layers the pull does not use.
+    async fn make_room(
+        &self,
+        wanted: &[layers::Wanted<'_>],
+        cache: &Cache,
+    ) -> Result<(), AppError> {
+        let missing: Vec<_> = wanted
+            .iter()
+            .filter(|w| w.cached_size(cache).is_none())
+            .map(|w| w.layer)
+            .collect();
+        // Layers kept as downloaded take their compressed size; uncompressed ones at least that.
+        let needed = total_size(missing.iter().copied())?;
+        let pinned: BTreeSet<Digest> = wanted.iter().map(|w| w.key().clone()).collect();
+        cache
+            .make_room(needed, self.request.settings.cache_cap_bytes, &pinned)
+            .await
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        if let Some(available) = available_bytes().await {
+            if needed > available {
+                return Err(AppError::QuotaTooSmall {
+                    needed_mb: needed.div_ceil(1 << 20),
+                    available_mb: available >> 20,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Free bytes the browser grants this origin, if it says.
+async fn available_bytes() -> Option<u64> {
+    let storage = web_sys::window()?.navigator().storage();
+    let estimate: web_sys::StorageEstimate =
+        wasm_bindgen_futures::JsFuture::from(storage.estimate().ok()?)
+            .await
+            .ok()?
+            .unchecked_into();
+    let quota = estimate.get_quota()?;
+    let usage = estimate.get_usage().unwrap_or(0.0);
+    Some((quota - usage).max(0.0) as u64)
+}
+
+fn short_media_type(media_type: &str) -> String {
+    use skiff_core::manifest::media_type;
+    let compression = match media_type {
+        media_type::DOCKER_LAYER_GZIP | media_type::DOCKER_FOREIGN_LAYER => "tar+gzip",
+        other => other.rsplit(['.', '/']).next().unwrap_or(other),
+    };
+    if media_type.contains("foreign") || media_type.contains("nondistributable") {
+        format!("foreign {compression}")
+    } else {
+        compression.to_owned()
+    }
+}
