@@ -1,5 +1,6 @@
 use yew::prelude::*;
 
+use super::cache_panel::CachePanel;
 use super::credentials_panel::CredentialsPanel;
 use super::error_panel::ErrorPanel;
 use super::exchange_log::ExchangeLog;
@@ -20,6 +21,10 @@ pub fn app() -> Html {
             remember_credentials: remembered.is_some(),
             uncompressed: prefs::saved_uncompressed(),
             credentials: remembered.unwrap_or_default(),
+            cache: crate::state::CacheInfo {
+                cap: prefs::pull_settings().cache_cap_bytes,
+                ..Default::default()
+            },
             queue: {
                 let mut linked = prefs::hash_params("image");
                 linked.pop();
@@ -32,6 +37,23 @@ pub fn app() -> Html {
             )
         }
     });
+
+    // At start: what the layer cache holds, and a pull a reload interrupted, resumed.
+    {
+        let state = state.clone();
+        use_effect_with((), move |_| {
+            let dispatcher = state.dispatcher();
+            let cap = prefs::pull_settings().cache_cap_bytes;
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(info) = pull::cache_info(cap).await {
+                    dispatcher.dispatch(Action::CacheInfo(info));
+                }
+            });
+            if let Some(interrupted) = prefs::interrupted_pull() {
+                resume_pull(&state, interrupted);
+            }
+        });
+    }
 
     // A link followed while the app is open fills the form too.
     {
@@ -107,6 +129,29 @@ pub fn app() -> Html {
     let credentials_wanted =
         matches!(&state.phase, Phase::Failed(report) if report.wants_credentials);
 
+    let on_clear_cache = {
+        let dispatcher = state.dispatcher();
+        let cap = state.cache.cap;
+        Callback::from(move |()| {
+            let dispatcher = dispatcher.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(info) = pull::clear_cache(cap).await {
+                    dispatcher.dispatch(Action::CacheInfo(info));
+                }
+            });
+        })
+    };
+    let on_cache_cap = {
+        let state = state.clone();
+        Callback::from(move |cap: u64| {
+            prefs::save_cache_cap(cap);
+            state.dispatch(Action::CacheInfo(crate::state::CacheInfo {
+                cap,
+                ..state.cache.clone()
+            }));
+        })
+    };
+
     let on_pull = {
         let state = state.clone();
         Callback::from(move |()| start_pull(&state, state.platform_input.clone()))
@@ -176,6 +221,8 @@ pub fn app() -> Html {
                 <SavePanel archive={archive.clone()} />
             }
             <LayerList layers={state.layers.clone()} />
+            <CachePanel info={state.cache.clone()} running={state.is_running()}
+                on_clear={on_clear_cache} on_cap={on_cache_cap} />
             <ExchangeLog
                 exchanges={state.exchanges.clone()}
                 index_json={state.index_json.clone()}
@@ -191,25 +238,45 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String) {
     if images.is_empty() {
         return;
     }
-    let first_registry = images[0]
+    prefs::save_proxy(&state.proxy_input);
+    prefs::save_platform(&platform);
+    prefs::save_uncompressed(state.uncompressed);
+    prefs::set_images_in_url(&images);
+    let pull = prefs::InterruptedPull {
+        images,
+        platform,
+        uncompressed: state.uncompressed,
+    };
+    run_pull(state, pull, false);
+}
+
+/// Pulls again what a reload interrupted: finished layers come from the cache, a partial one
+/// continues where it stopped.
+fn resume_pull(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull) {
+    if pull.images.is_empty() {
+        return prefs::clear_pull_in_progress();
+    }
+    run_pull(state, pull, true);
+}
+
+fn run_pull(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull, resumed: bool) {
+    let first_registry = pull.images[0]
         .parse::<PullInput>()
         .ok()
         .map(|input| input.reference.registry().to_owned());
     let credentials = credentials_for(state, first_registry.as_deref());
     prefs::remember_credentials(credentials.as_ref().filter(|_| state.remember_credentials));
-    prefs::save_proxy(&state.proxy_input);
-    prefs::save_platform(&platform);
-    prefs::save_uncompressed(state.uncompressed);
-    prefs::set_images_in_url(&images);
+    prefs::mark_pull_in_progress(&pull);
     let dispatcher = state.dispatcher();
     pull::start(
         pull::PullRequest {
-            images,
+            images: pull.images,
             proxy: state.proxy_input.clone(),
-            platform,
-            uncompressed: state.uncompressed,
+            platform: pull.platform,
+            uncompressed: pull.uncompressed,
             credentials,
             settings: prefs::pull_settings(),
+            resumed,
         },
         state.pull_id + 1,
         Callback::from(move |action| dispatcher.dispatch(action)),

@@ -1,4 +1,5 @@
 pub mod app;
+pub mod cache_panel;
 pub mod credentials_panel;
 pub mod error_panel;
 pub mod exchange_log;

@@ -3,6 +3,7 @@
 //! left in `partial/` are verified again and continued with `Range`. Every decision (retry,
 //! backoff, resume, restart after a corrupt download) is the core's; this only moves bytes.
 
+use skiff_core::proxy_protocol::ProxyErrorKind;
 use skiff_core::resume::{ResumeAccepted, ResumeState};
 use skiff_core::retry::{Decision, GiveUp, Outcome, RetryAfter, RetryPolicy};
 use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
@@ -213,7 +214,11 @@ impl Job {
                         .retry_after
                         .as_deref()
                         .and_then(|v| RetryAfter::parse(v).ok()),
-                    refused_by_proxy: facts.proxy_error.is_some(),
+                    // The proxy's own refusals are final; its "upstream failed" answers are not.
+                    refused_by_proxy: facts.proxy_error.as_deref().is_some_and(|kind| {
+                        kind.parse::<ProxyErrorKind>()
+                            .map_or(true, |kind| !kind.is_transient())
+                    }),
                 };
                 match policy.decide(attempt, outcome, js_sys::Date::now() as u64) {
                     Decision::Retry { after_ms } => self.link.sleep(after_ms).await?,

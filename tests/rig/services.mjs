@@ -176,6 +176,12 @@ createServer(async (req, res) => {
     }
     res.writeHead(answer.statusCode, { ...answer.headers, ...fault?.headers });
     if (fault?.truncateAfter === undefined) return answer.pipe(res);
+    if (fault.truncateAfter === 0) {
+      // Headers out, then the connection drops before any byte of the body.
+      answer.resume();
+      res.flushHeaders();
+      return setTimeout(() => res.destroy(), 50);
+    }
     let sent = 0;
     answer.on('data', (chunk) => {
       if (sent >= fault.truncateAfter) return;

@@ -68,6 +68,8 @@ pub struct PullRequest {
     pub uncompressed: bool,
     pub credentials: Option<Credentials>,
     pub settings: PullSettings,
+    /// Pulled again after a reload interrupted it.
+    pub resumed: bool,
 }
 
 /// The running (or last) pull's resources, released when the next pull starts.
@@ -231,6 +233,9 @@ impl Pull {
         let cache = Cache::open(now_ms()).await.map_err(|e| {
             AppError::Storage(format!("{e}. Skiff keeps layers in the browser's private file system (OPFS), which this browser or window does not offer (a private window?)"))
         })?;
+        if self.request.resumed {
+            self.stage("Resuming the pull a reload interrupted: finished layers come from the cache, a partial one continues where it stopped");
+        }
         let pool = Rc::new(Pool::new(self.request.settings.parallel_layers));
         remember(Some(pool.clone()), None, BTreeSet::new());
         let mut brought = Brought::default();
