@@ -265,6 +265,8 @@ pub enum Action {
     },
     /// The layer cache's contents, read at start and after changes.
     CacheInfo(CacheInfo),
+    /// The cache was emptied (and with it the archive on offer).
+    CacheCleared(CacheInfo),
 }
 
 impl State {
@@ -416,6 +418,13 @@ impl Reducible for State {
             }
             Action::Pull { pull_id, event } if current(pull_id) => next.apply(event),
             Action::CacheInfo(info) => next.cache = info,
+            Action::CacheCleared(info) => {
+                next.cache = info;
+                // The archive on offer was made of cached files: it is gone with them.
+                if matches!(next.phase, Phase::Done(_)) {
+                    next.phase = Phase::Idle;
+                }
+            }
             _ => return self,
         }
         Rc::new(next)
@@ -545,5 +554,49 @@ mod tests {
             },
         });
         assert_eq!(state.layers[0].status, LayerStatus::Verified);
+    }
+
+    #[test]
+    fn cached_layers_show_complete_and_clearing_withdraws_the_archive() {
+        let state = started().reduce(Action::Pull {
+            pull_id: 7,
+            event: PullEvent::LayersAdded(vec![LayerRow::new(
+                "sha256:a".into(),
+                "gzip".into(),
+                1000,
+            )]),
+        });
+        let state = state.reduce(Action::Pull {
+            pull_id: 7,
+            event: PullEvent::LayerDone {
+                index: 0,
+                outcome: LayerOutcome::Cached,
+            },
+        });
+        assert_eq!(state.layers[0].status, LayerStatus::Cached);
+        assert_eq!(state.layers[0].received, 1000);
+        let archive = SavedArchive {
+            object_url: "blob:x".into(),
+            file_name: "a.tar".into(),
+            size: 1,
+            repo_tags: vec![],
+            images: 1,
+            layers: 1,
+            layers_from_cache: 1,
+            transferred: 0,
+        };
+        let state = state.reduce(Action::Pull {
+            pull_id: 7,
+            event: PullEvent::Finished(archive),
+        });
+        assert!(matches!(state.phase, Phase::Done(_)));
+        let info = CacheInfo {
+            layers: 0,
+            bytes: 0,
+            cap: 5,
+        };
+        let state = state.reduce(Action::CacheCleared(info.clone()));
+        assert_eq!(state.phase, Phase::Idle);
+        assert_eq!(state.cache, info);
     }
 }

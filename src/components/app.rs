@@ -136,7 +136,7 @@ pub fn app() -> Html {
             let dispatcher = dispatcher.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 if let Some(info) = pull::clear_cache(cap).await {
-                    dispatcher.dispatch(Action::CacheInfo(info));
+                    dispatcher.dispatch(Action::CacheCleared(info));
                 }
             });
         })

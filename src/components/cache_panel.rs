@@ -35,7 +35,7 @@ pub fn cache_panel(props: &CachePanelProps) -> Html {
                 { "Layer cache" }
                 <span id="cache-summary" class="hint">{ format!(" — {} layer{}, {}", info.layers, if info.layers == 1 { "" } else { "s" }, human_bytes(info.bytes)) }</span>
             </summary>
-            <p class="hint">{ "Verified layers stay in this browser's private storage, so a second pull of an image (or of one sharing layers) transfers nothing, and a pull interrupted by a reload continues where it stopped. The least recently used layers make room when the limit is reached." }</p>
+            <p class="hint">{ "Verified layers stay in this browser's private storage, so a second pull of an image (or of one sharing layers) transfers nothing, and a pull interrupted by a reload continues where it stopped. The least recently used layers make room when the limit is reached. Clearing the cache also withdraws an archive on offer, which is made of these files." }</p>
             <div class="cache-row">
                 <label for="cache-limit">{ "Limit (GB)" }</label>
                 <input id="cache-limit" type="number" min="0.1" step="0.1"

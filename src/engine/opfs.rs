@@ -158,13 +158,10 @@ pub fn write_at(
     let written = handle
         .write_with_u8_array_and_options(bytes, &options)
         .map_err(|e| fail("writing a cache file", &e))?;
-    if written as usize != bytes.len() {
+    if written != bytes.len() as f64 {
         return Err(StorageError {
             what: "writing a cache file",
-            detail: format!(
-                "only {written} of {} bytes were written; is the disk full?",
-                bytes.len()
-            ),
+            detail: "the browser would not store more: this site's storage quota (or the disk) is full. Clear the layer cache, or free space in the browser's site data".to_owned(),
         });
     }
     Ok(())

@@ -44,7 +44,7 @@ const defaults = {
 };
 let config = { ...defaults };
 const freshStats = () => ({
-  tokenRequests: 0, tokenRequestsWithCredentials: 0, tokenAuthorizations: [], cdnRequests: {}, cdnRejectedAuthorization: 0,
+  tokenRequests: 0, tokenRequestsWithCredentials: 0, tokenAuthorizations: [], cdnRequests: {}, cdnRanges: {}, cdnRejectedAuthorization: 0,
   relayRequests: {}, hostileRequests: {}, strayRequests: [],
 });
 let stats = freshStats();
@@ -138,9 +138,21 @@ createServer(async (req, res) => {
     return json(res, 404, {});
   }
   stats.cdnRequests[path] = (stats.cdnRequests[path] ?? 0) + 1;
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size });
+  // `Range: bytes=N-`, as S3 and R2 answer it.
+  const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  const start = range ? Number(range[1]) : 0;
+  if (range) (stats.cdnRanges[path] ??= []).push(req.headers.range);
+  if (start > 0 && start >= size) {
+    res.writeHead(416, { 'content-range': `bytes */${size}` });
+    return res.end();
+  }
+  res.writeHead(range ? 206 : 200, {
+    'content-type': 'application/octet-stream',
+    'content-length': size - start,
+    ...(range ? { 'content-range': `bytes ${start}-${size - 1}/${size}` } : {}),
+  });
   if (req.method === 'HEAD') return res.end();
-  const stream = createReadStream(file, { highWaterMark: 64 * 1024 });
+  const stream = createReadStream(file, { start, highWaterMark: 64 * 1024 });
   if (!config.cdnBytesPerSecond) return stream.pipe(res);
   const started = Date.now();
   let sent = 0;

@@ -25,7 +25,7 @@ pub struct CacheIndex {
 
 /// Room cannot be made: what is pinned (or a single blob) is already larger than the cap.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the layer cache is limited to {cap} bytes, but this pull needs {needed} bytes beside {pinned} bytes in use; raise the cache limit in the settings")]
+#[error("the layer cache is limited to {cap} bytes, but this pull needs {needed} bytes beside {pinned} bytes in use; raise the limit under Layer cache")]
 pub struct CacheTooSmall {
     pub cap: u64,
     pub needed: u64,

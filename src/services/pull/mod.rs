@@ -52,7 +52,7 @@ impl Default for PullSettings {
         Self {
             parallel_layers: 4,
             job: JobSettings::default(),
-            cache_cap_bytes: 20 << 30,
+            cache_cap_bytes: 20_000_000_000,
         }
     }
 }
@@ -133,12 +133,19 @@ pub async fn cache_info(cap: u64) -> Option<CacheInfo> {
     })
 }
 
-/// Empties the layer cache, except what the archive on offer is made of. (The app offers this
-/// only while no pull runs.)
+/// Empties the layer cache. The archive on offer is made of cached files, so it is withdrawn
+/// first. (The app offers this only while no pull runs.)
 pub async fn clear_cache(cap: u64) -> Option<CacheInfo> {
-    let offered = PREVIOUS.with(|p| p.borrow().as_ref().map(|p| p.offered.clone()));
+    PREVIOUS.with(|slot| {
+        if let Some(previous) = slot.borrow_mut().as_mut() {
+            if let Some(url) = previous.object_url.take() {
+                let _ = web_sys::Url::revoke_object_url(&url);
+            }
+            previous.offered.clear();
+        }
+    });
     if let Ok(cache) = Cache::open(now_ms()).await {
-        cache.clear(&offered.unwrap_or_default()).await;
+        cache.clear(&BTreeSet::new()).await;
     }
     cache_info(cap).await
 }

@@ -1,0 +1,167 @@
+// The pull engine: layers in workers, a layer cache that makes a second pull free, resuming a
+// pull that a reload interrupted, limits checked before downloading, and a page that stays
+// responsive while layers stream.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  rig, outDir, newPage, saveArchive, expectPulled, rigServices, rigStats, dockerLoadAndRun,
+  FIXTURE_OUTPUT, useSuite, root,
+} from './harness.mjs';
+
+const cdnHost = new URL(rig.cdn).host;
+const suite = useSuite(['--allow-host', rig.relay, '--allow-host', rig.tokenRegistry,
+  '--allow-host', new URL(rig.tokenService).host, '--allow-host', cdnHost]);
+
+afterEach(() => rigServices({}));
+
+const viaRelay = rig.fixtures.v2s2.replace(rig.registry, rig.relay);
+const viaCdn = rig.fixtures.v2s2.replace(rig.registry, rig.tokenRegistry);
+
+async function openApp(page, image) {
+  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(image)}`);
+  await page.waitForSelector('#image');
+  await page.fill('#proxy', suite.proxy.url);
+}
+
+async function pull(page) {
+  await page.click('#pull');
+  await page.waitForSelector('#save, #error', { timeout: 120_000 });
+}
+
+const blobRequests = (stats) => Object.entries(stats.relayRequests)
+  .filter(([path]) => path.includes('/blobs/'))
+  .reduce((sum, [, n]) => sum + n, 0);
+
+test('a second pull of the same image transfers no layer bytes, and says so', async () => {
+  await rigServices({});
+  const page = await newPage(suite.browser);
+  await openApp(page, viaRelay);
+  await pull(page);
+  await expectPulled(page);
+  assert.match(await page.innerText('#transfer'), /MB of layers transferred \(3 layers\)/);
+  const first = blobRequests(await rigStats());
+  assert.equal(first, 4, 'the config and 3 layers');
+
+  await rigServices({});
+  await pull(page);
+  await expectPulled(page);
+  assert.match(await page.innerText('#transfer'), /No layer bytes were transferred: all 3 layers came from the layer cache/);
+  assert.equal(blobRequests(await rigStats()), 1, 'only the config was fetched again');
+  const states = await page.$$eval('.layer .state', (cells) => cells.map((c) => c.textContent));
+  assert.deepEqual(states, ['from cache ✓', 'from cache ✓', 'from cache ✓']);
+  const tar = await saveArchive(page, 'busybox_v2s2.tar');
+  dockerLoadAndRun(tar, viaRelay, FIXTURE_OUTPUT);
+
+  // Clearing the cache: the next pull fetches every layer again.
+  await page.click('#cache summary');
+  assert.match(await page.innerText('#cache-summary'), /3 layers/);
+  await page.click('#clear-cache');
+  await page.waitForFunction(() => /— 0 layers/.test(document.querySelector('#cache-summary').textContent));
+  await rigServices({});
+  await pull(page);
+  await expectPulled(page);
+  assert.equal(blobRequests(await rigStats()), 4, 'every layer fetched again');
+  await page.context().close();
+});
+
+test('reloading mid-pull resumes: finished layers are not fetched again, the partial one continues', async () => {
+  // Slow enough to reload while the 1 MB layer is part way.
+  await rigServices({ cdnBytesPerSecond: 150_000 });
+  const page = await newPage(suite.browser);
+  await openApp(page, viaCdn);
+  await page.click('#pull');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('.layer')];
+    const done = rows.filter((r) => r.classList.contains('verified')).length;
+    const partial = rows.some((r) => r.classList.contains('downloading') && /[1-9]\d\d\.\d kB \//.test(r.textContent));
+    return done === 2 && partial;
+  }, null, { timeout: 60_000 });
+  await page.reload();
+  await page.waitForSelector('#save, #error', { timeout: 120_000 });
+  await expectPulled(page);
+  assert.match(await page.innerText('#transfer'), /2 of 3 layers came from the layer cache/);
+
+  const stats = await rigStats();
+  const layerPaths = Object.keys(stats.cdnRequests);
+  const counts = Object.values(stats.cdnRequests).sort();
+  // The config is fetched by both page loads; each small layer once; the big one twice.
+  assert.deepEqual(counts, [1, 1, 2, 2], JSON.stringify(stats.cdnRequests));
+  const ranges = Object.values(stats.cdnRanges).flat();
+  assert.equal(ranges.length, 1, `one resumed request: ${JSON.stringify(stats.cdnRanges)}`);
+  assert.match(ranges[0], /^bytes=[1-9]\d{5,}-$/, 'continued after the bytes kept before the reload');
+  assert.ok(layerPaths.length === 4);
+  const tar = await saveArchive(page, 'busybox_v2s2.tar');
+  dockerLoadAndRun(tar, viaCdn, FIXTURE_OUTPUT);
+  await page.context().close();
+});
+
+test('during a pull the page answers a click at once, and a screenshot can be taken', async () => {
+  await rigServices({ cdnBytesPerSecond: 300_000 });
+  const page = await newPage(suite.browser);
+  await openApp(page, viaCdn);
+  await page.evaluate(() => {
+    window.longTasks = [];
+    new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration)))
+      .observe({ type: 'longtask' });
+  });
+  await page.click('#pull');
+  await page.waitForSelector('.layer.downloading');
+  const reactions = [];
+  for (let i = 0; i < 5; i++) {
+    reactions.push(await page.evaluate(() => new Promise((done) => {
+      const started = performance.now();
+      document.querySelector('#cache summary').click();
+      requestAnimationFrame(() => done(performance.now() - started));
+    })));
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+  assert.ok(Math.max(...reactions) < 100, `reactions: ${reactions.map((r) => r.toFixed(0)).join(', ')} ms`);
+  await page.screenshot({ path: join(outDir, 'mid-pull.png'), fullPage: true, timeout: 10_000 });
+  await page.screenshot({ path: join(root, 'docs/screenshot-mid-pull.png'), timeout: 10_000 });
+  await page.waitForSelector('#save, #error', { timeout: 120_000 });
+  await expectPulled(page);
+  const longTasks = await page.evaluate(() => window.longTasks);
+  assert.ok(longTasks.every((d) => d < 200), `long tasks: ${longTasks}`);
+  await page.context().close();
+});
+
+test('an image larger than the free browser storage is refused before any layer is fetched', async () => {
+  await rigServices({});
+  const page = await newPage(suite.browser);
+  // Chromium enforces a quota set over CDP but does not report it through
+  // navigator.storage.estimate(); this page's estimate says what such a browser would.
+  await page.addInitScript(() => {
+    navigator.storage.estimate = async () => ({ quota: 200_000, usage: 0 });
+  });
+  await openApp(page, viaRelay);
+  await pull(page);
+  assert.match(await page.innerText('#error'), /needs 2 MB of browser storage but only 0 MB are free/);
+  assert.equal(await page.$('#save'), null);
+  assert.equal(blobRequests(await rigStats()), 1, 'only the config was fetched');
+  await page.context().close();
+});
+
+test('a quota the browser enforces mid-pull fails clearly, and no tar is offered', async () => {
+  await rigServices({});
+  const page = await newPage(suite.browser);
+  await openApp(page, viaRelay);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin: suite.app.url, quotaSize: 200_000 });
+  await pull(page);
+  assert.match(await page.innerText('#error'), /storage quota \(or the disk\) is full/);
+  assert.equal(await page.$('#save'), null);
+  await page.context().close();
+});
+
+test('an image larger than the layer cache limit is refused before any layer is fetched', async () => {
+  await rigServices({});
+  const page = await newPage(suite.browser);
+  await page.goto(`${suite.app.url}/`);
+  await page.evaluate(() => localStorage.setItem('skiff.settings', JSON.stringify({ cacheCapBytes: 1_000_000 })));
+  await openApp(page, viaRelay);
+  await pull(page);
+  assert.match(await page.innerText('#error'), /layer cache is limited to 1048576 bytes[\s\S]*raise the limit under Layer cache/);
+  assert.equal(blobRequests(await rigStats()), 1, 'only the config was fetched');
+  await page.context().close();
+});
