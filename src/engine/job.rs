@@ -89,7 +89,7 @@ impl Job {
             if position > 0 {
                 self.restart()?;
             }
-            match self.from_source(source).await {
+            match self.fetch_from(source).await {
                 Ok(()) => {
                     return Ok(Stored {
                         key: self.spec.key().clone(),
@@ -161,7 +161,7 @@ impl Job {
         Ok(())
     }
 
-    async fn from_source(&mut self, source: &Source) -> Result<(), LayerFailure> {
+    async fn fetch_from(&mut self, source: &Source) -> Result<(), LayerFailure> {
         let policy = RetryPolicy {
             max_attempts: self.spec.settings.max_attempts,
             ..RetryPolicy::default()
@@ -223,7 +223,7 @@ impl Job {
                 match policy.decide(attempt, outcome, js_sys::Date::now() as u64) {
                     Decision::Retry { after_ms } => self.link.sleep(after_ms).await?,
                     Decision::Done | Decision::GiveUp { .. } => {
-                        return Err(LayerFailure::Http(facts))
+                        return Err(LayerFailure::Http(Box::new(facts)))
                     }
                 }
                 continue;

@@ -122,7 +122,7 @@ pub struct Stored {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum LayerFailure {
     /// A final HTTP answer.
-    Http(HttpFacts),
+    Http(Box<HttpFacts>),
     /// No answer after every attempt.
     Unreachable {
         detail: String,

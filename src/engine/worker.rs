@@ -196,10 +196,10 @@ impl JobLink {
         post(&self.scope, &ToPage::NeedsAuthorization { job: self.job });
         match receiver.await {
             Ok(Some(authorization)) => Ok(authorization),
-            _ => Err(LayerFailure::Http(super::protocol::HttpFacts {
+            _ => Err(LayerFailure::Http(Box::new(super::protocol::HttpFacts {
                 status: 401,
                 ..Default::default()
-            })),
+            }))),
         }
     }
 
