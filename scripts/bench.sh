@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
-# Measures Skiff's speed and memory: pulls a large generated image (default 512 MB of
-# incompressible layers) in headless Chromium through the release proxy from the rig's
-# registry, in both layer formats, and prints a table with curl baselines.
+# Measures Skiff against skopeo and docker, on the rig's registry (loopback only):
+#   speed:  a SPEED_MB image (default 1024), RUNS runs (default 3), each run pairing
+#           `skopeo copy` → docker-archive, `docker pull` + `docker save`, and Skiff (release
+#           build, headless Chromium with an on-disk profile), with Skiff's times as ratios;
+#   memory: Chromium's PSS idle and at peak, pulling the SPEED_MB image and a MEMORY_MB image
+#           (default 3072; 0 skips it), the layer workers' wasm memory, the longest main-thread task.
 #
-#   scripts/bench.sh [MEGABYTES]
+#   scripts/bench.sh [SPEED_MB] [MEMORY_MB] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-megabytes=${1:-512}
+speed_mb=${1:-1024}
+memory_mb=${2:-3072}
+runs=${3:-3}
 
 trunk build --release
 cargo build --release -p skiff-proxy
 rig_dir=$(mktemp -d /tmp/skiff-bench.XXXXXX)
 trap 'tests/rig/rig.sh stop "$rig_dir" >/dev/null 2>&1 || true; rm -rf "$rig_dir"' EXIT
 tests/rig/rig.sh start "$rig_dir"
-image=$(tests/rig/rig.sh bench-fixture "$rig_dir" "$megabytes")
-SKIFF_RIG_DIR="$rig_dir" SKIFF_PROXY_BIN=target/release/skiff-proxy node tests/bench/pull.mjs "$image"
+speed_image=$(tests/rig/rig.sh bench-fixture "$rig_dir" "$speed_mb" speed)
+memory_image=""
+if ((memory_mb > 0)); then
+  memory_image=$(tests/rig/rig.sh bench-fixture "$rig_dir" "$memory_mb" memory)
+fi
+SKIFF_RIG_DIR="$rig_dir" SKIFF_PROXY_BIN=target/release/skiff-proxy \
+  node tests/bench/pull.mjs "$speed_image" "$memory_image" "$runs"

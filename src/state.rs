@@ -27,6 +27,8 @@ pub struct SavedArchive {
     pub layers_from_cache: usize,
     /// Layer bytes that came over the network for this archive.
     pub transferred: u64,
+    /// The most wasm memory a layer worker used (0 when none ran).
+    pub worker_memory: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -584,6 +586,7 @@ mod tests {
             layers: 1,
             layers_from_cache: 1,
             transferred: 0,
+            worker_memory: 0,
         };
         let state = state.reduce(Action::Pull {
             pull_id: 7,

@@ -14,7 +14,11 @@ pub fn save_panel(props: &SavePanelProps) -> Html {
     html! {
         <section class="done">
             <p>{ if archive.images > 1 { format!("Every layer of the {} images verified. The archive is ready.", archive.images) } else { "Every layer verified. The archive is ready.".to_owned() } }</p>
-            <p id="transfer" class="hint">{ transfer_summary(archive) }</p>
+            <p id="transfer" class="hint">{ transfer_summary(archive) }
+                if archive.worker_memory > 0 {
+                    <span id="worker-memory">{ format!(" Each layer worker used at most {} of memory.", human_bytes(archive.worker_memory)) }</span>
+                }
+            </p>
             <a id="save" class="button" href={archive.object_url.clone()} download={archive.file_name.clone()}>
                 { format!("Save {} ({})", archive.file_name, human_bytes(archive.size)) }
             </a>

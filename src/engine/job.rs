@@ -96,6 +96,7 @@ impl Job {
                         size: self.stored,
                         fetched: self.fetched,
                         reused: self.reused,
+                        wasm_memory: wasm_memory_bytes(),
                     })
                 }
                 Err(LayerFailure::Cancelled) => return Err(LayerFailure::Cancelled),
@@ -395,4 +396,18 @@ pub async fn http_facts(response: &Response) -> HttpFacts {
         ratelimit_limit: header("ratelimit-limit"),
         ratelimit_remaining: header("ratelimit-remaining"),
     }
+}
+
+/// This worker's wasm memory, bytes.
+fn wasm_memory_bytes() -> u64 {
+    use wasm_bindgen::JsCast as _;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .map(|memory| {
+            memory
+                .buffer()
+                .unchecked_into::<js_sys::ArrayBuffer>()
+                .byte_length() as u64
+        })
+        .unwrap_or(0)
 }

@@ -116,6 +116,8 @@ pub struct Stored {
     pub fetched: u64,
     /// Bytes found on disk from an earlier, interrupted attempt and verified again.
     pub reused: u64,
+    /// The worker's wasm memory when it finished (it never shrinks: its peak).
+    pub wasm_memory: u64,
 }
 
 /// Why a job ended without storing its blob.

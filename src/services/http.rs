@@ -160,6 +160,50 @@ impl RegistrySession {
         })
     }
 
+    /// GET of a JSON document (manifest, config, tag list page), read whole. A body that
+    /// breaks off is fetched again, with the core's backoff, like any failed request.
+    pub async fn get_document(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        what: &'static str,
+    ) -> Result<Document, AppError> {
+        let policy = RetryPolicy::default();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let response = expect_ok(self.get(url, accept, what).await?, what).await?;
+            let headers = response.headers();
+            let (content_type, digest) = (
+                headers.get("content-type"),
+                headers.get("docker-content-digest"),
+            );
+            let link = headers.get("link");
+            match read_document(response, what).await {
+                Ok(body) => {
+                    return Ok(Document {
+                        content_type,
+                        digest,
+                        link,
+                        body,
+                    })
+                }
+                Err(AppError::Browser(_)) if self.signal.aborted() => {
+                    return Err(AppError::Cancelled)
+                }
+                Err(error @ AppError::Browser(_)) => {
+                    match policy.decide(attempt, Outcome::ConnectionError, now_ms()) {
+                        Decision::Retry { after_ms } => {
+                            sleep_ms(after_ms.min(u32::MAX as u64) as u32).await
+                        }
+                        _ => return Err(error),
+                    }
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
     /// GET of a URL outside the registry (a foreign layer's): no registry credentials go along.
     pub async fn get_foreign(
         &self,
@@ -371,6 +415,16 @@ impl RegistrySession {
     }
 }
 
+/// A JSON document and the headers that say what it is.
+pub struct Document {
+    pub content_type: Option<String>,
+    /// `Docker-Content-Digest`.
+    pub digest: Option<String>,
+    /// `Link`, for paged lists.
+    pub link: Option<String>,
+    pub body: Vec<u8>,
+}
+
 /// Resolves after `ms` milliseconds.
 pub async fn sleep_ms(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
@@ -477,11 +531,11 @@ fn proxy_error_kind(response: &Response) -> Option<ProxyErrorKind> {
 /// [`skiff_core::manifest::MAX_DOCUMENT_BYTES`] before it fills memory: by its `Content-Length`
 /// first, then while reading.
 pub async fn read_document(response: Response, what: &'static str) -> Result<Vec<u8>, AppError> {
-    if let Some(length) = response
+    let announced = response
         .headers()
         .get("content-length")
-        .and_then(|v| v.trim().parse::<u64>().ok())
-    {
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(length) = announced {
         check_document_size(what, length)?;
     }
     let Some(body) = response.body() else {
@@ -501,7 +555,15 @@ pub async fn read_document(response: Response, what: &'static str) -> Result<Vec
         document.resize(start + chunk.length() as usize, 0);
         chunk.copy_to(&mut document[start..]);
     }
-    Ok(document)
+    match announced {
+        // A body that ends early is a connection that broke (a browser may report it as a
+        // clean end).
+        Some(length) if (document.len() as u64) < length => Err(AppError::Browser(format!(
+            "reading the {what} failed: the connection broke after {} of {length} bytes",
+            document.len()
+        ))),
+        _ => Ok(document),
+    }
 }
 
 /// `: MANIFEST_UNKNOWN (manifest unknown)` from `{"errors":[{"code":…,"message":…}]}`.

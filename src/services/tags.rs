@@ -4,7 +4,7 @@ use skiff_core::reference::PullInput;
 use skiff_core::registry::{next_page_url, ping_url, tags_url, Route, TagList};
 use yew::Callback;
 
-use super::http::{expect_ok, read_document, RegistrySession};
+use super::http::RegistrySession;
 use crate::error::AppError;
 use crate::state::{Action, Credentials};
 
@@ -54,10 +54,8 @@ async fn list(request: &TagsRequest, dispatch: &Callback<Action>) -> Result<(), 
             break;
         }
         pages += 1;
-        let response =
-            expect_ok(session.get(&current, None, "tag list").await?, "tag list").await?;
-        let link = response.headers().get("link");
-        let body = read_document(response, "tag list").await?;
+        let page = session.get_document(&current, None, "tag list").await?;
+        let (link, body) = (page.link, page.body);
         tags.extend(TagList::parse(&body)?.tags.unwrap_or_default());
         url = link.and_then(|link| next_page_url(&current, &link));
     }

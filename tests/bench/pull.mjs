@@ -1,107 +1,179 @@
-// Benchmark: pulls a large image with the real app in headless Chromium, through the real
-// proxy, from the rig's registry, and reports throughput and Chromium's peak memory; curl
-// through the same proxy and straight from the registry give the baselines.
+// Benchmark, in one go, on the rig's registry (loopback):
+//  1. speed on the SPEED image: `skopeo copy` → docker-archive, `docker pull` + `docker save`,
+//     and Skiff (release app, release proxy, headless Chromium with an on-disk profile, as users
+//     run it), run after run, printing each Skiff time as a ratio of skopeo's;
+//  2. memory on the MEMORY image: Chromium's proportional set size (PSS: shared pages counted
+//     once), all processes and the largest, idle and at peak, the layer workers' wasm memory,
+//     and the longest task on the page's main thread.
 //
-// Run by scripts/bench.sh, which starts the rig and pushes the image.
+// Usage (scripts/bench.sh starts the rig and pushes the images):
+//   node tests/bench/pull.mjs SPEED_IMAGE MEMORY_IMAGE [RUNS]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveApp, startProxy, launchBrowser, newPage, registryManifest } from '../e2e/harness.mjs';
+import { chromium } from 'playwright-core';
+import { rig, serveApp, startProxy, registryManifest, docker } from '../e2e/harness.mjs';
 
-const image = process.argv[2];
+const [speedImage, memoryImage, runsText = '3'] = process.argv.slice(2);
+const RUNS = Number(runsText);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const mb = (bytes) => bytes / 1e6;
+const f = (n, digits = 1) => n.toFixed(digits);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** Peak resident memory of this benchmark's Chromium, sampled every 200 ms. */
-function sampleChromium(browserPid) {
-  const peak = { total: 0, renderer: 0 };
-  const timer = setInterval(() => {
-    let table;
-    try {
-      table = execFileSync('ps', ['-eo', 'pid=,ppid=,rss=,args='], { encoding: 'utf8', maxBuffer: 16 << 20 });
-    } catch {
-      return;
-    }
-    const rows = table.split('\n').filter(Boolean).map((line) => {
-      const [pid, ppid, rss, ...args] = line.trim().split(/\s+/);
-      return { pid: +pid, ppid: +ppid, rss: +rss * 1024, args: args.join(' ') };
+async function imageBytes(image) {
+  const manifest = await registryManifest(image, OCI_MANIFEST);
+  return manifest.layers.reduce((sum, l) => sum + l.size, 0) + manifest.config.size;
+}
+
+function seconds(run) {
+  const started = process.hrtime.bigint();
+  run();
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+function skopeo(image, dir) {
+  const tar = join(dir, 'skopeo.tar');
+  rmSync(tar, { force: true });
+  return seconds(() => execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false',
+    `docker://${image}`, `docker-archive:${tar}:${image}`], { stdio: 'ignore' }));
+}
+
+function dockerPullSave(image, dir) {
+  const tar = join(dir, 'docker.tar');
+  rmSync(tar, { force: true });
+  try {
+    return seconds(() => {
+      docker(['pull', '--quiet', image]);
+      docker(['save', '-o', tar, image]);
     });
-    // The browser process and everything below it.
-    const ours = new Set([browserPid]);
-    for (let grew = true; grew;) {
-      grew = false;
-      for (const row of rows) if (ours.has(row.ppid) && !ours.has(row.pid)) { ours.add(row.pid); grew = true; }
-    }
-    const mine = rows.filter((r) => ours.has(r.pid));
-    peak.total = Math.max(peak.total, mine.reduce((sum, r) => sum + r.rss, 0));
-    peak.renderer = Math.max(peak.renderer, ...mine.filter((r) => r.args.includes('--type=renderer')).map((r) => r.rss), 0);
+  } finally {
+    try { docker(['rmi', '-f', image]); } catch {}
+  }
+}
+
+/** Every process of the Chromium whose profile is `profile`, with its PSS (kB → bytes). */
+function chromiumPss(profile) {
+  const table = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const rows = table.split('\n').filter(Boolean).map((line) => {
+    const [pid, ppid, ...args] = line.trim().split(/\s+/);
+    return { pid: +pid, ppid: +ppid, args: args.join(' ') };
+  });
+  const ours = new Set(rows.filter((r) => r.args.includes(`--user-data-dir=${profile}`)).map((r) => r.pid));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const row of rows) if (ours.has(row.ppid) && !ours.has(row.pid)) { ours.add(row.pid); grew = true; }
+  }
+  const pss = [];
+  for (const pid of ours) {
+    try {
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+      pss.push(Number(/^Pss:\s+(\d+) kB/m.exec(rollup)[1]) * 1024);
+    } catch {}
+  }
+  return { total: pss.reduce((a, b) => a + b, 0), largest: Math.max(0, ...pss) };
+}
+
+function samplePss(profile) {
+  const peak = { total: 0, largest: 0 };
+  const timer = setInterval(() => {
+    const now = chromiumPss(profile);
+    peak.total = Math.max(peak.total, now.total);
+    peak.largest = Math.max(peak.largest, now.largest);
   }, 200);
   return { peak, stop: () => clearInterval(timer) };
 }
 
-function curlSeconds(urls) {
-  const started = process.hrtime.bigint();
-  for (const url of urls) execFileSync('curl', ['-sf', '-o', '/dev/null', url]);
-  return Number(process.hrtime.bigint() - started) / 1e9;
+/** One Skiff pull and save in a fresh on-disk profile; times, memory and main-thread tasks. */
+async function skiff(app, proxy, image, { measureMemory = false } = {}) {
+  const profile = mkdtempSync(join(tmpdir(), 'skiff-bench-profile-'));
+  const downloads = mkdtempSync(join(tmpdir(), 'skiff-bench-downloads-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    acceptDownloads: true,
+    downloadsPath: downloads,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    await page.addInitScript(() => {
+      window.longTasks = [];
+      new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration)))
+        .observe({ type: 'longtask', buffered: true });
+    });
+    await page.goto(`${app.url}/#/?image=${encodeURIComponent(image)}`);
+    await page.waitForSelector('#image');
+    await page.fill('#proxy', proxy.url);
+    await new Promise((ok) => setTimeout(ok, 1000));
+    const idle = chromiumPss(profile);
+    const memory = samplePss(profile);
+    await page.evaluate(() => { window.longTasks = []; });
+    const started = Date.now();
+    await page.click('#pull');
+    await page.waitForSelector('#save, #error', { timeout: 30 * 60_000 });
+    const pullSeconds = (Date.now() - started) / 1000;
+    const error = await page.$('#error');
+    if (error) throw new Error(`the pull failed: ${await error.innerText()}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+    const tar = join(downloads, 'bench.tar');
+    await download.saveAs(tar);
+    const totalSeconds = (Date.now() - started) / 1000;
+    memory.stop();
+    const longestTask = Math.max(0, ...(await page.evaluate(() => window.longTasks)));
+    const workerMemory = await page.$eval('#worker-memory', (e) => e.textContent).catch(() => '');
+    return {
+      pullSeconds,
+      totalSeconds,
+      tarMegabytes: mb(statSync(tar).size),
+      idle,
+      peak: memory.peak,
+      longestTask,
+      workerMemory: /at most (.+) of memory/.exec(workerMemory)?.[1] ?? '?',
+      measured: measureMemory,
+    };
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(downloads, { recursive: true, force: true });
+  }
 }
-
-const manifest = await registryManifest(image, OCI_MANIFEST);
-const bytes = manifest.layers.reduce((sum, l) => sum + l.size, 0) + manifest.config.size;
-const [, registry, repo] = image.match(/^([^/]+)\/(.+):[^:]+$/);
-const blobUrls = [manifest.config, ...manifest.layers].map((d) => `http://${registry}/v2/${repo}/blobs/${d.digest}`);
 
 const app = await serveApp();
 const proxy = await startProxy();
-const results = { image, megabytes: mb(bytes), runs: [] };
-results.curlDirectSeconds = curlSeconds(blobUrls);
-results.curlProxySeconds = curlSeconds(blobUrls.map((u) => `${proxy.url}${u}`));
+const work = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
+const speedBytes = await imageBytes(speedImage);
+const machine = `${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores, ` +
+  `${f(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1]) / 1048576, 0)} GiB, ` +
+  `${execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim()}`;
 
-for (const mode of ['as-downloaded', 'uncompressed']) {
-  const browser = await launchBrowser();
-  const browserPid = browser._connection?._transport?._process?.pid
-    ?? Number(execFileSync('pgrep', ['-n', '-f', 'chromium.*--remote-debugging-pipe'], { encoding: 'utf8' }).trim());
-  const page = await newPage(browser);
-  await page.goto(`${app.url}/#/?image=${encodeURIComponent(image)}`);
-  await page.waitForSelector('#image');
-  await page.fill('#proxy', proxy.url);
-  await page.check(`#${mode}`);
-  const memory = sampleChromium(browserPid);
-  const started = Date.now();
-  await page.click('#pull');
-  await page.waitForSelector('#save, #error', { timeout: 30 * 60_000 });
-  const pullSeconds = (Date.now() - started) / 1000;
-  const error = await page.$('#error');
-  if (error) throw new Error(`the pull failed: ${await error.innerText()}`);
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
-  const saveStarted = Date.now();
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
-  const tar = join(dir, 'bench.tar');
-  await download.saveAs(tar);
-  const saveSeconds = (Date.now() - saveStarted) / 1000;
-  memory.stop();
-  results.runs.push({
-    mode,
-    pullSeconds,
-    pullMBps: mb(bytes) / pullSeconds,
-    saveSeconds,
-    tarMegabytes: mb(statSync(tar).size),
-    peakChromiumMB: mb(memory.peak.total),
-    peakRendererMB: mb(memory.peak.renderer),
-  });
-  rmSync(dir, { recursive: true, force: true });
-  await browser.close();
+console.log(`\nMachine: ${machine}`);
+console.log(`Speed image: ${f(mb(speedBytes))} MB (${speedImage}), ${RUNS} runs, paired run by run\n`);
+console.log('| run | skopeo copy → docker-archive | docker pull + save | Skiff: layers verified and stored | Skiff: saved file finished |');
+console.log('|---|---|---|---|---|');
+const rows = [];
+for (let run = 1; run <= RUNS; run++) {
+  const s = skopeo(speedImage, work);
+  const d = dockerPullSave(speedImage, work);
+  const k = await skiff(app, proxy, speedImage);
+  rows.push({ s, d, k });
+  console.log(`| ${run} | ${f(s)} s | ${f(d)} s (${f(d / s, 2)}×) | ${f(k.pullSeconds)} s (${f(k.pullSeconds / s, 2)}×) | ${f(k.totalSeconds)} s (${f(k.totalSeconds / s, 2)}×) |`);
 }
+const ratio = (pick) => median(rows.map((r) => pick(r) / r.s));
+console.log(`| median ratio | 1.00× | ${f(ratio((r) => r.d), 2)}× | ${f(ratio((r) => r.k.pullSeconds), 2)}× | ${f(ratio((r) => r.k.totalSeconds), 2)}× |`);
+console.log(`Longest main-thread task while pulling: ${f(Math.max(...rows.map((r) => r.k.longestTask)), 0)} ms; ` +
+  `layer workers' wasm memory: ${rows.map((r) => r.k.workerMemory).join(', ')}`);
+
+console.log('\n| image | Chromium PSS idle (all / largest) | peak while pulling (all / largest) | the pull costs | worker wasm memory | longest task |');
+console.log('|---|---|---|---|---|---|');
+for (const image of [speedImage, memoryImage].filter(Boolean)) {
+  const k = await skiff(app, proxy, image, { measureMemory: true });
+  const bytes = await imageBytes(image);
+  console.log(`| ${f(mb(bytes) / 1000, 2)} GB | ${f(mb(k.idle.total), 0)} / ${f(mb(k.idle.largest), 0)} MB | ` +
+    `${f(mb(k.peak.total), 0)} / ${f(mb(k.peak.largest), 0)} MB | ${f(mb(k.peak.total - k.idle.total), 0)} MB | ` +
+    `${k.workerMemory} | ${f(k.longestTask, 0)} ms |`);
+}
+rmSync(work, { recursive: true, force: true });
 proxy.close();
 app.close();
-
-const f = (n) => n.toFixed(1);
-console.log(`\nImage: ${f(results.megabytes)} MB in ${manifest.layers.length} layers (${image})`);
-console.log(`curl straight from the registry: ${f(results.curlDirectSeconds)} s (${f(results.megabytes / results.curlDirectSeconds)} MB/s)`);
-console.log(`curl through skiff-proxy:        ${f(results.curlProxySeconds)} s (${f(results.megabytes / results.curlProxySeconds)} MB/s)\n`);
-console.log('| layers stored | pull + verify | throughput | save | tar size | peak Chromium RSS | peak renderer RSS |');
-console.log('|---|---|---|---|---|---|---|');
-for (const r of results.runs) {
-  console.log(`| ${r.mode} | ${f(r.pullSeconds)} s | ${f(r.pullMBps)} MB/s | ${f(r.saveSeconds)} s | ${f(r.tarMegabytes)} MB | ${f(r.peakChromiumMB)} MB | ${f(r.peakRendererMB)} MB |`);
-}
-console.log(`\nJSON: ${JSON.stringify(results)}`);

@@ -5,6 +5,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { readFile, mkdir } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { extname, join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, after } from 'node:test';
@@ -206,4 +207,36 @@ export function useSuite(proxyArgs = []) {
     suite.app?.close();
   });
   return suite;
+}
+
+/**
+ * Checks a saved archive without the app: every `blobs/sha256/<hex>` entry hashes to its name
+ * and every path `manifest.json` names is there. Returns the problems found (none: []).
+ */
+export function archiveProblems(tarPath) {
+  const tar = readFileSync(tarPath);
+  const entries = new Map();
+  for (let at = 0; at + 512 <= tar.length;) {
+    const header = tar.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) break;
+    const field = (start, length) => header.subarray(start, start + length).toString('latin1').replace(/\0.*$/s, '');
+    const prefix = field(345, 155);
+    const name = prefix ? `${prefix}/${field(0, 100)}` : field(0, 100);
+    const size = parseInt(field(124, 12).trim() || '0', 8);
+    entries.set(name, tar.subarray(at + 512, at + 512 + size));
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  const problems = [];
+  for (const [name, content] of entries) {
+    const hex = /^blobs\/sha256\/([0-9a-f]{64})$/.exec(name)?.[1];
+    if (hex && createHash('sha256').update(content).digest('hex') !== hex) problems.push(`${name} does not hash to its name`);
+  }
+  const manifest = JSON.parse(entries.get('manifest.json')?.toString() ?? '[]');
+  for (const image of manifest) {
+    for (const path of [image.Config, ...image.Layers]) {
+      if (!entries.has(path)) problems.push(`manifest.json names ${path}, which is missing`);
+    }
+  }
+  if (manifest.length === 0) problems.push('no manifest.json entries');
+  return problems;
 }

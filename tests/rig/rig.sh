@@ -369,10 +369,11 @@ JSON
     stop
     ;;
   bench-fixture)
-    # rig.sh bench-fixture DIR MEGABYTES: pushes skiff/bench:latest, busybox plus four layers of
-    # incompressible data adding up to MEGABYTES, to the running rig's open registry.
+    # rig.sh bench-fixture DIR MEGABYTES [TAG]: pushes skiff/bench:TAG (default latest), four
+    # layers of incompressible data adding up to MEGABYTES, to the running rig's open registry.
     registry_port=$(jq -r .registry "$dir/env.json" | cut -d: -f2)
-    megabytes=${3:?usage: rig.sh bench-fixture DIR MEGABYTES}
+    megabytes=${3:?usage: rig.sh bench-fixture DIR MEGABYTES [TAG]}
+    tag=${4:-latest}
     work="$dir/bench"
     mkdir -p "$work"
     layers='[]' diff_ids='[]'
@@ -390,9 +391,9 @@ JSON
     push_blob skiff/bench "$work/config.json" > /dev/null
     jq -n --argjson c "$(descriptor "$work/config.json" application/vnd.oci.image.config.v1+json)" --argjson l "$layers" \
       '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: $l}' > "$work/manifest.json"
-    put_manifest skiff/bench latest application/vnd.oci.image.manifest.v1+json "$work/manifest.json"
+    put_manifest skiff/bench "$tag" application/vnd.oci.image.manifest.v1+json "$work/manifest.json"
     rm -f "$work"/*.tar.gz
-    echo "127.0.0.1:$registry_port/skiff/bench:latest"
+    echo "127.0.0.1:$registry_port/skiff/bench:$tag"
     ;;
   *)
     echo "usage: rig.sh start|stop DIR" >&2

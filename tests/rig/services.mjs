@@ -41,11 +41,14 @@ const defaults = {
   // When set (an origin such as http://127.0.0.1:PORT), the relay's tag pages link to the next
   // page on that origin instead: a registry sending a client's credentials elsewhere.
   tagLinkOrigin: null,
+  // { match, probability, seed }: that share of matching responses breaks, at random (seeded,
+  // so a run repeats): a 503, a reset mid-body, or a clean end before the body is complete.
+  chaos: null,
 };
 let config = { ...defaults };
 const freshStats = () => ({
   tokenRequests: 0, tokenRequestsWithCredentials: 0, tokenAuthorizations: [], cdnRequests: {}, cdnRanges: {}, cdnRejectedAuthorization: 0,
-  relayRequests: {}, hostileRequests: {}, strayRequests: [],
+  relayRequests: {}, hostileRequests: {}, strayRequests: [], chaos: { status503: 0, reset: 0, earlyEnd: 0, passed: 0 },
 });
 let stats = freshStats();
 
@@ -70,9 +73,41 @@ async function readBody(req) {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+// mulberry32: a small seeded generator, so a soak breaks the same responses every run.
+function seeded(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+let random = seeded(1);
+
+/** A chaos fault for this request, or null: { status } or { truncateAfter, clean }. */
+function chaosFault(req) {
+  const chaos = config.chaos;
+  if (!chaos || !req.url.includes(chaos.match)) return null;
+  if (random() >= chaos.probability) {
+    stats.chaos.passed++;
+    return null;
+  }
+  const kind = Math.floor(random() * 3);
+  const fraction = random() * 0.9;
+  if (kind === 0) {
+    stats.chaos.status503++;
+    return { status: 503, times: 1 };
+  }
+  stats.chaos[kind === 1 ? 'reset' : 'earlyEnd']++;
+  return { truncateFraction: fraction, clean: kind === 2, times: 1 };
+}
+
 async function control(req, res) {
   if (req.url === '/__config' && req.method === 'POST') {
     config = { ...defaults, ...JSON.parse((await readBody(req)) || '{}') };
+    random = seeded(config.chaos?.seed ?? 1);
     config.faults = config.faults.map((fault) => ({ times: Infinity, ...fault }));
     stats = freshStats();
     return json(res, 200, config);
@@ -169,8 +204,9 @@ createServer(async (req, res) => {
   if ((await control(req, res)) !== false) return;
   const path = new URL(req.url, 'http://x').pathname;
   stats.relayRequests[path] = (stats.relayRequests[path] ?? 0) + 1;
-  const fault = config.faults.find((f) => f.times > 0 && req.url.includes(f.match));
+  let fault = config.faults.find((f) => f.times > 0 && req.url.includes(f.match));
   if (fault) fault.times--;
+  else if (req.method === 'GET') fault = chaosFault(req);
   if (fault?.status) {
     res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
     return res.end(fault.body ?? JSON.stringify({ errors: [{ code: 'INJECTED', message: `rig fault ${fault.status}` }] }));
@@ -186,6 +222,7 @@ createServer(async (req, res) => {
       answer.resume();
       return res.end(fault.replaceBody);
     }
+    if (fault?.truncateFraction !== undefined) return breakBody(answer, res, fault);
     res.writeHead(answer.statusCode, { ...answer.headers, ...fault?.headers });
     if (fault?.truncateAfter === undefined) return answer.pipe(res);
     if (fault.truncateAfter === 0) {
@@ -214,6 +251,25 @@ function hostile(req, res, path) {
   }
   res.writeHead(204);
   res.end();
+}
+
+/** Sends part of the body, then resets the connection, or ends it cleanly as if complete. */
+function breakBody(answer, res, fault) {
+  const length = Number(answer.headers['content-length'] ?? 0);
+  const cutAt = Math.floor(length * fault.truncateFraction);
+  const headers = { ...answer.headers };
+  // A clean early end needs no length to contradict: chunked, then a proper last chunk.
+  if (fault.clean) delete headers['content-length'];
+  res.writeHead(answer.statusCode, headers);
+  res.flushHeaders();
+  let sent = 0;
+  answer.on('data', (chunk) => {
+    if (sent >= cutAt) return;
+    const part = chunk.subarray(0, cutAt - sent);
+    sent += part.length;
+    res.write(part);
+  });
+  answer.on('end', () => (fault.clean ? res.end() : res.destroy()));
 }
 
 async function paginateTags(req, res, path) {

@@ -28,6 +28,8 @@ pub struct Fetched {
     /// Layer bytes that came over the network (0 from the cache).
     pub transferred: u64,
     pub from_cache: bool,
+    /// The wasm memory of the worker that fetched it (0 from the cache).
+    pub worker_memory: u64,
 }
 
 /// One layer to bring in, with the row that shows it.
@@ -91,12 +93,17 @@ impl Layers<'_> {
                 unpacked: unpacked(size),
                 transferred: 0,
                 from_cache: true,
+                worker_memory: 0,
             });
         }
         let job = self.job(want).await?;
         match self.pool.run(job, self.on_event(want.row)).await {
             Ok(Stored {
-                key, size, fetched, ..
+                key,
+                size,
+                fetched,
+                wasm_memory,
+                ..
             }) => {
                 self.cache.record(&key, size, now_ms());
                 self.done(want.row, LayerOutcome::Verified);
@@ -105,6 +112,7 @@ impl Layers<'_> {
                     unpacked: unpacked(size),
                     transferred: fetched,
                     from_cache: false,
+                    worker_memory: wasm_memory,
                 })
             }
             Err(failure) => {

@@ -218,6 +218,7 @@ struct Brought {
     unpacked: BTreeMap<Digest, UnpackedLayer>,
     transferred: u64,
     from_cache: usize,
+    worker_memory: u64,
 }
 
 struct Pull {
@@ -285,6 +286,7 @@ impl Pull {
             layers: brought.rows.len(),
             layers_from_cache: brought.from_cache,
             transferred: brought.transferred,
+            worker_memory: brought.worker_memory,
         }));
         Ok(())
     }
@@ -382,6 +384,7 @@ impl Pull {
         for fetched in layers.fetch(&wanted).await? {
             brought.transferred += fetched.transferred;
             brought.from_cache += usize::from(fetched.from_cache);
+            brought.worker_memory = brought.worker_memory.max(fetched.worker_memory);
             if let Some(unpacked) = fetched.unpacked {
                 brought.unpacked.insert(fetched.digest, unpacked);
             }

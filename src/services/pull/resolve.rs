@@ -10,7 +10,7 @@ use skiff_core::{BlobVerifier, Digest, Reference};
 
 use super::Emit;
 use crate::error::AppError;
-use crate::services::http::{expect_ok, read_document, RegistrySession};
+use crate::services::http::{Document, RegistrySession};
 use crate::state::{PlatformOffer, PullEvent};
 
 pub struct Resolver<'a> {
@@ -104,16 +104,15 @@ impl Resolver<'_> {
         expected: Option<(Digest, Option<u64>, &'static str)>,
     ) -> Result<(Vec<u8>, Manifest, String), AppError> {
         let url = manifest_url(reference, manifest_reference);
-        let response = expect_ok(
-            self.session
-                .get(&url, Some(MANIFEST_ACCEPT), "manifest")
-                .await?,
-            "manifest",
-        )
-        .await?;
-        let content_type = response.headers().get("content-type");
-        let header_digest = response.headers().get("docker-content-digest");
-        let body = read_document(response, "manifest").await?;
+        let Document {
+            content_type,
+            digest: header_digest,
+            body,
+            ..
+        } = self
+            .session
+            .get_document(&url, Some(MANIFEST_ACCEPT), "manifest")
+            .await?;
         let actual = Digest::of(&body);
         if let Some((expected, size, source_of_expected)) = expected {
             if expected != actual {
@@ -154,18 +153,15 @@ impl Resolver<'_> {
         descriptor: &Descriptor,
     ) -> Result<Vec<u8>, AppError> {
         check_document_size("image config", descriptor.size)?;
-        let response = expect_ok(
-            self.session
-                .get(
-                    &blob_url(reference, &descriptor.digest),
-                    None,
-                    "image config",
-                )
-                .await?,
-            "image config",
-        )
-        .await?;
-        let body = read_document(response, "image config").await?;
+        let body = self
+            .session
+            .get_document(
+                &blob_url(reference, &descriptor.digest),
+                None,
+                "image config",
+            )
+            .await?
+            .body;
         let mut verifier = BlobVerifier::new(descriptor.digest.clone(), descriptor.size);
         verifier.update(&body)?;
         verifier.finish()?;
