@@ -201,6 +201,17 @@ impl Job {
                 Ok(response) => response,
             };
             let status = response.status();
+            if status == 416 && range.is_some() {
+                // The server no longer agrees about what was kept: start over, once.
+                self.resume.restart_whole_once().map_err(|_| {
+                    LayerFailure::Http(Box::new(HttpFacts {
+                        status,
+                        ..Default::default()
+                    }))
+                })?;
+                self.reset_bytes()?;
+                continue;
+            }
             if status == 401 && source.registry && reauths < MAX_REAUTH {
                 reauths += 1;
                 attempt -= 1;

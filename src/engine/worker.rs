@@ -129,6 +129,9 @@ impl JobLink {
         self.check_cancelled().map_err(|_| "cancelled".to_owned())?;
         let init = RequestInit::new();
         init.set_signal(Some(&self.controller.signal()));
+        // Never the browser's HTTP cache: it keeps a body that ended early as if complete, and
+        // answers later range requests from it. Reuse is the layer cache's job, verified.
+        init.set_cache(web_sys::RequestCache::NoStore);
         let request = Request::new_with_str_and_init(&sent.source.fetch_url, &init)
             .map_err(|e| crate::error::js_error_text(&e))?;
         let headers = request.headers();

@@ -167,6 +167,7 @@ impl RegistrySession {
         url: &str,
         accept: Option<&str>,
         what: &'static str,
+        expected_size: Option<u64>,
     ) -> Result<Document, AppError> {
         let policy = RetryPolicy::default();
         let mut attempt = 0;
@@ -179,7 +180,18 @@ impl RegistrySession {
                 headers.get("docker-content-digest"),
             );
             let link = headers.get("link");
-            match read_document(response, what).await {
+            let read = read_document(response, what)
+                .await
+                .and_then(|body| match expected_size {
+                    // Shorter than its descriptor says: the connection broke (a chunked body that
+                    // ended early looks complete).
+                    Some(size) if (body.len() as u64) < size => Err(AppError::Browser(format!(
+                        "reading the {what} failed: the connection broke after {} of {size} bytes",
+                        body.len()
+                    ))),
+                    _ => Ok(body),
+                });
+            match read {
                 Ok(body) => {
                     return Ok(Document {
                         content_type,
@@ -360,7 +372,11 @@ impl RegistrySession {
         authorization: Option<String>,
         extra: &[(&str, String)],
     ) -> Result<Response, AppError> {
-        let mut request = Request::get(&self.route.url(upstream)).abort_signal(Some(&self.signal));
+        // Never the browser's HTTP cache: a body that ended early would be kept as complete,
+        // and a tag's manifest goes stale. (`no-store` also keeps secrets off the disk.)
+        let mut request = Request::get(&self.route.url(upstream))
+            .abort_signal(Some(&self.signal))
+            .cache(web_sys::RequestCache::NoStore);
         for (name, value) in extra {
             request = request.header(name, value);
         }

@@ -54,7 +54,9 @@ async fn list(request: &TagsRequest, dispatch: &Callback<Action>) -> Result<(), 
             break;
         }
         pages += 1;
-        let page = session.get_document(&current, None, "tag list").await?;
+        let page = session
+            .get_document(&current, None, "tag list", None)
+            .await?;
         let (link, body) = (page.link, page.body);
         tags.extend(TagList::parse(&body)?.tags.unwrap_or_default());
         url = link.and_then(|link| next_page_url(&current, &link));

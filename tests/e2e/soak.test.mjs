@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { rig, outDir, newPage, rigServices, rigStats, archiveProblems, useSuite } from './harness.mjs';
 
 const PULLS = 20;
-const suite = useSuite(['--allow-host', rig.relay]);
+// The mixed image's foreign layer lives on the rig's CDN.
+const suite = useSuite(['--allow-host', rig.relay, '--allow-host', new URL(rig.cdn).host]);
 
 test(`soak: ${PULLS} pulls through a relay that breaks half of the blob responses`, async () => {
   await rigServices({ chaos: { match: '/blobs/', probability: 0.5, seed: 20261124 } });
@@ -37,6 +38,9 @@ test(`soak: ${PULLS} pulls through a relay that breaks half of the blob response
       }
     } else {
       failures.push(`pull ${i}: ${(await page.innerText('#error')).split('\n').slice(0, 3).join(' ')}`);
+      // What the app asked and got, for the failure's story.
+      const exchanges = await page.$$eval(".exchanges li", (items) => items.map((li) => li.textContent.replace(/\s+/g, ' ')));
+      failures.push(...exchanges.filter((e) => /blobs/.test(e)).map((e) => `    ${e}`));
     }
     await page.context().close();
   }

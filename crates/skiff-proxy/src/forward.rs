@@ -45,10 +45,13 @@ const PASSED_RESPONSE_HEADERS: &[&str] = &[
 
 /// Set on every answer, so that nothing relayed can act in the proxy's origin: a page an upstream
 /// serves (an HTML file in an allowlisted bucket, say) is a sandboxed download, never a document.
-const INERT_RESPONSE_HEADERS: [(HeaderName, &str); 3] = [
+const INERT_RESPONSE_HEADERS: [(HeaderName, &str); 4] = [
     (header::CONTENT_SECURITY_POLICY, "sandbox"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::CONTENT_DISPOSITION, "attachment"),
+    // Nothing relayed is kept by the browser's HTTP cache: a broken body must not be reused,
+    // and tokens' answers are secrets.
+    (header::CACHE_CONTROL, "no-store"),
 ];
 
 const ALLOWED_REQUEST_HEADERS: &str = "Authorization, Accept, Range, If-None-Match, If-Range";

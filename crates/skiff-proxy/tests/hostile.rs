@@ -173,6 +173,7 @@ fn assert_inert(headers: &HeaderMap) {
     assert_eq!(headers["content-security-policy"], "sandbox");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["content-disposition"], "attachment");
+    assert_eq!(headers["cache-control"], "no-store");
 }
 
 #[tokio::test]

@@ -111,7 +111,12 @@ impl Resolver<'_> {
             ..
         } = self
             .session
-            .get_document(&url, Some(MANIFEST_ACCEPT), "manifest")
+            .get_document(
+                &url,
+                Some(MANIFEST_ACCEPT),
+                "manifest",
+                expected.as_ref().and_then(|(_, size, _)| *size),
+            )
             .await?;
         let actual = Digest::of(&body);
         if let Some((expected, size, source_of_expected)) = expected {
@@ -159,6 +164,7 @@ impl Resolver<'_> {
                 &blob_url(reference, &descriptor.digest),
                 None,
                 "image config",
+                Some(descriptor.size),
             )
             .await?
             .body;
