@@ -29,6 +29,8 @@ pub struct SavedArchive {
     pub transferred: u64,
     /// The most wasm memory a layer worker used (0 when none ran).
     pub worker_memory: u64,
+    /// Written into this file the user chose (then `object_url` is empty).
+    pub saved_to: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -166,6 +168,8 @@ pub struct State {
     pub remember_credentials: bool,
     /// Store layers uncompressed instead of as downloaded.
     pub uncompressed: bool,
+    /// Write the archive into a file the user chooses instead of offering a download.
+    pub save_to_file: bool,
     pub pull_id: u32,
     pub reference: Option<String>,
     pub phase: Phase,
@@ -260,6 +264,7 @@ pub enum Action {
     EditCredentials(Credentials),
     RememberCredentials(bool),
     SetUncompressed(bool),
+    SetSaveToFile(bool),
     /// Something a pull reports; stale pulls' events are ignored.
     Pull {
         pull_id: u32,
@@ -326,6 +331,7 @@ impl State {
             credentials: Credentials::default(),
             remember_credentials: false,
             uncompressed: false,
+            save_to_file: false,
             pull_id: 0,
             reference: None,
             phase: Phase::Idle,
@@ -395,6 +401,7 @@ impl Reducible for State {
             Action::EditCredentials(credentials) => next.credentials = credentials,
             Action::RememberCredentials(remember) => next.remember_credentials = remember,
             Action::SetUncompressed(uncompressed) => next.uncompressed = uncompressed,
+            Action::SetSaveToFile(save) => next.save_to_file = save,
             Action::Pull {
                 pull_id,
                 event: PullEvent::Started { reference },
@@ -405,6 +412,7 @@ impl Reducible for State {
                     credentials: self.credentials.clone(),
                     remember_credentials: self.remember_credentials,
                     uncompressed: self.uncompressed,
+                    save_to_file: self.save_to_file,
                     cache: self.cache.clone(),
                     ..State::new(
                         self.image_input.clone(),
@@ -587,6 +595,7 @@ mod tests {
             layers_from_cache: 1,
             transferred: 0,
             worker_memory: 0,
+            saved_to: None,
         };
         let state = state.reduce(Action::Pull {
             pull_id: 7,

@@ -192,6 +192,8 @@ pub fn app() -> Html {
                 {on_platform}
                 uncompressed={state.uncompressed}
                 {on_uncompressed}
+                save_to_file={pull::target::can_pick().then_some(state.save_to_file)}
+                on_save_to_file={let state = state.clone(); Callback::from(move |save| state.dispatch(Action::SetSaveToFile(save)))}
                 {on_pull}
                 on_cancel={Callback::from(|()| pull::cancel())}
             >
@@ -247,7 +249,39 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String) {
         platform,
         uncompressed: state.uncompressed,
     };
-    run_pull(state, pull, false);
+    if !state.save_to_file {
+        return run_pull(state, pull, None);
+    }
+    // Asked now, while the click still counts as the user's gesture.
+    let suggested = pull.images[0]
+        .parse::<PullInput>()
+        .map(|input| pull::archive_file_name(&input.reference, pull.images.len()))
+        .unwrap_or_else(|_| "image.tar".to_owned());
+    let state = state.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        match pull::target::pick(&suggested).await {
+            Ok(Some(handle)) => run_pull(&state, pull, Some(handle)),
+            Ok(None) => {}
+            Err(error) => run_failed(&state, &error),
+        }
+    });
+}
+
+/// A pull that could not start (no file could be chosen), reported like any failed pull.
+fn run_failed(state: &UseReducerHandle<State>, error: &crate::error::AppError) {
+    let pull_id = state.pull_id + 1;
+    for event in [
+        crate::state::PullEvent::Started {
+            reference: String::new(),
+        },
+        crate::state::PullEvent::Failed(crate::state::ErrorReport {
+            title: error.title().to_owned(),
+            message: error.to_string(),
+            wants_credentials: false,
+        }),
+    ] {
+        state.dispatch(Action::Pull { pull_id, event });
+    }
 }
 
 /// Pulls again what a reload interrupted: finished layers come from the cache, a partial one
@@ -256,10 +290,24 @@ fn resume_pull(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull) {
     if pull.images.is_empty() {
         return prefs::clear_pull_in_progress();
     }
-    run_pull(state, pull, true);
+    let resumed = true;
+    run(state, pull, resumed, None);
 }
 
-fn run_pull(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull, resumed: bool) {
+fn run_pull(
+    state: &UseReducerHandle<State>,
+    pull: prefs::InterruptedPull,
+    save_to: Option<web_sys::FileSystemFileHandle>,
+) {
+    run(state, pull, false, save_to);
+}
+
+fn run(
+    state: &UseReducerHandle<State>,
+    pull: prefs::InterruptedPull,
+    resumed: bool,
+    save_to: Option<web_sys::FileSystemFileHandle>,
+) {
     let first_registry = pull.images[0]
         .parse::<PullInput>()
         .ok()
@@ -277,6 +325,7 @@ fn run_pull(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull, resum
             credentials,
             settings: prefs::pull_settings(),
             resumed,
+            save_to,
         },
         state.pull_id + 1,
         Callback::from(move |action| dispatcher.dispatch(action)),

@@ -29,6 +29,9 @@ pub struct PullFormProps {
     pub on_platform: Callback<String>,
     pub uncompressed: bool,
     pub on_uncompressed: Callback<bool>,
+    /// Write straight into a file the user chooses; `None` where the browser cannot.
+    pub save_to_file: Option<bool>,
+    pub on_save_to_file: Callback<bool>,
     pub on_pull: Callback<()>,
     pub on_cancel: Callback<()>,
     /// The credentials panel.
@@ -129,6 +132,17 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                     { " uncompressed (bigger; every loader reads it, checked against the config's diff IDs)" }
                 </label>
             </div>
+            if let Some(checked) = props.save_to_file {
+                <span class="label">{ "Save" }</span>
+                <label class="save-to-file">
+                    <input type="checkbox" id="save-to-file" {checked}
+                        onchange={let on = props.on_save_to_file.clone(); Callback::from(move |event: Event| {
+                            let input: HtmlInputElement = event.target_unchecked_into();
+                            on.emit(input.checked());
+                        })} />
+                    { " straight into a file I choose when I press Pull (each layer is written as soon as it is verified; no download step)" }
+                </label>
+            }
             { props.children.clone() }
             <div class="actions">
             <button id="pull" type="submit" disabled={props.running || (props.image.trim().is_empty() && props.queue.is_empty())}>

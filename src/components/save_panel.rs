@@ -19,11 +19,15 @@ pub fn save_panel(props: &SavePanelProps) -> Html {
                     <span id="worker-memory">{ format!(" Each layer worker used at most {} of memory.", human_bytes(archive.worker_memory)) }</span>
                 }
             </p>
-            <a id="save" class="button" href={archive.object_url.clone()} download={archive.file_name.clone()}>
-                { format!("Save {} ({})", archive.file_name, human_bytes(archive.size)) }
-            </a>
+            if let Some(name) = &archive.saved_to {
+                <p id="saved" class="saved">{ format!("Saved into {name} ({}).", human_bytes(archive.size)) }</p>
+            } else {
+                <a id="save" class="button" href={archive.object_url.clone()} download={archive.file_name.clone()}>
+                    { format!("Save {} ({})", archive.file_name, human_bytes(archive.size)) }
+                </a>
+            }
             <p class="hint">
-                { "Then: " }<code>{ format!("docker load -i {}", archive.file_name) }</code>
+                { "Then: " }<code>{ format!("docker load -i {}", archive.saved_to.as_ref().unwrap_or(&archive.file_name)) }</code>
                 if !archive.repo_tags.is_empty() {
                     { if archive.images > 1 { " loads them as " } else { " loads it as " } }
                     { for archive.repo_tags.iter().enumerate().map(|(i, tag)| html! {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import {
   rig, outDir, newPage, saveArchive, expectPulled, rigServices, rigStats, dockerLoadAndRun,
-  FIXTURE_OUTPUT, useSuite, root,
+  FIXTURE_OUTPUT, useSuite, root, archiveProblems,
 } from './harness.mjs';
 
 const cdnHost = new URL(rig.cdn).host;
@@ -163,5 +163,57 @@ test('an image larger than the layer cache limit is refused before any layer is 
   await pull(page);
   assert.match(await page.innerText('#error'), /layer cache is limited to 1048576 bytes[\s\S]*raise the limit under Layer cache/);
   assert.equal(blobRequests(await rigStats()), 1, 'only the config was fetched');
+  await page.context().close();
+});
+
+/** Hands the app an OPFS file in place of the native save picker (no headless browser can
+ *  drive it); the app's code after the picker is the same. */
+async function chooseFile(page, name, content = '') {
+  await page.evaluate(async ({ name, content }) => {
+    const dir = await navigator.storage.getDirectory();
+    const handle = await dir.getFileHandle(name, { create: true });
+    const writable = await handle.createWritable();
+    await writable.write(content);
+    await writable.close();
+    window.__skiffSaveTargetForTests = handle;
+  }, { name, content });
+}
+
+async function chosenFileText(page, name) {
+  return page.evaluate(async (name) => {
+    const dir = await navigator.storage.getDirectory();
+    return (await (await dir.getFileHandle(name)).getFile()).text();
+  }, name);
+}
+
+test('saving straight into a chosen file; a failed pull leaves that file as it was', async () => {
+  await rigServices({});
+  const page = await newPage(suite.browser);
+  await openApp(page, viaRelay);
+  await chooseFile(page, 'chosen.tar');
+  await page.check('#save-to-file');
+  await page.click('#pull');
+  await page.waitForSelector('#saved, #error', { timeout: 120_000 });
+  await expectPulled(page);
+  assert.match(await page.innerText('#saved'), /Saved into chosen\.tar \(\d/);
+  assert.equal(await page.$('#save'), null, 'no download step');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.evaluate(async () => {
+    const dir = await navigator.storage.getDirectory();
+    const file = await (await dir.getFileHandle('chosen.tar')).getFile();
+    Object.assign(document.createElement('a'), { href: URL.createObjectURL(file), download: 'chosen.tar' }).click();
+  })]);
+  const tar = join(outDir, 'chosen.tar');
+  await download.saveAs(tar);
+  assert.deepEqual(archiveProblems(tar), []);
+  dockerLoadAndRun(tar, viaRelay, FIXTURE_OUTPUT);
+
+  // A corrupt layer: the pull fails and the chosen file keeps what it held.
+  await openApp(page, rig.fixtures.corrupt);
+  await chooseFile(page, 'kept.tar', 'what the file held before');
+  await page.check('#save-to-file');
+  await page.click('#pull');
+  await page.waitForSelector('#saved, #error', { timeout: 120_000 });
+  assert.match(await page.innerText('#error'), /digest mismatch/i);
+  assert.equal(await chosenFileText(page, 'kept.tar'), 'what the file held before');
   await page.context().close();
 });

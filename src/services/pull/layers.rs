@@ -12,6 +12,7 @@ use skiff_core::registry::blob_url;
 use skiff_core::resume::DEFAULT_MAX_STALLED;
 use skiff_core::{Digest, Reference};
 
+use super::target::Target;
 use super::{Emit, PullSettings};
 use crate::engine::cache::Cache;
 use crate::engine::pool::{JobEvent, Pool};
@@ -59,6 +60,8 @@ pub struct Layers<'a> {
     pub pool: &'a Rc<Pool>,
     pub cache: &'a Cache,
     pub settings: &'a PullSettings,
+    /// The chosen file, which gets each layer as soon as it is verified.
+    pub target: Option<&'a Target>,
 }
 
 impl Layers<'_> {
@@ -87,6 +90,7 @@ impl Layers<'_> {
         };
         if let Some(size) = want.cached_size(self.cache) {
             self.cache.touch(want.key(), now_ms());
+            self.to_target(want.key()).await?;
             self.done(want.row, LayerOutcome::Cached);
             return Ok(Fetched {
                 digest: want.layer.digest.clone(),
@@ -106,6 +110,7 @@ impl Layers<'_> {
                 ..
             }) => {
                 self.cache.record(&key, size, now_ms());
+                self.to_target(&key).await?;
                 self.done(want.row, LayerOutcome::Verified);
                 Ok(Fetched {
                     digest: want.layer.digest.clone(),
@@ -120,6 +125,19 @@ impl Layers<'_> {
                 Err(self.error(failure, want.layer))
             }
         }
+    }
+
+    /// Copies a verified, cached blob into the chosen file at its place.
+    async fn to_target(&self, key: &Digest) -> Result<(), AppError> {
+        let Some(target) = self.target.filter(|t| t.is_laid_out()) else {
+            return Ok(());
+        };
+        let file = self
+            .cache
+            .file(key)
+            .await
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        target.write_blob(key, &file).await
     }
 
     fn done(&self, index: usize, outcome: LayerOutcome) {

@@ -6,6 +6,7 @@
 mod assemble;
 mod layers;
 mod resolve;
+pub mod target;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -33,6 +34,7 @@ use crate::state::{
 
 use layers::Layers;
 use resolve::Resolver;
+use target::Target;
 
 /// How a pull reports.
 pub type Emit = Rc<dyn Fn(PullEvent)>;
@@ -70,6 +72,8 @@ pub struct PullRequest {
     pub settings: PullSettings,
     /// Pulled again after a reload interrupted it.
     pub resumed: bool,
+    /// Write the archive into this file (chosen by the user) instead of offering a download.
+    pub save_to: Option<web_sys::FileSystemFileHandle>,
 }
 
 /// The running (or last) pull's resources, released when the next pull starts.
@@ -105,10 +109,18 @@ pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) {
             object_url: None,
             offered: BTreeSet::new(),
         });
+        let target = match &request.save_to {
+            Some(handle) => match Target::open(handle).await {
+                Ok(target) => Some(target),
+                Err(error) => return fail(&emit, &error),
+            },
+            None => None,
+        };
         let pull = Pull {
             emit: emit.clone(),
             controller,
             request,
+            target,
         };
         let result = pull.run().await;
         // Finished, failed or cancelled: nothing to resume after a reload.
@@ -225,6 +237,42 @@ struct Pull {
     emit: Emit,
     controller: AbortController,
     request: PullRequest,
+    /// The file the user chose to save into, if any.
+    target: Option<Target>,
+}
+
+/// One image, found: its registry session, manifest and config.
+struct Resolved {
+    reference: Reference,
+    session: Rc<RegistrySession>,
+    manifest: Vec<u8>,
+    media_type: String,
+    image: skiff_core::manifest::ImageManifest,
+    config: Vec<u8>,
+    diff_ids: Vec<Digest>,
+}
+
+impl Resolved {
+    /// The image in the archive with its layers as downloaded.
+    fn as_downloaded(&self) -> ArchiveImage {
+        ArchiveImage {
+            reference: self.reference.clone(),
+            manifest: self.manifest.clone(),
+            manifest_media_type: self.media_type.clone(),
+            config: self.config.clone(),
+            layers: self.image.layers.clone(),
+        }
+    }
+}
+
+/// `busybox_latest.tar`, or `busybox_latest_and_2_more.tar` for several images.
+pub fn archive_file_name(first: &Reference, images: usize) -> String {
+    match images {
+        1 => first.archive_file_name(),
+        n => first
+            .archive_file_name()
+            .replace(".tar", &format!("_and_{}_more.tar", n - 1)),
+    }
 }
 
 impl Pull {
@@ -233,6 +281,15 @@ impl Pull {
     }
 
     async fn run(&self) -> Result<(), AppError> {
+        let result = self.run_to_target().await;
+        if let (Err(_), Some(target)) = (&result, &self.target) {
+            // Nothing of a failed pull reaches the chosen file.
+            target.abort().await;
+        }
+        result
+    }
+
+    async fn run_to_target(&self) -> Result<(), AppError> {
         let inputs = self.parse_inputs()?;
         let shown: Vec<String> = inputs.iter().map(|(r, _)| r.to_string()).collect();
         (self.emit)(PullEvent::Resolved {
@@ -244,24 +301,38 @@ impl Pull {
         if self.request.resumed {
             self.stage("Resuming the pull a reload interrupted: finished layers come from the cache, a partial one continues where it stopped");
         }
+
+        // First every image's manifest and config: then the whole archive's layout is known.
+        let mut resolved = Vec::new();
+        for (position, (reference, wanted)) in inputs.iter().enumerate() {
+            let image = self
+                .resolve(reference, wanted)
+                .await
+                .map_err(|e| in_image(position, inputs.len(), &reference.to_string(), e))?;
+            resolved.push(image);
+        }
+        if let (Some(target), false) = (&self.target, self.request.uncompressed) {
+            let images: Vec<ArchiveImage> = resolved.iter().map(Resolved::as_downloaded).collect();
+            target
+                .lay_out(&docker_archive(&images, now_ms() / 1000)?)
+                .await?;
+        }
+
         let pool = Rc::new(Pool::new(self.request.settings.parallel_layers));
         remember(Some(pool.clone()), None, BTreeSet::new());
         let mut brought = Brought::default();
         let mut images = Vec::new();
-        for (position, (reference, wanted)) in inputs.iter().enumerate() {
-            let image = self
-                .pull_image(reference, wanted, &cache, &pool, &mut brought)
+        for (position, image) in resolved.iter().enumerate() {
+            let archived = self
+                .fetch_layers(image, &cache, &pool, &mut brought)
                 .await
-                .map_err(|e| in_image(position, inputs.len(), &reference.to_string(), e))?;
-            images.push(image);
+                .map_err(|e| in_image(position, inputs.len(), &image.reference.to_string(), e))?;
+            images.push(archived);
         }
         let _ = cache.save().await;
 
         self.stage("Assembling the archive");
         let parts = docker_archive(&images, now_ms() / 1000)?;
-        let tar = assemble::assemble(&parts, &cache).await?;
-        let object_url = web_sys::Url::create_object_url_with_blob(&tar)
-            .map_err(|e| js_error("offering the download", &e))?;
         let offered = parts
             .iter()
             .filter_map(|part| match part {
@@ -269,17 +340,26 @@ impl Pull {
                 skiff_core::tar_parts::Part::Bytes(_) => None,
             })
             .collect();
+        let tar = assemble::assemble(&parts, &cache).await?;
+        let (object_url, saved_to) = match &self.target {
+            Some(target) => {
+                if !target.is_laid_out() {
+                    target.write_all(&tar).await?;
+                }
+                target.commit().await?;
+                (String::new(), Some(target.name.clone()))
+            }
+            None => (
+                web_sys::Url::create_object_url_with_blob(&tar)
+                    .map_err(|e| js_error("offering the download", &e))?,
+                None,
+            ),
+        };
         remember(None, Some(object_url.clone()), offered);
         let first = &inputs[0].0;
-        let file_name = match inputs.len() {
-            1 => first.archive_file_name(),
-            n => first
-                .archive_file_name()
-                .replace(".tar", &format!("_and_{}_more.tar", n - 1)),
-        };
         (self.emit)(PullEvent::Finished(SavedArchive {
             object_url,
-            file_name,
+            file_name: archive_file_name(first, inputs.len()),
             size: tar.size() as u64,
             repo_tags: inputs.iter().filter_map(|(r, _)| r.repo_tag()).collect(),
             images: inputs.len(),
@@ -287,6 +367,7 @@ impl Pull {
             layers_from_cache: brought.from_cache,
             transferred: brought.transferred,
             worker_memory: brought.worker_memory,
+            saved_to,
         }));
         Ok(())
     }
@@ -309,14 +390,12 @@ impl Pull {
         Ok(inputs)
     }
 
-    async fn pull_image(
+    /// The version check and auth, the manifest (through an index) and the config.
+    async fn resolve(
         &self,
         reference: &Reference,
         wanted: &Platform,
-        cache: &Cache,
-        pool: &Rc<Pool>,
-        brought: &mut Brought,
-    ) -> Result<ArchiveImage, AppError> {
+    ) -> Result<Resolved, AppError> {
         let emit = self.emit.clone();
         let session = Rc::new(RegistrySession::new(
             Route::new(&self.request.proxy),
@@ -330,28 +409,47 @@ impl Pull {
             reference.registry()
         ));
         session.ping(&ping_url(reference.registry())).await?;
-
         self.stage(format!("Fetching the manifest of {reference}"));
         let resolver = Resolver {
             session: &session,
             emit: &self.emit,
         };
-        let (manifest, manifest_media_type, image) =
-            resolver.resolve_image(reference, wanted).await?;
+        let (manifest, media_type, image) = resolver.resolve_image(reference, wanted).await?;
         self.stage("Fetching the image config");
         let config = resolver.fetch_config(reference, &image.config).await?;
-        let parsed = ImageConfig::parse(&config)?;
-        if parsed.rootfs.diff_ids.len() != image.layers.len() {
+        let diff_ids = ImageConfig::parse(&config)?.rootfs.diff_ids;
+        if diff_ids.len() != image.layers.len() {
             return Err(AppError::LayerCountMismatch {
-                diff_ids: parsed.rootfs.diff_ids.len(),
+                diff_ids: diff_ids.len(),
                 layers: image.layers.len(),
             });
         }
+        Ok(Resolved {
+            reference: reference.clone(),
+            session,
+            manifest,
+            media_type,
+            image,
+            config,
+            diff_ids,
+        })
+    }
+
+    /// The layers of one resolved image, from the cache or the workers.
+    async fn fetch_layers(
+        &self,
+        resolved: &Resolved,
+        cache: &Cache,
+        pool: &Rc<Pool>,
+        brought: &mut Brought,
+    ) -> Result<ArchiveImage, AppError> {
+        let reference = &resolved.reference;
+        let image = &resolved.image;
         let diff_ids: HashMap<&Digest, &Digest> = image
             .layers
             .iter()
             .map(|l| &l.digest)
-            .zip(&parsed.rootfs.diff_ids)
+            .zip(&resolved.diff_ids)
             .collect();
         let uncompressed = self.request.uncompressed;
         let wanted = layers::wanted(&image.layers, &diff_ids, uncompressed, &brought.rows);
@@ -374,12 +472,13 @@ impl Pull {
             if wanted.len() == 1 { "" } else { "s" }
         ));
         let layers = Layers {
-            session: &session,
+            session: &resolved.session,
             reference,
             emit: &self.emit,
             pool,
             cache,
             settings: &self.request.settings,
+            target: self.target.as_ref(),
         };
         for fetched in layers.fetch(&wanted).await? {
             brought.transferred += fetched.transferred;
@@ -392,19 +491,17 @@ impl Pull {
         brought
             .rows
             .extend(wanted.iter().map(|w| w.layer.digest.clone()));
-
-        let (manifest, layers) = if uncompressed {
-            uncompressed_manifest(&manifest, &manifest_media_type, &brought.unpacked)?
+        if uncompressed {
+            let (manifest, layers) =
+                uncompressed_manifest(&resolved.manifest, &resolved.media_type, &brought.unpacked)?;
+            Ok(ArchiveImage {
+                manifest,
+                layers,
+                ..resolved.as_downloaded()
+            })
         } else {
-            (manifest, image.layers.clone())
-        };
-        Ok(ArchiveImage {
-            reference: reference.clone(),
-            manifest,
-            manifest_media_type,
-            config,
-            layers,
-        })
+            Ok(resolved.as_downloaded())
+        }
     }
 
     /// Checks the browser's quota and the cache's cap for the layers still to fetch, evicting
