@@ -87,6 +87,12 @@ pub enum AppError {
         source: Box<AppError>,
     },
 
+    #[error("{what}: {source}")]
+    Auth {
+        what: String,
+        source: skiff_core::session::AuthError,
+    },
+
     #[error("you cancelled the pull; nothing was saved")]
     Cancelled,
 
@@ -125,6 +131,7 @@ impl AppError {
             Self::NotFound { .. } => "Not found",
             Self::Denied { .. } => "Access denied",
             Self::NeedsCredentials { .. } => "Login required",
+            Self::Auth { .. } => "Login problem",
             Self::BadCredentials { .. } => "Wrong credentials",
             Self::RateLimited { .. } => "Rate limited",
             Self::ManifestDigestMismatch { .. } => "Verification failed",

@@ -215,7 +215,8 @@ impl Job {
             if status == 401 && source.registry && reauths < MAX_REAUTH {
                 reauths += 1;
                 attempt -= 1;
-                authorization = Some(self.link.ask_authorization().await?);
+                let challenge = response.headers().get("www-authenticate").ok().flatten();
+                authorization = Some(self.link.ask_authorization(challenge).await?);
                 continue;
             }
             if !response.ok() {

@@ -32,6 +32,7 @@ pub enum JobEvent {
     /// The registry answered 401: call [`Pool::authorize`] with a fresh header (or `None`).
     NeedsAuthorization {
         job: u32,
+        challenge: Option<String>,
     },
 }
 
@@ -222,7 +223,9 @@ fn deliver(inner: &Inner, message: ToPage) {
             status,
             note,
         } => (job, JobEvent::Exchange { url, status, note }),
-        ToPage::NeedsAuthorization { job } => (job, JobEvent::NeedsAuthorization { job }),
+        ToPage::NeedsAuthorization { job, challenge } => {
+            (job, JobEvent::NeedsAuthorization { job, challenge })
+        }
         ToPage::Stored { job, stored } => return finish(inner, job, Ok(stored)),
         ToPage::Failed { job, failure } => return finish(inner, job, Err(failure)),
     };

@@ -94,6 +94,8 @@ pub enum ToPage {
     /// [`ToWorker::Authorization`]; the worker keeps what it has verified meanwhile.
     NeedsAuthorization {
         job: u32,
+        /// The 401's `WWW-Authenticate`, for the page's auth session.
+        challenge: Option<String>,
     },
     Stored {
         job: u32,

@@ -189,14 +189,23 @@ impl JobLink {
     }
 
     /// Asks the page for a fresh `Authorization` after a 401; `Err` when it has none.
-    pub async fn ask_authorization(&self) -> Result<String, LayerFailure> {
+    pub async fn ask_authorization(
+        &self,
+        challenge: Option<String>,
+    ) -> Result<String, LayerFailure> {
         let (sender, receiver) = oneshot::channel();
         RUNNING.with(|r| {
             if let Some(running) = r.borrow_mut().get_mut(&self.job) {
                 running.authorization = Some(sender);
             }
         });
-        post(&self.scope, &ToPage::NeedsAuthorization { job: self.job });
+        post(
+            &self.scope,
+            &ToPage::NeedsAuthorization {
+                job: self.job,
+                challenge,
+            },
+        );
         match receiver.await {
             Ok(Some(authorization)) => Ok(authorization),
             _ => Err(LayerFailure::Http(Box::new(super::protocol::HttpFacts {

@@ -12,8 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { rig, serveApp, startProxy, registryManifest, docker } from '../e2e/harness.mjs';
+import { chromium, serveApp, startProxy, registryManifest, docker } from '../e2e/harness.mjs';
 
 const [speedImage, memoryImage, runsText = '3'] = process.argv.slice(2);
 const RUNS = Number(runsText);

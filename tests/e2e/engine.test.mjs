@@ -142,6 +142,25 @@ test('an image larger than the free browser storage is refused before any layer 
   await page.context().close();
 });
 
+test('with layers stored uncompressed, the quota check counts what they expand to', async () => {
+  await rigServices({});
+  const page = await newPage(suite.browser);
+  // 1.6 MB free: the image fits as downloaded (1.1 MB), not uncompressed (busybox is ~2 MB).
+  await page.addInitScript(() => {
+    navigator.storage.estimate = async () => ({ quota: 1_600_000, usage: 0 });
+  });
+  await openApp(page, viaRelay);
+  await page.check('#uncompressed');
+  await pull(page);
+  assert.match(await page.innerText('#error'), /needs [2-9] MB of browser storage but only 1 MB are free/);
+  const notes = await page.$$eval('.exchanges li', (items) => items.map((li) => li.textContent));
+  assert.ok(notes.some((n) => /uncompressed size of layer/.test(n)), 'the gzip trailers were asked for');
+  await page.check('#as-downloaded');
+  await pull(page);
+  await expectPulled(page);
+  await page.context().close();
+});
+
 test('a quota the browser enforces mid-pull fails clearly, and no tar is offered', async () => {
   await rigServices({});
   const page = await newPage(suite.browser);

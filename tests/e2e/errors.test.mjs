@@ -100,6 +100,12 @@ test('403 on the manifest', async () => {
     /Access denied[\s\S]*HTTP 403, DENIED: requested access to the resource is denied/);
 });
 
+test('a manifest larger than any real one is refused, not read into memory', async () => {
+  const huge = JSON.stringify({ schemaVersion: 2, padding: 'x'.repeat(5 << 20) });
+  await expectFailure([{ match: '/manifests/', replaceBody: huge, headers: { 'content-type': DOCKER_MANIFEST } }],
+    /manifest is \d+ bytes, more than the 4194304 bytes Skiff reads/);
+});
+
 test('malformed JSON in the manifest', async () => {
   await expectFailure([{ match: '/manifests/', replaceBody: '{"schemaVersion": 2, "layers": [', headers: { 'content-type': DOCKER_MANIFEST } }],
     /malformed JSON in the manifest/);

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
+export { chromium };
+
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const outDir = join(root, 'tests/e2e/out');
 

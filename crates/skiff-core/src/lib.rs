@@ -15,6 +15,8 @@
 //! - [`resume`]: continuing a broken blob download with `Range`, and its retry budget.
 //! - [`session`]: the registry auth state machine (challenges, tokens, renewal, refusals).
 //! - [`cache`]: the layer cache's index and its least-recently-used evictions.
+//! - [`unpacked_size`]: a compressed layer's uncompressed size from its gzip trailer or zstd
+//!   frame header, for quota checks.
 //! - [`tar_parts`] and [`archive`]: the docker-load / OCI-layout tar, described as parts so a
 //!   driver can assemble it from staged blobs without copying them.
 
@@ -34,6 +36,7 @@ pub mod resume;
 pub mod retry;
 pub mod session;
 pub mod tar_parts;
+pub mod unpacked_size;
 
 pub use digest::{BlobVerifier, Digest};
 pub use error::Error;

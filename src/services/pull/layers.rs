@@ -193,11 +193,15 @@ impl Layers<'_> {
                 status,
                 note,
             })),
-            JobEvent::NeedsAuthorization { job } => {
+            JobEvent::NeedsAuthorization { job, challenge } => {
                 let session = session.clone();
                 let pool = pool.clone();
                 wasm_bindgen_futures::spawn_local(async move {
-                    let authorization = session.reauthorize().await.ok().flatten();
+                    let authorization = session
+                        .reauthorize(challenge.as_deref())
+                        .await
+                        .ok()
+                        .flatten();
                     if let Some(pool) = pool.upgrade() {
                         pool.authorize(job, authorization);
                     }

@@ -14,10 +14,11 @@ use std::rc::Rc;
 
 use skiff_core::archive::{docker_archive, uncompressed_manifest, ArchiveImage};
 use skiff_core::layer::UnpackedLayer;
-use skiff_core::manifest::{total_size, ImageConfig};
+use skiff_core::manifest::ImageConfig;
 use skiff_core::platform::Platform;
 use skiff_core::reference::PullInput;
 use skiff_core::registry::{ping_url, Route};
+use skiff_core::unpacked_size::SizeProbe;
 use skiff_core::{Digest, Reference};
 use wasm_bindgen::JsCast as _;
 use web_sys::AbortController;
@@ -453,7 +454,7 @@ impl Pull {
             .collect();
         let uncompressed = self.request.uncompressed;
         let wanted = layers::wanted(&image.layers, &diff_ids, uncompressed, &brought.rows);
-        self.make_room(&wanted, cache).await?;
+        self.make_room(&wanted, cache, resolved).await?;
         (self.emit)(PullEvent::LayersAdded(
             wanted
                 .iter()
@@ -510,14 +511,22 @@ impl Pull {
         &self,
         wanted: &[layers::Wanted<'_>],
         cache: &Cache,
+        resolved: &Resolved,
     ) -> Result<(), AppError> {
-        let missing: Vec<_> = wanted
-            .iter()
-            .filter(|w| w.cached_size(cache).is_none())
-            .map(|w| w.layer)
-            .collect();
-        // Layers kept as downloaded take their compressed size; uncompressed ones at least that.
-        let needed = total_size(missing.iter().copied())?;
+        // What will really be written: layers kept as downloaded take their size; uncompressed
+        // ones what their gzip trailer or zstd header says they expand to.
+        let mut needed = 0u64;
+        for want in wanted.iter().filter(|w| w.cached_size(cache).is_none()) {
+            let size = match want.diff_id {
+                Some(_) => unpacked_size(resolved, want.layer).await,
+                None => want.layer.size,
+            };
+            needed = needed
+                .checked_add(size)
+                .ok_or(skiff_core::Error::SizeOverflow {
+                    what: "layer sizes",
+                })?;
+        }
         let pinned: BTreeSet<Digest> = wanted.iter().map(|w| w.key().clone()).collect();
         cache
             .make_room(needed, self.request.settings.cache_cap_bytes, &pinned)
@@ -532,6 +541,26 @@ impl Pull {
             }
         }
         Ok(())
+    }
+}
+
+/// A layer's uncompressed size, from the few bytes of it that say so (one small `Range`
+/// request); its compressed size when they say nothing.
+async fn unpacked_size(resolved: &Resolved, layer: &skiff_core::manifest::Descriptor) -> u64 {
+    let probe = layer
+        .media_type
+        .parse::<skiff_core::media_type::MediaType>()
+        .ok()
+        .and_then(|media_type| media_type.layer_compression())
+        .and_then(SizeProbe::for_compression);
+    let Some((probe, range)) = probe.and_then(|p| Some((p, p.range(layer.size)?))) else {
+        return layer.size;
+    };
+    let url = skiff_core::registry::blob_url(&resolved.reference, &layer.digest);
+    let what = format!("uncompressed size of layer {}", layer.digest.short());
+    match resolved.session.get_range(&url, &range, &what).await {
+        Some(bytes) => probe.read(layer.size, &bytes).unwrap_or(layer.size),
+        None => layer.size,
     }
 }
 

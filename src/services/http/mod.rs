@@ -1,42 +1,37 @@
-//! Talking to a registry from the browser: every request goes through the [`Route`] (the CORS
-//! proxy, or direct), answers auth challenges (Bearer tokens, anonymous or with credentials, and
-//! plain Basic), renews tokens before they expire, and turns registry error answers into
-//! [`AppError`]s. Each request is reported as an [`Exchange`], which never holds a secret.
+//! Talking to a registry from the browser. Every request goes through the [`Route`] (the CORS
+//! proxy, or direct) and is reported as an [`Exchange`], which never holds a secret. What to do
+//! about auth (challenges, tokens, renewal, a 401 mid-pull) is decided by the core's
+//! [`AuthSession`]; retries by its [`RetryPolicy`]. This module only sends requests and
+//! hands their answers to those.
+
+mod auth;
+mod errors;
 
 use std::cell::RefCell;
 
 use gloo_net::http::{Request, Response};
-use skiff_core::auth::{basic_authorization, Challenge, Scope, Token};
 use skiff_core::manifest::check_document_size;
-use skiff_core::proxy_protocol::{ProxyErrorKind, PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER};
+use skiff_core::proxy_protocol::REDIRECTED_TO_HEADER;
 use skiff_core::registry::Route;
 use skiff_core::retry::{Decision, Outcome, RetryAfter, RetryPolicy};
+use skiff_core::session::{AuthSession, AuthStep, TokenRequest};
 use skiff_core::Reference;
-
-use crate::engine::protocol::HttpFacts;
 use web_sys::AbortSignal;
 use yew::Callback;
+
+use errors::proxy_error_kind;
+pub use errors::{error_for, error_from_facts};
 
 use crate::error::{js_error_text, AppError};
 use crate::state::{Credentials, Exchange};
 
-enum Auth {
-    /// No challenge seen yet.
-    None,
-    Bearer {
-        challenge: Challenge,
-        token: Option<Token>,
-    },
-    /// `Basic …` sent with every request.
-    Basic(String),
-}
+/// Rounds of "answer a 401" in one request before giving up: a token, then a retry with it.
+const MAX_AUTH_ROUNDS: u32 = 3;
 
 /// One registry, one repository, one pull.
 pub struct RegistrySession {
     route: Route,
-    repository: String,
-    credentials: Option<Credentials>,
-    auth: RefCell<Auth>,
+    auth: RefCell<AuthSession>,
     signal: AbortSignal,
     report: Callback<Exchange>,
 }
@@ -55,11 +50,12 @@ impl RegistrySession {
         signal: AbortSignal,
         report: Callback<Exchange>,
     ) -> Self {
+        let login = credentials
+            .filter(|c| c.belong_to(reference.registry()))
+            .map(|c| auth::login(&c));
         Self {
             route,
-            repository: reference.repository().to_owned(),
-            credentials: credentials.filter(|c| c.belong_to(reference.registry())),
-            auth: RefCell::new(Auth::None),
+            auth: RefCell::new(AuthSession::new(reference.repository(), Vec::new(), login)),
             signal,
             report,
         }
@@ -72,16 +68,23 @@ impl RegistrySession {
 
     /// The `Authorization` to send the registry now, renewing a token that is due first.
     pub async fn fresh_authorization(&self) -> Result<Option<String>, AppError> {
-        self.renew_token_if_due().await?;
-        Ok(self.authorization())
+        self.renew_if_due().await?;
+        Ok(self.auth.borrow().authorization(now_ms()))
     }
 
-    /// After a 401 elsewhere (a layer worker's): a new token, and the header to send.
-    pub async fn reauthorize(&self) -> Result<Option<String>, AppError> {
-        if matches!(&*self.auth.borrow(), Auth::Bearer { .. }) {
-            self.fetch_token().await?;
+    /// After a 401 elsewhere (a layer worker's, with its `WWW-Authenticate`): the header to
+    /// send now.
+    pub async fn reauthorize(&self, challenge: Option<&str>) -> Result<Option<String>, AppError> {
+        let step = self
+            .auth
+            .borrow_mut()
+            .handle_response(401, challenge, now_ms());
+        match step {
+            AuthStep::FetchToken(request) => self.fetch_token(request).await?,
+            AuthStep::Fail(error) => return Err(auth::app_error(error, "layer")),
+            AuthStep::Proceed | AuthStep::RetryRequest => {}
         }
-        Ok(self.authorization())
+        Ok(self.auth.borrow().authorization(now_ms()))
     }
 
     /// No answer for `what`: the proxy's fault or the registry's, as the route says.
@@ -98,20 +101,18 @@ impl RegistrySession {
         }
     }
 
-    /// `GET /v2/`: checks the registry speaks the API and learns its auth challenge early.
+    /// `GET /v2/`: checks the registry speaks the API and settles auth before anything else.
     pub async fn ping(&self, url: &str) -> Result<(), AppError> {
-        let response = self
-            .send_with_retries(url, None, "version check", self.authorization(), &[])
-            .await?;
+        let response = self.get(url, None, "version check").await?;
         match response.status() {
             200 => Ok(()),
-            401 => self.learn_challenge(&response, "version check"),
             _ => Err(error_for(&response, "version check (/v2/)").await),
         }
     }
 
-    /// GET with authentication; a `401` triggers one (re-)authentication and one retry. The
-    /// response is returned whatever its status; use [`expect_ok`] for the usual check.
+    /// GET with authentication: the session's credential goes along, and a 401 is answered as
+    /// the [`AuthSession`] says (a token, Basic, or a clear refusal). The response is returned
+    /// whatever its status; use [`expect_ok`] for the usual check.
     pub async fn get(
         &self,
         url: &str,
@@ -121,43 +122,50 @@ impl RegistrySession {
         self.get_with(url, accept, what, &[]).await
     }
 
-    /// [`RegistrySession::get`] with extra request headers (e.g. `Range`).
-    pub async fn get_with(
+    /// A few bytes of a blob (`range` as in `bytes=0-17`); `None` when the registry will not
+    /// answer with just those (the caller then does without them).
+    pub async fn get_range(&self, url: &str, range: &str, what: &str) -> Option<Vec<u8>> {
+        let response = self
+            .get_with(url, None, what, &[("Range", range.to_owned())])
+            .await
+            .ok()?;
+        if response.status() != 206 {
+            return None;
+        }
+        read_document(response, "blob range").await.ok()
+    }
+
+    async fn get_with(
         &self,
         url: &str,
         accept: Option<&str>,
         what: &str,
         extra: &[(&str, String)],
     ) -> Result<Response, AppError> {
-        self.renew_token_if_due().await?;
-        let response = self
-            .send_with_retries(url, accept, what, self.authorization(), extra)
-            .await?;
-        if response.status() != 401 {
-            return Ok(response);
+        self.renew_if_due().await?;
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            let sent = self.auth.borrow().request_auth(now_ms());
+            let authorization = sent.header().map(str::to_owned);
+            let response = self
+                .send_with_retries(url, accept, what, authorization, extra)
+                .await?;
+            let challenge = response.headers().get("www-authenticate");
+            let step = self.auth.borrow_mut().handle_response_to(
+                &sent,
+                response.status(),
+                challenge.as_deref(),
+                now_ms(),
+            );
+            match step {
+                AuthStep::Proceed => return Ok(response),
+                AuthStep::Fail(error) => return Err(auth::app_error(error, what)),
+                _ if rounds >= MAX_AUTH_ROUNDS => return Ok(response),
+                AuthStep::FetchToken(request) => self.fetch_token(request).await?,
+                AuthStep::RetryRequest => {}
+            }
         }
-        self.learn_challenge(&response, what)?;
-        self.fetch_token().await?;
-        let response = self
-            .send_with_retries(url, accept, what, self.authorization(), extra)
-            .await?;
-        if response.status() != 401 {
-            return Ok(response);
-        }
-        Err(match (&self.credentials, &*self.auth.borrow()) {
-            (None, _) => AppError::NeedsCredentials {
-                what: what.to_owned(),
-                scheme: "anonymous tokens cannot pull this repository".to_owned(),
-            },
-            (Some(_), Auth::Basic(_)) => AppError::BadCredentials {
-                service: "the registry".to_owned(),
-            },
-            (Some(_), _) => AppError::Denied {
-                what: format!("{what} (with your credentials)"),
-                status: 401,
-                code: String::new(),
-            },
-        })
     }
 
     /// GET of a JSON document (manifest, config, tag list page), read whole. A body that
@@ -216,112 +224,39 @@ impl RegistrySession {
         }
     }
 
-    /// GET of a URL outside the registry (a foreign layer's): no registry credentials go along.
-    pub async fn get_foreign(
-        &self,
-        url: &str,
-        what: &str,
-        extra: &[(&str, String)],
-    ) -> Result<Response, AppError> {
-        self.send_with_retries(url, None, &format!("{what} from its URL"), None, extra)
-            .await
-    }
-
-    async fn renew_token_if_due(&self) -> Result<(), AppError> {
-        let due = matches!(
-            &*self.auth.borrow(),
-            Auth::Bearer { token: Some(token), .. } if token.needs_renewal(now_ms())
-        );
-        if due {
-            self.fetch_token().await?;
+    async fn renew_if_due(&self) -> Result<(), AppError> {
+        let due = self.auth.borrow().poll_renewal(now_ms());
+        match due {
+            Some(request) => self.fetch_token(request).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    fn learn_challenge(&self, response: &Response, what: &str) -> Result<(), AppError> {
-        let header = response
-            .headers()
-            .get("www-authenticate")
-            .ok_or_else(|| AppError::Http {
-                what: what.to_owned(),
-                status: 401,
-                code: String::new(),
-                hint: "The registry refused without saying how to authenticate (no WWW-Authenticate header; a proxy that does not expose it?).".to_owned(),
-            })?;
-        let auth = match Challenge::parse(&header)? {
-            challenge @ Challenge::Bearer { .. } => Auth::Bearer {
-                challenge,
-                token: None,
-            },
-            Challenge::Basic { .. } => match &self.credentials {
-                Some(c) => Auth::Basic(basic_authorization(&c.username, &c.password)),
-                None => {
-                    return Err(AppError::NeedsCredentials {
-                        what: what.to_owned(),
-                        scheme: "HTTP Basic".to_owned(),
-                    })
-                }
-            },
-            _ => {
-                return Err(AppError::NeedsCredentials {
-                    what: what.to_owned(),
-                    scheme: header,
-                })
-            }
-        };
-        *self.auth.borrow_mut() = auth;
-        Ok(())
-    }
-
-    /// Asks the challenge's realm for a token, with the user's credentials as Basic if given.
-    async fn fetch_token(&self) -> Result<(), AppError> {
-        // Copy what is needed out of the RefCell: no borrow may live across an await.
-        let url = {
-            let auth = self.auth.borrow();
-            let Auth::Bearer { challenge, .. } = &*auth else {
-                return Ok(());
-            };
-            let Challenge::Bearer { realm, .. } = challenge else {
-                return Ok(());
-            };
-            let query = challenge
-                .token_query(&[Scope::pull(&self.repository)])
-                .unwrap_or_default();
-            let separator = if realm.contains('?') { '&' } else { '?' };
-            format!("{realm}{separator}{query}")
-        };
-        let login = self
-            .credentials
-            .as_ref()
-            .map(|c| basic_authorization(&c.username, &c.password));
+    /// Asks the token service, as the session's request says (with the login as Basic, if any).
+    async fn fetch_token(&self, request: TokenRequest) -> Result<(), AppError> {
         let sent_at = now_ms();
         let response = self
-            .send_with_retries(&url, None, "token", login, &[])
+            .send_with_retries(
+                &request.url,
+                None,
+                "token",
+                request.authorization.clone(),
+                &[],
+            )
             .await?;
-        if !response.ok() {
-            return Err(match (response.status(), &self.credentials) {
-                (401 | 403, Some(_)) => AppError::BadCredentials {
-                    service: format!("the token service ({})", upstream_host(&url)),
-                },
-                _ => error_for(&response, "token request").await,
-            });
+        if proxy_error_kind(&response).is_some() {
+            return Err(error_for(&response, "token request").await);
         }
-        let body = read_document(response, "token").await?;
-        let token = Token::from_response(&body, sent_at)?;
-        if let Auth::Bearer { token: slot, .. } = &mut *self.auth.borrow_mut() {
-            *slot = Some(token);
-        }
-        Ok(())
-    }
-
-    fn authorization(&self) -> Option<String> {
-        match &*self.auth.borrow() {
-            Auth::Bearer {
-                token: Some(token), ..
-            } => Some(token.authorization()),
-            Auth::Basic(header) => Some(header.clone()),
-            _ => None,
-        }
+        let status = response.status();
+        let body = if response.ok() {
+            read_document(response, "token").await?
+        } else {
+            response.binary().await.unwrap_or_default()
+        };
+        self.auth
+            .borrow_mut()
+            .handle_token_response(status, &body, sent_at)
+            .map_err(|error| auth::app_error(error, "token request"))
     }
 
     /// Sends, retrying as the core's [`RetryPolicy`] decides: 5xx and 429 answers (waiting
@@ -431,16 +366,6 @@ impl RegistrySession {
     }
 }
 
-/// A JSON document and the headers that say what it is.
-pub struct Document {
-    pub content_type: Option<String>,
-    /// `Docker-Content-Digest`.
-    pub digest: Option<String>,
-    /// `Link`, for paged lists.
-    pub link: Option<String>,
-    pub body: Vec<u8>,
-}
-
 /// Resolves after `ms` milliseconds.
 pub async fn sleep_ms(ms: u32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
@@ -469,78 +394,14 @@ pub async fn expect_ok(response: Response, what: &str) -> Result<Response, AppEr
     }
 }
 
-/// Turns a non-2xx answer into an error, reading the registry's error JSON or the proxy's text.
-pub async fn error_for(response: &Response, what: &str) -> AppError {
-    let headers = response.headers();
-    let facts = HttpFacts {
-        status: response.status(),
-        proxy_error: headers.get(PROXY_ERROR_HEADER),
-        body: response.text().await.unwrap_or_default(),
-        retry_after: headers.get("retry-after"),
-        ratelimit_limit: headers.get("ratelimit-limit"),
-        ratelimit_remaining: headers.get("ratelimit-remaining"),
-    };
-    error_from_facts(&facts, what)
-}
-
-/// The error an HTTP answer means, from its facts (the page's own answers and the layer
-/// workers' alike).
-pub fn error_from_facts(facts: &HttpFacts, what: &str) -> AppError {
-    let status = facts.status;
-    let body = facts.body.as_str();
-    if let Some(kind) = &facts.proxy_error {
-        let message = body.trim().to_owned();
-        let upstream_failure = kind
-            .parse::<ProxyErrorKind>()
-            .is_ok_and(ProxyErrorKind::is_upstream_failure);
-        return if upstream_failure {
-            AppError::RegistryUnreachable {
-                what: what.to_owned(),
-                detail: format!(
-                    "{message} Check the registry's name, and that the machine running the proxy can reach it."
-                ),
-            }
-        } else {
-            AppError::ProxyRefused { message }
-        };
-    }
-    let code = registry_error_code(body);
-    let what = what.to_owned();
-    match status {
-        404 => AppError::NotFound { what, code },
-        401 | 403 => AppError::Denied { what, status, code },
-        429 => {
-            let mut details = String::new();
-            for (name, value) in [
-                ("retry-after", &facts.retry_after),
-                ("ratelimit-limit", &facts.ratelimit_limit),
-                ("ratelimit-remaining", &facts.ratelimit_remaining),
-            ] {
-                if let Some(value) = value {
-                    details.push_str(&format!(", {name}: {value}"));
-                }
-            }
-            AppError::RateLimited { what, details }
-        }
-        500..=599 => AppError::Http {
-            what,
-            status,
-            code,
-            hint: "The registry (or a gateway before it) kept failing through retries with backoff; try again later.".to_owned(),
-        },
-        _ => AppError::Http {
-            what,
-            status,
-            code,
-            hint: "Skiff did not expect this answer.".to_owned(),
-        },
-    }
-}
-
-/// Why the proxy answered itself, if it did (an unknown kind counts as a refusal).
-fn proxy_error_kind(response: &Response) -> Option<ProxyErrorKind> {
-    let header = response.headers().get(PROXY_ERROR_HEADER)?;
-    Some(header.parse().unwrap_or(ProxyErrorKind::HostNotAllowed))
+/// A JSON document and the headers that say what it is.
+pub struct Document {
+    pub content_type: Option<String>,
+    /// `Docker-Content-Digest`.
+    pub digest: Option<String>,
+    /// `Link`, for paged lists.
+    pub link: Option<String>,
+    pub body: Vec<u8>,
 }
 
 /// Reads a JSON document (manifest, config, token, tag list) whole, refusing one larger than
@@ -579,21 +440,6 @@ pub async fn read_document(response: Response, what: &'static str) -> Result<Vec
             document.len()
         ))),
         _ => Ok(document),
-    }
-}
-
-/// `: MANIFEST_UNKNOWN (manifest unknown)` from `{"errors":[{"code":…,"message":…}]}`.
-fn registry_error_code(body: &str) -> String {
-    let Ok(json) = serde_json::from_str::<serde_json::Value>(body) else {
-        return String::new();
-    };
-    let Some(first) = json["errors"].get(0) else {
-        return String::new();
-    };
-    match (first["code"].as_str(), first["message"].as_str()) {
-        (Some(code), Some(message)) => format!(", {code}: {message}"),
-        (Some(code), None) => format!(", {code}"),
-        _ => String::new(),
     }
 }
 
