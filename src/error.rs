@@ -44,12 +44,8 @@ pub enum AppError {
     #[error("{service} rejected the username or password. Check them under Credentials (for Docker Hub and GHCR, a personal access token works as the password).")]
     BadCredentials { service: String },
 
-    #[error("the manifest's digest is {actual}, but {source_of_expected} says {expected}; the registry served another manifest")]
-    ManifestDigestMismatch {
-        expected: Digest,
-        actual: Digest,
-        source_of_expected: &'static str,
-    },
+    #[error("{0}")]
+    ManifestMismatch(#[from] skiff_core::manifest_check::ManifestMismatch),
 
     #[error(
         "{reference} has no image for {wanted}; it offers {offered}. Choose one of those above."
@@ -134,7 +130,7 @@ impl AppError {
             Self::Auth { .. } => "Login problem",
             Self::BadCredentials { .. } => "Wrong credentials",
             Self::RateLimited { .. } => "Rate limited",
-            Self::ManifestDigestMismatch { .. } => "Verification failed",
+            Self::ManifestMismatch(_) => "Verification failed",
             Self::PlatformNotOffered { .. } => "Platform not offered",
             Self::Storage(_) | Self::QuotaTooSmall { .. } => "Browser storage problem",
             _ => "The pull failed",

@@ -147,8 +147,8 @@ async fn read_text(handle: &web_sys::FileSystemFileHandle) -> Option<String> {
     JsFuture::from(file.text()).await.ok()?.as_string()
 }
 
-/// `(name, size)` of every file in `dir`.
-async fn list(dir: &FileSystemDirectoryHandle) -> Vec<(String, u64)> {
+/// The file handles in `dir` (folders skipped).
+async fn files(dir: &FileSystemDirectoryHandle) -> Vec<web_sys::FileSystemFileHandle> {
     let mut files = Vec::new();
     let entries = dir.values();
     loop {
@@ -160,44 +160,37 @@ async fn list(dir: &FileSystemDirectoryHandle) -> Vec<(String, u64)> {
         if next.done() {
             break;
         }
-        let Ok(handle) = next.value().dyn_into::<web_sys::FileSystemFileHandle>() else {
-            continue;
-        };
-        let size = match JsFuture::from(handle.get_file()).await {
-            Ok(file) => file.unchecked_into::<File>().size() as u64,
-            Err(_) => 0,
-        };
-        files.push((handle.name(), size));
+        if let Ok(handle) = next.value().dyn_into::<web_sys::FileSystemFileHandle>() {
+            files.push(handle);
+        }
     }
     files
 }
 
+/// `(name, size)` of every file in `dir`.
+async fn list(dir: &FileSystemDirectoryHandle) -> Vec<(String, u64)> {
+    let mut listed = Vec::new();
+    for handle in files(dir).await {
+        let size = match JsFuture::from(handle.get_file()).await {
+            Ok(file) => file.unchecked_into::<File>().size() as u64,
+            Err(_) => 0,
+        };
+        listed.push((handle.name(), size));
+    }
+    listed
+}
+
 /// Removes partial files of pulls nobody resumed within [`STALE_PARTIAL_MS`].
 async fn sweep_stale_partials(dir: &FileSystemDirectoryHandle, now_ms: f64) {
-    let entries = dir.values();
-    let mut stale = Vec::new();
-    loop {
-        let Ok(promise) = entries.next() else { break };
-        let Ok(next) = JsFuture::from(promise).await else {
-            break;
-        };
-        let next: IteratorNext = next.unchecked_into();
-        if next.done() {
-            break;
-        }
-        let Ok(handle) = next.value().dyn_into::<web_sys::FileSystemFileHandle>() else {
+    for handle in files(dir).await {
+        let Ok(file) = JsFuture::from(handle.get_file()).await else {
             continue;
         };
-        if let Ok(file) = JsFuture::from(handle.get_file()).await {
-            let file: File = file.unchecked_into();
-            if now_ms - file.last_modified() > STALE_PARTIAL_MS {
-                stale.push(handle.name());
-            }
+        let file: File = file.unchecked_into();
+        if now_ms - file.last_modified() > STALE_PARTIAL_MS {
+            let options = FileSystemRemoveOptions::new();
+            options.set_recursive(false);
+            let _ = JsFuture::from(dir.remove_entry_with_options(&handle.name(), &options)).await;
         }
-    }
-    let options = FileSystemRemoveOptions::new();
-    options.set_recursive(false);
-    for name in stale {
-        let _ = JsFuture::from(dir.remove_entry_with_options(&name, &options)).await;
     }
 }

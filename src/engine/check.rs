@@ -4,6 +4,13 @@
 use skiff_core::layer::LayerUnpacker;
 use skiff_core::{BlobVerifier, Digest};
 
+/// Proof that a blob's bytes passed every check. Only [`Check::finish`] makes one, and
+/// committing a blob to the cache takes one: unverified bytes cannot be committed.
+#[derive(Debug)]
+pub struct Verified {
+    _made_by_finish: (),
+}
+
 pub enum Check {
     Verify(BlobVerifier),
     Unpack(LayerUnpacker),
@@ -36,11 +43,15 @@ impl Check {
         }
     }
 
-    /// The final checks; the decompressor's last bytes go to `tail`.
-    pub fn finish(self, tail: &mut Vec<u8>) -> Result<(), skiff_core::Error> {
+    /// The final checks (digest and size; the diff ID when decompressing); the decompressor's
+    /// last bytes go to `tail`.
+    pub fn finish(self, tail: &mut Vec<u8>) -> Result<Verified, skiff_core::Error> {
         match self {
             Self::Verify(verifier) => verifier.finish().map(drop),
             Self::Unpack(unpacker) => unpacker.finish(tail).map(drop),
-        }
+        }?;
+        Ok(Verified {
+            _made_by_finish: (),
+        })
     }
 }

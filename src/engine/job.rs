@@ -8,7 +8,7 @@ use skiff_core::resume::{ResumeAccepted, ResumeState};
 use skiff_core::retry::{Decision, GiveUp, Outcome, RetryAfter, RetryPolicy};
 use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
-use super::check::Check;
+use super::check::{Check, Verified};
 use super::opfs::{self, CacheDirs, StorageError};
 use super::protocol::{HttpFacts, LayerFailure, LayerJob, Source, Stored, VerifyFailure};
 use super::worker::{JobLink, Sent};
@@ -33,6 +33,9 @@ pub struct Job {
     reused: u64,
     buffer: Vec<u8>,
     out: Vec<u8>,
+    /// Checked bytes waiting to be written together.
+    pending: Vec<u8>,
+    last_flush_ms: f64,
     last_progress_ms: f64,
 }
 
@@ -66,6 +69,8 @@ impl Job {
             reused: 0,
             buffer: vec![0; chunk],
             out: Vec::new(),
+            pending: Vec::with_capacity(chunk * 2),
+            last_flush_ms: 0.0,
             last_progress_ms: 0.0,
         })
     }
@@ -74,14 +79,14 @@ impl Job {
     pub async fn run(mut self) -> Result<Stored, LayerFailure> {
         let result = self.run_inner().await;
         self.handle.close();
-        let stored = result?;
-        opfs::commit(&self.file, &self.dirs, self.spec.key().hex())
+        let (stored, proof) = result?;
+        opfs::commit(&self.file, &self.dirs, self.spec.key().hex(), proof)
             .await
             .map_err(storage)?;
         Ok(stored)
     }
 
-    async fn run_inner(&mut self) -> Result<Stored, LayerFailure> {
+    async fn run_inner(&mut self) -> Result<(Stored, Verified), LayerFailure> {
         self.reuse_partial()?;
         let sources = self.spec.sources.clone();
         let mut first_failure = None;
@@ -90,14 +95,15 @@ impl Job {
                 self.restart()?;
             }
             match self.fetch_from(source).await {
-                Ok(()) => {
-                    return Ok(Stored {
+                Ok(proof) => {
+                    let stored = Stored {
                         key: self.spec.key().clone(),
                         size: self.stored,
                         fetched: self.fetched,
                         reused: self.reused,
                         wasm_memory: wasm_memory_bytes(),
-                    })
+                    };
+                    return Ok((stored, proof));
                 }
                 Err(LayerFailure::Cancelled) => return Err(LayerFailure::Cancelled),
                 Err(failure) => {
@@ -159,10 +165,11 @@ impl Job {
             self.spec.diff_id.as_ref(),
         );
         self.stored = 0;
+        self.pending.clear();
         Ok(())
     }
 
-    async fn fetch_from(&mut self, source: &Source) -> Result<(), LayerFailure> {
+    async fn fetch_from(&mut self, source: &Source) -> Result<Verified, LayerFailure> {
         let policy = RetryPolicy {
             max_attempts: self.spec.settings.max_attempts,
             ..RetryPolicy::default()
@@ -172,7 +179,7 @@ impl Job {
         loop {
             if self.resume.is_complete() {
                 match self.finish() {
-                    Ok(()) => return Ok(()),
+                    Ok(proof) => return Ok(proof),
                     Err(failure @ LayerFailure::Verify(VerifyFailure::Digest { .. })) => {
                         // A corrupt download may not repeat: once more from the start.
                         self.resume
@@ -296,8 +303,10 @@ impl Job {
         }
     }
 
-    /// Reads the body: each chunk is copied once into wasm memory, checked, and written at its
-    /// place in the partial file.
+    /// Reads the body: each chunk is copied once into wasm memory, where it is checked and
+    /// gathered into writes of `chunk_bytes` (a browser hands out small chunks, and every write
+    /// to the file is a call into the browser). What was checked is on disk before the body
+    /// ends or a resume continues after it.
     async fn pump(&mut self, response: &Response) -> Result<Pumped, LayerFailure> {
         let Some(body) = response.body() else {
             return Ok(Pumped::Ended);
@@ -306,30 +315,44 @@ impl Job {
         loop {
             let chunk = match reader.next().await {
                 Ok(Some(chunk)) => chunk,
-                Ok(None) => return Ok(Pumped::Ended),
+                Ok(None) => {
+                    self.flush()?;
+                    return Ok(Pumped::Ended);
+                }
                 Err(error) => {
+                    self.flush()?;
                     self.link.check_cancelled()?;
                     return Ok(Pumped::Broke(crate::error::js_error_text(&error)));
                 }
             };
-            let mut offset = 0u32;
-            while offset < chunk.length() {
-                let take = (chunk.length() - offset).min(self.buffer.len() as u32);
-                let piece = &mut self.buffer[..take as usize];
-                chunk.subarray(offset, offset + take).copy_to(piece);
-                offset += take;
-                self.out.clear();
-                let unpacked = self.check.update(piece, &mut self.out).map_err(|e| {
-                    reader.cancel();
-                    verify_failure(&e)
-                })?;
-                let bytes = if unpacked {
-                    &self.out[..]
-                } else {
-                    &self.buffer[..take as usize]
-                };
-                opfs::write_at(&self.handle, bytes, self.stored).map_err(storage)?;
-                self.stored += bytes.len() as u64;
+            let length = chunk.length() as usize;
+            let unpacked = match &self.check {
+                Check::Verify(_) => {
+                    // Straight into the pending write, and hashed there.
+                    let start = self.pending.len();
+                    self.pending.resize(start + length, 0);
+                    chunk.copy_to(&mut self.pending[start..]);
+                    self.check.update(&self.pending[start..], &mut self.out)
+                }
+                Check::Unpack(_) => {
+                    self.buffer.resize(length, 0);
+                    chunk.copy_to(&mut self.buffer);
+                    self.out.clear();
+                    let result = self.check.update(&self.buffer, &mut self.out);
+                    self.pending.extend_from_slice(&self.out);
+                    result
+                }
+            };
+            if let Err(error) = unpacked {
+                reader.cancel();
+                return Err(verify_failure(&error));
+            }
+            // Full, or waiting long enough that a reload should not lose it.
+            let waited = js_sys::Date::now() - self.last_flush_ms;
+            if self.pending.len() >= self.spec.settings.chunk_bytes as usize
+                || waited >= f64::from(self.spec.settings.progress_interval_ms)
+            {
+                self.flush()?;
             }
             self.fetched += u64::from(chunk.length());
             self.resume
@@ -339,8 +362,19 @@ impl Job {
         }
     }
 
+    /// Writes what was checked and not yet stored.
+    fn flush(&mut self) -> Result<(), LayerFailure> {
+        self.last_flush_ms = js_sys::Date::now();
+        if !self.pending.is_empty() {
+            opfs::write_at(&self.handle, &self.pending, self.stored).map_err(storage)?;
+            self.stored += self.pending.len() as u64;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
     /// The final checks, and the decompressor's last bytes.
-    fn finish(&mut self) -> Result<(), LayerFailure> {
+    fn finish(&mut self) -> Result<Verified, LayerFailure> {
         let check = std::mem::replace(
             &mut self.check,
             Check::new(
@@ -350,11 +384,11 @@ impl Job {
             ),
         );
         let mut tail = Vec::new();
-        check.finish(&mut tail).map_err(|e| verify_failure(&e))?;
+        let proof = check.finish(&mut tail).map_err(|e| verify_failure(&e))?;
         opfs::write_at(&self.handle, &tail, self.stored).map_err(storage)?;
         self.stored += tail.len() as u64;
         self.report_progress(true);
-        Ok(())
+        Ok(proof)
     }
 
     fn report_progress(&mut self, always: bool) {

@@ -181,12 +181,13 @@ pub fn read_at(
         .map_err(|e| fail("reading a cache file", &e))
 }
 
-/// Moves a verified file from `partial/` into `blobs/` under `name`. Only a job that verified
-/// the bytes calls this: it is the one way into `blobs/`.
+/// Moves a verified file from `partial/` into `blobs/` under `name`: the one way into `blobs/`,
+/// and it takes the proof that the bytes passed their checks.
 pub async fn commit(
     file: &FileSystemFileHandle,
     dirs: &CacheDirs,
     name: &str,
+    _proof: super::check::Verified,
 ) -> Result<(), StorageError> {
     // `FileSystemHandle.move()` renames in place; web-sys has no binding for it yet.
     let moved = match Reflect::get(file, &JsValue::from_str("move")) {

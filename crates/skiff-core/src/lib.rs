@@ -5,6 +5,8 @@
 //!   `docker.io/library/nginx:latest`), including pasted `docker pull …` lines.
 //! - [`auth`]: `WWW-Authenticate` challenges, token scopes, token responses and their expiry.
 //! - [`manifest`]: Docker v2s2 / OCI manifests and indexes, media types, the `Accept` header.
+//! - [`manifest_check`]: a fetched manifest against its pin, index entry and
+//!   `Docker-Content-Digest`.
 //! - [`platform`]: `linux/arm64/v8` and choosing an index entry.
 //! - [`layer`]: decompressing layers while verifying them, for uncompressed archives.
 //! - [`digest`]: the `Digest` type and a streaming [`digest::BlobVerifier`].
@@ -27,6 +29,7 @@ pub mod digest;
 mod error;
 pub mod layer;
 pub mod manifest;
+pub mod manifest_check;
 pub mod media_type;
 pub mod platform;
 pub mod proxy_protocol;

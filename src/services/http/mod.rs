@@ -149,7 +149,13 @@ impl RegistrySession {
             let sent = self.auth.borrow().request_auth(now_ms());
             let authorization = sent.header().map(str::to_owned);
             let response = self
-                .send_with_retries(url, accept, what, authorization, extra)
+                .send_with_retries(&Outgoing {
+                    upstream: url,
+                    accept,
+                    what,
+                    authorization,
+                    extra,
+                })
                 .await?;
             let challenge = response.headers().get("www-authenticate");
             let step = self.auth.borrow_mut().handle_response_to(
@@ -236,13 +242,13 @@ impl RegistrySession {
     async fn fetch_token(&self, request: TokenRequest) -> Result<(), AppError> {
         let sent_at = now_ms();
         let response = self
-            .send_with_retries(
-                &request.url,
-                None,
-                "token",
-                request.authorization.clone(),
-                &[],
-            )
+            .send_with_retries(&Outgoing {
+                upstream: &request.url,
+                accept: None,
+                what: "token",
+                authorization: request.authorization.clone(),
+                extra: &[],
+            })
             .await?;
         if proxy_error_kind(&response).is_some() {
             return Err(error_for(&response, "token request").await);
@@ -262,21 +268,12 @@ impl RegistrySession {
     /// Sends, retrying as the core's [`RetryPolicy`] decides: 5xx and 429 answers (waiting
     /// out a `Retry-After` of up to 30 s) and connection failures, with backoff. The last
     /// answer is returned as it is, for the caller to report.
-    async fn send_with_retries(
-        &self,
-        upstream: &str,
-        accept: Option<&str>,
-        what: &str,
-        authorization: Option<String>,
-        extra: &[(&str, String)],
-    ) -> Result<Response, AppError> {
+    async fn send_with_retries(&self, outgoing: &Outgoing<'_>) -> Result<Response, AppError> {
         let policy = RetryPolicy::default();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let sent = self
-                .send(upstream, accept, what, authorization.clone(), extra)
-                .await;
+            let sent = self.send(outgoing).await;
             let outcome = match &sent {
                 Ok(response) => Outcome::Status {
                     status: response.status(),
@@ -299,20 +296,21 @@ impl RegistrySession {
         }
     }
 
-    async fn send(
-        &self,
-        upstream: &str,
-        accept: Option<&str>,
-        what: &str,
-        authorization: Option<String>,
-        extra: &[(&str, String)],
-    ) -> Result<Response, AppError> {
+    async fn send(&self, outgoing: &Outgoing<'_>) -> Result<Response, AppError> {
+        let Outgoing {
+            upstream,
+            accept,
+            what,
+            authorization,
+            extra,
+        } = outgoing;
+        let (upstream, what) = (*upstream, *what);
         // Never the browser's HTTP cache: a body that ended early would be kept as complete,
         // and a tag's manifest goes stale. (`no-store` also keeps secrets off the disk.)
         let mut request = Request::get(&self.route.url(upstream))
             .abort_signal(Some(&self.signal))
             .cache(web_sys::RequestCache::NoStore);
-        for (name, value) in extra {
+        for (name, value) in extra.iter() {
             request = request.header(name, value);
         }
         if let Some(accept) = accept {
@@ -364,6 +362,16 @@ impl RegistrySession {
             }
         })
     }
+}
+
+/// One request as the session sends it.
+struct Outgoing<'a> {
+    upstream: &'a str,
+    accept: Option<&'a str>,
+    /// What it fetches, for the request log and errors.
+    what: &'a str,
+    authorization: Option<String>,
+    extra: &'a [(&'a str, String)],
 }
 
 /// Resolves after `ms` milliseconds.

@@ -4,6 +4,7 @@
 use skiff_core::manifest::{
     check_document_size, Descriptor, ImageManifest, Manifest, MANIFEST_ACCEPT,
 };
+use skiff_core::manifest_check::{check_manifest, Expected};
 use skiff_core::platform::{self, Platform};
 use skiff_core::registry::{blob_url, manifest_url};
 use skiff_core::{BlobVerifier, Digest, Reference};
@@ -118,36 +119,12 @@ impl Resolver<'_> {
                 expected.as_ref().and_then(|(_, size, _)| *size),
             )
             .await?;
-        let actual = Digest::of(&body);
-        if let Some((expected, size, source_of_expected)) = expected {
-            if expected != actual {
-                return Err(AppError::ManifestDigestMismatch {
-                    expected,
-                    actual,
-                    source_of_expected,
-                });
-            }
-            if let Some(size) = size.filter(|s| *s != body.len() as u64) {
-                return Err(skiff_core::Error::SizeMismatch {
-                    digest: expected,
-                    expected: size,
-                    actual: body.len() as u64,
-                }
-                .into());
-            }
-        }
-        if let Some(header) = header_digest {
-            // Only sha256 is comparable; other algorithms are ignored rather than refused.
-            if let Ok(expected) = header.parse::<Digest>() {
-                if expected != actual {
-                    return Err(AppError::ManifestDigestMismatch {
-                        expected,
-                        actual,
-                        source_of_expected: "the registry's Docker-Content-Digest header",
-                    });
-                }
-            }
-        }
+        let pin = expected.as_ref().map(|(digest, size, source)| Expected {
+            digest,
+            size: *size,
+            source,
+        });
+        check_manifest(&body, pin, header_digest.as_deref())?;
         let (manifest, media_type) = Manifest::parse(content_type.as_deref(), &body)?;
         Ok((body, manifest, media_type))
     }
