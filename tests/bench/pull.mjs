@@ -74,14 +74,25 @@ function chromiumPss(profile) {
   return { total: pss.reduce((a, b) => a + b, 0), largest: Math.max(0, ...pss) };
 }
 
+/** Peak PSS, sampled every 200 ms; `mark()` returns the peak so far and starts a new one. */
 function samplePss(profile) {
-  const peak = { total: 0, largest: 0 };
+  let peak = { total: 0, largest: 0 };
   const timer = setInterval(() => {
     const now = chromiumPss(profile);
     peak.total = Math.max(peak.total, now.total);
     peak.largest = Math.max(peak.largest, now.largest);
   }, 200);
-  return { peak, stop: () => clearInterval(timer) };
+  return {
+    mark: () => {
+      const before = peak;
+      peak = { total: 0, largest: 0 };
+      return before;
+    },
+    stop: () => {
+      clearInterval(timer);
+      return peak;
+    },
+  };
 }
 
 /** One Skiff pull and save in a fresh on-disk profile; times, memory and main-thread tasks. */
@@ -121,6 +132,7 @@ async function skiff(app, proxy, image, { measureMemory = false, chosenFile = fa
     await page.click('#pull');
     await page.waitForSelector('#save, #saved, #error', { timeout: 30 * 60_000 });
     const pullSeconds = (Date.now() - started) / 1000;
+    const pullPeak = memory.mark();
     const error = await page.$('#error');
     if (error) throw new Error(`the pull failed: ${await error.innerText()}`);
     let tarBytes;
@@ -136,7 +148,7 @@ async function skiff(app, proxy, image, { measureMemory = false, chosenFile = fa
       tarBytes = statSync(tar).size;
     }
     const totalSeconds = (Date.now() - started) / 1000;
-    memory.stop();
+    const savePeak = memory.stop();
     const longestTask = Math.max(0, ...(await page.evaluate(() => window.longTasks)));
     const workerMemory = await page.$eval('#worker-memory', (e) => e.textContent).catch(() => '');
     return {
@@ -144,7 +156,8 @@ async function skiff(app, proxy, image, { measureMemory = false, chosenFile = fa
       totalSeconds,
       tarMegabytes: mb(tarBytes),
       idle,
-      peak: memory.peak,
+      pullPeak,
+      savePeak,
       longestTask,
       workerMemory: /at most (.+) of memory/.exec(workerMemory)?.[1] ?? '?',
       measured: measureMemory,
@@ -184,13 +197,14 @@ console.log(`| median ratio | 1.00× | ${f(ratio((r) => r.d), 2)}× | ${f(ratio(
 console.log(`Longest main-thread task while pulling: ${f(Math.max(...rows.map((r) => r.k.longestTask)), 0)} ms; ` +
   `layer workers' wasm memory: ${rows.map((r) => r.k.workerMemory).join(', ')}`);
 
-console.log('\n| image | Chromium PSS idle (all / largest) | peak while pulling (all / largest) | the pull costs | worker wasm memory | longest task |');
-console.log('|---|---|---|---|---|---|');
+console.log('\n| image | Chromium PSS idle (all / largest) | peak while pulling (all / largest) | the pull costs | peak while saving the download (all / largest) | the save costs | worker wasm memory | longest task |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const image of [speedImage, memoryImage].filter(Boolean)) {
   const k = await skiff(app, proxy, image, { measureMemory: true });
   const bytes = await imageBytes(image);
   console.log(`| ${f(mb(bytes) / 1000, 2)} GB | ${f(mb(k.idle.total), 0)} / ${f(mb(k.idle.largest), 0)} MB | ` +
-    `${f(mb(k.peak.total), 0)} / ${f(mb(k.peak.largest), 0)} MB | ${f(mb(k.peak.total - k.idle.total), 0)} MB | ` +
+    `${f(mb(k.pullPeak.total), 0)} / ${f(mb(k.pullPeak.largest), 0)} MB | ${f(mb(k.pullPeak.total - k.idle.total), 0)} MB | ` +
+    `${f(mb(k.savePeak.total), 0)} / ${f(mb(k.savePeak.largest), 0)} MB | ${f(mb(k.savePeak.total - k.idle.total), 0)} MB | ` +
     `${k.workerMemory} | ${f(k.longestTask, 0)} ms |`);
 }
 rmSync(work, { recursive: true, force: true });
