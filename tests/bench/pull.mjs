@@ -68,10 +68,14 @@ function chromiumPss(profile) {
   for (const pid of ours) {
     try {
       const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      pss.push(Number(/^Pss:\s+(\d+) kB/m.exec(rollup)[1]) * 1024);
+      const args = rows.find((r) => r.pid === pid)?.args ?? '';
+      // Chromium names its processes: renderer, gpu-process, utility (network, storage), or the browser.
+      const kind = /--utility-sub-type=(\S+)/.exec(args)?.[1] ?? /--type=(\S+)/.exec(args)?.[1] ?? 'browser';
+      pss.push({ bytes: Number(/^Pss:\s+(\d+) kB/m.exec(rollup)[1]) * 1024, kind });
     } catch {}
   }
-  return { total: pss.reduce((a, b) => a + b, 0), largest: Math.max(0, ...pss) };
+  const largest = pss.reduce((a, b) => (b.bytes > a.bytes ? b : a), { bytes: 0, kind: '-' });
+  return { total: pss.reduce((a, b) => a + b.bytes, 0), largest: largest.bytes, largestKind: largest.kind };
 }
 
 /** Peak PSS, sampled every 200 ms; `mark()` returns the peak so far and starts a new one. */
@@ -80,7 +84,10 @@ function samplePss(profile) {
   const timer = setInterval(() => {
     const now = chromiumPss(profile);
     peak.total = Math.max(peak.total, now.total);
-    peak.largest = Math.max(peak.largest, now.largest);
+    if (now.largest > peak.largest) {
+      peak.largest = now.largest;
+      peak.largestKind = now.largestKind;
+    }
   }, 200);
   return {
     mark: () => {
@@ -191,11 +198,13 @@ for (let run = 1; run <= RUNS; run++) {
   console.log(`| ${run} | ${f(s)} s | ${f(d)} s (${f(d / s, 2)}×) | ${f(k.pullSeconds)} s (${f(k.pullSeconds / s, 2)}×) | ` +
     `${f(k.totalSeconds)} s (${f(k.totalSeconds / s, 2)}×) | ${f(c.totalSeconds)} s (${f(c.totalSeconds / s, 2)}×) |`);
 }
-const ratio = (pick) => median(rows.map((r) => pick(r) / r.s));
-console.log(`| median ratio | 1.00× | ${f(ratio((r) => r.d), 2)}× | ${f(ratio((r) => r.k.pullSeconds), 2)}× | ` +
-  `${f(ratio((r) => r.k.totalSeconds), 2)}× | ${f(ratio((r) => r.c.totalSeconds), 2)}× |`);
-console.log(`Longest main-thread task while pulling: ${f(Math.max(...rows.map((r) => r.k.longestTask)), 0)} ms; ` +
-  `layer workers' wasm memory: ${rows.map((r) => r.k.workerMemory).join(', ')}`);
+if (rows.length) {
+  const ratio = (pick) => median(rows.map((r) => pick(r) / r.s));
+  console.log(`| median ratio | 1.00× | ${f(ratio((r) => r.d), 2)}× | ${f(ratio((r) => r.k.pullSeconds), 2)}× | ` +
+    `${f(ratio((r) => r.k.totalSeconds), 2)}× | ${f(ratio((r) => r.c.totalSeconds), 2)}× |`);
+  console.log(`Longest main-thread task while pulling: ${f(Math.max(...rows.map((r) => r.k.longestTask)), 0)} ms; ` +
+    `layer workers' wasm memory: ${rows.map((r) => r.k.workerMemory).join(', ')}`);
+}
 
 console.log('\n| image | Chromium PSS idle (all / largest) | peak while pulling (all / largest) | the pull costs | peak while saving the download (all / largest) | the save costs | worker wasm memory | longest task |');
 console.log('|---|---|---|---|---|---|---|---|');
@@ -203,7 +212,7 @@ for (const image of [speedImage, memoryImage].filter(Boolean)) {
   const k = await skiff(app, proxy, image, { measureMemory: true });
   const bytes = await imageBytes(image);
   console.log(`| ${f(mb(bytes) / 1000, 2)} GB | ${f(mb(k.idle.total), 0)} / ${f(mb(k.idle.largest), 0)} MB | ` +
-    `${f(mb(k.pullPeak.total), 0)} / ${f(mb(k.pullPeak.largest), 0)} MB | ${f(mb(k.pullPeak.total - k.idle.total), 0)} MB | ` +
+    `${f(mb(k.pullPeak.total), 0)} / ${f(mb(k.pullPeak.largest), 0)} MB (${k.pullPeak.largestKind}) | ${f(mb(k.pullPeak.total - k.idle.total), 0)} MB | ` +
     `${f(mb(k.savePeak.total), 0)} / ${f(mb(k.savePeak.largest), 0)} MB | ${f(mb(k.savePeak.total - k.idle.total), 0)} MB | ` +
     `${k.workerMemory} | ${f(k.longestTask, 0)} ms |`);
 }
