@@ -217,14 +217,7 @@ impl JobLink {
 
     /// Waits `ms`, unless the job is cancelled meanwhile.
     pub async fn sleep(&self, ms: u64) -> Result<(), LayerFailure> {
-        let scope = self.scope.clone();
-        let promise = js_sys::Promise::new(&mut |resolve, _| {
-            let _ = scope.set_timeout_with_callback_and_timeout_and_arguments_0(
-                &resolve,
-                ms.min(i32::MAX as u64) as i32,
-            );
-        });
-        let _ = JsFuture::from(promise).await;
+        super::opfs::pause(ms.min(i32::MAX as u64) as i32).await;
         self.check_cancelled()
     }
 }

@@ -376,13 +376,7 @@ struct Outgoing<'a> {
 
 /// Resolves after `ms` milliseconds.
 pub async fn sleep_ms(ms: u32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ =
-                window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    crate::engine::opfs::pause(ms.min(i32::MAX as u32) as i32).await;
 }
 
 fn upstream_host(url: &str) -> String {
