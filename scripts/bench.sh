@@ -7,6 +7,9 @@
 #           (default 3072; 0 skips it), the layer workers' wasm memory, the longest main-thread task.
 #
 #   scripts/bench.sh [SPEED_MB] [MEMORY_MB] [RUNS]
+#
+# BENCH_SETTINGS='{"parallelLayers": 2, "readBytes": 0}' runs Skiff with other engine settings
+# (src/services/prefs.rs lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

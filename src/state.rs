@@ -211,9 +211,9 @@ pub enum PullEvent {
         json: String,
     },
     LayersAdded(Vec<LayerRow>),
-    LayerProgress {
-        index: usize,
-        received: u64,
+    /// Bytes verified so far, for the rows that moved since the last update.
+    LayersProgress {
+        received: Vec<(usize, u64)>,
         now_ms: f64,
     },
     LayerDone {
@@ -293,22 +293,28 @@ impl State {
             PullEvent::ManifestFetched { json } => self.manifest_json = Some(json),
             PullEvent::ConfigFetched { json } => self.config_json = Some(json),
             PullEvent::LayersAdded(layers) => self.layers.extend(layers),
-            PullEvent::LayerProgress {
-                index,
-                received,
-                now_ms,
-            } => {
-                if let Some(row) = self.layers.get_mut(index) {
-                    row.status = LayerStatus::Downloading;
-                    row.started_ms.get_or_insert(now_ms);
-                    row.received = received;
-                    row.updated_ms = now_ms;
+            PullEvent::LayersProgress { received, now_ms } => {
+                for (index, received) in received {
+                    // A report gathered before the row finished changes nothing.
+                    let moving = |row: &&mut LayerRow| {
+                        matches!(row.status, LayerStatus::Queued | LayerStatus::Downloading)
+                    };
+                    if let Some(row) = self.layers.get_mut(index).filter(moving) {
+                        row.status = LayerStatus::Downloading;
+                        row.started_ms.get_or_insert(now_ms);
+                        row.received = received;
+                        row.updated_ms = now_ms;
+                    }
                 }
             }
             PullEvent::LayerDone { index, outcome } => {
                 if let Some(row) = self.layers.get_mut(index) {
                     row.status = match outcome {
-                        LayerOutcome::Verified => LayerStatus::Verified,
+                        LayerOutcome::Verified => {
+                            // Its last progress may still wait for the next update.
+                            row.received = row.size;
+                            LayerStatus::Verified
+                        }
                         LayerOutcome::Cached => {
                             row.received = row.size;
                             LayerStatus::Cached
@@ -540,17 +546,15 @@ mod tests {
         });
         let state = state.reduce(Action::Pull {
             pull_id: 7,
-            event: PullEvent::LayerProgress {
-                index: 0,
-                received: 0,
+            event: PullEvent::LayersProgress {
+                received: vec![(0, 0)],
                 now_ms: 1000.0,
             },
         });
         let state = state.reduce(Action::Pull {
             pull_id: 7,
-            event: PullEvent::LayerProgress {
-                index: 0,
-                received: 500,
+            event: PullEvent::LayersProgress {
+                received: vec![(0, 500)],
                 now_ms: 2000.0,
             },
         });
@@ -564,6 +568,17 @@ mod tests {
             },
         });
         assert_eq!(state.layers[0].status, LayerStatus::Verified);
+        assert_eq!(state.layers[0].received, 1000);
+        // A late progress report does not bring a finished row back.
+        let state = state.reduce(Action::Pull {
+            pull_id: 7,
+            event: PullEvent::LayersProgress {
+                received: vec![(0, 900)],
+                now_ms: 3000.0,
+            },
+        });
+        assert_eq!(state.layers[0].status, LayerStatus::Verified);
+        assert_eq!(state.layers[0].received, 1000);
     }
 
     #[test]

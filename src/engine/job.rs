@@ -12,7 +12,7 @@ use super::check::{Check, Verified};
 use super::opfs::{self, CacheDirs, StorageError};
 use super::protocol::{HttpFacts, LayerFailure, LayerJob, Source, Stored, VerifyFailure};
 use super::worker::{JobLink, Sent};
-use crate::services::stream::ChunkReader;
+use crate::services::stream::{ChunkReader, Stalled};
 
 /// The start of an error body kept for the message.
 const MAX_ERROR_BODY: usize = 4096;
@@ -311,13 +311,22 @@ impl Job {
         let Some(body) = response.body() else {
             return Ok(Pumped::Ended);
         };
-        let mut reader = ChunkReader::new(&body);
+        let mut reader = ChunkReader::reusing(&body, self.spec.settings.read_bytes);
+        let stall_ms = self.spec.settings.stall_timeout_ms.min(i32::MAX as u32) as i32;
         loop {
-            let chunk = match reader.next().await {
-                Ok(Some(chunk)) => chunk,
-                Ok(None) => {
+            let chunk = match reader.next_within(stall_ms).await {
+                Ok(Ok(Some(chunk))) => chunk,
+                Ok(Ok(None)) => {
                     self.flush()?;
                     return Ok(Pumped::Ended);
+                }
+                Ok(Err(Stalled)) => {
+                    reader.cancel();
+                    self.flush()?;
+                    return Ok(Pumped::Broke(format!(
+                        "no bytes arrived for {} s",
+                        stall_ms / 1000
+                    )));
                 }
                 Err(error) => {
                     self.flush()?;
@@ -359,6 +368,12 @@ impl Job {
                 .handle_progress(self.check.received())
                 .map_err(resume_failure)?;
             self.report_progress(false);
+            if self.resume.is_complete() {
+                // Every byte is here: the end of the body is not worth waiting for.
+                reader.cancel();
+                self.flush()?;
+                return Ok(Pumped::Ended);
+            }
         }
     }
 

@@ -57,8 +57,13 @@ pub struct Source {
 pub struct JobSettings {
     /// Bytes hashed and written at once (reads from disk when re-hashing a partial file).
     pub chunk_bytes: u32,
+    /// The one buffer a body is read into (reused: no garbage per chunk); 0 reads with the
+    /// default reader instead.
+    pub read_bytes: u32,
     /// Progress messages at most this often.
     pub progress_interval_ms: u32,
+    /// A body that brings no byte for this long is treated as broken off (and resumed).
+    pub stall_timeout_ms: u32,
     /// Attempts per request for 5xx answers and connection failures.
     pub max_attempts: u32,
 }
@@ -67,7 +72,9 @@ impl Default for JobSettings {
     fn default() -> Self {
         Self {
             chunk_bytes: 1 << 20,
+            read_bytes: 1 << 20,
             progress_interval_ms: 100,
+            stall_timeout_ms: 60_000,
             max_attempts: 5,
         }
     }

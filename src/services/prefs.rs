@@ -174,9 +174,10 @@ pub fn remember_credentials(credentials: Option<&Credentials>) {
 
 const SETTINGS_KEY: &str = "skiff.settings";
 
-/// The engine's settings: the layer cache's limit (set in the app), layer parallelism and
-/// chunk size (set by hand or by the benchmark in localStorage `skiff.settings`, e.g.
-/// `{"parallelLayers": 4, "chunkBytes": 1048576, "cacheCapBytes": 21474836480}`).
+/// The engine's settings: the layer cache's limit (set in the app), layer parallelism, chunk
+/// and read buffer sizes (set by hand or by the benchmark in localStorage `skiff.settings`, e.g.
+/// `{"parallelLayers": 4, "chunkBytes": 1048576, "readBytes": 1048576, "cacheCapBytes": 21474836480}`;
+/// `"readBytes": 0` reads bodies with the default reader).
 pub fn pull_settings() -> PullSettings {
     let mut settings = PullSettings::default();
     let saved = local_storage()
@@ -190,6 +191,13 @@ pub fn pull_settings() -> PullSettings {
     }
     if let Some(n) = saved["chunkBytes"].as_u64() {
         settings.job.chunk_bytes = n.clamp(64 << 10, 16 << 20) as u32;
+    }
+    if let Some(n) = saved["readBytes"].as_u64() {
+        settings.job.read_bytes = if n == 0 {
+            0
+        } else {
+            n.clamp(16 << 10, 16 << 20) as u32
+        };
     }
     if let Some(n) = saved["cacheCapBytes"].as_u64() {
         settings.cache_cap_bytes = n.max(1 << 20);

@@ -115,6 +115,10 @@ async function skiff(app, proxy, image, { measureMemory = false, chosenFile = fa
   });
   try {
     const page = context.pages()[0] ?? await context.newPage();
+    if (process.env.BENCH_SETTINGS) {
+      // Engine settings to compare (see src/services/prefs.rs), e.g. '{"parallelLayers": 2}'.
+      await page.addInitScript((json) => localStorage.setItem('skiff.settings', json), process.env.BENCH_SETTINGS);
+    }
     await page.addInitScript(() => {
       window.longTasks = [];
       new PerformanceObserver((list) => window.longTasks.push(...list.getEntries().map((e) => e.duration)))
@@ -150,9 +154,9 @@ async function skiff(app, proxy, image, { measureMemory = false, chosenFile = fa
       });
     } else {
       const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
-      const tar = join(downloads, 'bench.tar');
-      await download.saveAs(tar);
-      tarBytes = statSync(tar).size;
+      // Resolves when the browser has finished writing the file where the user gets it (a
+      // `saveAs` would add a copy of our own to the time).
+      tarBytes = statSync(await download.path()).size;
     }
     const totalSeconds = (Date.now() - started) / 1000;
     const savePeak = memory.stop();

@@ -17,6 +17,8 @@
 //! - [`resume`]: continuing a broken blob download with `Range`, and its retry budget.
 //! - [`session`]: the registry auth state machine (challenges, tokens, renewal, refusals).
 //! - [`cache`]: the layer cache's index and its least-recently-used evictions.
+//! - [`overlay`]: what is inside an image: layer entries, the merged tree under the whiteout
+//!   rules, and the root filesystem export.
 //! - [`unpacked_size`]: a compressed layer's uncompressed size from its gzip trailer or zstd
 //!   frame header, for quota checks.
 //! - [`tar_parts`] and [`archive`]: the docker-load / OCI-layout tar, described as parts so a
@@ -31,6 +33,7 @@ pub mod layer;
 pub mod manifest;
 pub mod manifest_check;
 pub mod media_type;
+pub mod overlay;
 pub mod platform;
 pub mod proxy_protocol;
 pub mod reference;

@@ -2,7 +2,8 @@
 //! the rest go to the worker pool as jobs, whose events become the rows' progress and the
 //! request log, and whose 401s are answered with a renewed token.
 
-use std::collections::HashMap;
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use futures::{StreamExt as _, TryStreamExt as _};
@@ -53,6 +54,35 @@ impl Wanted<'_> {
     }
 }
 
+/// Gathers the workers' progress reports into one update per interval for all rows.
+pub struct ProgressGate {
+    interval_ms: f64,
+    last_ms: Cell<f64>,
+    pending: RefCell<BTreeMap<usize, u64>>,
+}
+
+impl ProgressGate {
+    pub fn new(interval_ms: u32) -> Rc<Self> {
+        Rc::new(Self {
+            interval_ms: f64::from(interval_ms),
+            last_ms: Cell::new(f64::NEG_INFINITY),
+            pending: RefCell::default(),
+        })
+    }
+
+    fn offer(&self, row: usize, received: u64, now_ms: f64, emit: &Emit) {
+        self.pending.borrow_mut().insert(row, received);
+        if now_ms - self.last_ms.get() < self.interval_ms {
+            return;
+        }
+        self.last_ms.set(now_ms);
+        let received = std::mem::take(&mut *self.pending.borrow_mut())
+            .into_iter()
+            .collect();
+        emit(PullEvent::LayersProgress { received, now_ms });
+    }
+}
+
 pub struct Layers<'a> {
     pub session: &'a Rc<RegistrySession>,
     pub reference: &'a Reference,
@@ -60,6 +90,7 @@ pub struct Layers<'a> {
     pub pool: &'a Rc<Pool>,
     pub cache: &'a Cache,
     pub settings: &'a PullSettings,
+    pub progress: &'a Rc<ProgressGate>,
     /// The chosen file, which gets each layer as soon as it is verified.
     pub target: Option<&'a Target>,
 }
@@ -141,6 +172,7 @@ impl Layers<'_> {
     }
 
     fn done(&self, index: usize, outcome: LayerOutcome) {
+        self.progress.pending.borrow_mut().remove(&index);
         (self.emit)(PullEvent::LayerDone { index, outcome });
     }
 
@@ -181,12 +213,11 @@ impl Layers<'_> {
         let emit = self.emit.clone();
         let session = self.session.clone();
         let pool = Rc::downgrade(self.pool);
+        let progress = self.progress.clone();
         Rc::new(move |event| match event {
-            JobEvent::Progress { received } => emit(PullEvent::LayerProgress {
-                index: row,
-                received,
-                now_ms: js_sys::Date::now(),
-            }),
+            JobEvent::Progress { received } => {
+                progress.offer(row, received, js_sys::Date::now(), &emit)
+            }
             JobEvent::Exchange { url, status, note } => emit(PullEvent::Exchange(Exchange {
                 method: "GET",
                 url,

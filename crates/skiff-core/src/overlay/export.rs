@@ -1,0 +1,385 @@
+//! Writing the merged tree as one tar, as `docker export` of a container made from the image
+//! would list it: directories first (parents before children), then every file's content read
+//! once from the layer that wrote it last, in layer order. Names of one hard-linked file are
+//! written as docker writes them: the first name in walk order carries the content, the others
+//! link to it; a link whose first name a later layer deleted becomes the file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read, Write};
+
+use super::entry::{Entry, Kind};
+use super::read::{for_each_entry, Flow};
+use super::tree::Tree;
+use super::{Change, OverlayError};
+
+/// What to write, worked out from the merged tree before any layer is read again.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Directories, symlinks, devices and fifos: written from the tree, no content needed.
+    pub without_content: Vec<Entry>,
+    /// Per layer: the ordinal of a file entry → the names its content is written under (the
+    /// first carries it, the rest are hard links to the first), in walk order.
+    pub contents: Vec<BTreeMap<usize, Vec<Entry>>>,
+    /// Hard links to a file of a lower layer: written last, if their target is in the tree.
+    pub late_links: Vec<Entry>,
+}
+
+impl Plan {
+    /// The plan for everything under `prefix` (`""` for the whole root filesystem).
+    pub fn new(tree: &Tree, prefix: &str) -> Self {
+        let mut plan = Plan {
+            contents: vec![BTreeMap::new(); tree.layers()],
+            ..Plan::default()
+        };
+        let inside = |path: &str| {
+            prefix.is_empty()
+                || path == prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        for (path, node) in tree.walk() {
+            if !inside(path) {
+                continue;
+            }
+            match (node.entry.kind, node.content_of) {
+                (Kind::File | Kind::HardLink, Some(ordinal)) => {
+                    let mut entry = node.entry.clone();
+                    entry.kind = Kind::File;
+                    entry.link = None;
+                    plan.contents[node.layer]
+                        .entry(ordinal)
+                        .or_default()
+                        .push(entry);
+                }
+                (Kind::HardLink, None) => plan.late_links.push(node.entry.clone()),
+                _ => plan.without_content.push(node.entry.clone()),
+            }
+        }
+        // `walk` is in walk order already, so every list is too.
+        plan
+    }
+
+    /// Layers that must be read again for content.
+    pub fn layers_to_read(&self) -> Vec<usize> {
+        (0..self.contents.len())
+            .filter(|&l| !self.contents[l].is_empty())
+            .collect()
+    }
+}
+
+/// Writes the export: `open_layer(l)` gives layer `l`'s stored bytes, `out` gets the tar.
+pub fn write<W: Write>(
+    plan: &Plan,
+    mut open_layer: impl FnMut(usize) -> io::Result<Box<dyn Read>>,
+    out: W,
+) -> Result<W, ExportError> {
+    let mut tar = TarWriter::new(out);
+    for entry in &plan.without_content {
+        tar.header_only(entry)?;
+    }
+    for layer in plan.layers_to_read() {
+        let wanted = &plan.contents[layer];
+        let mut written = 0;
+        let bytes = open_layer(layer).map_err(ExportError::Read)?;
+        let mut failure = None;
+        for_each_entry(layer, bytes, |change: Change, ordinal, content| {
+            let (Some(names), Change::Add(file)) = (wanted.get(&ordinal), change) else {
+                return Ok(Flow::Continue);
+            };
+            if let Err(error) = tar.file_and_links(&file, names, content) {
+                failure = Some(error);
+                return Ok(Flow::Stop);
+            }
+            written += 1;
+            Ok(if written == wanted.len() {
+                Flow::Stop
+            } else {
+                Flow::Continue
+            })
+        })?;
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        if written != wanted.len() {
+            return Err(ExportError::Overlay(OverlayError::Damaged {
+                layer,
+                detail: "the layer changed since it was listed".to_owned(),
+            }));
+        }
+    }
+    for link in &plan.late_links {
+        tar.header_only(link)?;
+    }
+    tar.finish()
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Overlay(#[from] OverlayError),
+    #[error("reading a layer failed: {0}")]
+    Read(io::Error),
+    #[error("writing the export failed: {0}")]
+    Write(io::Error),
+}
+
+/// A tar writer with PAX records for long names and link targets.
+struct TarWriter<W: Write> {
+    out: W,
+}
+
+impl<W: Write> TarWriter<W> {
+    fn new(out: W) -> Self {
+        Self { out }
+    }
+
+    fn header_only(&mut self, entry: &Entry) -> Result<(), ExportError> {
+        self.header(entry, 0)
+    }
+
+    /// The first name gets the content; the others become hard links to it. All share the
+    /// file's metadata, as names of one inode do.
+    fn file_and_links(
+        &mut self,
+        file: &Entry,
+        names: &[Entry],
+        content: &mut dyn Read,
+    ) -> Result<(), ExportError> {
+        let Some(first) = names.first() else {
+            return Ok(());
+        };
+        let named = |name: &Entry| Entry {
+            path: name.path.clone(),
+            ..file.clone()
+        };
+        let first = &named(first);
+        self.header(first, first.size)?;
+        let copied =
+            io::copy(&mut content.take(first.size), &mut self.out).map_err(ExportError::Write)?;
+        if copied != first.size {
+            return Err(ExportError::Read(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "{} ended after {copied} of {} bytes",
+                    first.path, first.size
+                ),
+            )));
+        }
+        self.pad(first.size)?;
+        for name in &names[1..] {
+            let mut link = named(name);
+            link.kind = Kind::HardLink;
+            link.link = Some(first.path.clone());
+            self.header(&link, 0)?;
+        }
+        Ok(())
+    }
+
+    fn header(&mut self, entry: &Entry, size: u64) -> Result<(), ExportError> {
+        let mut path = entry.path.clone();
+        if entry.kind == Kind::Dir {
+            path.push('/');
+        }
+        let mut pax: Vec<(&str, &[u8])> = Vec::new();
+        if path.len() > 100 {
+            pax.push(("path", path.as_bytes()));
+        }
+        let link = entry.link.as_deref().unwrap_or("");
+        if link.len() > 100 {
+            pax.push(("linkpath", link.as_bytes()));
+        }
+        if !pax.is_empty() {
+            self.pax(&pax)?;
+        }
+        let mut header = tar::Header::new_ustar();
+        let name = truncate(&path, 100);
+        header.as_ustar_mut().expect("a ustar header").name[..name.len()]
+            .copy_from_slice(name.as_bytes());
+        if !link.is_empty() {
+            let link = truncate(link, 100);
+            header.as_ustar_mut().expect("a ustar header").linkname[..link.len()]
+                .copy_from_slice(link.as_bytes());
+        }
+        header.set_entry_type(match entry.kind {
+            Kind::File => tar::EntryType::Regular,
+            Kind::Dir => tar::EntryType::Directory,
+            Kind::Symlink => tar::EntryType::Symlink,
+            Kind::HardLink => tar::EntryType::Link,
+            Kind::CharDevice => tar::EntryType::Char,
+            Kind::BlockDevice => tar::EntryType::Block,
+            Kind::Fifo => tar::EntryType::Fifo,
+        });
+        header.set_size(size);
+        header.set_mode(entry.mode);
+        header.set_uid(entry.uid);
+        header.set_gid(entry.gid);
+        header.set_mtime(entry.mtime);
+        if let Some((major, minor)) = entry.device {
+            header.set_device_major(major).map_err(ExportError::Write)?;
+            header.set_device_minor(minor).map_err(ExportError::Write)?;
+        }
+        header.set_cksum();
+        self.out
+            .write_all(header.as_bytes())
+            .map_err(ExportError::Write)
+    }
+
+    fn pax(&mut self, records: &[(&str, &[u8])]) -> Result<(), ExportError> {
+        let mut body = Vec::new();
+        for (key, value) in records {
+            // "LEN key=value\n", where LEN counts itself.
+            let rest = key.len() + value.len() + 3;
+            let mut len = rest + rest.to_string().len();
+            if len.to_string().len() != rest.to_string().len() {
+                len += 1;
+            }
+            body.extend_from_slice(format!("{len} {key}=").as_bytes());
+            body.extend_from_slice(value);
+            body.push(b'\n');
+        }
+        let mut header = tar::Header::new_ustar();
+        header.set_path("PaxHeader").map_err(ExportError::Write)?;
+        header.set_entry_type(tar::EntryType::XHeader);
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        self.out
+            .write_all(header.as_bytes())
+            .map_err(ExportError::Write)?;
+        self.out.write_all(&body).map_err(ExportError::Write)?;
+        self.pad(body.len() as u64)
+    }
+
+    fn pad(&mut self, size: u64) -> Result<(), ExportError> {
+        let rest = (512 - size % 512) % 512;
+        self.out
+            .write_all(&[0; 512][..rest as usize])
+            .map_err(ExportError::Write)
+    }
+
+    fn finish(mut self) -> Result<W, ExportError> {
+        self.out.write_all(&[0; 1024]).map_err(ExportError::Write)?;
+        self.out.flush().map_err(ExportError::Write)?;
+        Ok(self.out)
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+/// Which names of the plan carry content, for messages and tests.
+pub fn content_names(plan: &Plan) -> HashMap<String, usize> {
+    let mut names = HashMap::new();
+    for (layer, files) in plan.contents.iter().enumerate() {
+        for group in files.values() {
+            for entry in group {
+                names.insert(entry.path.clone(), layer);
+            }
+        }
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::overlay::read::{list, tests::layer};
+    use Kind::*;
+
+    fn export(layers: &[Vec<u8>]) -> Vec<(String, char, u64, String, String)> {
+        let mut tree = Tree::new();
+        for (index, bytes) in layers.iter().enumerate() {
+            tree.apply(index, &list(index, &bytes[..]).unwrap());
+        }
+        let plan = Plan::new(&tree, "");
+        let owned: Vec<Vec<u8>> = layers.to_vec();
+        let out = write(
+            &plan,
+            |l| Ok(Box::new(io::Cursor::new(owned[l].clone())) as Box<dyn Read>),
+            Vec::new(),
+        )
+        .unwrap();
+        let mut archive = tar::Archive::new(&out[..]);
+        archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let path = String::from_utf8(e.path_bytes().into_owned()).unwrap();
+                let kind = e.header().entry_type().as_byte() as char;
+                let link = e
+                    .link_name_bytes()
+                    .map(|l| String::from_utf8(l.into_owned()).unwrap())
+                    .unwrap_or_default();
+                let mut content = String::new();
+                e.read_to_string(&mut content).unwrap();
+                (path, kind, e.size(), link, content)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exports_the_merged_tree_with_links_and_long_names() {
+        let long_dir = format!("long/{}", "d".repeat(150));
+        let long_file = format!("{long_dir}/{}", "f".repeat(120));
+        let first = layer(&[
+            ("bin/", Dir, ""),
+            ("bin/busybox", File, "BB"),
+            ("bin/sh", Symlink, "busybox"),
+            ("h/", Dir, ""),
+            ("h/orig", File, "shared"),
+            ("h/b-link", HardLink, "h/orig"),
+            ("h/a-link", HardLink, "h/orig"),
+            ("gone", File, "bye"),
+            (&long_file, File, "deep"),
+            ("sym-long", Symlink, &long_file),
+        ]);
+        let second = layer(&[
+            ("h/.wh.orig", File, ""),
+            (".wh.gone", File, ""),
+            ("bin/busybox", File, "BB2"),
+        ]);
+        let got = export(&[first, second]);
+        let expected = [
+            ("bin/", '5', 0, "", ""),
+            ("bin/sh", '2', 0, "busybox", ""),
+            ("h/", '5', 0, "", ""),
+            ("long/", '5', 0, "", ""),
+            (&format!("{long_dir}/") as &str, '5', 0, "", ""),
+            ("sym-long", '2', 0, &long_file as &str, ""),
+            // Layer 0's content: the link group, first name in walk order carries it.
+            ("h/a-link", '0', 6, "", "shared"),
+            ("h/b-link", '1', 0, "h/a-link", ""),
+            (&long_file as &str, '0', 4, "", "deep"),
+            // Layer 1's content.
+            ("bin/busybox", '0', 3, "", "BB2"),
+        ];
+        let expected: Vec<(String, char, u64, String, String)> = expected
+            .iter()
+            .map(|(p, k, s, l, c)| (p.to_string(), *k, *s, l.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_prefix_exports_one_directory() {
+        let only = layer(&[
+            ("a/", Dir, ""),
+            ("a/x", File, "1"),
+            ("ab", File, "2"),
+            ("b/y", File, "3"),
+        ]);
+        let mut tree = Tree::new();
+        tree.apply(0, &list(0, &only[..]).unwrap());
+        let plan = Plan::new(&tree, "a");
+        assert_eq!(plan.without_content.len(), 1);
+        assert_eq!(content_names(&plan).keys().collect::<Vec<_>>(), ["a/x"]);
+    }
+}
