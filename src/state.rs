@@ -31,6 +31,15 @@ pub struct SavedArchive {
     pub worker_memory: u64,
     /// Written into this file the user chose (then `object_url` is empty).
     pub saved_to: Option<String>,
+    /// Each image's layers as the cache keeps them, for the file browser.
+    pub contents: Vec<ImageContents>,
+}
+
+/// An image of the archive and its layers' keys in the layer cache, bottom first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ImageContents {
+    pub reference: String,
+    pub layers: Vec<skiff_core::Digest>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -611,6 +620,7 @@ mod tests {
             transferred: 0,
             worker_memory: 0,
             saved_to: None,
+            contents: vec![],
         };
         let state = state.reduce(Action::Pull {
             pull_id: 7,

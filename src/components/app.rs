@@ -4,6 +4,7 @@ use super::cache_panel::CachePanel;
 use super::credentials_panel::CredentialsPanel;
 use super::error_panel::ErrorPanel;
 use super::exchange_log::ExchangeLog;
+use super::files::FilesPanel;
 use super::layer_list::LayerList;
 use super::platform_picker::PlatformPicker;
 use super::pull_form::PullForm;
@@ -221,6 +222,7 @@ pub fn app() -> Html {
             }
             if let Phase::Done(archive) = &state.phase {
                 <SavePanel archive={archive.clone()} />
+                <FilesPanel contents={archive.contents.clone()} />
             }
             <LayerList layers={state.layers.clone()} />
             <CachePanel info={state.cache.clone()} running={state.is_running()}

@@ -3,6 +3,7 @@ pub mod cache_panel;
 pub mod credentials_panel;
 pub mod error_panel;
 pub mod exchange_log;
+pub mod files;
 pub mod layer_list;
 pub mod platform_picker;
 pub mod pull_form;

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod check;
+pub mod inspect;
 pub mod job;
 pub mod opfs;
 pub mod pool;

@@ -60,17 +60,7 @@ pub struct CacheDirs {
 
 impl CacheDirs {
     pub async fn open() -> Result<Self, StorageError> {
-        let storage = storage_manager().ok_or(StorageError {
-            what: "opening browser storage",
-            detail: "this context has no storage manager".to_owned(),
-        })?;
-        let opfs: FileSystemDirectoryHandle = wait(
-            storage.get_directory(),
-            "opening the browser's private file system (OPFS)",
-        )
-        .await?
-        .unchecked_into();
-        let root = subdirectory(&opfs, ROOT).await?;
+        let root = subdirectory(&root().await?, ROOT).await?;
         let blobs = subdirectory(&root, BLOBS).await?;
         let partial = subdirectory(&root, PARTIAL).await?;
         Ok(Self {
@@ -79,6 +69,20 @@ impl CacheDirs {
             partial,
         })
     }
+}
+
+/// The origin's private file system (OPFS).
+pub async fn root() -> Result<FileSystemDirectoryHandle, StorageError> {
+    let storage = storage_manager().ok_or(StorageError {
+        what: "opening browser storage",
+        detail: "this context has no storage manager".to_owned(),
+    })?;
+    Ok(wait(
+        storage.get_directory(),
+        "opening the browser's private file system (OPFS)",
+    )
+    .await?
+    .unchecked_into())
 }
 
 pub async fn subdirectory(

@@ -16,7 +16,7 @@ use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 use super::protocol::{encode, LayerFailure, LayerJob, Stored, ToPage, ToWorker};
 
 /// The worker script Trunk emits for the `skiff-worker` binary (`data-loader-shim`).
-const WORKER_SCRIPT: &str = "./skiff-worker_loader.js";
+pub const WORKER_SCRIPT: &str = "./skiff-worker_loader.js";
 
 /// What a running job says before it ends.
 #[derive(Clone, Debug, PartialEq)]
@@ -215,7 +215,7 @@ fn spawn(inner: &Rc<Inner>) -> Result<Slot, String> {
 
 fn deliver(inner: &Inner, message: ToPage) {
     let (job, event) = match message {
-        ToPage::Ready => return,
+        ToPage::Ready | ToPage::Rows { .. } | ToPage::Inspected { .. } => return,
         ToPage::Progress { job, received } => (job, JobEvent::Progress { received }),
         ToPage::Exchange {
             job,

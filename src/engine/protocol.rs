@@ -18,6 +18,60 @@ pub enum ToWorker {
     Cancel {
         job: u32,
     },
+    /// Look inside verified layers of the cache ([`super::inspect`]).
+    Inspect {
+        job: u32,
+        task: InspectTask,
+    },
+}
+
+/// What to do with an image's layers, given as their cache keys in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum InspectTask {
+    /// The merged tree, sent as [`ToPage::Rows`] in walk order.
+    Tree { layers: Vec<Digest> },
+    /// The merged tree under `prefix` (`""`: the whole root filesystem) as a tar, written to
+    /// `skiff-exports/<file_name>` in OPFS.
+    Export {
+        layers: Vec<Digest>,
+        prefix: String,
+        file_name: String,
+    },
+    /// One file's content, as the tree has it, written to `skiff-exports/<file_name>`.
+    Extract {
+        layers: Vec<Digest>,
+        path: String,
+        file_name: String,
+    },
+}
+
+/// One path of the merged tree, as the file browser shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TreeRow {
+    pub path: String,
+    pub kind: skiff_core::overlay::Kind,
+    /// A file's size; a directory's: all files under it.
+    pub size: u64,
+    pub mode: u32,
+    pub uid: u64,
+    pub gid: u64,
+    pub mtime: u64,
+    pub link: Option<String>,
+    /// 1-based layer numbers: the one that added the path and the one that wrote it last.
+    pub added_by: usize,
+    pub layer: usize,
+}
+
+/// What the tree holds in all.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TreeSummary {
+    pub paths: usize,
+    pub files: usize,
+    pub bytes: u64,
+    /// Bytes of files that later layers overwrote or deleted.
+    pub wasted: u64,
+    /// Paths later layers deleted or replaced.
+    pub removed: usize,
 }
 
 /// One blob to bring into the cache.
@@ -111,6 +165,26 @@ pub enum ToPage {
     Failed {
         job: u32,
         failure: LayerFailure,
+    },
+    /// Rows of the merged tree, in batches (so no message is huge).
+    Rows {
+        job: u32,
+        rows: Vec<TreeRow>,
+    },
+    /// An inspect task ended.
+    Inspected {
+        job: u32,
+        outcome: Result<Inspected, String>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Inspected {
+    Tree(TreeSummary),
+    /// Written to `skiff-exports/<file_name>` in OPFS.
+    Saved {
+        file_name: String,
+        size: u64,
     },
 }
 

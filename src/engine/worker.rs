@@ -41,6 +41,14 @@ pub fn start() {
                     let _ = waiting.send(authorization);
                 }
             }
+            Ok(ToWorker::Inspect { job, task }) => {
+                let scope = listener.clone();
+                spawn_local(async move {
+                    let rows = |rows| post(&scope, &ToPage::Rows { job, rows });
+                    let outcome = super::inspect::run(task, rows).await;
+                    post(&scope, &ToPage::Inspected { job, outcome });
+                });
+            }
             Ok(ToWorker::Cancel { job }) => RUNNING.with(|r| {
                 if let Some(running) = r.borrow().get(&job) {
                     running.controller.abort();

@@ -1,6 +1,7 @@
 //! Async work and browser APIs. Components call these; these report back through `Action`s.
 
 pub mod http;
+pub mod inspect;
 pub mod prefs;
 pub mod pull;
 pub mod stream;

@@ -242,3 +242,55 @@ export function archiveProblems(tarPath) {
   if (manifest.length === 0) problems.push('no manifest.json entries');
   return problems;
 }
+
+/**
+ * Every entry of a tar as `docker export` and Skiff write them (PAX `path`/`linkpath`, GNU
+ * long names): path (no `./`, no trailing `/`) → { type, mode, size, link }. Read here, without
+ * the app's code.
+ */
+export function tarListing(tarPath) {
+  const tar = readFileSync(tarPath);
+  const entries = new Map();
+  let longName = null;
+  let longLink = null;
+  let pax = {};
+  const types = { 0: 'file', '': 'file', 1: 'hardlink', 2: 'symlink', 3: 'char', 4: 'block', 5: 'dir', 6: 'fifo' };
+  const clean = (p) => p.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+  for (let at = 0; at + 512 <= tar.length;) {
+    const header = tar.subarray(at, at + 512);
+    if (header.every((b) => b === 0)) break;
+    const field = (start, length) => header.subarray(start, start + length).toString('utf8').replace(/\0.*$/s, '');
+    const size = parseInt(field(124, 12).trim() || '0', 8);
+    const body = tar.subarray(at + 512, at + 512 + size);
+    const type = field(156, 1);
+    at += 512 + Math.ceil(size / 512) * 512;
+    if (type === 'L') { longName = body.toString('utf8').replace(/\0.*$/s, ''); continue; }
+    if (type === 'K') { longLink = body.toString('utf8').replace(/\0.*$/s, ''); continue; }
+    if (type === 'x') {
+      pax = {};
+      for (let text = body.toString('utf8'); text.length;) {
+        const space = text.indexOf(' ');
+        const length = Number(text.slice(0, space));
+        const [key, ...value] = text.slice(space + 1, length - 1).split('=');
+        pax[key] = value.join('=');
+        text = text.slice(length);
+      }
+      continue;
+    }
+    if (type === 'g') continue;
+    const prefix = field(345, 155);
+    const path = clean(pax.path ?? longName ?? (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100)));
+    const link = pax.linkpath ?? longLink ?? field(157, 100);
+    longName = longLink = null;
+    pax = {};
+    if (!path) continue;
+    entries.set(path, {
+      type: types[type] ?? `type ${type}`,
+      mode: parseInt(field(100, 8).trim() || '0', 8) & 0o7777,
+      size,
+      link: type === '1' ? clean(link) : link,
+      content: body,
+    });
+  }
+  return entries;
+}

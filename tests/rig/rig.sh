@@ -296,6 +296,81 @@ build_odd() {
   odd_image zstd "busybox.tar.gz:$gz message.tar.zst:$zst script.tar.zst:$zst"
 }
 
+# The overlay fixture, for the file browser and the root filesystem export: file and opaque
+# whiteouts, a file replaced by a directory and a directory by a file (and back), hard links
+# (one whose first name a later layer deletes), symlinks, odd modes and a 255+-character path.
+build_overlay() {
+  local work="$dir/overlay" oci_mt=application/vnd.oci.image.manifest.v1+json
+  local gz=application/vnd.oci.image.layer.v1.tar+gzip tar_mt=application/vnd.oci.image.layer.v1.tar
+  local long_dir="deep/$(printf 'd%.0s' {1..120})/$(printf 'e%.0s' {1..100})"
+  rm -rf "$work" && mkdir -p "$work"/{l1,l2,l3}
+  # Layer 1: the base.
+  layer_busybox "$work/l1"
+  mkdir -p "$work/l1"/{data,opq/sub,swap/was-dir,hl,hl2,"$long_dir"}
+  echo "keep me" > "$work/l1/data/keep.txt"
+  echo "delete me" > "$work/l1/data/gone.txt"
+  echo "secret" > "$work/l1/data/secret" && chmod 0600 "$work/l1/data/secret"
+  ln -s keep.txt "$work/l1/data/link-to-keep"
+  echo "lower a" > "$work/l1/opq/a.txt"
+  echo "lower b" > "$work/l1/opq/sub/b.txt"
+  echo "was a file" > "$work/l1/swap/was-file"
+  echo "in a dir" > "$work/l1/swap/was-dir/x.txt"
+  echo "linked content" > "$work/l1/hl/orig" && ln "$work/l1/hl/orig" "$work/l1/hl/link"
+  echo "two names" > "$work/l1/hl2/one" && ln "$work/l1/hl2/one" "$work/l1/hl2/two"
+  echo "far down" > "$work/l1/$long_dir/$(printf 'f%.0s' {1..80}).txt"
+  chmod 0755 "$work/l1/data"
+  chmod 1777 "$work/l1/swap"
+  # Layer 2: whiteouts and replacements.
+  mkdir -p "$work/l2"/{data,opq,swap/was-file,hl}
+  touch "$work/l2/data/.wh.gone.txt" "$work/l2/opq/.wh..wh..opq" "$work/l2/hl/.wh.orig"
+  echo "upper new" > "$work/l2/opq/new.txt"
+  echo "now inside a dir" > "$work/l2/swap/was-file/inner.txt"
+  echo "a file where a dir was" > "$work/l2/swap/was-dir"
+  chmod 1777 "$work/l2/swap"
+  # Layer 3: a changed file, and the directory back where the file was.
+  mkdir -p "$work/l3/data" "$work/l3/swap/was-dir"
+  echo "kept, and changed" > "$work/l3/data/keep.txt"
+  echo "a dir again" > "$work/l3/swap/was-dir/y.txt"
+  chmod 1777 "$work/l3/swap"
+  for part in l1 l2 l3; do tar_of "$work/$part" "$work/$part.tar"; done
+  gzip -n -c "$work/l1.tar" > "$work/l1.tar.gz"
+  gzip -n -c "$work/l3.tar" > "$work/l3.tar.gz"
+  push_layered skiff/overlay latest "$work" "l1.tar.gz:$gz l2.tar:$tar_mt l3.tar.gz:$gz"
+}
+
+# push_layered REPO TAG WORK "FILE:MEDIATYPE ...": pushes the layers (FILE.tar.gz or FILE.tar in
+# WORK, their uncompressed FILE.tar beside them) with a config and an OCI manifest.
+push_layered() {
+  local repo=$1 tag=$2 work=$3 layers='[]' diff_ids='[]' spec file mt
+  for spec in $4; do
+    file=${spec%%:*} mt=${spec#*:}
+    push_blob "$repo" "$work/$file" > /dev/null
+    layers=$(jq -c --argjson d "$(descriptor "$work/$file" "$mt")" '. + [$d]' <<<"$layers")
+    diff_ids=$(jq -c --arg d "sha256:$(sha256sum "$work/${file%%.tar*}.tar" | cut -d' ' -f1)" '. + [$d]' <<<"$diff_ids")
+  done
+  jq -n --argjson ids "$diff_ids" --arg fixture "$repo:$tag" '{architecture: "amd64", os: "linux",
+    config: {Cmd: ["/bin/sh"], Labels: {"skiff.fixture": $fixture}},
+    rootfs: {type: "layers", diff_ids: $ids}}' > "$work/config-$tag.json"
+  push_blob "$repo" "$work/config-$tag.json" > /dev/null
+  jq -n --argjson c "$(descriptor "$work/config-$tag.json" application/vnd.oci.image.config.v1+json)" \
+    --argjson l "$layers" '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: $l}' \
+    > "$work/manifest-$tag.json"
+  put_manifest "$repo" "$tag" application/vnd.oci.image.manifest.v1+json "$work/manifest-$tag.json"
+}
+
+# 100 000 small files in one layer, for the file browser's speed.
+build_many() {
+  local work="$dir/many" d
+  rm -rf "$work" && mkdir -p "$work/layer"
+  for d in $(seq -w 0 99); do
+    mkdir "$work/layer/dir-$d"
+    (cd "$work/layer/dir-$d" && touch file-{000..999}.txt)
+  done
+  tar_of "$work/layer" "$work/layer.tar"
+  gzip -n -1 -c "$work/layer.tar" > "$work/layer.tar.gz"
+  push_layered skiff/many latest "$work" "layer.tar.gz:application/vnd.oci.image.layer.v1.tar+gzip"
+}
+
 # Flips bytes in the middle of the corrupt fixture's unique (last) layer, on the registry's disk,
 # keeping its size: the registry then serves wrong bytes under the right digest.
 corrupt_fixture() {
@@ -333,6 +408,8 @@ case "$cmd" in
     corrupt_fixture
     start_auth_registries
     build_odd
+    build_overlay
+    build_many
     start_dockerd
     cat > "$dir/env.json" <<JSON
 {
@@ -357,7 +434,9 @@ case "$cmd" in
     "multiList": "127.0.0.1:$registry_port/skiff/multi:list",
     "oddMixed": "127.0.0.1:$registry_port/skiff/odd:mixed",
     "oddZstd": "127.0.0.1:$registry_port/skiff/odd:zstd",
-    "tags": "127.0.0.1:$registry_port/skiff/tags:base"
+    "tags": "127.0.0.1:$registry_port/skiff/tags:base",
+    "overlay": "127.0.0.1:$registry_port/skiff/overlay:latest",
+    "many": "127.0.0.1:$registry_port/skiff/many:latest"
   }
 }
 JSON

@@ -30,7 +30,7 @@ use crate::engine::protocol::JobSettings;
 use crate::error::AppError;
 use crate::services::http::{js_error, now_ms, RegistrySession};
 use crate::state::{
-    Action, CacheInfo, Credentials, ErrorReport, LayerRow, PullEvent, SavedArchive,
+    Action, CacheInfo, Credentials, ErrorReport, ImageContents, LayerRow, PullEvent, SavedArchive,
 };
 
 use layers::{Layers, ProgressGate};
@@ -373,6 +373,13 @@ impl Pull {
             transferred: brought.transferred,
             worker_memory: brought.worker_memory,
             saved_to,
+            contents: images
+                .iter()
+                .map(|image| ImageContents {
+                    reference: image.reference.to_string(),
+                    layers: image.layers.iter().map(|l| l.digest.clone()).collect(),
+                })
+                .collect(),
         }));
         Ok(())
     }

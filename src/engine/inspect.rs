@@ -1,0 +1,263 @@
+//! Inspect tasks, run in a worker: list the merged tree of an image's verified layers, export
+//! it (or a directory of it) as a tar, or save one file. Layers are read from the cache with
+//! `FileReaderSync` (synchronous, no lock on the blob), the result is written with a sync
+//! access handle; every overlay decision is the core's (`skiff_core::overlay`).
+
+use std::io::{self, BufWriter, Read, Write};
+
+use js_sys::Uint8Array;
+use skiff_core::overlay::export::{self, Plan};
+use skiff_core::overlay::read::{for_each_entry, list, Flow};
+use skiff_core::overlay::{Change, Kind, Tree};
+use skiff_core::Digest;
+use wasm_bindgen::JsCast;
+use web_sys::{File, FileReaderSync, FileSystemSyncAccessHandle};
+
+use super::opfs::{self, CacheDirs};
+use super::protocol::{InspectTask, Inspected, TreeRow, TreeSummary};
+
+/// Where exports and saved files are written, beside the layer cache.
+pub const EXPORTS_DIR: &str = "skiff-exports";
+/// Rows per message.
+const ROWS_PER_BATCH: usize = 5000;
+
+pub async fn run(task: InspectTask, send_rows: impl Fn(Vec<TreeRow>)) -> Result<Inspected, String> {
+    match task {
+        InspectTask::Tree { layers } => {
+            let files = open_layers(&layers).await?;
+            let tree = merged(&files)?;
+            send_tree(&tree, send_rows);
+            Ok(Inspected::Tree(summary(&tree)))
+        }
+        InspectTask::Export {
+            layers,
+            prefix,
+            file_name,
+        } => {
+            let files = open_layers(&layers).await?;
+            let tree = merged(&files)?;
+            if !prefix.is_empty() && tree.get(&prefix).is_none() {
+                return Err(format!("{prefix} is not in the image"));
+            }
+            let plan = Plan::new(&tree, &prefix);
+            let handle = output(&file_name).await?;
+            let written = export::write(
+                &plan,
+                |layer| Ok(Box::new(BlobReader::new(files[layer].clone())?) as Box<dyn Read>),
+                BufWriter::with_capacity(1 << 20, HandleWriter::new(&handle)),
+            );
+            let written = written.map(drop).map_err(|e| e.to_string());
+            finish(handle, written, file_name)
+        }
+        InspectTask::Extract {
+            layers,
+            path,
+            file_name,
+        } => {
+            let files = open_layers(&layers).await?;
+            let tree = merged(&files)?;
+            let node = tree
+                .get(&path)
+                .ok_or_else(|| format!("{path} is not in the image"))?;
+            let ordinal = match (node.entry.kind, node.content_of) {
+                (Kind::File | Kind::HardLink, Some(ordinal)) => ordinal,
+                _ => return Err(format!("{path} is not a file with content")),
+            };
+            let layer = node.layer;
+            let handle = output(&file_name).await?;
+            let mut out = BufWriter::with_capacity(1 << 20, HandleWriter::new(&handle));
+            let mut copied = None;
+            let reader = BlobReader::new(files[layer].clone()).map_err(|e| e.to_string())?;
+            let walked = for_each_entry(layer, reader, |_: Change, at, content| {
+                if at != ordinal {
+                    return Ok(Flow::Continue);
+                }
+                copied = Some(io::copy(content, &mut out));
+                Ok(Flow::Stop)
+            });
+            let written = match (walked, copied) {
+                (Err(e), _) => Err(e.to_string()),
+                (Ok(()), Some(Ok(_))) => out.flush().map_err(|e| e.to_string()),
+                (Ok(()), Some(Err(e))) => Err(e.to_string()),
+                (Ok(()), None) => Err(format!("{path} was not found in layer {}", layer + 1)),
+            };
+            drop(out);
+            finish(handle, written, file_name)
+        }
+    }
+}
+
+async fn open_layers(keys: &[Digest]) -> Result<Vec<File>, String> {
+    let dirs = CacheDirs::open().await.map_err(|e| e.to_string())?;
+    let mut files = Vec::with_capacity(keys.len());
+    for (position, key) in keys.iter().enumerate() {
+        let missing = |_| {
+            format!(
+                "layer {} ({}) is no longer in the layer cache: pull the image again",
+                position + 1,
+                key.short()
+            )
+        };
+        let handle = opfs::file(&dirs.blobs, key.hex(), false)
+            .await
+            .map_err(missing)?;
+        let file = opfs::wait(handle.get_file(), "opening a cached layer")
+            .await
+            .map_err(|e| e.to_string())?;
+        files.push(file.unchecked_into());
+    }
+    Ok(files)
+}
+
+fn merged(files: &[File]) -> Result<Tree, String> {
+    let mut tree = Tree::new();
+    for (index, file) in files.iter().enumerate() {
+        let reader = BlobReader::new(file.clone()).map_err(|e| e.to_string())?;
+        let changes = list(index, reader).map_err(|e| e.to_string())?;
+        tree.apply(index, &changes);
+    }
+    Ok(tree)
+}
+
+fn send_tree(tree: &Tree, send_rows: impl Fn(Vec<TreeRow>)) {
+    let sizes = tree.directory_sizes();
+    let mut batch = Vec::with_capacity(ROWS_PER_BATCH);
+    for (path, node) in tree.walk() {
+        let entry = &node.entry;
+        batch.push(TreeRow {
+            path: path.to_owned(),
+            kind: entry.kind,
+            size: match entry.kind {
+                Kind::Dir => sizes.get(path).copied().unwrap_or(0),
+                _ => entry.size,
+            },
+            mode: entry.mode,
+            uid: entry.uid,
+            gid: entry.gid,
+            mtime: entry.mtime,
+            link: entry.link.clone(),
+            added_by: node.added_by + 1,
+            layer: node.layer + 1,
+        });
+        if batch.len() == ROWS_PER_BATCH {
+            send_rows(std::mem::take(&mut batch));
+        }
+    }
+    if !batch.is_empty() {
+        send_rows(batch);
+    }
+}
+
+fn summary(tree: &Tree) -> TreeSummary {
+    let files = tree
+        .walk()
+        .iter()
+        .filter(|(_, n)| n.entry.kind != Kind::Dir)
+        .count();
+    TreeSummary {
+        paths: tree.len(),
+        files,
+        bytes: tree.total_size(),
+        wasted: tree.wasted(),
+        removed: tree.removed().len(),
+    }
+}
+
+async fn output(file_name: &str) -> Result<FileSystemSyncAccessHandle, String> {
+    let root = opfs::root().await.map_err(|e| e.to_string())?;
+    let dir = opfs::subdirectory(&root, EXPORTS_DIR)
+        .await
+        .map_err(|e| e.to_string())?;
+    let file = opfs::file(&dir, file_name, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    let handle = opfs::sync_handle(&file).await.map_err(|e| e.to_string())?;
+    handle
+        .truncate_with_f64(0.0)
+        .map_err(|e| opfs::fail("emptying the export file", &e).to_string())?;
+    Ok(handle)
+}
+
+fn finish(
+    handle: FileSystemSyncAccessHandle,
+    result: Result<(), String>,
+    file_name: String,
+) -> Result<Inspected, String> {
+    let size = handle.get_size().unwrap_or(0.0) as u64;
+    if result.is_err() {
+        let _ = handle.truncate_with_f64(0.0);
+    }
+    handle.close();
+    result.map(|()| Inspected::Saved { file_name, size })
+}
+
+/// Reads a `File` synchronously, slice by slice.
+struct BlobReader {
+    file: File,
+    at: f64,
+    size: f64,
+    reader: FileReaderSync,
+}
+
+impl BlobReader {
+    fn new(file: File) -> io::Result<Self> {
+        let reader = FileReaderSync::new().map_err(|e| io_error("reading a cached layer", &e))?;
+        let size = file.size();
+        Ok(Self {
+            file,
+            at: 0.0,
+            size,
+            reader,
+        })
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let end = (self.at + buf.len() as f64).min(self.size);
+        if end <= self.at {
+            return Ok(0);
+        }
+        let slice = self
+            .file
+            .slice_with_f64_and_f64(self.at, end)
+            .map_err(|e| io_error("reading a cached layer", &e))?;
+        let bytes = self
+            .reader
+            .read_as_array_buffer(&slice)
+            .map_err(|e| io_error("reading a cached layer", &e))?;
+        let bytes = Uint8Array::new(&bytes);
+        let read = bytes.length() as usize;
+        bytes.copy_to(&mut buf[..read]);
+        self.at += read as f64;
+        Ok(read)
+    }
+}
+
+/// Appends to a sync access handle.
+struct HandleWriter<'a> {
+    handle: &'a FileSystemSyncAccessHandle,
+    at: u64,
+}
+
+impl<'a> HandleWriter<'a> {
+    fn new(handle: &'a FileSystemSyncAccessHandle) -> Self {
+        Self { handle, at: 0 }
+    }
+}
+
+impl Write for HandleWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        opfs::write_at(self.handle, buf, self.at).map_err(|e| io::Error::other(e.to_string()))?;
+        self.at += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn io_error(what: &str, error: &wasm_bindgen::JsValue) -> io::Error {
+    io::Error::other(format!("{what}: {}", crate::error::js_error_text(error)))
+}

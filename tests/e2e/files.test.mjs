@@ -1,0 +1,129 @@
+// Inside the image: the merged tree of the overlay fixture (file and opaque whiteouts, a file
+// replaced by a directory and back, hard links, symlinks, a 255+-character path), checked
+// against docker's own answer: `docker export` of a container made from the same archive, and
+// `docker run … cat` for a saved file.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  rig, outDir, root, newPage, pullInApp, expectPulled, saveArchive, dockerLoad, docker,
+  tarListing, useSuite,
+} from './harness.mjs';
+
+const suite = useSuite();
+const image = rig.fixtures.overlay;
+
+/** What `docker export` adds to every container: its init layer and mount points. */
+const addedByDocker = (path) =>
+  ['.dockerenv', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf', 'etc/mtab'].includes(path) ||
+  /^(dev|proc|sys)(\/|$)/.test(path);
+
+async function download(page, click) {
+  const [file] = await Promise.all([page.waitForEvent('download'), click()]);
+  const path = join(outDir, `files-${file.suggestedFilename()}`);
+  await file.saveAs(path);
+  return { path, name: file.suggestedFilename() };
+}
+
+function row(page, path) {
+  return page.locator(`.file-row[data-path="${path}"]`);
+}
+
+test('the file browser shows the merged tree, and the root filesystem matches docker export', async () => {
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, image);
+  await expectPulled(page);
+
+  await page.click('#browse-files');
+  await page.waitForSelector('#files-summary', { timeout: 60_000 });
+  const summary = await page.innerText('#files-summary');
+  assert.match(summary, /Later layers deleted or replaced \d+ paths/, summary);
+
+  // Top level: directories closed; opening one shows its entries and who wrote them.
+  assert.equal(await row(page, 'data/keep.txt').count(), 0, 'closed directories hide their rows');
+  await row(page, 'data').locator('.file-name').click();
+  await row(page, 'data/keep.txt').waitFor();
+  assert.match(await row(page, 'data/keep.txt').innerText(), /1, changed in 3/);
+  assert.equal(await row(page, 'data/gone.txt').count(), 0, 'a whited-out file is gone');
+  assert.match(await row(page, 'data/link-to-keep').innerText(), /→ keep\.txt/);
+  assert.match(await row(page, 'data/secret').innerText(), /-rw-------/);
+  await row(page, 'opq').locator('.file-name').click();
+  await row(page, 'opq/new.txt').waitFor();
+  assert.equal(await row(page, 'opq/a.txt').count(), 0, 'an opaque directory hides the lower layer');
+  await page.fill('#file-search', 'inner');
+  await row(page, 'swap/was-file/inner.txt').waitFor();
+  await page.fill('#file-search', '');
+  await page.screenshot({ path: join(root, 'docs/screenshot-files.png'), fullPage: true });
+
+  // The root filesystem, against docker export of a container from the same archive.
+  const rootfs = await download(page, () => page.click('#save-rootfs'));
+  assert.equal(rootfs.name, 'overlay_latest-rootfs.tar');
+  assert.match(await page.innerText('#files-status'), /Saved the root filesystem as overlay_latest-rootfs\.tar/);
+  const archive = await saveArchive(page, 'overlay_latest.tar');
+  const loaded = dockerLoad(archive, image);
+  const container = docker(['create', loaded.name, '/bin/sh']).trim();
+  const exported = join(outDir, 'files-docker-export.tar');
+  try {
+    docker(['export', '-o', exported, container]);
+  } finally {
+    docker(['rm', '-f', container]);
+  }
+  const ours = tarListing(rootfs.path);
+  const theirs = tarListing(exported);
+  const shape = (entries, keep) => [...entries]
+    .filter(([path]) => keep(path))
+    .map(([path, e]) => `${path} ${e.type} ${e.mode.toString(8)} ${e.type === 'file' ? e.size : ''} ${e.type === 'symlink' || e.type === 'hardlink' ? e.link : ''}`)
+    .sort();
+  // `etc` exists only because docker made it for its own files.
+  const theirsKept = (path) => !addedByDocker(path) && !(path === 'etc' && !ours.has('etc'));
+  assert.deepEqual(shape(ours, () => true), shape(theirs, theirsKept));
+  assert.ok([...ours.keys()].some((p) => p.length >= 255), 'the long path is in the export');
+  assert.equal(ours.get('hl/link').type, 'file', 'a link whose first name was deleted is the file');
+  assert.equal(ours.get('hl/link').content.toString(), 'linked content\n');
+
+  // One file saved from the tree equals what the container prints.
+  await page.fill('#file-search', 'keep.txt');
+  const saved = await download(page, () => row(page, 'data/keep.txt').locator('.save-path').click());
+  assert.equal(saved.name, 'keep.txt');
+  const printed = docker(['run', '--rm', loaded.name, 'cat', '/data/keep.txt']);
+  assert.equal(readFileSync(saved.path, 'utf8'), printed);
+  await page.context().close();
+});
+
+test('a directory saved as a tar holds that directory only', async () => {
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, image);
+  await expectPulled(page);
+  await page.click('#browse-files');
+  await page.waitForSelector('#files-summary', { timeout: 60_000 });
+  const saved = await download(page, () => row(page, 'swap').locator('.save-path').click());
+  assert.equal(saved.name, 'swap.tar');
+  const paths = [...tarListing(saved.path).keys()].sort();
+  assert.deepEqual(paths, ['swap', 'swap/was-dir', 'swap/was-dir/y.txt', 'swap/was-file', 'swap/was-file/inner.txt']);
+  await page.context().close();
+});
+
+test('100 000 files: the list draws only what shows, and the page keeps answering', async () => {
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.many);
+  await expectPulled(page);
+  await page.click('#browse-files');
+  await page.waitForSelector('#files-summary', { timeout: 120_000 });
+  assert.match(await page.innerText('#files-summary'), /^100100 paths, 100000 of them files/);
+  await page.fill('#file-search', 'file-');
+  await page.waitForFunction(() => /100000 of 100100 paths shown/.test(document.querySelector('#files').textContent));
+  assert.ok(await page.locator('.file-row').count() <= 60, 'only the rows in view are in the page');
+  await page.$eval('#file-tree', (tree) => { tree.scrollTop = tree.scrollHeight; });
+  await row(page, 'dir-99/file-999.txt').waitFor();
+  // A click is answered at once, with 100 000 rows behind the list.
+  const reaction = await page.evaluate(() => new Promise((done) => {
+    const started = performance.now();
+    document.querySelector('#file-search').value = '';
+    document.querySelector('#file-search').dispatchEvent(new InputEvent('input', { bubbles: true }));
+    requestAnimationFrame(() => done(performance.now() - started));
+  }));
+  assert.ok(reaction < 100, `clearing the search took ${reaction.toFixed(0)} ms`);
+  await page.waitForFunction(() => /100 of 100100 paths shown/.test(document.querySelector('#files').textContent));
+  await page.context().close();
+});
