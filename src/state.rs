@@ -40,6 +40,10 @@ pub struct SavedArchive {
 pub struct ImageContents {
     pub reference: String,
     pub layers: Vec<skiff_core::Digest>,
+    /// Each layer's size as stored, in the same order.
+    pub sizes: Vec<u64>,
+    /// The image config, as served.
+    pub config: Rc<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

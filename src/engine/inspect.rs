@@ -3,9 +3,13 @@
 //! `FileReaderSync` (synchronous, no lock on the blob), the result is written with a sync
 //! access handle; every overlay decision is the core's (`skiff_core::overlay`).
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufWriter, Read, Write};
 
 use js_sys::Uint8Array;
+use sha2::{Digest as _, Sha256};
+use skiff_core::overlay::diff::{compare_trees, ContentAt, PathChange, PathDifference, Undecided};
+use skiff_core::overlay::entry::walk_order;
 use skiff_core::overlay::export::{self, Plan};
 use skiff_core::overlay::read::{for_each_entry, list, Flow};
 use skiff_core::overlay::{Change, Kind, Tree};
@@ -14,7 +18,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{File, FileReaderSync, FileSystemSyncAccessHandle};
 
 use super::opfs::{self, CacheDirs};
-use super::protocol::{InspectTask, Inspected, TreeRow, TreeSummary};
+use super::protocol::{
+    FilesComparison, InspectTask, Inspected, TreeRow, TreeSummary, MAX_DIFFERENCES_SENT,
+};
 
 /// Where exports and saved files are written, beside the layer cache.
 pub const EXPORTS_DIR: &str = "skiff-exports";
@@ -48,6 +54,32 @@ pub async fn run(task: InspectTask, send_rows: impl Fn(Vec<TreeRow>)) -> Result<
             );
             let written = written.map(drop).map_err(|e| e.to_string());
             finish(handle, written, file_name)
+        }
+        InspectTask::Compare { a, b } => {
+            let (a_files, b_files) = (open_layers(&a).await?, open_layers(&b).await?);
+            let (a_tree, b_tree) = (merged(&a_files)?, merged(&b_files)?);
+            let (mut differences, undecided) = compare_trees(&a_tree, &a, &b_tree, &b);
+            let hashes = content_hashes(&undecided, &a_files, &b_files)?;
+            for file in undecided {
+                if hashes.get(&(Side::A, file.a)) != hashes.get(&(Side::B, file.b)) {
+                    differences.push(PathDifference {
+                        path: file.path,
+                        change: PathChange::Changed,
+                        kind: Kind::File,
+                        size_a: Some(file.size),
+                        size_b: Some(file.size),
+                    });
+                }
+            }
+            differences.sort_by(|x, y| walk_order(&x.path, &y.path));
+            let count = |change| differences.iter().filter(|d| d.change == change).count();
+            let comparison = FilesComparison {
+                added: count(PathChange::Added),
+                removed: count(PathChange::Removed),
+                changed: count(PathChange::Changed),
+                differences: differences.into_iter().take(MAX_DIFFERENCES_SENT).collect(),
+            };
+            Ok(Inspected::Compared(comparison))
         }
         InspectTask::Extract {
             layers,
@@ -83,6 +115,71 @@ pub async fn run(task: InspectTask, send_rows: impl Fn(Vec<TreeRow>)) -> Result<
             };
             drop(out);
             finish(handle, written, file_name)
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Side {
+    A,
+    B,
+}
+
+/// SHA-256 of each file content the comparison cannot decide without, reading each layer that
+/// holds some of them once.
+fn content_hashes(
+    undecided: &[Undecided],
+    a_files: &[File],
+    b_files: &[File],
+) -> Result<HashMap<(Side, ContentAt), Vec<u8>>, String> {
+    let mut wanted: BTreeMap<(Side, usize), HashSet<usize>> = BTreeMap::new();
+    for file in undecided {
+        wanted
+            .entry((Side::A, file.a.layer))
+            .or_default()
+            .insert(file.a.ordinal);
+        wanted
+            .entry((Side::B, file.b.layer))
+            .or_default()
+            .insert(file.b.ordinal);
+    }
+    let mut hashes = HashMap::new();
+    for ((side, layer), ordinals) in wanted {
+        let file = match side {
+            Side::A => &a_files[layer],
+            Side::B => &b_files[layer],
+        };
+        let reader = BlobReader::new(file.clone()).map_err(|e| e.to_string())?;
+        let mut failure = None;
+        for_each_entry(layer, reader, |_: Change, ordinal, content| {
+            if ordinals.contains(&ordinal) {
+                match sha256_of(content) {
+                    Ok(hash) => {
+                        hashes.insert((side, ContentAt { layer, ordinal }), hash);
+                    }
+                    Err(e) => {
+                        failure = Some(e.to_string());
+                        return Ok(Flow::Stop);
+                    }
+                }
+            }
+            Ok(Flow::Continue)
+        })
+        .map_err(|e| e.to_string())?;
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+    }
+    Ok(hashes)
+}
+
+fn sha256_of(content: &mut dyn Read) -> io::Result<Vec<u8>> {
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        match content.read(&mut buffer)? {
+            0 => return Ok(hasher.finalize().to_vec()),
+            read => hasher.update(&buffer[..read]),
         }
     }
 }
@@ -160,6 +257,12 @@ fn summary(tree: &Tree) -> TreeSummary {
         bytes: tree.total_size(),
         wasted: tree.wasted(),
         removed: tree.removed().len(),
+        removed_paths: tree
+            .removed()
+            .iter()
+            .take(MAX_DIFFERENCES_SENT)
+            .cloned()
+            .collect(),
     }
 }
 

@@ -37,6 +37,9 @@ pub enum InspectTask {
         prefix: String,
         file_name: String,
     },
+    /// The root filesystems of two images, path by path (contents compared where only the
+    /// bytes can tell).
+    Compare { a: Vec<Digest>, b: Vec<Digest> },
     /// One file's content, as the tree has it, written to `skiff-exports/<file_name>`.
     Extract {
         layers: Vec<Digest>,
@@ -72,6 +75,8 @@ pub struct TreeSummary {
     pub wasted: u64,
     /// Paths later layers deleted or replaced.
     pub removed: usize,
+    /// The first [`MAX_DIFFERENCES_SENT`] of them, in the order the layers removed them.
+    pub removed_paths: Vec<skiff_core::overlay::tree::Removed>,
 }
 
 /// One blob to bring into the cache.
@@ -186,7 +191,20 @@ pub enum Inspected {
         file_name: String,
         size: u64,
     },
+    Compared(FilesComparison),
 }
+
+/// How two root filesystems differ.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FilesComparison {
+    pub added: usize,
+    pub removed: usize,
+    pub changed: usize,
+    /// The differences in walk order, the first [`MAX_DIFFERENCES_SENT`] of them.
+    pub differences: Vec<skiff_core::overlay::diff::PathDifference>,
+}
+
+pub const MAX_DIFFERENCES_SENT: usize = 5000;
 
 /// A blob verified and committed to the cache.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

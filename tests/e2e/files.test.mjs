@@ -51,6 +51,9 @@ test('the file browser shows the merged tree, and the root filesystem matches do
   await row(page, 'opq').locator('.file-name').click();
   await row(page, 'opq/new.txt').waitFor();
   assert.equal(await row(page, 'opq/a.txt').count(), 0, 'an opaque directory hides the lower layer');
+  await page.click('#files-removed summary');
+  assert.match(await page.locator('#files-removed [data-path="data/gone.txt"]').innerText(), /added in layer 1, deleted or replaced in layer 2 \(10 B\)/);
+  assert.match(await page.locator('#files-removed [data-path="opq/a.txt"]').innerText(), /added in layer 1, deleted or replaced in layer 2/);
   await page.fill('#file-search', 'inner');
   await row(page, 'swap/was-file/inner.txt').waitFor();
   await page.fill('#file-search', '');
@@ -125,5 +128,44 @@ test('100 000 files: the list draws only what shows, and the page keeps answerin
   }));
   assert.ok(reaction < 100, `clearing the search took ${reaction.toFixed(0)} ms`);
   await page.waitForFunction(() => /100 of 100100 paths shown/.test(document.querySelector('#files').textContent));
+  await page.context().close();
+});
+
+test('comparing two tags that share a base: shared bytes exactly, config and file differences', async () => {
+  const page = await newPage(suite.browser);
+  await page.goto(`${suite.app.url}/`);
+  await page.waitForSelector('#image');
+  await page.fill('#proxy', suite.proxy.url);
+  await page.fill('#image', image);
+  await page.click('#enqueue');
+  await page.fill('#image', rig.fixtures.overlayNext);
+  await page.click('#pull');
+  await page.waitForSelector('#save, #error', { timeout: 120_000 });
+  await expectPulled(page);
+
+  await page.click('#compare-run');
+  await page.waitForSelector('#compare-files-summary', { timeout: 60_000 });
+  // The registry's own manifests say what is shared (read here without the app).
+  const manifest = async (reference) => (await fetch(`http://${rig.registry}/v2/${reference.split('/').slice(1).join('/').replace(/:([^:]+)$/, '/manifests/$1')}`,
+    { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json();
+  const [a, b] = [await manifest(image), await manifest(rig.fixtures.overlayNext)];
+  const inA = new Set(a.layers.map((l) => l.digest));
+  const shared = b.layers.filter((l) => inA.has(l.digest));
+  const sharedBytes = shared.reduce((sum, l) => sum + l.size, 0);
+  const newBytes = b.layers.filter((l) => !inA.has(l.digest)).reduce((sum, l) => sum + l.size, 0);
+  const layers = await page.innerText('#compare-layers');
+  assert.ok(layers.includes(`2 layers shared (`) && layers.includes(`, ${sharedBytes} bytes)`), layers);
+  assert.ok(layers.includes(`1 new in ${rig.fixtures.overlayNext} (`) && layers.includes(`, ${newBytes} bytes)`), layers);
+
+  const config = await page.innerText('#compare-config');
+  assert.match(config, /env MODE\s+—\s+next/);
+  assert.match(config, /label skiff\.fixture\s+skiff\/overlay:latest\s+skiff\/overlay:next/);
+
+  assert.equal(await page.innerText('#compare-files-summary'), 'Files: 2 added, 3 changed, 2 removed.');
+  const differences = await page.$$eval('#compare-files .difference', (rows) => rows.map((r) => r.querySelector('code').textContent));
+  assert.deepEqual(differences, [
+    '+ app', '+ app/new.bin', '~ data/keep.txt', '− data/secret', '~ hl2/one', '~ swap/was-dir', '− swap/was-dir/y.txt',
+  ]);
+  await page.locator('#files').screenshot({ path: join(root, 'docs/screenshot-compare.png') });
   await page.context().close();
 });

@@ -336,20 +336,29 @@ build_overlay() {
   gzip -n -c "$work/l1.tar" > "$work/l1.tar.gz"
   gzip -n -c "$work/l3.tar" > "$work/l3.tar.gz"
   push_layered skiff/overlay latest "$work" "l1.tar.gz:$gz l2.tar:$tar_mt l3.tar.gz:$gz"
+  # `next` shares layers 1 and 2 and differs above them: for comparing two tags.
+  mkdir -p "$work/l4"/{data,hl2,app}
+  echo "next version" > "$work/l4/data/keep.txt"
+  touch "$work/l4/data/.wh.secret"
+  echo "TWO NAMES" > "$work/l4/hl2/one"
+  head -c 5000 /dev/zero > "$work/l4/app/new.bin"
+  tar_of "$work/l4" "$work/l4.tar" && gzip -n -c "$work/l4.tar" > "$work/l4.tar.gz"
+  push_layered skiff/overlay next "$work" "l1.tar.gz:$gz l2.tar:$tar_mt l4.tar.gz:$gz" '{"Env": ["MODE=next"]}'
 }
 
-# push_layered REPO TAG WORK "FILE:MEDIATYPE ...": pushes the layers (FILE.tar.gz or FILE.tar in
+# push_layered REPO TAG WORK "FILE:MEDIATYPE ..." [CONFIG-JSON]: pushes the layers (FILE.tar.gz or FILE.tar in
 # WORK, their uncompressed FILE.tar beside them) with a config and an OCI manifest.
 push_layered() {
-  local repo=$1 tag=$2 work=$3 layers='[]' diff_ids='[]' spec file mt
+  local repo=$1 tag=$2 work=$3 layers='[]' diff_ids='[]' spec file mt extra='{}'
+  [[ -n ${5:-} ]] && extra=$5
   for spec in $4; do
     file=${spec%%:*} mt=${spec#*:}
     push_blob "$repo" "$work/$file" > /dev/null
     layers=$(jq -c --argjson d "$(descriptor "$work/$file" "$mt")" '. + [$d]' <<<"$layers")
     diff_ids=$(jq -c --arg d "sha256:$(sha256sum "$work/${file%%.tar*}.tar" | cut -d' ' -f1)" '. + [$d]' <<<"$diff_ids")
   done
-  jq -n --argjson ids "$diff_ids" --arg fixture "$repo:$tag" '{architecture: "amd64", os: "linux",
-    config: {Cmd: ["/bin/sh"], Labels: {"skiff.fixture": $fixture}},
+  jq -n --argjson ids "$diff_ids" --arg fixture "$repo:$tag" --argjson extra "$extra" '{architecture: "amd64", os: "linux",
+    config: ({Cmd: ["/bin/sh"], Labels: {"skiff.fixture": $fixture}} + $extra),
     rootfs: {type: "layers", diff_ids: $ids}}' > "$work/config-$tag.json"
   push_blob "$repo" "$work/config-$tag.json" > /dev/null
   jq -n --argjson c "$(descriptor "$work/config-$tag.json" application/vnd.oci.image.config.v1+json)" \
@@ -436,7 +445,8 @@ case "$cmd" in
     "oddZstd": "127.0.0.1:$registry_port/skiff/odd:zstd",
     "tags": "127.0.0.1:$registry_port/skiff/tags:base",
     "overlay": "127.0.0.1:$registry_port/skiff/overlay:latest",
-    "many": "127.0.0.1:$registry_port/skiff/many:latest"
+    "many": "127.0.0.1:$registry_port/skiff/many:latest",
+    "overlayNext": "127.0.0.1:$registry_port/skiff/overlay:next"
   }
 }
 JSON

@@ -2,6 +2,7 @@
 //! layers in the cache), a virtualized list that stays quick at 100 000 paths, search, and
 //! saving one file, a directory as a tar, or the whole root filesystem.
 
+pub mod compare;
 pub mod model;
 
 use std::rc::Rc;
@@ -87,6 +88,9 @@ pub fn files_panel(props: &FilesPanelProps) -> Html {
             </p>
             { status_line(&state) }
             { listing(&state, *scroll_top, search, on_scroll, on_row_click) }
+            if props.contents.len() > 1 {
+                <compare::CompareView contents={props.contents.clone()} />
+            }
         </section>
     }
 }
@@ -158,9 +162,32 @@ fn listing(
                         </div>
                     </div>
                     <p class="hint">{ format!("{} of {} paths shown.", shown.len(), rows.len()) }</p>
+                    { removed_list(summary) }
                 </>
             }
         }
+    }
+}
+
+/// What later layers deleted or replaced: carried in the image, gone from the container.
+fn removed_list(summary: &TreeSummary) -> Html {
+    if summary.removed == 0 {
+        return html! {};
+    }
+    html! {
+        <details id="files-removed" class="removed">
+            <summary>{ format!("{} paths deleted or replaced by later layers", summary.removed) }</summary>
+            <div class="compare-files">
+                { for summary.removed_paths.iter().map(|r| html! {
+                    <div class="difference removed" data-path={r.path.clone()}>
+                        <code>{ format!("− {}", r.path) }</code>
+                        <span>{ format!("added in layer {}, {} in layer {}{}", r.added_by + 1,
+                            if r.kind == Kind::Dir { "removed" } else { "deleted or replaced" }, r.removed_by + 1,
+                            if r.kind == Kind::File { format!(" ({})", human_bytes(r.size)) } else { String::new() }) }</span>
+                    </div>
+                }) }
+            </div>
+        </details>
     }
 }
 

@@ -378,6 +378,8 @@ impl Pull {
                 .map(|image| ImageContents {
                     reference: image.reference.to_string(),
                     layers: image.layers.iter().map(|l| l.digest.clone()).collect(),
+                    sizes: image.layers.iter().map(|l| l.size).collect(),
+                    config: Rc::new(String::from_utf8_lossy(&image.config).into_owned()),
                 })
                 .collect(),
         }));

@@ -7,6 +7,7 @@
 //! - [`tree`]: the merged tree, which layer added, changed or deleted each path, wasted bytes;
 //! - [`export`]: the plan for writing the merged tree as one tar, as `docker export` does.
 
+pub mod diff;
 pub mod entry;
 pub mod export;
 pub mod read;
