@@ -54,6 +54,12 @@ test('the file browser shows the merged tree, and the root filesystem matches do
   await page.click('#files-removed summary');
   assert.match(await page.locator('#files-removed [data-path="data/gone.txt"]').innerText(), /added in layer 1, deleted or replaced in layer 2 \(10 B\)/);
   assert.match(await page.locator('#files-removed [data-path="opq/a.txt"]').innerText(), /added in layer 1, deleted or replaced in layer 2/);
+  // One layer's view: what layer 3 wrote last.
+  await page.selectOption('#file-layer', '3');
+  await page.waitForFunction(() => /5 of 26 paths shown/.test(document.querySelector('#files').textContent));
+  assert.deepEqual(await page.$$eval('.file-row', (rows) => rows.map((r) => r.dataset.path)),
+    ['data', 'data/keep.txt', 'swap', 'swap/was-dir', 'swap/was-dir/y.txt']);
+  await page.selectOption('#file-layer', '');
   await page.fill('#file-search', 'inner');
   await row(page, 'swap/was-file/inner.txt').waitFor();
   await page.fill('#file-search', '');

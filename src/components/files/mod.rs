@@ -54,6 +54,12 @@ pub fn files_panel(props: &FilesPanelProps) -> Html {
                 .value(),
         )
     });
+    let show_layer = dispatching(&state, |e: Event| {
+        let value = e
+            .target_unchecked_into::<web_sys::HtmlSelectElement>()
+            .value();
+        FilesAction::ShowLayer(value.parse().ok())
+    });
     let choose = dispatching(&state, |e: Event| {
         let value = e
             .target_unchecked_into::<web_sys::HtmlSelectElement>()
@@ -87,7 +93,7 @@ pub fn files_panel(props: &FilesPanelProps) -> Html {
                 <button id="save-rootfs" disabled={busy} onclick={save_rootfs}>{ "Save root filesystem" }</button>
             </p>
             { status_line(&state) }
-            { listing(&state, *scroll_top, search, on_scroll, on_row_click) }
+            { listing(&state, *scroll_top, Filters { search, show_layer, layers: image.layers.len() }, on_scroll, on_row_click) }
             if props.contents.len() > 1 {
                 <compare::CompareView contents={props.contents.clone()} />
             }
@@ -119,10 +125,17 @@ fn status_line(state: &FilesState) -> Html {
     }
 }
 
+/// The list's filters: the search box and the layer picker.
+struct Filters {
+    search: Callback<InputEvent>,
+    show_layer: Callback<Event>,
+    layers: usize,
+}
+
 fn listing(
     state: &FilesState,
     scroll_top: i32,
-    search: Callback<InputEvent>,
+    filters: Filters,
     on_scroll: Callback<Event>,
     on_row_click: Callback<MouseEvent>,
 ) -> Html {
@@ -144,12 +157,20 @@ fn listing(
             let first = (scroll_top / ROW_HEIGHT).max(0) as usize;
             let first = first.saturating_sub(ROWS_DRAWN / 4).min(shown.len());
             let last = (first + ROWS_DRAWN).min(shown.len());
-            let searching = !state.query.trim().is_empty();
+            let searching = !state.query.trim().is_empty() || state.layer.is_some();
             html! {
                 <>
                     <p id="files-summary" class="hint">{ summary_text(summary) }</p>
-                    <input id="file-search" type="search" placeholder="Search paths" aria-label="Search paths"
-                        value={state.query.clone()} oninput={search} />
+                    <p class="actions">
+                        <input id="file-search" type="search" placeholder="Search paths" aria-label="Search paths"
+                            value={state.query.clone()} oninput={filters.search} />
+                        <select id="file-layer" aria-label="Layer" onchange={filters.show_layer}>
+                            <option value="" selected={state.layer.is_none()}>{ "All layers" }</option>
+                            { for (1..=filters.layers).map(|n| html! {
+                                <option value={n.to_string()} selected={state.layer == Some(n)}>{ format!("What layer {n} wrote") }</option>
+                            }) }
+                        </select>
+                    </p>
                     <div class="file-head" aria-hidden="true">
                         <span>{ "Path" }</span><span>{ "Size" }</span><span>{ "Mode" }</span><span>{ "Owner" }</span><span>{ "Layer" }</span><span></span>
                     </div>

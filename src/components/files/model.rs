@@ -32,6 +32,8 @@ pub struct FilesState {
     pub listing: Listing,
     pub open: Rc<HashSet<String>>,
     pub query: String,
+    /// Only what this layer (1-based) wrote last, or every path.
+    pub layer: Option<usize>,
     /// What the last save is doing or did, for the status line.
     pub status: Option<Status>,
 }
@@ -53,6 +55,7 @@ pub enum FilesAction {
     ReadFailed(String),
     Toggle(String),
     Search(String),
+    ShowLayer(Option<usize>),
     Status(Status),
 }
 
@@ -84,30 +87,40 @@ impl Reducible for FilesState {
                 }
             }
             FilesAction::Search(query) => state.query = query,
+            FilesAction::ShowLayer(layer) => state.layer = layer,
             FilesAction::Status(status) => state.status = Some(status),
         }
         if let Listing::Read { rows, shown, .. } = &mut state.listing {
             let changed = |old: &FilesState| match &old.listing {
                 Listing::Read { rows: before, .. } => {
-                    !Rc::ptr_eq(before, rows) || old.open != state.open || old.query != state.query
+                    !Rc::ptr_eq(before, rows)
+                        || old.open != state.open
+                        || old.query != state.query
+                        || old.layer != state.layer
                 }
                 _ => true,
             };
             if changed(&self) {
-                *shown = Rc::new(visible(rows, &state.open, &state.query));
+                *shown = Rc::new(visible(rows, &state.open, &state.query, state.layer));
             }
         }
         Rc::new(state)
     }
 }
 
-/// Positions of the rows to show: while searching, every row whose path contains the query;
-/// otherwise the rows whose directories are all open.
-pub fn visible(rows: &[TreeRow], open: &HashSet<String>, query: &str) -> Vec<usize> {
+/// Positions of the rows to show: while searching or showing one layer, every row whose path
+/// contains the query and that the layer wrote last; otherwise the rows whose directories are
+/// all open.
+pub fn visible(
+    rows: &[TreeRow],
+    open: &HashSet<String>,
+    query: &str,
+    layer: Option<usize>,
+) -> Vec<usize> {
     let query = query.trim();
-    if !query.is_empty() {
+    if !query.is_empty() || layer.is_some() {
         return (0..rows.len())
-            .filter(|&i| rows[i].path.contains(query))
+            .filter(|&i| rows[i].path.contains(query) && layer.is_none_or(|l| rows[i].layer == l))
             .collect();
     }
     let mut shown = Vec::new();
@@ -188,7 +201,7 @@ mod tests {
         ];
         let paths = |open: &[&str], query: &str| -> Vec<&str> {
             let open = open.iter().map(|s| s.to_string()).collect();
-            visible(&rows, &open, query)
+            visible(&rows, &open, query, None)
                 .into_iter()
                 .map(|i| rows[i].path.as_str())
                 .collect()
@@ -202,6 +215,15 @@ mod tests {
         // A closed parent hides an open child.
         assert_eq!(paths(&["etc/ssl"], ""), ["bin", "etc", "etc-old"]);
         assert_eq!(paths(&[], "cert"), ["etc/ssl/cert"]);
+        // One layer's rows: what it wrote last.
+        let mut rows = rows.clone();
+        rows[4].layer = 2;
+        rows[5].layer = 2;
+        let two: Vec<&str> = visible(&rows, &HashSet::new(), "", Some(2))
+            .into_iter()
+            .map(|i| rows[i].path.as_str())
+            .collect();
+        assert_eq!(two, ["etc/ssl/cert", "etc-old"]);
     }
 
     #[test]
