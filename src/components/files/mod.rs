@@ -15,7 +15,7 @@ use super::human_bytes;
 use crate::engine::protocol::{InspectTask, Inspected, TreeRow, TreeSummary};
 use crate::services::inspect;
 use crate::state::ImageContents;
-use model::{depth, mode_text, name, FilesAction, FilesState, Listing, Status};
+use model::{depth, mode_text, name, utc_minute, FilesAction, FilesState, Listing, Status};
 
 /// Every row is this tall (CSS `.file-row` agrees), so the list can draw only what shows.
 const ROW_HEIGHT: i32 = 26;
@@ -172,7 +172,7 @@ fn listing(
                         </select>
                     </p>
                     <div class="file-head" aria-hidden="true">
-                        <span>{ "Path" }</span><span>{ "Size" }</span><span>{ "Mode" }</span><span>{ "Owner" }</span><span>{ "Layer" }</span><span></span>
+                        <span>{ "Path" }</span><span>{ "Size" }</span><span>{ "Mode" }</span><span>{ "Owner" }</span><span>{ "Modified (UTC)" }</span><span>{ "Layer" }</span><span></span>
                     </div>
                     <div id="file-tree" class="file-tree" role="tree" onscroll={on_scroll} onclick={on_row_click}
                         style={format!("height: {}px", (shown.len() as i32 * ROW_HEIGHT + 2).clamp(ROW_HEIGHT * 3, LIST_HEIGHT))}>
@@ -260,6 +260,7 @@ fn file_row(row: &TreeRow, top: i32, open: bool, searching: bool) -> Html {
             <span class="file-size">{ if row.kind == Kind::File || row.kind == Kind::Dir { human_bytes(row.size) } else { String::new() } }</span>
             <span class="file-mode"><code>{ mode_text(row.kind, row.mode) }</code></span>
             <span class="file-owner">{ format!("{}:{}", row.uid, row.gid) }</span>
+            <span class="file-time">{ utc_minute(row.mtime) }</span>
             <span class="file-layer">{ layer }</span>
             <span>if !button.is_empty() { <button class="link-button save-path" data-action="save">{ button }</button> }</span>
         </div>

@@ -160,6 +160,32 @@ pub fn mode_text(kind: Kind, mode: u32) -> String {
     text
 }
 
+/// `2023-11-14 22:13` (UTC) for seconds since the epoch.
+pub fn utc_minute(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let minute_of_day = (seconds % 86_400) / 60;
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        minute_of_day / 60,
+        minute_of_day % 60
+    )
+}
+
 /// How deep a path is: `a` 0, `a/b` 1.
 pub fn depth(path: &str) -> usize {
     path.matches('/').count()
@@ -224,6 +250,14 @@ mod tests {
             .map(|i| rows[i].path.as_str())
             .collect();
         assert_eq!(two, ["etc/ssl/cert", "etc-old"]);
+    }
+
+    #[test]
+    fn times_read_as_utc() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00");
+        assert_eq!(utc_minute(1_700_000_000), "2023-11-14 22:13");
+        assert_eq!(utc_minute(951_782_400), "2000-02-29 00:00");
+        assert_eq!(utc_minute(4_107_542_399), "2100-02-28 23:59");
     }
 
     #[test]
