@@ -35,6 +35,14 @@ test('the file browser shows the merged tree, and the root filesystem matches do
   await pullInApp(page, suite.app.url, suite.proxy.url, image);
   await expectPulled(page);
 
+  // The image summary: how it runs, and each history step with the layer it made.
+  assert.match(await page.innerText('#summary'), /Platform\s+linux\/amd64[\s\S]*Cmd\s+\/bin\/sh/);
+  const steps = await page.$$eval('#history tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  assert.deepEqual(steps.map(([n, step, layer]) => [n, step, layer.replace(/ ·.*/, '')]), [
+    ['1', 'ADD l1.tar.gz /', '1'], ['2', 'ADD l2.tar /', '2'], ['3', 'ADD l3.tar.gz /', '3'],
+    ['4', 'CMD ["/bin/sh"]', 'none (empty step)'],
+  ]);
+
   await page.click('#browse-files');
   await page.waitForSelector('#files-summary', { timeout: 60_000 });
   const summary = await page.innerText('#files-summary');

@@ -349,17 +349,22 @@ build_overlay() {
 # push_layered REPO TAG WORK "FILE:MEDIATYPE ..." [CONFIG-JSON]: pushes the layers (FILE.tar.gz or FILE.tar in
 # WORK, their uncompressed FILE.tar beside them) with a config and an OCI manifest.
 push_layered() {
-  local repo=$1 tag=$2 work=$3 layers='[]' diff_ids='[]' spec file mt extra='{}'
+  local repo=$1 tag=$2 work=$3 layers='[]' diff_ids='[]' history='[]' spec file mt extra='{}'
   [[ -n ${5:-} ]] && extra=$5
   for spec in $4; do
     file=${spec%%:*} mt=${spec#*:}
     push_blob "$repo" "$work/$file" > /dev/null
     layers=$(jq -c --argjson d "$(descriptor "$work/$file" "$mt")" '. + [$d]' <<<"$layers")
     diff_ids=$(jq -c --arg d "sha256:$(sha256sum "$work/${file%%.tar*}.tar" | cut -d' ' -f1)" '. + [$d]' <<<"$diff_ids")
+    history=$(jq -c --arg f "$file" '. + [{created: "2026-01-01T00:00:00Z", created_by: ("ADD " + $f + " /")}]' <<<"$history")
   done
-  jq -n --argjson ids "$diff_ids" --arg fixture "$repo:$tag" --argjson extra "$extra" '{architecture: "amd64", os: "linux",
+  # Build history as docker records it, with one step that made no layer.
+  jq -n --argjson ids "$diff_ids" --arg fixture "$repo:$tag" --argjson extra "$extra" --argjson history "$history" '{
+    architecture: "amd64", os: "linux", created: "2026-01-01T00:00:00Z",
     config: ({Cmd: ["/bin/sh"], Labels: {"skiff.fixture": $fixture}} + $extra),
-    rootfs: {type: "layers", diff_ids: $ids}}' > "$work/config-$tag.json"
+    rootfs: {type: "layers", diff_ids: $ids},
+    history: ($history + [{created: "2026-01-01T00:00:00Z", created_by: "CMD [\"/bin/sh\"]", empty_layer: true}])}' \
+    > "$work/config-$tag.json"
   push_blob "$repo" "$work/config-$tag.json" > /dev/null
   jq -n --argjson c "$(descriptor "$work/config-$tag.json" application/vnd.oci.image.config.v1+json)" \
     --argjson l "$layers" '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: $l}' \

@@ -19,6 +19,7 @@
 //! - [`cache`]: the layer cache's index and its least-recently-used evictions.
 //! - [`overlay`]: what is inside an image: layer entries, the merged tree under the whiteout
 //!   rules, and the root filesystem export.
+//! - [`summary`]: an image at a glance from its config: how it runs, its build history.
 //! - [`unpacked_size`]: a compressed layer's uncompressed size from its gzip trailer or zstd
 //!   frame header, for quota checks.
 //! - [`tar_parts`] and [`archive`]: the docker-load / OCI-layout tar, described as parts so a
@@ -41,6 +42,7 @@ pub mod registry;
 pub mod resume;
 pub mod retry;
 pub mod session;
+pub mod summary;
 pub mod tar_parts;
 pub mod unpacked_size;
 

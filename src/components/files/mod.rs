@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod model;
+pub mod summary;
 
 use std::rc::Rc;
 
@@ -88,6 +89,8 @@ pub fn files_panel(props: &FilesPanelProps) -> Html {
                     }) }
                 </select>
             }
+            <summary::SummaryView image={image.clone()} />
+            <h3>{ "Files" }</h3>
             <p class="actions">
                 <button id="browse-files" disabled={busy} onclick={browse}>{ "Browse files" }</button>
                 <button id="save-rootfs" disabled={busy} onclick={save_rootfs}>{ "Save root filesystem" }</button>
