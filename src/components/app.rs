@@ -16,6 +16,12 @@ use skiff_core::reference::PullInput;
 
 #[function_component(App)]
 pub fn app() -> Html {
+    let theme = use_state(prefs::theme);
+    use_effect_with(*theme, |theme| prefs::apply_theme(*theme));
+    let toggle_theme = {
+        let theme = theme.clone();
+        Callback::from(move |_: MouseEvent| theme.set(theme.next()))
+    };
     let state = use_reducer(|| {
         let remembered = prefs::remembered_credentials();
         State {
@@ -176,6 +182,7 @@ pub fn app() -> Html {
     html! {
         <main>
             <header>
+                <button id="theme-toggle" class="theme-toggle" onclick={toggle_theme}>{ theme.label() }</button>
                 <h1>{ "Skiff" }</h1>
                 <p class="tagline">{ "Pull a container image from any registry into a tar that " }<code>{ "docker load" }</code>{ " accepts — in this browser tab, no Docker needed." }</p>
             </header>

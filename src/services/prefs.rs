@@ -247,3 +247,74 @@ pub fn interrupted_pull() -> Option<InterruptedPull> {
     let json = session_storage()?.get_item(IN_PROGRESS_KEY).ok()??;
     serde_json::from_str(&json).ok()
 }
+
+const THEME_KEY: &str = "skiff.theme";
+
+/// Light or dark, or whatever the system prefers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Theme {
+    System,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    /// The theme the toggle switches to.
+    pub fn next(self) -> Self {
+        match self {
+            Self::System => Self::Light,
+            Self::Light => Self::Dark,
+            Self::Dark => Self::System,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::System => "Theme: system",
+            Self::Light => "Theme: light",
+            Self::Dark => "Theme: dark",
+        }
+    }
+
+    fn stored(self) -> Option<&'static str> {
+        match self {
+            Self::System => None,
+            Self::Light => Some("light"),
+            Self::Dark => Some("dark"),
+        }
+    }
+}
+
+/// The theme chosen in this browser (index.html applies it before the app starts).
+pub fn theme() -> Theme {
+    match local_storage()
+        .and_then(|s| s.get_item(THEME_KEY).ok().flatten())
+        .as_deref()
+    {
+        Some("light") => Theme::Light,
+        Some("dark") => Theme::Dark,
+        _ => Theme::System,
+    }
+}
+
+/// Shows `theme` and remembers it.
+pub fn apply_theme(theme: Theme) {
+    let root = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element());
+    match (theme.stored(), root) {
+        (Some(name), Some(root)) => {
+            let _ = root.set_attribute("data-theme", name);
+        }
+        (None, Some(root)) => {
+            let _ = root.remove_attribute("data-theme");
+        }
+        _ => {}
+    }
+    if let Some(storage) = local_storage() {
+        let _ = match theme.stored() {
+            Some(name) => storage.set_item(THEME_KEY, name),
+            None => storage.remove_item(THEME_KEY),
+        };
+    }
+}

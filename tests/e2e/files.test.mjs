@@ -50,13 +50,15 @@ test('the file browser shows the merged tree, and the root filesystem matches do
 
   // Top level: directories closed; opening one shows its entries and who wrote them.
   assert.equal(await row(page, 'data/keep.txt').count(), 0, 'closed directories hide their rows');
-  await row(page, 'data').locator('.file-name').click();
+  await row(page, 'data').locator('.file-toggle').click();
   await row(page, 'data/keep.txt').waitFor();
   assert.match(await row(page, 'data/keep.txt').innerText(), /1, changed in 3/);
   assert.equal(await row(page, 'data/gone.txt').count(), 0, 'a whited-out file is gone');
   assert.match(await row(page, 'data/link-to-keep').innerText(), /→ keep\.txt/);
   assert.match(await row(page, 'data/secret').innerText(), /-rw-------/);
-  await row(page, 'opq').locator('.file-name').click();
+  // The keyboard opens directories too.
+  await row(page, 'opq').locator('.file-toggle').focus();
+  await page.keyboard.press('Enter');
   await row(page, 'opq/new.txt').waitFor();
   assert.equal(await row(page, 'opq/a.txt').count(), 0, 'an opaque directory hides the lower layer');
   await page.click('#files-removed summary');

@@ -257,8 +257,14 @@ fn file_row(row: &TreeRow, top: i32, open: bool, searching: bool) -> Html {
     html! {
         <div class={classes!("file-row", format!("kind-{}", row.kind.letter()))} role="treeitem"
             data-path={row.path.clone()} style={format!("top: {top}px;")}>
-            <span class="file-name" style={format!("padding-left: {indent}px")} data-action={action}>
-                { marker }{ label }<span class="file-link">{ link }</span>
+            <span class="file-name" style={format!("padding-left: {indent}px")}>
+                if action.is_empty() {
+                    { label }
+                } else {
+                    // A button, so the keyboard opens directories too.
+                    <button type="button" class="file-toggle" data-action={action} aria-expanded={open.to_string()}>{ marker }{ label }</button>
+                }
+                <span class="file-link">{ link }</span>
             </span>
             <span class="file-size">{ if row.kind == Kind::File || row.kind == Kind::Dir { human_bytes(row.size) } else { String::new() } }</span>
             <span class="file-mode"><code>{ mode_text(row.kind, row.mode) }</code></span>
