@@ -33,6 +33,9 @@ pub struct SavedArchive {
     pub saved_to: Option<String>,
     /// Each image's layers as the cache keeps them, for the file browser.
     pub contents: Vec<ImageContents>,
+    /// Layers kept zstd-compressed (docker before 23 cannot load those).
+    pub zstd_layers: usize,
+    pub uncompressed: bool,
 }
 
 /// An image of the archive and its layers' keys in the layer cache, bottom first.
@@ -625,6 +628,8 @@ mod tests {
             worker_memory: 0,
             saved_to: None,
             contents: vec![],
+            zstd_layers: 0,
+            uncompressed: false,
         };
         let state = state.reduce(Action::Pull {
             pull_id: 7,

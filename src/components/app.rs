@@ -161,14 +161,24 @@ pub fn app() -> Html {
 
     let on_pull = {
         let state = state.clone();
-        Callback::from(move |()| start_pull(&state, state.platform_input.clone()))
+        Callback::from(move |()| {
+            start_pull(&state, state.platform_input.clone(), state.uncompressed)
+        })
+    };
+    // The same images again, stored uncompressed: the layers come from the cache.
+    let on_save_uncompressed = {
+        let state = state.clone();
+        Callback::from(move |()| {
+            state.dispatch(Action::SetUncompressed(true));
+            start_pull(&state, state.platform_input.clone(), true);
+        })
     };
     // Picking another platform of the index pulls it at once.
     let on_choose_platform = {
         let state = state.clone();
         Callback::from(move |platform: String| {
             state.dispatch(Action::EditPlatform(platform.clone()));
-            start_pull(&state, platform);
+            start_pull(&state, platform, state.uncompressed);
         })
     };
 
@@ -228,7 +238,7 @@ pub fn app() -> Html {
                 <ErrorPanel report={report.clone()} />
             }
             if let Phase::Done(archive) = &state.phase {
-                <SavePanel archive={archive.clone()} />
+                <SavePanel archive={archive.clone()} on_save_uncompressed={on_save_uncompressed} />
                 <FilesPanel contents={archive.contents.clone()} />
             }
             <LayerList layers={state.layers.clone()} />
@@ -244,19 +254,19 @@ pub fn app() -> Html {
     }
 }
 
-fn start_pull(state: &UseReducerHandle<State>, platform: String) {
+fn start_pull(state: &UseReducerHandle<State>, platform: String, uncompressed: bool) {
     let images = state.images_to_pull();
     if images.is_empty() {
         return;
     }
     prefs::save_proxy(&state.proxy_input);
     prefs::save_platform(&platform);
-    prefs::save_uncompressed(state.uncompressed);
+    prefs::save_uncompressed(uncompressed);
     prefs::set_images_in_url(&images);
     let pull = prefs::InterruptedPull {
         images,
         platform,
-        uncompressed: state.uncompressed,
+        uncompressed,
     };
     if !state.save_to_file {
         return run_pull(state, pull, None);

@@ -6,6 +6,8 @@ use crate::state::SavedArchive;
 #[derive(Properties, PartialEq)]
 pub struct SavePanelProps {
     pub archive: SavedArchive,
+    /// Pulls the same images again with layers stored uncompressed (from the layer cache).
+    pub on_save_uncompressed: Callback<()>,
 }
 
 #[function_component(SavePanel)]
@@ -25,6 +27,16 @@ pub fn save_panel(props: &SavePanelProps) -> Html {
                 <a id="save" class="button" href={archive.object_url.clone()} download={archive.file_name.clone()}>
                     { format!("Save {} ({})", archive.file_name, human_bytes(archive.size)) }
                 </a>
+            }
+            if archive.zstd_layers > 0 && !archive.uncompressed {
+                <p id="zstd-note" class="warning">
+                    { format!("{} layer{} of this archive {} zstd-compressed: docker older than 23.0 cannot load it (podman and newer docker can). ",
+                        archive.zstd_layers, if archive.zstd_layers == 1 { "" } else { "s" }, if archive.zstd_layers == 1 { "is" } else { "are" }) }
+                    <button id="save-uncompressed" class="secondary" onclick={props.on_save_uncompressed.reform(|_| ())}>
+                        { "Make it uncompressed" }
+                    </button>
+                    { " — from the layer cache: nothing is downloaded again." }
+                </p>
             }
             <p class="hint">
                 { "Then: " }<code>{ format!("docker load -i {}", archive.saved_to.as_ref().unwrap_or(&archive.file_name)) }</code>

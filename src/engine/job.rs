@@ -31,6 +31,8 @@ pub struct Job {
     stored: u64,
     fetched: u64,
     reused: u64,
+    /// Whether the body being read comes over the network (not from the layer cache).
+    remote: bool,
     buffer: Vec<u8>,
     out: Vec<u8>,
     /// Checked bytes waiting to be written together.
@@ -67,6 +69,7 @@ impl Job {
             stored: 0,
             fetched: 0,
             reused: 0,
+            remote: true,
             buffer: vec![0; chunk],
             out: Vec::new(),
             pending: Vec::with_capacity(chunk * 2),
@@ -170,6 +173,7 @@ impl Job {
     }
 
     async fn fetch_from(&mut self, source: &Source) -> Result<Verified, LayerFailure> {
+        self.remote = !source.local;
         let policy = RetryPolicy {
             max_attempts: self.spec.settings.max_attempts,
             ..RetryPolicy::default()
@@ -363,7 +367,9 @@ impl Job {
             {
                 self.flush()?;
             }
-            self.fetched += u64::from(chunk.length());
+            if self.remote {
+                self.fetched += u64::from(chunk.length());
+            }
             self.resume
                 .handle_progress(self.check.received())
                 .map_err(resume_failure)?;

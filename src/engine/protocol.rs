@@ -109,6 +109,10 @@ pub struct Source {
     /// never does.
     pub registry: bool,
     pub authorization: Option<String>,
+    /// A blob already in the layer cache (an object URL of it), read again to store it
+    /// another way: its bytes are not counted as fetched.
+    #[serde(default)]
+    pub local: bool,
 }
 
 /// How a worker paces itself; settings, not constants.
@@ -352,6 +356,7 @@ mod tests {
                 shown_url: "https://r/v2/a/blobs/x".into(),
                 registry: true,
                 authorization: Some("Bearer t".into()),
+                local: false,
             }],
             settings: JobSettings::default(),
         });

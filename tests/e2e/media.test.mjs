@@ -6,11 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
   rig, startProxy, newPage, pullInApp, saveArchive, expectPulled, dockerLoadAndRun, podman,
-  registryManifest, useSuite,
+  registryManifest, useSuite, rigServices, rigStats,
 } from './harness.mjs';
 
 const cdnHost = new URL(rig.cdn).host;
-const suite = useSuite(['--allow-host', cdnHost]);
+const suite = useSuite(['--allow-host', cdnHost, '--allow-host', rig.relay]);
 
 const layerTypes = (page) => page.$$eval('tr.layer td:nth-child(3)', (cells) => cells.map((c) => c.textContent));
 
@@ -97,5 +97,27 @@ test('uncompressed layers with a foreign layer and a repeated layer', async () =
   const tar = await saveArchive(page, 'odd_mixed.tar');
   dockerLoadAndRun(tar, rig.fixtures.oddMixed, 'hello from the skiff fixture\nand hello from a foreign layer\nodd layers: ok\n');
   assert.match(podman(['load', '-i', tar]), /Loaded image/);
+  await page.context().close();
+});
+
+test('zstd layers: the ready panel warns about old docker and makes the archive uncompressed from the cache', async () => {
+  const viaRelay = rig.fixtures.oddZstd.replace(rig.registry, rig.relay);
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, viaRelay);
+  await expectPulled(page);
+  assert.match(await page.innerText('#zstd-note'), /2 layers of this archive are zstd-compressed: docker older than 23\.0 cannot load it/);
+  await rigServices({});
+  await page.click('#save-uncompressed');
+  await page.waitForSelector('#save, #error', { timeout: 120_000 });
+  await expectPulled(page);
+  assert.equal(await page.$('#zstd-note'), null, 'no warning once uncompressed');
+  assert.match(await page.innerText('#transfer'), /No layer bytes were transferred: all 3 layers came from the layer cache/);
+  const { config } = await registryManifest(rig.fixtures.oddZstd, 'application/vnd.oci.image.manifest.v1+json');
+  const blobs = Object.keys((await rigStats()).relayRequests).filter((p) => p.includes('/blobs/') && !p.endsWith(config.digest));
+  assert.deepEqual(blobs, [], 'no layer fetched from the registry again');
+  // docker 20.10 cannot read zstd layers at all: loading and running proves they are plain now.
+  const tar = await saveArchive(page, 'odd_zstd.tar');
+  dockerLoadAndRun(tar, viaRelay, 'hello from the skiff fixture\nodd layers: ok\n');
+  assert.ok(await page.isChecked('#uncompressed'), 'the form shows the format used');
   await page.context().close();
 });

@@ -24,13 +24,19 @@ impl SizeProbe {
         }
     }
 
-    /// The `Range` header value that fetches the telling bytes of a blob of `size` bytes.
-    pub fn range(self, size: u64) -> Option<String> {
+    /// The telling bytes of a blob of `size` bytes: first and last offset, inclusive.
+    pub fn span(self, size: u64) -> Option<(u64, u64)> {
         match self {
-            Self::GzipTrailer if size >= 18 => Some(format!("bytes={}-{}", size - 4, size - 1)),
-            Self::ZstdHeader if size >= 6 => Some(format!("bytes=0-{}", size.min(18) - 1)),
+            Self::GzipTrailer if size >= 18 => Some((size - 4, size - 1)),
+            Self::ZstdHeader if size >= 6 => Some((0, size.min(18) - 1)),
             _ => None,
         }
+    }
+
+    /// The `Range` header value that fetches the telling bytes of a blob of `size` bytes.
+    pub fn range(self, size: u64) -> Option<String> {
+        self.span(size)
+            .map(|(first, last)| format!("bytes={first}-{last}"))
     }
 
     /// The uncompressed size the probed bytes tell, at least. `None` when they tell nothing

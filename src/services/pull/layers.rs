@@ -131,8 +131,16 @@ impl Layers<'_> {
                 worker_memory: 0,
             });
         }
-        let job = self.job(want).await?;
-        match self.pool.run(job, self.on_event(want.row)).await {
+        let mut job = self.job(want).await?;
+        let local = self.local_source(want).await;
+        if let Some((source, _)) = &local {
+            job.sources.insert(0, source.clone());
+        }
+        let outcome = self.pool.run(job, self.on_event(want.row)).await;
+        if let Some((_, url)) = &local {
+            let _ = web_sys::Url::revoke_object_url(url);
+        }
+        match outcome {
             Ok(Stored {
                 key,
                 size,
@@ -142,12 +150,21 @@ impl Layers<'_> {
             }) => {
                 self.cache.record(&key, size, now_ms());
                 self.to_target(&key).await?;
-                self.done(want.row, LayerOutcome::Verified);
+                // Unpacked from the cached download: nothing came over the network.
+                let from_cache = local.is_some() && fetched == 0;
+                self.done(
+                    want.row,
+                    if from_cache {
+                        LayerOutcome::Cached
+                    } else {
+                        LayerOutcome::Verified
+                    },
+                );
                 Ok(Fetched {
                     digest: want.layer.digest.clone(),
                     unpacked: unpacked(size),
                     transferred: fetched,
-                    from_cache: false,
+                    from_cache,
                     worker_memory: wasm_memory,
                 })
             }
@@ -156,6 +173,27 @@ impl Layers<'_> {
                 Err(self.error(failure, want.layer))
             }
         }
+    }
+
+    /// When the layer is wanted uncompressed and the cache holds it as downloaded: the cached
+    /// blob as a source (an object URL the worker reads and checks again), and the URL to
+    /// revoke after.
+    async fn local_source(&self, want: &Wanted<'_>) -> Option<(Source, String)> {
+        want.diff_id.as_ref()?;
+        let digest = &want.layer.digest;
+        if self.cache.size_of(digest) != Some(want.layer.size) {
+            return None;
+        }
+        let file = self.cache.file(digest).await.ok()?;
+        let url = web_sys::Url::create_object_url_with_blob(&file).ok()?;
+        let source = Source {
+            fetch_url: url.clone(),
+            shown_url: format!("layer cache: {}", digest.short()),
+            registry: false,
+            authorization: None,
+            local: true,
+        };
+        Some((source, url))
     }
 
     /// Copies a verified, cached blob into the chosen file at its place.
@@ -189,6 +227,7 @@ impl Layers<'_> {
                 shown_url: url.clone(),
                 registry: false,
                 authorization: None,
+                local: false,
             })
             .collect();
         let registry_url = blob_url(self.reference, &want.layer.digest);
@@ -197,6 +236,7 @@ impl Layers<'_> {
             shown_url: registry_url,
             registry: true,
             authorization: self.session.fresh_authorization().await?,
+            local: false,
         });
         Ok(LayerJob {
             job: 0,

@@ -382,6 +382,19 @@ impl Pull {
                     config: Rc::new(String::from_utf8_lossy(&image.config).into_owned()),
                 })
                 .collect(),
+            zstd_layers: images
+                .iter()
+                .flat_map(|image| &image.layers)
+                .filter(|layer| {
+                    layer
+                        .media_type
+                        .parse::<skiff_core::media_type::MediaType>()
+                        .ok()
+                        .and_then(|m| m.layer_compression())
+                        == Some(skiff_core::layer::Compression::Zstd)
+                })
+                .count(),
+            uncompressed: self.request.uncompressed,
         }));
         Ok(())
     }
@@ -533,7 +546,7 @@ impl Pull {
         let mut needed = 0u64;
         for want in wanted.iter().filter(|w| w.cached_size(cache).is_none()) {
             let size = match want.diff_id {
-                Some(_) => unpacked_size(resolved, want.layer).await,
+                Some(_) => unpacked_size(resolved, want.layer, cache).await,
                 None => want.layer.size,
             };
             needed = needed
@@ -561,7 +574,11 @@ impl Pull {
 
 /// A layer's uncompressed size, from the few bytes of it that say so (one small `Range`
 /// request); its compressed size when they say nothing.
-async fn unpacked_size(resolved: &Resolved, layer: &skiff_core::manifest::Descriptor) -> u64 {
+async fn unpacked_size(
+    resolved: &Resolved,
+    layer: &skiff_core::manifest::Descriptor,
+    cache: &Cache,
+) -> u64 {
     let probe = layer
         .media_type
         .parse::<skiff_core::media_type::MediaType>()
@@ -571,12 +588,33 @@ async fn unpacked_size(resolved: &Resolved, layer: &skiff_core::manifest::Descri
     let Some((probe, range)) = probe.and_then(|p| Some((p, p.range(layer.size)?))) else {
         return layer.size;
     };
+    // The download already in the cache tells without asking the registry.
+    if let (Some((first, last)), Some(true)) = (
+        probe.span(layer.size),
+        cache.size_of(&layer.digest).map(|size| size == layer.size),
+    ) {
+        if let Some(bytes) = cached_bytes(cache, &layer.digest, first, last).await {
+            return probe.read(layer.size, &bytes).unwrap_or(layer.size);
+        }
+    }
     let url = skiff_core::registry::blob_url(&resolved.reference, &layer.digest);
     let what = format!("uncompressed size of layer {}", layer.digest.short());
     match resolved.session.get_range(&url, &range, &what).await {
         Some(bytes) => probe.read(layer.size, &bytes).unwrap_or(layer.size),
         None => layer.size,
     }
+}
+
+/// Bytes `first..=last` of a cached blob.
+async fn cached_bytes(cache: &Cache, digest: &Digest, first: u64, last: u64) -> Option<Vec<u8>> {
+    let file = cache.file(digest).await.ok()?;
+    let part = file
+        .slice_with_f64_and_f64(first as f64, (last + 1) as f64)
+        .ok()?;
+    let buffer = wasm_bindgen_futures::JsFuture::from(part.array_buffer())
+        .await
+        .ok()?;
+    Some(js_sys::Uint8Array::new(&buffer).to_vec())
 }
 
 /// Free bytes the browser grants this origin, if it says.
