@@ -39,3 +39,19 @@ test('the theme follows the system, a toggle overrides it, and a reload keeps th
   assert.equal(await page.evaluate(() => localStorage.getItem('skiff.theme')), null);
   await page.context().close();
 });
+
+test('a narrow window: nothing needs sideways scrolling, the file list still works', async () => {
+  const context = await suite.browser.newContext({ viewport: { width: 380, height: 800 } });
+  const page = await context.newPage();
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.overlay);
+  await expectPulled(page);
+  await page.click('#browse-files');
+  await page.waitForSelector('#files-summary', { timeout: 60_000 });
+  await page.click('.file-row[data-path="data"] .file-toggle');
+  await page.waitForSelector('.file-row[data-path="data/keep.txt"]');
+  const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, window: innerWidth }));
+  assert.ok(widths.page <= widths.window, `the page is ${widths.page} px wide in a ${widths.window} px window`);
+  assert.ok(await page.locator('.file-row[data-path="data/keep.txt"] .save-path').isVisible(), 'the Save button stays');
+  await page.screenshot({ path: join(root, 'docs/screenshot-narrow.png'), fullPage: true });
+  await context.close();
+});
