@@ -35,7 +35,16 @@ pub struct SavedArchive {
     pub contents: Vec<ImageContents>,
     /// Layers kept zstd-compressed (docker before 23 cannot load those).
     pub zstd_layers: usize,
+    /// References given as `name:tag@digest`: pulled by the digest, tagged with the tag.
+    pub pinned: Vec<PinnedTag>,
     pub uncompressed: bool,
+}
+
+/// A `name:tag@digest` reference: what `docker load` will call it, and the digest that chose it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PinnedTag {
+    pub repo_tag: String,
+    pub digest: skiff_core::Digest,
 }
 
 /// An image of the archive and its layers' keys in the layer cache, bottom first.
@@ -629,6 +638,7 @@ mod tests {
             saved_to: None,
             contents: vec![],
             zstd_layers: 0,
+            pinned: vec![],
             uncompressed: false,
         };
         let state = state.reduce(Action::Pull {

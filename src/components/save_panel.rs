@@ -28,6 +28,13 @@ pub fn save_panel(props: &SavePanelProps) -> Html {
                     { format!("Save {} ({})", archive.file_name, human_bytes(archive.size)) }
                 </a>
             }
+            { for archive.pinned.iter().map(|pin| html! {
+                <p class="hint pin-note">
+                    { "Pulled by its digest " }<code>{ pin.digest.short() }</code>{ ", as " }<code>{ "docker pull" }</code>
+                    { " does: the tag was not looked up, so it says nothing about what the registry calls that tag now. " }
+                    <code>{ "docker load" }</code>{ " tags the image " }<code>{ &pin.repo_tag }</code>{ "." }
+                </p>
+            }) }
             if archive.zstd_layers > 0 && !archive.uncompressed {
                 <p id="zstd-note" class="warning">
                     { format!("{} layer{} of this archive {} zstd-compressed: docker older than 23.0 cannot load it (podman and newer docker can). ",

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
   rig, root, outDir, newPage, pullInApp, docker, podman, registryManifest, saveArchive,
-  expectPulled, useSuite,
+  expectPulled, useSuite, dockerLoadAndRun,
 } from './harness.mjs';
 
 const DOCKER_MANIFEST = 'application/vnd.docker.distribution.manifest.v2+json';
@@ -92,5 +92,23 @@ test('a host the proxy does not allow is refused with the flag to allow it', asy
   await pullInApp(page, suite.app.url, suite.proxy.url, 'registry.invalid/team/app:1');
   const message = await page.innerText('#error');
   assert.match(message, /--allow-host registry\.invalid/);
+  await page.context().close();
+});
+
+test('name:tag@digest pulls the digest, as docker pull does, and says what tag the archive gets', async () => {
+  const [, repo, tag] = rig.fixtures.v2s2.match(/^[^/]+\/(.+):([^:]+)$/);
+  const served = await fetch(`http://${rig.registry}/v2/${repo}/manifests/${tag}`, { headers: { accept: DOCKER_MANIFEST } });
+  const digest = served.headers.get('docker-content-digest');
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, `${rig.fixtures.v2s2}@${digest}`);
+  await expectPulled(page);
+  const urls = await page.$$eval('.exchanges .url', (cells) => cells.map((c) => c.textContent));
+  assert.ok(urls.some((u) => u.endsWith(`/manifests/${digest}`)), `the manifest is fetched by digest: ${urls}`);
+  assert.ok(!urls.some((u) => u.endsWith(`/manifests/${tag}`)), 'the tag is not looked up');
+  const note = await page.innerText('.pin-note');
+  assert.match(note, new RegExp(`Pulled by its digest ${digest.slice(0, 19)}`));
+  assert.match(note, new RegExp(`docker load tags the image ${rig.fixtures.v2s2.replace(/[.]/g, '\\.')}\\.`));
+  const tar = await saveArchive(page, 'busybox_v2s2.tar');
+  dockerLoadAndRun(tar, rig.fixtures.v2s2, EXPECTED_OUTPUT);
   await page.context().close();
 });

@@ -30,7 +30,8 @@ use crate::engine::protocol::JobSettings;
 use crate::error::AppError;
 use crate::services::http::{js_error, now_ms, RegistrySession};
 use crate::state::{
-    Action, CacheInfo, Credentials, ErrorReport, ImageContents, LayerRow, PullEvent, SavedArchive,
+    Action, CacheInfo, Credentials, ErrorReport, ImageContents, LayerRow, PinnedTag, PullEvent,
+    SavedArchive,
 };
 
 use layers::{Layers, ProgressGate};
@@ -395,6 +396,15 @@ impl Pull {
                 })
                 .count(),
             uncompressed: self.request.uncompressed,
+            pinned: inputs
+                .iter()
+                .filter_map(|(reference, _)| {
+                    Some(PinnedTag {
+                        repo_tag: reference.repo_tag()?,
+                        digest: reference.digest()?.clone(),
+                    })
+                })
+                .collect(),
         }));
         Ok(())
     }
