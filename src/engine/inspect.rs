@@ -23,7 +23,7 @@ use super::protocol::{
 };
 
 /// Where exports and saved files are written, beside the layer cache.
-pub const EXPORTS_DIR: &str = "skiff-exports";
+const EXPORTS_DIR: &str = "skiff-exports";
 /// Rows per message.
 const ROWS_PER_BATCH: usize = 5000;
 
@@ -247,8 +247,7 @@ fn send_tree(tree: &Tree, send_rows: impl Fn(Vec<TreeRow>)) {
 
 fn summary(tree: &Tree) -> TreeSummary {
     let files = tree
-        .walk()
-        .iter()
+        .nodes()
         .filter(|(_, n)| n.entry.kind != Kind::Dir)
         .count();
     TreeSummary {
@@ -266,12 +265,16 @@ fn summary(tree: &Tree) -> TreeSummary {
     }
 }
 
-async fn output(file_name: &str) -> Result<FileSystemSyncAccessHandle, String> {
+/// The folder exports and saved files are written to.
+pub async fn exports_dir() -> Result<web_sys::FileSystemDirectoryHandle, String> {
     let root = opfs::root().await.map_err(|e| e.to_string())?;
-    let dir = opfs::subdirectory(&root, EXPORTS_DIR)
+    opfs::subdirectory(&root, EXPORTS_DIR)
         .await
-        .map_err(|e| e.to_string())?;
-    let file = opfs::file(&dir, file_name, true)
+        .map_err(|e| e.to_string())
+}
+
+async fn output(file_name: &str) -> Result<FileSystemSyncAccessHandle, String> {
+    let file = opfs::file(&exports_dir().await?, file_name, true)
         .await
         .map_err(|e| e.to_string())?;
     let handle = opfs::sync_handle(&file).await.map_err(|e| e.to_string())?;

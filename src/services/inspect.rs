@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use crate::engine::inspect::EXPORTS_DIR;
+use crate::engine::inspect::exports_dir;
 use crate::engine::opfs;
 use crate::engine::pool::WORKER_SCRIPT;
 use crate::engine::protocol::{encode, InspectTask, Inspected, ToPage, ToWorker, TreeRow};
@@ -83,11 +83,7 @@ async fn drive(
 
 /// Offers `skiff-exports/<file_name>` as a download named `download_name`.
 pub async fn download(file_name: &str, download_name: &str) -> Result<(), String> {
-    let root = opfs::root().await.map_err(|e| e.to_string())?;
-    let dir = opfs::subdirectory(&root, EXPORTS_DIR)
-        .await
-        .map_err(|e| e.to_string())?;
-    let handle = opfs::file(&dir, file_name, false)
+    let handle = opfs::file(&exports_dir().await?, file_name, false)
         .await
         .map_err(|e| e.to_string())?;
     let file: web_sys::Blob = opfs::wait(handle.get_file(), "reading the saved file")

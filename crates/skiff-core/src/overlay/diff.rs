@@ -152,12 +152,7 @@ pub fn compare_trees(
     let mut differences = Vec::new();
     let mut undecided = Vec::new();
     let size = |node: &Node| (node.entry.kind == Kind::File).then_some(node.entry.size);
-    let paths: BTreeSet<&str> = a
-        .walk()
-        .into_iter()
-        .map(|(p, _)| p)
-        .chain(b.walk().into_iter().map(|(p, _)| p))
-        .collect();
+    let paths: BTreeSet<&str> = a.nodes().chain(b.nodes()).map(|(p, _)| p).collect();
     let mut paths: Vec<&str> = paths.into_iter().collect();
     paths.sort_by(|x, y| walk_order(x, y));
     for path in paths {

@@ -4,7 +4,7 @@
 //! written as docker writes them: the first name in walk order carries the content, the others
 //! link to it; a link whose first name a later layer deleted becomes the file.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
 use super::entry::{Entry, Kind};
@@ -274,24 +274,25 @@ fn truncate(s: &str, max: usize) -> String {
     s[..end].to_owned()
 }
 
-/// Which names of the plan carry content, for messages and tests.
-pub fn content_names(plan: &Plan) -> HashMap<String, usize> {
-    let mut names = HashMap::new();
-    for (layer, files) in plan.contents.iter().enumerate() {
-        for group in files.values() {
-            for entry in group {
-                names.insert(entry.path.clone(), layer);
-            }
-        }
-    }
-    names
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::overlay::read::{list, tests::layer};
+    use std::collections::HashMap;
     use Kind::*;
+
+    /// Which names of the plan carry content.
+    fn content_names(plan: &Plan) -> HashMap<String, usize> {
+        let mut names = HashMap::new();
+        for (layer, files) in plan.contents.iter().enumerate() {
+            for group in files.values() {
+                for entry in group {
+                    names.insert(entry.path.clone(), layer);
+                }
+            }
+        }
+        names
+    }
 
     fn export(layers: &[Vec<u8>]) -> Vec<(String, char, u64, String, String)> {
         let mut tree = Tree::new();

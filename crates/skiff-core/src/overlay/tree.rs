@@ -191,9 +191,14 @@ impl Tree {
         &self.removed
     }
 
+    /// Every path with its node, in no useful order (cheaper than [`Tree::walk`]).
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &Node)> {
+        self.nodes.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
     /// Every path with its node, in the order a walk of the tree visits them.
     pub fn walk(&self) -> Vec<(&str, &Node)> {
-        let mut all: Vec<(&str, &Node)> = self.nodes.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        let mut all: Vec<(&str, &Node)> = self.nodes().collect();
         all.sort_by(|a, b| walk_order(a.0, b.0));
         all
     }
