@@ -4,11 +4,19 @@ use std::rc::Rc;
 
 use yew::Reducible;
 
+pub mod explorer;
+
+pub use explorer::{ExplorerAction, ExplorerState, ObjectDoc};
+
 /// Where a pull is.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Phase {
     Idle,
-    Running { stage: String },
+    Running {
+        stage: String,
+    },
+    /// Looked inside without downloading the layers.
+    Inspected,
     Done(SavedArchive),
     Failed(ErrorReport),
 }
@@ -173,14 +181,7 @@ pub enum TagsView {
     },
 }
 
-/// One request the app made, for the "registry conversation" view. Never holds credentials.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Exchange {
-    pub method: &'static str,
-    pub url: String,
-    pub status: Option<u16>,
-    pub note: String,
-}
+pub use skiff_core::exchange::Exchange;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {
@@ -200,12 +201,10 @@ pub struct State {
     pub phase: Phase,
     pub layers: Vec<LayerRow>,
     pub exchanges: Vec<Exchange>,
-    pub manifest_json: Option<String>,
-    pub config_json: Option<String>,
+    pub explorer: ExplorerState,
     /// What the pulled index offers; empty for single-platform images.
     pub offers: Vec<PlatformOffer>,
     pub chosen_platform: Option<String>,
-    pub index_json: Option<String>,
     pub tags: TagsView,
     pub cache: CacheInfo,
 }
@@ -221,19 +220,16 @@ pub enum PullEvent {
         reference: String,
     },
     Stage(String),
+    /// This image's documents come next (the explorer's links resolve against it).
+    Exploring(skiff_core::Reference),
     Exchange(Exchange),
     IndexFetched {
-        json: String,
         offers: Vec<PlatformOffer>,
     },
+    /// A document fetched and checked (index, manifest, config).
+    Object(ObjectDoc),
     PlatformChosen {
         platform: String,
-    },
-    ManifestFetched {
-        json: String,
-    },
-    ConfigFetched {
-        json: String,
     },
     LayersAdded(Vec<LayerRow>),
     /// Bytes verified so far, for the rows that moved since the last update.
@@ -246,6 +242,8 @@ pub enum PullEvent {
         outcome: LayerOutcome,
     },
     Finished(SavedArchive),
+    /// An inspection (no layers) found the image.
+    Inspected,
     Failed(ErrorReport),
 }
 
@@ -299,9 +297,25 @@ pub enum Action {
     CacheInfo(CacheInfo),
     /// The cache was emptied (and with it the archive on offer).
     CacheCleared(CacheInfo),
+    /// A request outside a pull (tag lists, objects opened from the explorer).
+    Exchange(Exchange),
+    Explorer(ExplorerAction),
 }
 
 impl State {
+    /// A new exchange, or a later report (its body read) of one already listed.
+    fn record(&mut self, exchange: Exchange) {
+        match self
+            .exchanges
+            .iter_mut()
+            .rev()
+            .find(|e| e.id == exchange.id)
+        {
+            Some(listed) => *listed = exchange,
+            None => self.exchanges.push(exchange),
+        }
+    }
+
     /// A pull's event, as state: the one place events become what the UI shows.
     fn apply(&mut self, event: PullEvent) {
         match event {
@@ -309,14 +323,13 @@ impl State {
                 self.reference = Some(reference)
             }
             PullEvent::Stage(stage) => self.phase = Phase::Running { stage },
-            PullEvent::Exchange(exchange) => self.exchanges.push(exchange),
-            PullEvent::IndexFetched { json, offers } => {
-                self.index_json = Some(json);
+            PullEvent::Exchange(exchange) => self.record(exchange),
+            PullEvent::IndexFetched { offers } => {
                 self.offers = offers;
             }
             PullEvent::PlatformChosen { platform } => self.chosen_platform = Some(platform),
-            PullEvent::ManifestFetched { json } => self.manifest_json = Some(json),
-            PullEvent::ConfigFetched { json } => self.config_json = Some(json),
+            PullEvent::Object(doc) => self.explorer.add(doc),
+            PullEvent::Exploring(reference) => self.explorer.reference = Some(reference),
             PullEvent::LayersAdded(layers) => self.layers.extend(layers),
             PullEvent::LayersProgress { received, now_ms } => {
                 for (index, received) in received {
@@ -349,6 +362,7 @@ impl State {
                 }
             }
             PullEvent::Finished(archive) => self.phase = Phase::Done(archive),
+            PullEvent::Inspected => self.phase = Phase::Inspected,
             PullEvent::Failed(report) => self.phase = Phase::Failed(report),
         }
     }
@@ -368,11 +382,9 @@ impl State {
             phase: Phase::Idle,
             layers: Vec::new(),
             exchanges: Vec::new(),
-            manifest_json: None,
-            config_json: None,
+            explorer: ExplorerState::default(),
             offers: Vec::new(),
             chosen_platform: None,
-            index_json: None,
             tags: TagsView::Hidden,
             cache: CacheInfo::default(),
         }
@@ -452,6 +464,10 @@ impl Reducible for State {
                     )
                 };
                 next.pull_id = pull_id;
+                // The tab the user chose, and an object a link asked for, stay; what the tab
+                // showed belonged to the last image.
+                next.explorer.view = self.explorer.view;
+                next.explorer.pending = self.explorer.pending.clone();
                 next.reference = Some(reference);
                 next.phase = Phase::Running {
                     stage: "Contacting the registry".to_owned(),
@@ -459,6 +475,8 @@ impl Reducible for State {
             }
             Action::Pull { pull_id, event } if current(pull_id) => next.apply(event),
             Action::CacheInfo(info) => next.cache = info,
+            Action::Exchange(exchange) => next.record(exchange),
+            Action::Explorer(action) => next.explorer.apply(action),
             Action::CacheCleared(info) => {
                 next.cache = info;
                 // The archive on offer was made of cached files: it is gone with them.

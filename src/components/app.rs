@@ -1,15 +1,17 @@
+mod explore;
+
 use yew::prelude::*;
 
 use super::cache_panel::CachePanel;
 use super::credentials_panel::CredentialsPanel;
 use super::error_panel::ErrorPanel;
-use super::exchange_log::ExchangeLog;
 use super::files::FilesPanel;
 use super::layer_list::LayerList;
 use super::platform_picker::PlatformPicker;
 use super::pull_form::PullForm;
 use super::save_panel::SavePanel;
 use super::tag_list::TagList;
+use crate::services::link::ViewLink;
 use crate::services::{prefs, pull, tags};
 use crate::state::{Action, Credentials, Phase, State};
 use skiff_core::reference::PullInput;
@@ -23,6 +25,7 @@ pub fn app() -> Html {
         Callback::from(move |_: MouseEvent| theme.set(theme.next()))
     };
     let state = use_reducer(|| {
+        let link = ViewLink::current();
         let remembered = prefs::remembered_credentials();
         State {
             remember_credentials: remembered.is_some(),
@@ -32,15 +35,16 @@ pub fn app() -> Html {
                 cap: prefs::pull_settings().cache_cap_bytes,
                 ..Default::default()
             },
-            queue: {
-                let mut linked = prefs::hash_params("image");
-                linked.pop();
-                linked
+            queue: link.images[..link.images.len().saturating_sub(1)].to_vec(),
+            explorer: crate::state::ExplorerState {
+                view: link.view.unwrap_or_default(),
+                pending: link.object.clone(),
+                ..Default::default()
             },
             ..State::new(
-                prefs::hash_params("image").pop().unwrap_or_default(),
+                link.images.last().cloned().unwrap_or_default(),
                 prefs::saved_proxy(),
-                prefs::hash_param("platform").unwrap_or_else(prefs::saved_platform),
+                link.platform.clone().unwrap_or_else(prefs::saved_platform),
             )
         }
     });
@@ -56,27 +60,39 @@ pub fn app() -> Html {
                     dispatcher.dispatch(Action::CacheInfo(info));
                 }
             });
+            let link = ViewLink::current();
             if let Some(interrupted) = prefs::interrupted_pull() {
                 resume_pull(&state, interrupted);
+            } else if !link.images.is_empty() && (link.view.is_some() || link.object.is_some()) {
+                // A shared link to a view: look inside the image to show it.
+                let pull = prefs::InterruptedPull {
+                    images: link.images,
+                    platform: state.platform_input.clone(),
+                    uncompressed: false,
+                };
+                run(
+                    &state,
+                    pull,
+                    Run {
+                        inspect_only: true,
+                        ..Run::default()
+                    },
+                );
             }
         });
     }
 
-    // A link followed while the app is open fills the form too.
+    // Back, forward or a link followed while the app is open: the form and view follow.
     {
         let state = state.clone();
         use_effect_with((), move |_| {
-            let listener = prefs::listen_hash_change(Callback::from(move |()| {
-                if let Some(image) = prefs::hash_params("image").pop() {
-                    state.dispatch(Action::EditImage(image));
-                }
-                if let Some(platform) = prefs::hash_param("platform") {
-                    state.dispatch(Action::EditPlatform(platform));
-                }
+            let listener = prefs::listen_address_change(Callback::from(move |()| {
+                explore::follow_link(&state, ViewLink::current())
             }));
             move || drop(listener)
         });
     }
+    explore::use_pending_object(&state);
 
     let on_image = {
         let state = state.clone();
@@ -165,6 +181,10 @@ pub fn app() -> Html {
             start_pull(&state, state.platform_input.clone(), state.uncompressed)
         })
     };
+    let on_inspect = {
+        let state = state.clone();
+        Callback::from(move |()| inspect(&state))
+    };
     // The same images again, stored uncompressed: the layers come from the cache.
     let on_save_uncompressed = {
         let state = state.clone();
@@ -213,6 +233,7 @@ pub fn app() -> Html {
                 save_to_file={pull::target::can_pick().then_some(state.save_to_file)}
                 on_save_to_file={let state = state.clone(); Callback::from(move |save| state.dispatch(Action::SetSaveToFile(save)))}
                 {on_pull}
+                {on_inspect}
                 on_cancel={Callback::from(|()| pull::cancel())}
             >
                 <CredentialsPanel
@@ -244,12 +265,7 @@ pub fn app() -> Html {
             <LayerList layers={state.layers.clone()} />
             <CachePanel info={state.cache.clone()} running={state.is_running()}
                 on_clear={on_clear_cache} on_cap={on_cache_cap} />
-            <ExchangeLog
-                exchanges={state.exchanges.clone()}
-                index_json={state.index_json.clone()}
-                manifest_json={state.manifest_json.clone()}
-                config_json={state.config_json.clone()}
-            />
+            { explore::explorer(&state) }
         </main>
     }
 }
@@ -262,7 +278,7 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String, uncompressed: b
     prefs::save_proxy(&state.proxy_input);
     prefs::save_platform(&platform);
     prefs::save_uncompressed(uncompressed);
-    prefs::set_images_in_url(&images);
+    show_images_in_url(&images, &platform);
     let pull = prefs::InterruptedPull {
         images,
         platform,
@@ -284,6 +300,38 @@ fn start_pull(state: &UseReducerHandle<State>, platform: String, uncompressed: b
             Err(error) => run_failed(&state, &error),
         }
     });
+}
+
+/// The images (and platform) in the page's address, to share; the view stays, the object
+/// belonged to the last image.
+fn show_images_in_url(images: &[String], platform: &str) {
+    ViewLink {
+        images: images.to_vec(),
+        platform: Some(platform.to_owned()).filter(|p| !p.is_empty()),
+        object: None,
+        ..ViewLink::current()
+    }
+    .show(false);
+}
+
+/// Fetches the manifest and config of the image in the form, no layers.
+fn inspect(state: &UseReducerHandle<State>) {
+    let images = state.images_to_pull();
+    let Some(last) = images.last() else { return };
+    show_images_in_url(std::slice::from_ref(last), &state.platform_input);
+    let pull = prefs::InterruptedPull {
+        images: vec![last.clone()],
+        platform: state.platform_input.clone(),
+        uncompressed: false,
+    };
+    run(
+        state,
+        pull,
+        Run {
+            inspect_only: true,
+            ..Run::default()
+        },
+    );
 }
 
 /// A pull that could not start (no file could be chosen), reported like any failed pull.
@@ -309,8 +357,14 @@ fn resume_pull(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull) {
     if pull.images.is_empty() {
         return prefs::clear_pull_in_progress();
     }
-    let resumed = true;
-    run(state, pull, resumed, None);
+    run(
+        state,
+        pull,
+        Run {
+            resumed: true,
+            ..Run::default()
+        },
+    );
 }
 
 fn run_pull(
@@ -318,22 +372,36 @@ fn run_pull(
     pull: prefs::InterruptedPull,
     save_to: Option<web_sys::FileSystemFileHandle>,
 ) {
-    run(state, pull, false, save_to);
+    run(
+        state,
+        pull,
+        Run {
+            save_to,
+            ..Run::default()
+        },
+    );
 }
 
-fn run(
-    state: &UseReducerHandle<State>,
-    pull: prefs::InterruptedPull,
+/// How a pull runs, beyond what it pulls.
+#[derive(Default)]
+struct Run {
+    /// Pulled again after a reload interrupted it.
     resumed: bool,
     save_to: Option<web_sys::FileSystemFileHandle>,
-) {
+    /// Manifests and configs only.
+    inspect_only: bool,
+}
+
+fn run(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull, how: Run) {
     let first_registry = pull.images[0]
         .parse::<PullInput>()
         .ok()
         .map(|input| input.reference.registry().to_owned());
     let credentials = credentials_for(state, first_registry.as_deref());
     prefs::remember_credentials(credentials.as_ref().filter(|_| state.remember_credentials));
-    prefs::mark_pull_in_progress(&pull);
+    if !how.inspect_only {
+        prefs::mark_pull_in_progress(&pull);
+    }
     let dispatcher = state.dispatcher();
     pull::start(
         pull::PullRequest {
@@ -343,8 +411,9 @@ fn run(
             uncompressed: pull.uncompressed,
             credentials,
             settings: prefs::pull_settings(),
-            resumed,
-            save_to,
+            resumed: how.resumed,
+            save_to: how.save_to,
+            inspect_only: how.inspect_only,
         },
         state.pull_id + 1,
         Callback::from(move |action| dispatcher.dispatch(action)),

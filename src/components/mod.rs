@@ -2,7 +2,7 @@ pub mod app;
 pub mod cache_panel;
 pub mod credentials_panel;
 pub mod error_panel;
-pub mod exchange_log;
+pub mod explorer;
 pub mod files;
 pub mod layer_list;
 pub mod platform_picker;

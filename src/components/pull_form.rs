@@ -33,6 +33,8 @@ pub struct PullFormProps {
     pub save_to_file: Option<bool>,
     pub on_save_to_file: Callback<bool>,
     pub on_pull: Callback<()>,
+    /// Fetch the manifest and config only: look inside without downloading the layers.
+    pub on_inspect: Callback<()>,
     pub on_cancel: Callback<()>,
     /// The credentials panel.
     #[prop_or_default]
@@ -147,6 +149,12 @@ pub fn pull_form(props: &PullFormProps) -> Html {
             <div class="actions">
             <button id="pull" type="submit" disabled={props.running || (props.image.trim().is_empty() && props.queue.is_empty())}>
                 { pull_label(props) }
+            </button>
+            <button id="inspect" type="button" class="secondary"
+                disabled={props.running || props.image.trim().is_empty()}
+                title="Fetch the manifest and config only, to see the image and the registry's answers"
+                onclick={let on = props.on_inspect.clone(); Callback::from(move |_| on.emit(()))}>
+                { "Look inside (no download)" }
             </button>
             if props.running {
                 <button id="cancel" type="button" class="secondary cancel"

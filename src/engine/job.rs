@@ -264,7 +264,10 @@ impl Job {
                 ResumeAccepted::Continue { .. } => {}
             }
             attempt = 0;
-            match self.pump(&response).await? {
+            let before = self.fetched;
+            let pumped = self.pump(&response).await;
+            self.link.finish_exchange(self.fetched - before);
+            match pumped? {
                 Pumped::Ended if self.resume.is_complete() => continue,
                 Pumped::Ended => self.broke("the body ended early")?,
                 Pumped::Broke(detail) => self.broke(&detail)?,

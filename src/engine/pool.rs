@@ -24,11 +24,8 @@ pub enum JobEvent {
     Progress {
         received: u64,
     },
-    Exchange {
-        url: String,
-        status: Option<u16>,
-        note: String,
-    },
+    /// A request the job made (reported again when its body ended).
+    Exchange(Box<skiff_core::exchange::Exchange>),
     /// The registry answered 401: call [`Pool::authorize`] with a fresh header (or `None`).
     NeedsAuthorization {
         job: u32,
@@ -217,12 +214,7 @@ fn deliver(inner: &Inner, message: ToPage) {
     let (job, event) = match message {
         ToPage::Ready | ToPage::Rows { .. } | ToPage::Inspected { .. } => return,
         ToPage::Progress { job, received } => (job, JobEvent::Progress { received }),
-        ToPage::Exchange {
-            job,
-            url,
-            status,
-            note,
-        } => (job, JobEvent::Exchange { url, status, note }),
+        ToPage::Exchange { job, exchange } => (job, JobEvent::Exchange(exchange)),
         ToPage::NeedsAuthorization { job, challenge } => {
             (job, JobEvent::NeedsAuthorization { job, challenge })
         }

@@ -156,9 +156,7 @@ pub enum ToPage {
     /// A request the worker made, for the request log.
     Exchange {
         job: u32,
-        url: String,
-        status: Option<u16>,
-        note: String,
+        exchange: Box<skiff_core::exchange::Exchange>,
     },
     /// The registry answered 401: the page renews its token and answers with
     /// [`ToWorker::Authorization`]; the worker keeps what it has verified meanwhile.

@@ -1,10 +1,11 @@
 //! The layer worker's side: receives jobs, runs each ([`super::job::Job`]), and is the job's
 //! link to the page (progress, the request log, fresh tokens) and to the network.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use futures::channel::oneshot;
+use skiff_core::exchange::{self, Exchange, Method, Purpose};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -84,6 +85,8 @@ async fn run(scope: DedicatedWorkerGlobalScope, spec: LayerJob) {
         job,
         scope: scope.clone(),
         controller,
+        requests: Cell::new(0),
+        last: RefCell::new(None),
     };
     let result = match Job::open(spec, link).await {
         Ok(opened) => opened.run().await,
@@ -111,6 +114,10 @@ pub struct JobLink {
     job: u32,
     scope: DedicatedWorkerGlobalScope,
     controller: AbortController,
+    /// Requests made so far, for their records' ids.
+    requests: Cell<u32>,
+    /// The last request's record, completed when its body ends.
+    last: RefCell<Option<Exchange>>,
 }
 
 impl JobLink {
@@ -149,9 +156,10 @@ impl JobLink {
         if let Some(range) = sent.range {
             let _ = headers.set("Range", range);
         }
+        let started_ms = js_sys::Date::now();
         let result = JsFuture::from(self.scope.fetch_with_request(&request)).await;
         let response: Option<Response> = result.as_ref().ok().map(|r| r.clone().unchecked_into());
-        self.report(sent, response.as_ref());
+        self.report(sent, response.as_ref(), started_ms);
         match response {
             Some(response) => Ok(response),
             None => Err(result
@@ -161,37 +169,55 @@ impl JobLink {
         }
     }
 
-    fn report(&self, sent: &Sent<'_>, response: Option<&Response>) {
-        let mut note = if sent.source.registry {
-            "layer".to_owned()
-        } else {
-            "foreign layer from its URL".to_owned()
-        };
+    fn report(&self, sent: &Sent<'_>, response: Option<&Response>, started_ms: f64) {
+        self.requests.set(self.requests.get() + 1);
+        let source = sent.source;
+        let mut request_headers = Vec::new();
+        if let (true, Some(authorization)) = (source.registry, sent.authorization) {
+            request_headers.extend(exchange::request_header("Authorization", authorization));
+        }
         if let Some(range) = sent.range {
-            note.push_str(&format!(", resumed ({range})"));
+            request_headers.extend(exchange::request_header("Range", range));
         }
-        let redirected = response.and_then(|r| {
-            r.headers()
-                .get(skiff_core::proxy_protocol::REDIRECTED_TO_HEADER)
-                .ok()
-                .flatten()
-        });
-        if let Some(host) = redirected {
-            note.push_str(&format!(", served by {host} after a redirect"));
+        let record = Exchange {
+            id: format!("w{}-{}", self.job, self.requests.get()),
+            purpose: if source.registry {
+                Purpose::Layer
+            } else {
+                Purpose::ForeignLayer
+            },
+            method: Method::Get,
+            url: source.shown_url.clone(),
+            request_headers,
+            status: response.map(Response::status),
+            response_headers: response.map(shown_headers).unwrap_or_default(),
+            started_ms,
+            first_byte_ms: response.map(|_| js_sys::Date::now()),
+            finished_ms: None,
+            bytes: None,
+            note: source
+                .local
+                .then(|| "read from this browser's layer cache, not the network".to_owned()),
+        };
+        self.post_exchange(&record);
+        *self.last.borrow_mut() = Some(record);
+    }
+
+    /// The last request's body ended (or broke) after `bytes`.
+    pub fn finish_exchange(&self, bytes: u64) {
+        if let Some(mut record) = self.last.borrow_mut().take() {
+            record.finished_ms = Some(js_sys::Date::now());
+            record.bytes = Some(bytes);
+            self.post_exchange(&record);
         }
-        if sent.source.registry && sent.authorization.is_some() {
-            note.push_str(" (authenticated)");
-        }
-        if response.is_none() {
-            note.push_str(": no answer");
-        }
+    }
+
+    fn post_exchange(&self, record: &Exchange) {
         post(
             &self.scope,
             &ToPage::Exchange {
                 job: self.job,
-                url: sent.source.shown_url.clone(),
-                status: response.map(Response::status),
-                note,
+                exchange: Box::new(record.clone()),
             },
         );
     }
@@ -228,4 +254,18 @@ impl JobLink {
         super::opfs::pause(ms.min(i32::MAX as u64) as i32).await;
         self.check_cancelled()
     }
+}
+
+/// The headers of an answer the explorer shows (the core decides which).
+fn shown_headers(response: &Response) -> Vec<exchange::Header> {
+    let mut all = Vec::new();
+    if let Ok(Some(entries)) = js_sys::try_iter(&response.headers()) {
+        for entry in entries.flatten() {
+            let pair: js_sys::Array = entry.unchecked_into();
+            if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
+                all.push((name, value));
+            }
+        }
+    }
+    exchange::response_headers(all.iter().map(|(n, v)| (n.as_str(), v.as_str())))
 }

@@ -2,6 +2,8 @@
 
 pub mod http;
 pub mod inspect;
+pub mod link;
+pub mod objects;
 pub mod prefs;
 pub mod pull;
 pub mod stream;

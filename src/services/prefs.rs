@@ -59,81 +59,36 @@ pub fn save_platform(platform: &str) {
     }
 }
 
-/// A query parameter of the `#/?a=b&…` part of the page URL.
-pub fn hash_param(name: &str) -> Option<String> {
-    hash_params(name).into_iter().next()
-}
-
-/// Every value of a repeated parameter: `#/?image=a&image=b`.
-pub fn hash_params(name: &str) -> Vec<String> {
-    let Some(hash) = web_sys::window().and_then(|w| w.location().hash().ok()) else {
-        return Vec::new();
-    };
-    let Some(query) = hash.strip_prefix("#/?").or_else(|| hash.strip_prefix("#?")) else {
-        return Vec::new();
-    };
-    query
-        .split('&')
-        .filter_map(|pair| {
-            let (key, value) = pair.split_once('=')?;
-            (key == name).then(|| decode(value))
-        })
-        .filter(|value| !value.trim().is_empty())
-        .collect()
-}
-
-/// Puts the images into the page URL without reloading or adding history entries, so the
-/// address bar can be shared.
-pub fn set_images_in_url(images: &[String]) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let query: Vec<String> = images
-        .iter()
-        .map(|image| {
-            format!(
-                "image={}",
-                String::from(js_sys::encode_uri_component(image))
-            )
-        })
-        .collect();
-    let hash = format!("#/?{}", query.join("&"));
-    if let Ok(history) = window.history() {
-        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&hash));
-    }
-}
-
-fn decode(value: &str) -> String {
-    let plus_as_space = value.replace('+', " ");
-    js_sys::decode_uri_component(&plus_as_space)
-        .map(String::from)
-        .unwrap_or(plus_as_space)
-}
-
-/// Calls `on_change` whenever the user (or a followed link) changes the `#/?…` part; dropping
-/// the listener stops it.
-pub struct HashListener {
+/// Calls `on_change` whenever the page's address changes without a reload: back, forward, or
+/// a link followed (`popstate`, `hashchange`); dropping the listener stops it.
+pub struct AddressListener {
     closure: wasm_bindgen::closure::Closure<dyn FnMut()>,
 }
 
-pub fn listen_hash_change(on_change: yew::Callback<()>) -> HashListener {
+const ADDRESS_EVENTS: [&str; 2] = ["popstate", "hashchange"];
+
+pub fn listen_address_change(on_change: yew::Callback<()>) -> AddressListener {
     let closure = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || on_change.emit(()));
     if let Some(window) = web_sys::window() {
         use wasm_bindgen::JsCast as _;
-        let _ =
-            window.add_event_listener_with_callback("hashchange", closure.as_ref().unchecked_ref());
+        for event in ADDRESS_EVENTS {
+            let _ =
+                window.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+        }
     }
-    HashListener { closure }
+    AddressListener { closure }
 }
 
-impl Drop for HashListener {
+impl Drop for AddressListener {
     fn drop(&mut self) {
         if let Some(window) = web_sys::window() {
             use wasm_bindgen::JsCast as _;
-            let _ = window.remove_event_listener_with_callback(
-                "hashchange",
-                self.closure.as_ref().unchecked_ref(),
-            );
+            for event in ADDRESS_EVENTS {
+                let _ = window.remove_event_listener_with_callback(
+                    event,
+                    self.closure.as_ref().unchecked_ref(),
+                );
+            }
         }
     }
 }

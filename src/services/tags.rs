@@ -1,5 +1,6 @@
 //! Lists a repository's tags (`/v2/<name>/tags/list`), following `Link` pages.
 
+use skiff_core::exchange::Purpose;
 use skiff_core::reference::PullInput;
 use skiff_core::registry::{next_page_url, ping_url, tags_url, Route, TagList};
 use yew::Callback;
@@ -43,7 +44,10 @@ async fn list(request: &TagsRequest, dispatch: &Callback<Action>) -> Result<(), 
         &reference,
         request.credentials.clone(),
         controller.signal(),
-        Callback::noop(),
+        {
+            let dispatch = dispatch.clone();
+            Callback::from(move |exchange| dispatch.emit(Action::Exchange(exchange)))
+        },
     );
     session.ping(&ping_url(reference.registry())).await?;
     let mut tags = Vec::new();
@@ -55,7 +59,7 @@ async fn list(request: &TagsRequest, dispatch: &Callback<Action>) -> Result<(), 
         }
         pages += 1;
         let page = session
-            .get_document(&current, None, "tag list", None)
+            .get_document(&current, None, Purpose::TagList, None)
             .await?;
         let (link, body) = (page.link, page.body);
         tags.extend(TagList::parse(&body)?.tags.unwrap_or_default());

@@ -39,8 +39,8 @@ test("Docker Hub's flow: anonymous token, blobs 307 to a CDN that rejects Author
   assert.equal(stats.tokenRequestsWithCredentials, 0, 'anonymously');
   assert.equal(stats.cdnRejectedAuthorization, 0, 'Authorization never reached the CDN');
   assert.equal(Object.keys(stats.cdnRequests).length, 4, 'config and 3 layers came from the CDN');
-  const notes = await page.$$eval('.exchanges .note', (n) => n.map((x) => x.textContent));
-  assert.ok(notes.some((n) => n.includes(`served by ${cdnHost} after a redirect`)), notes.join('\n'));
+  const notes = await page.$$eval('.exchange .explain', (n) => n.map((x) => x.textContent));
+  assert.ok(notes.some((n) => n.includes(`redirected to ${cdnHost}`)), notes.join('\n'));
   const tar = await saveArchive(page, 'busybox_v2s2.tar');
   dockerLoadAndRun(tar, reference, FIXTURE_OUTPUT);
   await page.context().close();

@@ -154,7 +154,7 @@ test('with layers stored uncompressed, the quota check counts what they expand t
   await pull(page);
   assert.match(await page.innerText('#error'), /needs [2-9] MB of browser storage but only 1 MB are free/);
   const notes = await page.$$eval('.exchanges li', (items) => items.map((li) => li.textContent));
-  assert.ok(notes.some((n) => /uncompressed size of layer/.test(n)), 'the gzip trailers were asked for');
+  assert.ok(notes.some((n) => /layer size probe/.test(n)), 'the gzip trailers were asked for');
   await page.check('#as-downloaded');
   await pull(page);
   await expectPulled(page);

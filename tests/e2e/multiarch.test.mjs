@@ -103,7 +103,9 @@ test('name:tag@sha256 pins to the digest, not the tag', async () => {
   const urls = await page.$$eval('.exchanges .url', (codes) => codes.map((c) => c.textContent));
   assert.ok(urls.some((u) => u.endsWith(`/manifests/${rig.multiIndexDigest}`)), urls.join('\n'));
   assert.ok(!urls.some((u) => u.endsWith('/manifests/list')), urls.join('\n'));
-  assert.ok((await page.innerText('details:has(pre)')).length > 0);
+  // The index, the chosen manifest and its config, each openable in the explorer.
+  await page.click('.tab[data-view=objects]');
+  assert.equal(await page.locator('.object-tab').count(), 3);
   await page.context().close();
 });
 

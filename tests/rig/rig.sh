@@ -237,6 +237,45 @@ build_multiarch() {
   multi_arm64_digest="sha256:$(sha256sum "$work/arm64-oci.json" | cut -d' ' -f1)"
 }
 
+# An image with a cosign-style signature (under the tag sha256-<hex>.sig) and an SPDX SBOM as an
+# OCI 1.1 artifact with a subject, listed in a referrers index under the tag sha256-<hex> (the
+# OCI tag schema): Debian's Distribution 2.8 has no referrers API, as many registries still.
+build_signed() {
+  local oci="$dir/oci" work="$dir/signed" dest="docker://127.0.0.1:$registry_port"
+  local oci_mt=application/vnd.oci.image.manifest.v1+json
+  mkdir -p "$work"
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci "oci:$oci:busybox" "$dest/skiff/signed:latest"
+  manifest_of skiff/signed latest "$oci_mt" > "$work/image.json"
+  signed_digest="sha256:$(sha256sum "$work/image.json" | cut -d' ' -f1)"
+  local tag="sha256-${signed_digest#sha256:}"
+
+  jq -cn --arg d "$signed_digest" --arg r "127.0.0.1:$registry_port/skiff/signed" \
+    '{critical: {identity: {"docker-reference": $r}, image: {"docker-manifest-digest": $d}, type: "cosign container image signature"}, optional: null}' \
+    > "$work/payload.json"
+  echo '{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]}}' > "$work/sig-config.json"
+  push_blob skiff/signed "$work/payload.json" > /dev/null
+  push_blob skiff/signed "$work/sig-config.json" > /dev/null
+  jq -n --argjson c "$(descriptor "$work/sig-config.json" application/vnd.oci.image.config.v1+json)" \
+    --argjson l "$(descriptor "$work/payload.json" application/vnd.dev.cosign.simplesigning.v1+json null \
+      '{"dev.cosignproject.cosign/signature":"MEUCIQDskiffrigsignatureAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}')" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: [$l]}' > "$work/signature.json"
+  put_manifest skiff/signed "$tag.sig" "$oci_mt" "$work/signature.json"
+
+  printf '{}' > "$work/empty.json"
+  jq -cn '{spdxVersion: "SPDX-2.3", name: "skiff-signed", packages: [{name: "busybox", versionInfo: "static"}]}' > "$work/sbom.json"
+  push_blob skiff/signed "$work/empty.json" > /dev/null
+  push_blob skiff/signed "$work/sbom.json" > /dev/null
+  jq -n --argjson c "$(descriptor "$work/empty.json" application/vnd.oci.empty.v1+json)" \
+    --argjson l "$(descriptor "$work/sbom.json" application/spdx+json)" \
+    --argjson s "$(descriptor "$work/image.json" "$oci_mt")" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", artifactType: "application/spdx+json", config: $c, layers: [$l], subject: $s}' > "$work/sbom-manifest.json"
+  local sbom_digest="sha256:$(sha256sum "$work/sbom-manifest.json" | cut -d' ' -f1)"
+  put_manifest skiff/signed "$sbom_digest" "$oci_mt" "$work/sbom-manifest.json"
+  jq -n --argjson m "$(descriptor "$work/sbom-manifest.json" "$oci_mt")" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [$m + {artifactType: "application/spdx+json"}]}' > "$work/referrers.json"
+  put_manifest skiff/signed "$tag" application/vnd.oci.image.index.v1+json "$work/referrers.json"
+}
+
 # tar_of DIR OUT: a layer tar of DIR's contents, owned by root.
 tar_of() {
   tar --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -C "$1" -cf "$2" .
@@ -419,6 +458,7 @@ case "$cmd" in
     start_registry
     build_fixtures
     build_multiarch
+    build_signed
     corrupt_fixture
     start_auth_registries
     build_odd
@@ -440,6 +480,7 @@ case "$cmd" in
   "corruptLayer": "$corrupt_layer",
   "multiIndexDigest": "$multi_index_digest",
   "multiArm64Digest": "$multi_arm64_digest",
+  "signedDigest": "$signed_digest",
   "fixtures": {
     "v2s2": "127.0.0.1:$registry_port/skiff/busybox:v2s2",
     "oci": "127.0.0.1:$registry_port/skiff/busybox:oci",
@@ -451,7 +492,8 @@ case "$cmd" in
     "tags": "127.0.0.1:$registry_port/skiff/tags:base",
     "overlay": "127.0.0.1:$registry_port/skiff/overlay:latest",
     "many": "127.0.0.1:$registry_port/skiff/many:latest",
-    "overlayNext": "127.0.0.1:$registry_port/skiff/overlay:next"
+    "overlayNext": "127.0.0.1:$registry_port/skiff/overlay:next",
+    "signed": "127.0.0.1:$registry_port/skiff/signed:latest"
   }
 }
 JSON

@@ -9,8 +9,12 @@
 //!   `Docker-Content-Digest`.
 //! - [`platform`]: `linux/arm64/v8` and choosing an index entry.
 //! - [`layer`]: decompressing layers while verifying them, for uncompressed archives.
+//! - [`exchange`] and [`explain`]: a request and its answer as the explorer shows them (secrets
+//!   hidden, rate limits read) and in plain words, with the auth dance picked out.
 //! - [`digest`]: the `Digest` type and a streaming [`digest::BlobVerifier`].
 //! - [`proxy_protocol`]: the headers and error kinds shared by Skiff's proxy and the app.
+//! - [`referrers`]: signatures, SBOMs and attestations of an image: the referrers API, the tag
+//!   schema and cosign's tags.
 //! - [`registry`]: the URLs of the distribution API for a reference.
 //! - [`media_type`]: media types as an enum, with what each one is and how a layer is packed.
 //! - [`retry`]: when to retry a request, how long to wait, and reading `Retry-After`.
@@ -30,6 +34,8 @@ pub mod auth;
 pub mod cache;
 pub mod digest;
 mod error;
+pub mod exchange;
+pub mod explain;
 pub mod layer;
 pub mod manifest;
 pub mod manifest_check;
@@ -38,6 +44,7 @@ pub mod overlay;
 pub mod platform;
 pub mod proxy_protocol;
 pub mod reference;
+pub mod referrers;
 pub mod registry;
 pub mod resume;
 pub mod retry;

@@ -35,6 +35,15 @@ pub fn manifest_url(reference: &Reference, manifest_reference: &str) -> String {
     )
 }
 
+/// The OCI referrers API for `subject`: an index of the artifacts that name it.
+pub fn referrers_url(reference: &Reference, subject: &Digest) -> String {
+    format!(
+        "{}/v2/{}/referrers/{subject}",
+        api_base(reference.registry()),
+        reference.repository()
+    )
+}
+
 pub fn blob_url(reference: &Reference, digest: &Digest) -> String {
     format!(
         "{}/v2/{}/blobs/{digest}",

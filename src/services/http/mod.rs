@@ -7,11 +7,11 @@
 mod auth;
 mod errors;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use gloo_net::http::{Request, Response};
+use skiff_core::exchange::{self, Exchange, Method, Purpose};
 use skiff_core::manifest::check_document_size;
-use skiff_core::proxy_protocol::REDIRECTED_TO_HEADER;
 use skiff_core::registry::Route;
 use skiff_core::retry::{Decision, Outcome, RetryAfter, RetryPolicy};
 use skiff_core::session::{AuthSession, AuthStep, TokenRequest};
@@ -23,7 +23,7 @@ use errors::proxy_error_kind;
 pub use errors::{error_for, error_from_facts};
 
 use crate::error::{js_error_text, AppError};
-use crate::state::{Credentials, Exchange};
+use crate::state::Credentials;
 
 /// Rounds of "answer a 401" in one request before giving up: a token, then a retry with it.
 const MAX_AUTH_ROUNDS: u32 = 3;
@@ -34,6 +34,20 @@ pub struct RegistrySession {
     auth: RefCell<AuthSession>,
     signal: AbortSignal,
     report: Callback<Exchange>,
+    /// The last request's record, completed once its body is read.
+    last: RefCell<Option<Exchange>>,
+}
+
+thread_local! {
+    static EXCHANGES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A page-wide unique id for an exchange record.
+pub fn next_exchange_id() -> String {
+    EXCHANGES.with(|n| {
+        n.set(n.get() + 1);
+        format!("p{}", n.get())
+    })
 }
 
 pub fn now_ms() -> u64 {
@@ -58,6 +72,7 @@ impl RegistrySession {
             auth: RefCell::new(AuthSession::new(reference.repository(), Vec::new(), login)),
             signal,
             report,
+            last: RefCell::new(None),
         }
     }
 
@@ -103,7 +118,7 @@ impl RegistrySession {
 
     /// `GET /v2/`: checks the registry speaks the API and settles auth before anything else.
     pub async fn ping(&self, url: &str) -> Result<(), AppError> {
-        let response = self.get(url, None, "version check").await?;
+        let response = self.get(url, None, Purpose::VersionCheck).await?;
         match response.status() {
             200 => Ok(()),
             _ => Err(error_for(&response, "version check (/v2/)").await),
@@ -117,31 +132,39 @@ impl RegistrySession {
         &self,
         url: &str,
         accept: Option<&str>,
-        what: &str,
+        purpose: Purpose,
     ) -> Result<Response, AppError> {
-        self.get_with(url, accept, what, &[]).await
+        self.get_with(url, accept, purpose, &[]).await
     }
 
     /// A few bytes of a blob (`range` as in `bytes=0-17`); `None` when the registry will not
     /// answer with just those (the caller then does without them).
-    pub async fn get_range(&self, url: &str, range: &str, what: &str) -> Option<Vec<u8>> {
+    pub async fn get_range(&self, url: &str, range: &str) -> Option<Vec<u8>> {
         let response = self
-            .get_with(url, None, what, &[("Range", range.to_owned())])
+            .get_with(
+                url,
+                None,
+                Purpose::SizeProbe,
+                &[("Range", range.to_owned())],
+            )
             .await
             .ok()?;
         if response.status() != 206 {
             return None;
         }
-        read_document(response, "blob range").await.ok()
+        let bytes = read_document(response, "blob range").await.ok()?;
+        self.finish_exchange(bytes.len() as u64);
+        Some(bytes)
     }
 
     async fn get_with(
         &self,
         url: &str,
         accept: Option<&str>,
-        what: &str,
+        purpose: Purpose,
         extra: &[(&str, String)],
     ) -> Result<Response, AppError> {
+        let what = purpose.label();
         self.renew_if_due().await?;
         let mut rounds = 0;
         loop {
@@ -152,7 +175,7 @@ impl RegistrySession {
                 .send_with_retries(&Outgoing {
                     upstream: url,
                     accept,
-                    what,
+                    purpose,
                     authorization,
                     extra,
                 })
@@ -180,14 +203,15 @@ impl RegistrySession {
         &self,
         url: &str,
         accept: Option<&str>,
-        what: &'static str,
+        purpose: Purpose,
         expected_size: Option<u64>,
     ) -> Result<Document, AppError> {
+        let what = purpose.label();
         let policy = RetryPolicy::default();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let response = expect_ok(self.get(url, accept, what).await?, what).await?;
+            let response = expect_ok(self.get(url, accept, purpose).await?, what).await?;
             let headers = response.headers();
             let (content_type, digest) = (
                 headers.get("content-type"),
@@ -205,6 +229,9 @@ impl RegistrySession {
                     ))),
                     _ => Ok(body),
                 });
+            if let Ok(body) = &read {
+                self.finish_exchange(body.len() as u64);
+            }
             match read {
                 Ok(body) => {
                     return Ok(Document {
@@ -230,6 +257,44 @@ impl RegistrySession {
         }
     }
 
+    /// A document that may not exist: `None` for a 404 (a tag nobody pushed, an API the
+    /// registry does not offer), an error for any other failure.
+    pub async fn get_if_found(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        purpose: Purpose,
+    ) -> Result<Option<Document>, AppError> {
+        let response = self.get(url, accept, purpose).await?;
+        if response.status() == 404 && proxy_error_kind(&response).is_none() {
+            return Ok(None);
+        }
+        let response = expect_ok(response, purpose.label()).await?;
+        let headers = response.headers();
+        let (content_type, digest, link) = (
+            headers.get("content-type"),
+            headers.get("docker-content-digest"),
+            headers.get("link"),
+        );
+        let body = read_document(response, purpose.label()).await?;
+        self.finish_exchange(body.len() as u64);
+        Ok(Some(Document {
+            content_type,
+            digest,
+            link,
+            body,
+        }))
+    }
+
+    /// The last request's body was read: its record gets the end time and size.
+    fn finish_exchange(&self, bytes: u64) {
+        if let Some(mut record) = self.last.borrow_mut().take() {
+            record.finished_ms = Some(js_sys::Date::now());
+            record.bytes = Some(bytes);
+            self.report.emit(record);
+        }
+    }
+
     async fn renew_if_due(&self) -> Result<(), AppError> {
         let due = self.auth.borrow().poll_renewal(now_ms());
         match due {
@@ -245,7 +310,7 @@ impl RegistrySession {
             .send_with_retries(&Outgoing {
                 upstream: &request.url,
                 accept: None,
-                what: "token",
+                purpose: Purpose::Token,
                 authorization: request.authorization.clone(),
                 extra: &[],
             })
@@ -259,6 +324,7 @@ impl RegistrySession {
         } else {
             response.binary().await.unwrap_or_default()
         };
+        self.finish_exchange(body.len() as u64);
         self.auth
             .borrow_mut()
             .handle_token_response(status, &body, sent_at)
@@ -300,51 +366,44 @@ impl RegistrySession {
         let Outgoing {
             upstream,
             accept,
-            what,
+            purpose,
             authorization,
             extra,
         } = outgoing;
-        let (upstream, what) = (*upstream, *what);
+        let (upstream, what) = (*upstream, purpose.label());
         // Never the browser's HTTP cache: a body that ended early would be kept as complete,
         // and a tag's manifest goes stale. (`no-store` also keeps secrets off the disk.)
         let mut request = Request::get(&self.route.url(upstream))
             .abort_signal(Some(&self.signal))
             .cache(web_sys::RequestCache::NoStore);
-        for (name, value) in extra.iter() {
+        let mut sent_headers: Vec<(&str, String)> = extra.to_vec();
+        sent_headers.extend(accept.map(|a| ("Accept", a.to_owned())));
+        sent_headers.extend(authorization.clone().map(|a| ("Authorization", a)));
+        for (name, value) in &sent_headers {
             request = request.header(name, value);
         }
-        if let Some(accept) = accept {
-            request = request.header("Accept", accept);
-        }
-        if let Some(authorization) = &authorization {
-            request = request.header("Authorization", authorization);
-        }
+        let started_ms = js_sys::Date::now();
         let result = request.send().await;
-        let (status, mut note) = match &result {
-            Ok(response) => {
-                let mut note = what.to_owned();
-                if let Some(host) = response.headers().get(REDIRECTED_TO_HEADER) {
-                    note.push_str(&format!(", served by {host} after a redirect"));
-                }
-                (Some(response.status()), note)
-            }
-            Err(_) => (None, format!("{what}: no answer")),
-        };
-        if authorization.is_some() {
-            // Say that credentials went along, never what they were.
-            let kind = if what == "token" {
-                "with your login"
-            } else {
-                "authenticated"
-            };
-            note.push_str(&format!(" ({kind})"));
-        }
-        self.report.emit(Exchange {
-            method: "GET",
+        let response = result.as_ref().ok();
+        let record = Exchange {
+            id: next_exchange_id(),
+            purpose: *purpose,
+            method: Method::Get,
             url: upstream.to_owned(),
-            status,
-            note,
-        });
+            request_headers: sent_headers
+                .iter()
+                .filter_map(|(name, value)| exchange::request_header(name, value))
+                .collect(),
+            status: response.map(Response::status),
+            response_headers: response.map(shown_headers).unwrap_or_default(),
+            started_ms,
+            first_byte_ms: response.map(|_| js_sys::Date::now()),
+            finished_ms: None,
+            bytes: None,
+            note: None,
+        };
+        self.report.emit(record.clone());
+        *self.last.borrow_mut() = Some(record);
         result.map_err(|error| {
             if self.signal.aborted() {
                 return AppError::Cancelled;
@@ -369,9 +428,15 @@ struct Outgoing<'a> {
     upstream: &'a str,
     accept: Option<&'a str>,
     /// What it fetches, for the request log and errors.
-    what: &'a str,
+    purpose: Purpose,
     authorization: Option<String>,
     extra: &'a [(&'a str, String)],
+}
+
+/// The headers of an answer the explorer shows (the core decides which).
+fn shown_headers(response: &Response) -> Vec<exchange::Header> {
+    let all: Vec<(String, String)> = response.headers().entries().collect();
+    exchange::response_headers(all.iter().map(|(n, v)| (n.as_str(), v.as_str())))
 }
 
 /// Resolves after `ms` milliseconds.

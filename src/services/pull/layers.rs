@@ -20,7 +20,7 @@ use crate::engine::pool::{JobEvent, Pool};
 use crate::engine::protocol::{LayerFailure, LayerJob, Source, Stored};
 use crate::error::AppError;
 use crate::services::http::{error_from_facts, now_ms, RegistrySession};
-use crate::state::{Exchange, LayerOutcome, PullEvent};
+use crate::state::{LayerOutcome, PullEvent};
 
 /// A layer as the archive needs it.
 pub struct Fetched {
@@ -258,12 +258,7 @@ impl Layers<'_> {
             JobEvent::Progress { received } => {
                 progress.offer(row, received, js_sys::Date::now(), &emit)
             }
-            JobEvent::Exchange { url, status, note } => emit(PullEvent::Exchange(Exchange {
-                method: "GET",
-                url,
-                status,
-                note,
-            })),
+            JobEvent::Exchange(exchange) => emit(PullEvent::Exchange(*exchange)),
             JobEvent::NeedsAuthorization { job, challenge } => {
                 let session = session.clone();
                 let pool = pool.clone();

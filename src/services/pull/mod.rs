@@ -80,6 +80,8 @@ pub struct PullRequest {
     pub resumed: bool,
     /// Write the archive into this file (chosen by the user) instead of offering a download.
     pub save_to: Option<web_sys::FileSystemFileHandle>,
+    /// Only the manifests and configs: look inside, download no layer.
+    pub inspect_only: bool,
 }
 
 /// The running (or last) pull's resources, released when the next pull starts.
@@ -317,6 +319,10 @@ impl Pull {
                 .map_err(|e| in_image(position, inputs.len(), &reference.to_string(), e))?;
             resolved.push(image);
         }
+        if self.request.inspect_only {
+            (self.emit)(PullEvent::Inspected);
+            return Ok(());
+        }
         if let (Some(target), false) = (&self.target, self.request.uncompressed) {
             let images: Vec<ArchiveImage> = resolved.iter().map(Resolved::as_downloaded).collect();
             target
@@ -433,6 +439,7 @@ impl Pull {
         reference: &Reference,
         wanted: &Platform,
     ) -> Result<Resolved, AppError> {
+        (self.emit)(PullEvent::Exploring(reference.clone()));
         let emit = self.emit.clone();
         let session = Rc::new(RegistrySession::new(
             Route::new(&self.request.proxy),
@@ -608,8 +615,7 @@ async fn unpacked_size(
         }
     }
     let url = skiff_core::registry::blob_url(&resolved.reference, &layer.digest);
-    let what = format!("uncompressed size of layer {}", layer.digest.short());
-    match resolved.session.get_range(&url, &range, &what).await {
+    match resolved.session.get_range(&url, &range).await {
         Some(bytes) => probe.read(layer.size, &bytes).unwrap_or(layer.size),
         None => layer.size,
     }

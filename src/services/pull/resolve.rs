@@ -1,6 +1,7 @@
 //! Finding the image: its manifest (through an index, for the wanted platform) and its config,
 //! each checked against the digest it was referred to by.
 
+use skiff_core::exchange::Purpose;
 use skiff_core::manifest::{
     check_document_size, Descriptor, ImageManifest, Manifest, MANIFEST_ACCEPT,
 };
@@ -12,7 +13,10 @@ use skiff_core::{BlobVerifier, Digest, Reference};
 use super::Emit;
 use crate::error::AppError;
 use crate::services::http::{Document, RegistrySession};
+use crate::services::objects;
+use crate::state::explorer::Role;
 use crate::state::{PlatformOffer, PullEvent};
+use skiff_core::media_type::MediaType;
 
 pub struct Resolver<'a> {
     pub session: &'a RegistrySession,
@@ -31,15 +35,10 @@ impl Resolver<'_> {
             .digest()
             .map(|d| (d.clone(), None, "the reference"));
         let (body, manifest, media_type) = self
-            .fetch_manifest(reference, &reference.manifest_reference(), pinned)
+            .fetch_manifest(reference, &reference.manifest_reference(), pinned, None)
             .await?;
         let index = match manifest {
-            Manifest::Image(image) => {
-                (self.emit)(PullEvent::ManifestFetched {
-                    json: pretty_json(&body),
-                });
-                return Ok((body, media_type, *image));
-            }
+            Manifest::Image(image) => return Ok((body, media_type, *image)),
             Manifest::Index(index) => index,
         };
         let offers: Vec<PlatformOffer> = platform::offered(&index)
@@ -55,7 +54,6 @@ impl Resolver<'_> {
             })
             .collect();
         (self.emit)(PullEvent::IndexFetched {
-            json: pretty_json(&body),
             offers: offers.clone(),
         });
         let Some(entry) = platform::choose(&index, wanted) else {
@@ -83,26 +81,28 @@ impl Resolver<'_> {
         check_document_size("manifest", entry.size)?;
         let expected = Some((entry.digest.clone(), Some(entry.size), "the index entry"));
         let (body, manifest, media_type) = self
-            .fetch_manifest(reference, &entry.digest.to_string(), expected)
+            .fetch_manifest(
+                reference,
+                &entry.digest.to_string(),
+                expected,
+                Some(chosen.clone()),
+            )
             .await?;
         match manifest {
-            Manifest::Image(image) => {
-                (self.emit)(PullEvent::ManifestFetched {
-                    json: pretty_json(&body),
-                });
-                Ok((body, media_type, *image))
-            }
+            Manifest::Image(image) => Ok((body, media_type, *image)),
             Manifest::Index(_) => Err(AppError::NestedIndex { platform: chosen }),
         }
     }
 
     /// Fetches one manifest document and checks it against the digest (and size) it was
-    /// referred to by, and against the registry's `Docker-Content-Digest`.
+    /// referred to by, and against the registry's `Docker-Content-Digest`. `platform`: the
+    /// index entry it was chosen as.
     pub async fn fetch_manifest(
         &self,
         reference: &Reference,
         manifest_reference: &str,
         expected: Option<(Digest, Option<u64>, &'static str)>,
+        platform: Option<String>,
     ) -> Result<(Vec<u8>, Manifest, String), AppError> {
         let url = manifest_url(reference, manifest_reference);
         let Document {
@@ -115,7 +115,7 @@ impl Resolver<'_> {
             .get_document(
                 &url,
                 Some(MANIFEST_ACCEPT),
-                "manifest",
+                Purpose::Manifest,
                 expected.as_ref().and_then(|(_, size, _)| *size),
             )
             .await?;
@@ -124,8 +124,20 @@ impl Resolver<'_> {
             size: *size,
             source,
         });
-        check_manifest(&body, pin, header_digest.as_deref())?;
+        let digest = check_manifest(&body, pin, header_digest.as_deref())?;
         let (manifest, media_type) = Manifest::parse(content_type.as_deref(), &body)?;
+        let role = match (&manifest, platform) {
+            (Manifest::Index(_), _) => Role::Index,
+            (Manifest::Image(_), platform) => Role::Manifest { platform },
+        };
+        (self.emit)(PullEvent::Object(objects::manifest_doc(
+            &body,
+            digest,
+            &media_type,
+            role,
+            header_digest.as_deref(),
+            pin,
+        )));
         Ok((body, manifest, media_type))
     }
 
@@ -140,24 +152,23 @@ impl Resolver<'_> {
             .get_document(
                 &blob_url(reference, &descriptor.digest),
                 None,
-                "image config",
+                Purpose::Config,
                 Some(descriptor.size),
             )
             .await?
             .body;
         let mut verifier = BlobVerifier::new(descriptor.digest.clone(), descriptor.size);
         verifier.update(&body)?;
-        verifier.finish()?;
-        (self.emit)(PullEvent::ConfigFetched {
-            json: pretty_json(&body),
-        });
+        let digest = verifier.finish()?;
+        (self.emit)(PullEvent::Object(objects::blob_doc(
+            &body,
+            digest,
+            descriptor
+                .media_type
+                .parse()
+                .unwrap_or(MediaType::DockerConfig),
+            Role::Config,
+        )));
         Ok(body)
     }
-}
-
-/// Pretty-printed JSON for the manifest and config views (the raw text if it is not JSON).
-pub fn pretty_json(body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .and_then(|value| serde_json::to_string_pretty(&value))
-        .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned())
 }

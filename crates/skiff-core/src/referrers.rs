@@ -1,0 +1,285 @@
+//! Artifacts that refer to an image: signatures, SBOMs, attestations. Registries list them
+//! three ways, asked in this order:
+//! 1. the OCI referrers API, `GET /v2/<name>/referrers/<digest>` (an index);
+//! 2. the OCI referrers tag schema, for registries without the API: an index under the tag
+//!    `sha256-<hex>`;
+//! 3. cosign's tags, `sha256-<hex>.sig`, `.att` and `.sbom`: one manifest each.
+
+use serde::Deserialize;
+
+use crate::media_type::MediaType;
+use crate::Digest;
+
+/// What an artifact is, as far as its types tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArtifactKind {
+    Signature,
+    Sbom,
+    Attestation,
+    Other,
+}
+
+impl ArtifactKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Signature => "signature",
+            Self::Sbom => "SBOM",
+            Self::Attestation => "attestation",
+            Self::Other => "artifact",
+        }
+    }
+
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Signature => "A signature: proof that a key holder vouched for this exact image digest.",
+            Self::Sbom => "A software bill of materials: the packages and versions inside the image.",
+            Self::Attestation => "An attestation: a signed statement about the image (how it was built, what scanned it).",
+            Self::Other => "An artifact attached to the image; its type says what it holds.",
+        }
+    }
+
+    /// From an `artifactType` (or a layer's media type when there is none).
+    pub fn of_type(artifact_type: &str) -> Self {
+        let t = artifact_type.to_ascii_lowercase();
+        if t.contains("signature") || t.contains("cosign.simplesigning") || t.contains("notary") {
+            Self::Signature
+        } else if t.contains("spdx")
+            || t.contains("cyclonedx")
+            || t.contains("syft")
+            || t.contains("sbom")
+        {
+            Self::Sbom
+        } else if t.contains("in-toto")
+            || t.contains("dsse")
+            || t.contains("attestation")
+            || t.contains("provenance")
+        {
+            Self::Attestation
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// Where a referrer was found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FoundBy {
+    ReferrersApi,
+    /// Listed in the index under this tag (the OCI tag schema).
+    TagSchema(String),
+    /// This cosign tag points to it.
+    CosignTag(String),
+}
+
+impl FoundBy {
+    pub fn describe(&self) -> String {
+        match self {
+            Self::ReferrersApi => "the OCI referrers API".to_owned(),
+            Self::TagSchema(tag) => format!("the OCI referrers tag schema (tag {tag})"),
+            Self::CosignTag(tag) => format!("cosign's tag {tag}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Referrer {
+    pub digest: Digest,
+    /// The manifest's media type.
+    pub media_type: MediaType,
+    pub artifact_type: Option<String>,
+    pub kind: ArtifactKind,
+    pub size: u64,
+    pub found_by: FoundBy,
+}
+
+/// The referrers tag schema's tag for `subject`: `sha256-<hex>`.
+pub fn schema_tag(subject: &Digest) -> String {
+    // Digests are sha256 (the only algorithm `Digest` accepts).
+    format!("sha256-{}", subject.hex())
+}
+
+/// cosign's tags for `subject`, with what each holds.
+pub fn cosign_tags(subject: &Digest) -> [(String, ArtifactKind); 3] {
+    let base = schema_tag(subject);
+    [
+        (format!("{base}.sig"), ArtifactKind::Signature),
+        (format!("{base}.att"), ArtifactKind::Attestation),
+        (format!("{base}.sbom"), ArtifactKind::Sbom),
+    ]
+}
+
+/// A descriptor as referrers lists carry it (with `artifactType`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed {
+    #[serde(default)]
+    media_type: String,
+    digest: Digest,
+    size: u64,
+    artifact_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ListedIndex {
+    #[serde(default)]
+    manifests: Vec<Listed>,
+}
+
+/// The entries of a referrers index (the API's answer or the schema tag's index).
+pub fn from_index(body: &[u8], found_by: &FoundBy) -> Result<Vec<Referrer>, crate::Error> {
+    let index: ListedIndex =
+        serde_json::from_slice(body).map_err(|e| crate::Error::MalformedJson {
+            what: "referrers index",
+            reason: e.to_string(),
+        })?;
+    Ok(index
+        .manifests
+        .into_iter()
+        .map(|d| {
+            let kind =
+                ArtifactKind::of_type(d.artifact_type.as_deref().unwrap_or(d.media_type.as_str()));
+            Referrer {
+                digest: d.digest,
+                media_type: d
+                    .media_type
+                    .parse()
+                    .unwrap_or(MediaType::Other(d.media_type.clone())),
+                artifact_type: d.artifact_type,
+                kind,
+                size: d.size,
+                found_by: found_by.clone(),
+            }
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+struct TaggedManifest {
+    #[serde(rename = "artifactType")]
+    artifact_type: Option<String>,
+    #[serde(default)]
+    layers: Vec<Listed>,
+}
+
+/// A manifest found under a cosign tag: what it is, from its artifact type or its first layer,
+/// or else from the tag's suffix.
+pub fn from_cosign_manifest(
+    body: &[u8],
+    media_type: MediaType,
+    tag: &str,
+    suffix_kind: ArtifactKind,
+) -> Result<Referrer, crate::Error> {
+    let manifest: TaggedManifest =
+        serde_json::from_slice(body).map_err(|e| crate::Error::MalformedJson {
+            what: "cosign manifest",
+            reason: e.to_string(),
+        })?;
+    let declared = manifest
+        .artifact_type
+        .clone()
+        .or_else(|| manifest.layers.first().map(|l| l.media_type.clone()));
+    let kind = match declared.as_deref().map(ArtifactKind::of_type) {
+        Some(ArtifactKind::Other) | None => suffix_kind,
+        Some(kind) => kind,
+    };
+    Ok(Referrer {
+        digest: Digest::of(body),
+        media_type,
+        artifact_type: declared,
+        kind,
+        size: body.len() as u64,
+        found_by: FoundBy::CosignTag(tag.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject() -> Digest {
+        Digest::of(b"image")
+    }
+
+    #[test]
+    fn names_the_fallback_tags() {
+        let hex = subject().hex().to_owned();
+        assert_eq!(schema_tag(&subject()), format!("sha256-{hex}"));
+        let tags = cosign_tags(&subject());
+        assert_eq!(
+            tags[0],
+            (format!("sha256-{hex}.sig"), ArtifactKind::Signature)
+        );
+        assert_eq!(tags[2], (format!("sha256-{hex}.sbom"), ArtifactKind::Sbom));
+    }
+
+    #[test]
+    fn tells_kinds_by_type() {
+        let table = [
+            (
+                "application/vnd.dev.cosign.simplesigning.v1+json",
+                ArtifactKind::Signature,
+            ),
+            (
+                "application/vnd.cncf.notary.signature",
+                ArtifactKind::Signature,
+            ),
+            ("text/spdx+json", ArtifactKind::Sbom),
+            ("application/vnd.cyclonedx+json", ArtifactKind::Sbom),
+            ("application/vnd.in-toto+json", ArtifactKind::Attestation),
+            (
+                "application/vnd.dsse.envelope.v1+json",
+                ArtifactKind::Attestation,
+            ),
+            ("application/vnd.example.thing", ArtifactKind::Other),
+        ];
+        for (t, kind) in table {
+            assert_eq!(ArtifactKind::of_type(t), kind, "{t}");
+        }
+    }
+
+    #[test]
+    fn reads_a_referrers_index() {
+        let d = Digest::of(b"sbom manifest");
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+            {{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{d}","size":512,"artifactType":"text/spdx+json"}}]}}"#
+        );
+        let found = from_index(body.as_bytes(), &FoundBy::ReferrersApi).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].digest, d);
+        assert_eq!(found[0].kind, ArtifactKind::Sbom);
+        assert_eq!(found[0].media_type, MediaType::OciManifest);
+        assert!(from_index(b"{}", &FoundBy::ReferrersApi)
+            .unwrap()
+            .is_empty());
+        assert!(from_index(b"not json", &FoundBy::ReferrersApi).is_err());
+    }
+
+    #[test]
+    fn reads_a_cosign_manifest() {
+        let layer = Digest::of(b"payload");
+        let body = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{layer}","size":7}},
+            "layers":[{{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":"{layer}","size":7}}]}}"#
+        );
+        let found = from_cosign_manifest(
+            body.as_bytes(),
+            MediaType::OciManifest,
+            "sha256-x.sig",
+            ArtifactKind::Other,
+        )
+        .unwrap();
+        assert_eq!(found.kind, ArtifactKind::Signature);
+        assert_eq!(found.digest, Digest::of(body.as_bytes()));
+        let unknown = r#"{"layers":[{"mediaType":"application/octet-stream","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":1}]}"#;
+        let found = from_cosign_manifest(
+            unknown.as_bytes(),
+            MediaType::OciManifest,
+            "sha256-x.sbom",
+            ArtifactKind::Sbom,
+        )
+        .unwrap();
+        assert_eq!(found.kind, ArtifactKind::Sbom);
+        assert_eq!(found.found_by, FoundBy::CosignTag("sha256-x.sbom".into()));
+    }
+}

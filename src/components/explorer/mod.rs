@@ -1,0 +1,83 @@
+//! The explorer: how a registry works, shown on this pull. Tabs for the image's summary, every
+//! request (headers, timings, the auth dance), the documents (clickable digests) and the
+//! image's signatures and SBOMs. The tab and the opened object live in the page's URL.
+
+mod json;
+mod objects;
+mod referrers;
+mod timeline;
+
+use yew::prelude::*;
+
+use super::files::summary::SummaryView;
+use crate::state::explorer::{ExplorerState, Target, View};
+use crate::state::{Exchange, ImageContents};
+
+#[derive(Properties, PartialEq)]
+pub struct ExplorerProps {
+    pub exchanges: Vec<Exchange>,
+    pub state: ExplorerState,
+    /// The image for the summary, once its manifest and config are known.
+    pub image: Option<ImageContents>,
+    pub on_show: Callback<View>,
+    pub on_open: Callback<Target>,
+    pub on_find_referrers: Callback<()>,
+}
+
+#[function_component(Explorer)]
+pub fn explorer(props: &ExplorerProps) -> Html {
+    if props.exchanges.is_empty() && props.state.docs.is_empty() {
+        return html! {};
+    }
+    let view = props.state.view;
+    let tab = |shown: View| {
+        let on_show = props.on_show.clone();
+        let count = match shown {
+            View::Requests => format!(" ({})", props.exchanges.len()),
+            View::Objects => format!(" ({})", props.state.docs.len()),
+            _ => String::new(),
+        };
+        html! {
+            <button type="button" class="tab" data-view={shown.as_str()}
+                aria-pressed={(shown == view).to_string()}
+                onclick={Callback::from(move |_| on_show.emit(shown))}>
+                { shown.title() }{ count }
+            </button>
+        }
+    };
+    let body = match view {
+        View::Summary => match &props.image {
+            Some(image) => html! { <SummaryView image={image.clone()} /> },
+            None => {
+                html! { <p class="hint">{ "The summary appears once the image's config is fetched." }</p> }
+            }
+        },
+        View::Requests => html! { <timeline::Timeline exchanges={props.exchanges.clone()} /> },
+        View::Objects => html! {
+            <objects::Objects state={props.state.clone()} on_open={props.on_open.clone()} />
+        },
+        View::Referrers => html! {
+            <referrers::Referrers view={props.state.referrers.clone()}
+                can_search={props.state.subject().is_some()}
+                on_find={props.on_find_referrers.clone()} on_open={props.on_open.clone()} />
+        },
+    };
+    html! {
+        <section id="explorer" class="explorer" aria-labelledby="explorer-title">
+            <h2 id="explorer-title">{ "How the registry answered" }</h2>
+            <nav class="tabs" aria-label="Explorer views">
+                { for View::ALL.into_iter().map(tab) }
+            </nav>
+            <div class="tab-body" data-view={view.as_str()}>{ body }</div>
+        </section>
+    }
+}
+
+/// `12 ms` / `1.4 s`.
+fn human_ms(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{} ms", ms.round() as u64)
+    } else {
+        format!("{:.1} s", ms / 1000.0)
+    }
+}

@@ -1,0 +1,273 @@
+//! The explorer's documents: how a fetched manifest or blob becomes an [`ObjectDoc`] (with
+//! what was checked, in words), opening a digest from a link, and finding the image's
+//! referrers (signatures, SBOMs, attestations).
+
+use std::rc::Rc;
+
+use skiff_core::exchange::Purpose;
+use skiff_core::manifest::{check_document_size, MANIFEST_ACCEPT};
+use skiff_core::manifest_check::{check_manifest, Expected};
+use skiff_core::media_type::MediaType;
+use skiff_core::referrers::{self, FoundBy, Referrer};
+use skiff_core::registry::{blob_url, manifest_url, ping_url, referrers_url, Route};
+use skiff_core::{BlobVerifier, Digest, Reference};
+use yew::Callback;
+
+use super::http::{js_error, RegistrySession};
+use crate::error::AppError;
+use crate::state::explorer::{ExplorerAction, ObjectDoc, Opened, ReferrersView, Role, Target};
+use crate::state::{Action, Credentials};
+
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// Pretty-printed JSON (the text as it is if it is not JSON).
+pub fn pretty(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .and_then(|value| serde_json::to_string_pretty(&value))
+        .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned())
+}
+
+/// A manifest or index that passed [`check_manifest`], with the checks in words.
+pub fn manifest_doc(
+    body: &[u8],
+    digest: Digest,
+    media_type: &str,
+    role: Role,
+    header_digest: Option<&str>,
+    pin: Option<Expected<'_>>,
+) -> ObjectDoc {
+    let mut checks = vec![format!(
+        "sha256 of these {} bytes, computed here: {digest}",
+        body.len()
+    )];
+    match header_digest {
+        Some(header) => checks.push(format!(
+            "The registry's Docker-Content-Digest, {header}: the same ✓"
+        )),
+        None => {
+            checks.push("The registry sent no Docker-Content-Digest to compare with.".to_owned())
+        }
+    }
+    if let Some(pin) = pin {
+        checks.push(format!(
+            "Asked for by {} as {}: the same ✓",
+            pin.source, pin.digest
+        ));
+    }
+    ObjectDoc {
+        media_type: media_type
+            .parse()
+            .unwrap_or_else(|_| MediaType::Other(media_type.to_owned())),
+        digest,
+        role,
+        size: body.len() as u64,
+        text: Rc::new(pretty(body)),
+        checks,
+    }
+}
+
+/// A blob (config, signature payload, SBOM) that passed its digest and size check.
+pub fn blob_doc(body: &[u8], digest: Digest, media_type: MediaType, role: Role) -> ObjectDoc {
+    ObjectDoc {
+        checks: vec![format!(
+            "sha256 of these {} bytes, computed here: {digest}: the digest it was fetched by ✓",
+            body.len()
+        )],
+        digest,
+        media_type,
+        role,
+        size: body.len() as u64,
+        text: Rc::new(pretty(body)),
+    }
+}
+
+/// Where the explorer's requests go, and with what.
+#[derive(Clone)]
+pub struct Origin {
+    pub reference: Reference,
+    pub proxy: String,
+    pub credentials: Option<Credentials>,
+}
+
+impl Origin {
+    async fn session(&self, dispatch: &Callback<Action>) -> Result<RegistrySession, AppError> {
+        let controller =
+            web_sys::AbortController::new().map_err(|e| js_error("opening an object", &e))?;
+        let dispatch = dispatch.clone();
+        let session = RegistrySession::new(
+            Route::new(&self.proxy),
+            &self.reference,
+            self.credentials.clone(),
+            controller.signal(),
+            Callback::from(move |exchange| dispatch.emit(Action::Exchange(exchange))),
+        );
+        session.ping(&ping_url(self.reference.registry())).await?;
+        Ok(session)
+    }
+}
+
+/// Opens `target` from a link: a manifest or a small blob is fetched and checked; a layer is
+/// only described (it is downloaded by a pull, not to look at).
+pub fn open(origin: Origin, target: Target, dispatch: Callback<Action>) {
+    let explorer = |action| Action::Explorer(action);
+    if target.media_type.is_layer() {
+        return dispatch.emit(explorer(ExplorerAction::Open(Opened::Layer(target))));
+    }
+    dispatch.emit(explorer(ExplorerAction::Open(Opened::Loading(
+        target.digest.clone(),
+    ))));
+    wasm_bindgen_futures::spawn_local(async move {
+        let digest = target.digest.clone();
+        let action = match fetch(&origin, &target, &dispatch).await {
+            Ok(doc) => ExplorerAction::Loaded(doc),
+            Err(error) => ExplorerAction::Open(Opened::Failed {
+                digest,
+                message: error.to_string(),
+            }),
+        };
+        dispatch.emit(explorer(action));
+    });
+}
+
+async fn fetch(
+    origin: &Origin,
+    target: &Target,
+    dispatch: &Callback<Action>,
+) -> Result<ObjectDoc, AppError> {
+    if let Some(size) = target.size {
+        check_document_size("object", size)?;
+    }
+    let session = origin.session(dispatch).await?;
+    let reference = &origin.reference;
+    let is_manifest = target.media_type.is_index()
+        || target.media_type.is_image_manifest()
+        || matches!(target.media_type, MediaType::Other(_)) && target.size.is_none();
+    if is_manifest {
+        let url = manifest_url(reference, &target.digest.to_string());
+        let document = session
+            .get_document(&url, Some(MANIFEST_ACCEPT), Purpose::Manifest, target.size)
+            .await?;
+        let pin = Expected {
+            digest: &target.digest,
+            size: target.size,
+            source: "the link",
+        };
+        let digest = check_manifest(&document.body, Some(pin), document.digest.as_deref())?;
+        let media_type = document
+            .content_type
+            .clone()
+            .unwrap_or_else(|| target.media_type.to_string());
+        return Ok(manifest_doc(
+            &document.body,
+            digest,
+            &media_type,
+            Role::Opened,
+            document.digest.as_deref(),
+            Some(pin),
+        ));
+    }
+    let url = blob_url(reference, &target.digest);
+    let body = session
+        .get_document(&url, None, Purpose::Config, target.size)
+        .await?
+        .body;
+    let mut verifier = BlobVerifier::new(target.digest.clone(), body.len() as u64);
+    verifier.update(&body)?;
+    let digest = verifier.finish()?;
+    Ok(blob_doc(
+        &body,
+        digest,
+        target.media_type.clone(),
+        Role::Opened,
+    ))
+}
+
+/// Looks for the referrers of `subjects` (the index's digest and the manifest's) the three
+/// ways registries list them, and reports what each way gave.
+pub fn find_referrers(origin: Origin, subjects: Vec<Digest>, dispatch: Callback<Action>) {
+    dispatch.emit(Action::Explorer(ExplorerAction::Referrers(
+        ReferrersView::Looking,
+    )));
+    wasm_bindgen_futures::spawn_local(async move {
+        let view = match search(&origin, &subjects, &dispatch).await {
+            Ok((referrers, ways)) => ReferrersView::Found { referrers, ways },
+            Err(error) => ReferrersView::Failed(error.to_string()),
+        };
+        dispatch.emit(Action::Explorer(ExplorerAction::Referrers(view)));
+    });
+}
+
+async fn search(
+    origin: &Origin,
+    subjects: &[Digest],
+    dispatch: &Callback<Action>,
+) -> Result<(Vec<Referrer>, Vec<String>), AppError> {
+    let session = origin.session(dispatch).await?;
+    let reference = &origin.reference;
+    let (mut found, mut ways) = (Vec::<Referrer>::new(), Vec::new());
+    let add = |new: Vec<Referrer>, found: &mut Vec<Referrer>| {
+        for referrer in new {
+            if !found.iter().any(|r| r.digest == referrer.digest) {
+                found.push(referrer);
+            }
+        }
+    };
+    for subject in subjects {
+        let short = subject.short();
+        let api = session
+            .get_if_found(
+                &referrers_url(reference, subject),
+                Some(OCI_INDEX),
+                Purpose::Referrers,
+            )
+            .await?;
+        match api {
+            Some(document) => {
+                let listed = referrers::from_index(&document.body, &FoundBy::ReferrersApi)?;
+                ways.push(format!("{short}: the referrers API lists {}", listed.len()));
+                add(listed, &mut found);
+                continue;
+            }
+            None => ways.push(format!(
+                "{short}: no referrers API here (404); trying the tag schema and cosign's tags"
+            )),
+        }
+        let tag = referrers::schema_tag(subject);
+        let schema = session
+            .get_if_found(
+                &manifest_url(reference, &tag),
+                Some(OCI_INDEX),
+                Purpose::Referrers,
+            )
+            .await?;
+        match schema {
+            Some(document) => {
+                let listed =
+                    referrers::from_index(&document.body, &FoundBy::TagSchema(tag.clone()))?;
+                ways.push(format!("{short}: tag {tag} lists {}", listed.len()));
+                add(listed, &mut found);
+            }
+            None => ways.push(format!("{short}: no tag {tag}")),
+        }
+        for (tag, kind) in referrers::cosign_tags(subject) {
+            let url = manifest_url(reference, &tag);
+            let Some(document) = session
+                .get_if_found(&url, Some(MANIFEST_ACCEPT), Purpose::Referrers)
+                .await?
+            else {
+                continue;
+            };
+            let media_type = document
+                .content_type
+                .as_deref()
+                .unwrap_or("application/vnd.oci.image.manifest.v1+json");
+            let media_type = media_type
+                .parse()
+                .unwrap_or_else(|_| MediaType::Other(media_type.to_owned()));
+            let referrer = referrers::from_cosign_manifest(&document.body, media_type, &tag, kind)?;
+            ways.push(format!("{short}: cosign tag {tag} found"));
+            add(vec![referrer], &mut found);
+        }
+    }
+    Ok((found, ways))
+}
