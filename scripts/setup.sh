@@ -5,16 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TRUNK_VERSION=0.21.14
+# Drives Debian's firefox-esr in the Firefox end-to-end tests (tests/e2e/firefox.test.mjs).
+GECKODRIVER_VERSION=0.36.0
 # wasm-bindgen-cli must equal the wasm-bindgen crate version pinned in Cargo.toml.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 [[ -n "$WASM_BINDGEN_VERSION" ]] || { echo "setup: no exact wasm-bindgen pin in Cargo.toml" >&2; exit 1; }
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
-# Debian packages: the browser, the real registry, docker and podman, the image tools.
+# Debian packages: the browsers, the real registry, docker and podman, the image tools.
 declare -A APT_FOR=(
   [chromium]=chromium
   [chromedriver]=chromium-driver
+  [firefox-esr]=firefox-esr
   [docker-registry]=docker-registry
   [dockerd]=docker.io
   [skopeo]=skopeo
@@ -59,7 +62,12 @@ if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VER
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" -j"$(nproc)"
 fi
 
-if [[ ! -d tests/e2e/node_modules/playwright-core ]]; then
-  say "installing playwright-core for the end-to-end tests (it drives Debian's Chromium)"
+if [[ "$(geckodriver --version 2>/dev/null | head -n 1)" != "geckodriver $GECKODRIVER_VERSION" ]]; then
+  say "installing geckodriver $GECKODRIVER_VERSION for the Firefox end-to-end tests (takes ~2 minutes)"
+  cargo install --locked geckodriver --version "$GECKODRIVER_VERSION" -j"$(nproc)"
+fi
+
+if [[ ! -d tests/e2e/node_modules/playwright-core || ! -d tests/e2e/node_modules/axe-core ]]; then
+  say "installing playwright-core (it drives Debian's Chromium) and axe-core for the end-to-end tests"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Skiff test on real parts: formatting and lints (host and wasm32), unit tests, the
-# proxy against a real registry, and the end-to-end tests in headless Chromium with the rig's
-# registry, dockerd and podman. Installs what is missing first.
+# proxy against a real registry, and the end-to-end tests in headless Chromium and Firefox with
+# the rig's registry, dockerd and podman. Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -25,7 +25,7 @@ step "build the app (trunk) and the proxy"
 trunk build --release
 cargo build -p skiff-proxy
 
-step "end-to-end: headless Chromium, real registry, real dockerd and podman"
+step "end-to-end: headless Chromium and Firefox, real registry, real dockerd and podman"
 rig_dir=$(mktemp -d /tmp/skiff-rig.XXXXXX)
 trap 'tests/rig/rig.sh stop "$rig_dir" >/dev/null 2>&1 || true' EXIT
 tests/rig/rig.sh start "$rig_dir"

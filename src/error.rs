@@ -27,7 +27,7 @@ pub enum AppError {
         code: String,
     },
 
-    #[error("{what}: the registry is rate limiting this address (HTTP 429{details}). Wait and retry, or sign in for a higher limit.")]
+    #[error("{what}: the registry is rate limiting this address (HTTP 429{details}). Docker Hub, for one, allows anonymous users and free accounts a number of pulls per 6 hours per address. Wait for the window to pass, sign in for a higher limit, or pull through a registry mirror (a pull-through cache, such as CNCF Distribution with `proxy.remoteurl` set), so your team's pulls of an image count once.")]
     RateLimited { what: String, details: String },
 
     #[error("{what}: the registry answered HTTP {status}{code}. {hint}")]

@@ -207,6 +207,8 @@ pub struct State {
     pub chosen_platform: Option<String>,
     pub tags: TagsView,
     pub cache: CacheInfo,
+    /// Why this window cannot keep layers (no OPFS), found at start.
+    pub storage_problem: Option<String>,
 }
 
 /// What a pull reports, in order: the engine's own events, which the reducer maps to state here
@@ -297,6 +299,8 @@ pub enum Action {
     CacheInfo(CacheInfo),
     /// The cache was emptied (and with it the archive on offer).
     CacheCleared(CacheInfo),
+    /// This window cannot keep layers: why.
+    StorageUnavailable(String),
     /// A request outside a pull (tag lists, objects opened from the explorer).
     Exchange(Exchange),
     Explorer(ExplorerAction),
@@ -387,6 +391,7 @@ impl State {
             chosen_platform: None,
             tags: TagsView::Hidden,
             cache: CacheInfo::default(),
+            storage_problem: None,
         }
     }
 
@@ -457,6 +462,7 @@ impl Reducible for State {
                     uncompressed: self.uncompressed,
                     save_to_file: self.save_to_file,
                     cache: self.cache.clone(),
+                    storage_problem: self.storage_problem.clone(),
                     ..State::new(
                         self.image_input.clone(),
                         self.proxy_input.clone(),
@@ -476,6 +482,7 @@ impl Reducible for State {
             Action::Pull { pull_id, event } if current(pull_id) => next.apply(event),
             Action::CacheInfo(info) => next.cache = info,
             Action::Exchange(exchange) => next.record(exchange),
+            Action::StorageUnavailable(why) => next.storage_problem = Some(why),
             Action::Explorer(action) => next.explorer.apply(action),
             Action::CacheCleared(info) => {
                 next.cache = info;

@@ -56,8 +56,13 @@ pub fn app() -> Html {
             let dispatcher = state.dispatcher();
             let cap = prefs::pull_settings().cache_cap_bytes;
             wasm_bindgen_futures::spawn_local(async move {
-                if let Some(info) = pull::cache_info(cap).await {
-                    dispatcher.dispatch(Action::CacheInfo(info));
+                match pull::cache_info(cap).await {
+                    Some(info) => dispatcher.dispatch(Action::CacheInfo(info)),
+                    None => {
+                        if let Some(why) = pull::storage_problem().await {
+                            dispatcher.dispatch(Action::StorageUnavailable(why));
+                        }
+                    }
                 }
             });
             let link = ViewLink::current();
@@ -244,6 +249,9 @@ pub fn app() -> Html {
                     {on_remember}
                 />
             </PullForm>
+            if let Some(why) = &state.storage_problem {
+                <p id="storage-note" class="warning" role="alert">{ why }</p>
+            }
             if let Some(reference) = &state.reference {
                 <p class="reference">{ "Image: " }<code id="resolved-reference">{ reference }</code></p>
             }

@@ -145,6 +145,12 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                     { " straight into a file I choose when I press Pull (each layer is written as soon as it is verified; no download step)" }
                 </label>
             }
+            if props.save_to_file.is_none() {
+                <span class="label">{ "Save" }</span>
+                <p id="save-to-file-unavailable" class="hint">
+                    { "This browser cannot write into a file you choose (it has no showSaveFilePicker; Firefox, for one): after the pull, press Save and the browser's download holds the tar." }
+                </p>
+            }
             { props.children.clone() }
             <div class="actions">
             <button id="pull" type="submit" disabled={props.running || (props.image.trim().is_empty() && props.queue.is_empty())}>

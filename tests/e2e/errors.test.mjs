@@ -46,6 +46,17 @@ test('429: the rate-limit headers and Retry-After are shown', async () => {
   assert.match(error, /retry-after: 60/);
   assert.match(error, /ratelimit-limit: 100;w=21600/);
   assert.match(error, /ratelimit-remaining: 0;w=21600/);
+  assert.match(error, /pull through a registry mirror \(a pull-through cache/);
+});
+
+test("a registry's rate-limit headers are shown in the explorer as what is left", async () => {
+  const headers = { 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': '76;w=21600', 'docker-ratelimit-source': '203.0.113.9' };
+  const { page, error } = await pullWithFaults([{ match: '/manifests/', headers }]);
+  assert.equal(error, null);
+  assert.match(await page.innerText('#rate-limit'), /76 of 100 pulls left in a 6-hour window, counted for 203\.0\.113\.9/);
+  const manifest = page.locator('.exchange[data-purpose="manifest"]');
+  assert.match(await manifest.locator('.header-table').last().textContent(), /ratelimit-remaining\s*76;w=21600/);
+  await page.context().close();
 });
 
 test('429 with a short Retry-After is waited out once', async () => {

@@ -145,12 +145,24 @@ pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) {
 
 /// What the layer cache holds now, for the settings panel.
 pub async fn cache_info(cap: u64) -> Option<CacheInfo> {
-    let cache = Cache::open(now_ms()).await.ok()?;
-    Some(CacheInfo {
+    open_cache().await.ok().map(|cache| CacheInfo {
         layers: cache.len(),
         bytes: cache.total_size(),
         cap,
     })
+}
+
+/// The layer cache, or why this window has none (a private window has no OPFS).
+async fn open_cache() -> Result<Cache, AppError> {
+    Cache::open(now_ms()).await.map_err(|e| {
+        AppError::Storage(format!("{e}. Skiff keeps layers in the browser's private file system (OPFS) while it verifies them, which this browser or window does not offer (a private window?). Pull in a normal window; \"Look inside\" works here."))
+    })
+}
+
+/// At start: `Some(why)` when this window cannot keep layers, so the page says it before a
+/// pull fails on it.
+pub async fn storage_problem() -> Option<String> {
+    open_cache().await.err().map(|error| error.to_string())
 }
 
 /// Empties the layer cache. The archive on offer is made of cached files, so it is withdrawn
@@ -303,9 +315,6 @@ impl Pull {
         (self.emit)(PullEvent::Resolved {
             reference: shown.join(", "),
         });
-        let cache = Cache::open(now_ms()).await.map_err(|e| {
-            AppError::Storage(format!("{e}. Skiff keeps layers in the browser's private file system (OPFS), which this browser or window does not offer (a private window?)"))
-        })?;
         if self.request.resumed {
             self.stage("Resuming the pull a reload interrupted: finished layers come from the cache, a partial one continues where it stopped");
         }
@@ -323,6 +332,7 @@ impl Pull {
             (self.emit)(PullEvent::Inspected);
             return Ok(());
         }
+        let cache = open_cache().await?;
         if let (Some(target), false) = (&self.target, self.request.uncompressed) {
             let images: Vec<ArchiveImage> = resolved.iter().map(Resolved::as_downloaded).collect();
             target
