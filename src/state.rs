@@ -222,6 +222,8 @@ pub enum PullEvent {
         reference: String,
     },
     Stage(String),
+    /// The last image's layers, unpacked, bytes (about: a zstd layer may not say).
+    Unpacked(u64),
     /// This image's documents come next (the explorer's links resolve against it).
     Exploring(skiff_core::Reference),
     Exchange(Exchange),
@@ -334,6 +336,7 @@ impl State {
             PullEvent::PlatformChosen { platform } => self.chosen_platform = Some(platform),
             PullEvent::Object(doc) => self.explorer.add(doc),
             PullEvent::Exploring(reference) => self.explorer.reference = Some(reference),
+            PullEvent::Unpacked(bytes) => self.explorer.unpacked = Some(bytes),
             PullEvent::LayersAdded(layers) => self.layers.extend(layers),
             PullEvent::LayersProgress { received, now_ms } => {
                 for (index, received) in received {

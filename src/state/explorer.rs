@@ -142,6 +142,8 @@ pub struct ExplorerState {
     pub pending: Option<Digest>,
     pub view: View,
     pub referrers: ReferrersView,
+    /// The image's layers unpacked, bytes, once read.
+    pub unpacked: Option<u64>,
 }
 
 pub enum ExplorerAction {

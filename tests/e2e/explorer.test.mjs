@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { rig, root, newPage, pullInApp, expectPulled, registryManifest, useSuite } from './harness.mjs';
 
@@ -131,6 +132,8 @@ test('digests open their objects; the address keeps the view; back, forward and 
   assert.equal(await other.$('#save'), null, 'a link to a view downloads no image');
   const fetched = await timeline(other).catch(() => []);
   assert.deepEqual(fetched, [], 'the requests tab is not the one shown');
+  await other.click('.tab[data-view=summary]');
+  assert.equal(await other.innerText('#summary-platforms'), 'linux/amd64, linux/arm64/v8');
   await other.click('.tab[data-view=requests]');
   assert.ok((await timeline(other)).every((r) => r.purpose !== 'layer'), 'no layer was fetched');
   await other.context().close();
@@ -148,6 +151,15 @@ test('looking inside without a download: the summary with the build history', as
   const rows = await page.$$eval('#history tbody tr', (trs) => trs.map((tr) => tr.children[1].textContent));
   assert.deepEqual(rows, config.history.map((h) => h.created_by));
   assert.match(await page.innerText('#summary'), /linux\/amd64/);
+  // The unpacked size, from the layers' gzip trailers: what gunzip makes of them, summed.
+  const manifest = await registryManifest(rig.fixtures.overlay, OCI_MANIFEST);
+  let unpacked = 0;
+  for (const layer of manifest.layers) {
+    const blob = Buffer.from(await (await fetch(`http://${rig.registry}/v2/skiff/overlay/blobs/${layer.digest}`)).arrayBuffer());
+    unpacked += layer.mediaType.endsWith('gzip') ? gunzipSync(blob).length : blob.length;
+  }
+  const mb = (unpacked / 1e6).toFixed(1);
+  assert.match(await page.innerText('#summary'), new RegExp(`in 3 layers, ${mb.replace('.', '\\.')} MB unpacked`));
   assert.equal(await page.$('#save'), null);
   assert.match(page.url(), /view=summary/);
   await page.locator('#explorer').screenshot({ path: join(root, 'docs/screenshot-summary.png') });

@@ -63,6 +63,7 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
             exchanges={state.exchanges.clone()}
             state={state.explorer.clone()}
             image={image(state)}
+            platforms={state.offers.iter().map(|o| o.label.clone()).collect::<Vec<_>>()}
             {on_show}
             {on_open}
             {on_find_referrers}

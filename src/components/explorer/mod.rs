@@ -19,6 +19,8 @@ pub struct ExplorerProps {
     pub state: ExplorerState,
     /// The image for the summary, once its manifest and config are known.
     pub image: Option<ImageContents>,
+    /// What the image's index offers (empty for a single-platform image).
+    pub platforms: Vec<String>,
     pub on_show: Callback<View>,
     pub on_open: Callback<Target>,
     pub on_find_referrers: Callback<()>,
@@ -47,7 +49,9 @@ pub fn explorer(props: &ExplorerProps) -> Html {
     };
     let body = match view {
         View::Summary => match &props.image {
-            Some(image) => html! { <SummaryView image={image.clone()} /> },
+            Some(image) => html! {
+                <SummaryView image={image.clone()} unpacked={props.state.unpacked} platforms={props.platforms.clone()} />
+            },
             None => {
                 html! { <p class="hint">{ "The summary appears once the image's config is fetched." }</p> }
             }

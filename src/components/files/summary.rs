@@ -10,6 +10,12 @@ use crate::state::ImageContents;
 #[derive(Properties, PartialEq)]
 pub struct SummaryProps {
     pub image: ImageContents,
+    /// The layers unpacked, bytes, when known.
+    #[prop_or_default]
+    pub unpacked: Option<u64>,
+    /// What the image's index offers, when it has one.
+    #[prop_or_default]
+    pub platforms: Vec<String>,
 }
 
 #[function_component(SummaryView)]
@@ -23,12 +29,26 @@ pub fn summary_view(props: &SummaryProps) -> Html {
             <dl class="facts">
                 <dt>{ "Platform" }</dt><dd>{ &summary.platform }</dd>
                 <dt>{ "Created" }</dt><dd>{ summary.created.clone().unwrap_or_else(|| "not recorded".into()) }</dd>
-                <dt>{ "Size" }</dt><dd>{ format!("{} in {} layer{}", human_bytes(total), props.image.layers.len(), if props.image.layers.len() == 1 { "" } else { "s" }) }</dd>
+                <dt>{ "Size" }</dt><dd>{ size(total, props) }</dd>
+                if !props.platforms.is_empty() {
+                    <dt>{ "Offered for" }</dt><dd id="summary-platforms">{ props.platforms.join(", ") }</dd>
+                }
                 { runs(&summary) }
             </dl>
             { history(&summary, &props.image) }
         </div>
     }
+}
+
+/// "1.0 MB in 3 layers, 2.6 MB unpacked".
+fn size(compressed: u64, props: &SummaryProps) -> String {
+    let layers = props.image.layers.len();
+    let plural = if layers == 1 { "" } else { "s" };
+    let mut text = format!("{} in {layers} layer{plural}", human_bytes(compressed));
+    if let Some(unpacked) = props.unpacked {
+        text.push_str(&format!(", {} unpacked", human_bytes(unpacked)));
+    }
+    text
 }
 
 fn runs(summary: &ImageSummary) -> Html {

@@ -329,6 +329,11 @@ impl Pull {
             resolved.push(image);
         }
         if self.request.inspect_only {
+            if let Some(last) = resolved.last() {
+                self.stage("Reading the layers' unpacked sizes");
+                let cache = open_cache().await.ok();
+                self.report_unpacked(last, cache.as_ref()).await;
+            }
             (self.emit)(PullEvent::Inspected);
             return Ok(());
         }
@@ -352,6 +357,10 @@ impl Pull {
             images.push(archived);
         }
         let _ = cache.save().await;
+        if let Some(last) = resolved.last() {
+            // From the cached layers: no request.
+            self.report_unpacked(last, Some(&cache)).await;
+        }
 
         self.stage("Assembling the archive");
         let parts = docker_archive(&images, now_ms() / 1000)?;
@@ -560,6 +569,16 @@ impl Pull {
         }
     }
 
+    /// The image's unpacked size for the summary: each layer's gzip trailer or zstd header (from
+    /// the cache if there, else a small `Range` request).
+    async fn report_unpacked(&self, image: &Resolved, cache: Option<&Cache>) {
+        let mut total = 0u64;
+        for layer in &image.image.layers {
+            total = total.saturating_add(unpacked_size(image, layer, cache).await);
+        }
+        (self.emit)(PullEvent::Unpacked(total));
+    }
+
     /// Checks the browser's quota and the cache's cap for the layers still to fetch, evicting
     /// least recently used layers the pull does not use.
     async fn make_room(
@@ -573,7 +592,7 @@ impl Pull {
         let mut needed = 0u64;
         for want in wanted.iter().filter(|w| w.cached_size(cache).is_none()) {
             let size = match want.diff_id {
-                Some(_) => unpacked_size(resolved, want.layer, cache).await,
+                Some(_) => unpacked_size(resolved, want.layer, Some(cache)).await,
                 None => want.layer.size,
             };
             needed = needed
@@ -604,7 +623,7 @@ impl Pull {
 async fn unpacked_size(
     resolved: &Resolved,
     layer: &skiff_core::manifest::Descriptor,
-    cache: &Cache,
+    cache: Option<&Cache>,
 ) -> u64 {
     let probe = layer
         .media_type
@@ -616,9 +635,9 @@ async fn unpacked_size(
         return layer.size;
     };
     // The download already in the cache tells without asking the registry.
-    if let (Some((first, last)), Some(true)) = (
+    if let (Some((first, last)), Some(cache)) = (
         probe.span(layer.size),
-        cache.size_of(&layer.digest).map(|size| size == layer.size),
+        cache.filter(|cache| cache.size_of(&layer.digest) == Some(layer.size)),
     ) {
         if let Some(bytes) = cached_bytes(cache, &layer.digest, first, last).await {
             return probe.read(layer.size, &bytes).unwrap_or(layer.size);
