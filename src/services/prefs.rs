@@ -15,10 +15,23 @@ fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
 
+/// The proxy the user last used here; else this origin when skiff-proxy serves the app
+/// (`--serve-app` marks the page), else the local proxy `scripts/serve.sh` starts.
 pub fn saved_proxy() -> String {
     local_storage()
         .and_then(|s| s.get_item(PROXY_KEY).ok()?)
+        .or_else(same_origin_proxy)
         .unwrap_or_else(|| DEFAULT_PROXY.to_owned())
+}
+
+fn same_origin_proxy() -> Option<String> {
+    let window = web_sys::window()?;
+    let marked = window
+        .document()?
+        .query_selector(r#"meta[name="skiff-proxy"][content="same-origin"]"#)
+        .ok()??;
+    drop(marked);
+    Some(format!("{}/", window.location().origin().ok()?))
 }
 
 pub fn save_proxy(proxy: &str) {

@@ -57,10 +57,20 @@ export async function startProxy(extraArgs = []) {
   const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--allow-host', rig.registry, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // The proxy's access log (a JSON line per request), kept for the tests to read; read, so
+  // the pipe never fills and stops the proxy.
+  const log = [];
+  let partial = '';
+  child.stdout.on('data', (chunk) => {
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop();
+    log.push(...lines);
+    if (log.length > 20_000) log.splice(0, log.length - 20_000);
+  });
   const url = `http://127.0.0.1:${port}/`;
   for (let i = 0; i < 100; i++) {
     try {
-      if ((await fetch(url)).ok) return { url, close: () => child.kill() };
+      if ((await fetch(url)).ok) return { url, close: () => child.kill(), log, child };
     } catch {}
     await new Promise((ok) => setTimeout(ok, 100));
   }

@@ -1,8 +1,10 @@
 //! Command-line configuration.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::access_log::LogFormat;
 use crate::allow::Target;
 use crate::server::Limits;
 use crate::{HostRule, OriginRule};
@@ -56,6 +58,9 @@ pub struct Config {
     /// any other `Host` is a DNS-rebinding attempt.
     pub public_hosts: Vec<String>,
     pub limits: Limits,
+    /// The built app (Trunk's `dist/`) to serve from this origin (`--serve-app`).
+    pub app_dir: Option<PathBuf>,
+    pub log: LogFormat,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +72,14 @@ pub enum ConfigError {
     BadListen { value: String },
     #[error("--max-connections {value:?} is not a number from 1 up")]
     BadMaxConnections { value: String },
+    #[error("--shutdown-grace {value:?} is not a number of seconds")]
+    BadGrace { value: String },
+    #[error("--log {value:?}: use json or off")]
+    BadLog { value: String },
+    #[error("--serve-app {dir:?}: {reason}")]
+    BadAppDir { dir: String, reason: String },
+    #[error("--config {file:?}: {reason}")]
+    BadConfigFile { file: String, reason: String },
     #[error("unknown argument {arg:?}; see --help")]
     Unknown { arg: String },
 }
@@ -89,6 +102,16 @@ Usage: skiff-proxy [--listen ADDR] [--allow-host HOST]... [--allow-origin ORIGIN
                          deployment); loopback names and the listen address always work
   --max-connections N    serve at most N connections at once (default 256)
   --no-default-hosts     start from an empty host allowlist
+  --serve-app DIR        also serve the built Skiff app (Trunk's dist/) from this origin: the
+                         app then uses this proxy with no CORS at all
+  --shutdown-grace SECS  after SIGTERM, let requests in flight finish for this long (default 10)
+  --log json|off         one JSON line per request on stdout (default json): method, upstream
+                         host and path (never a query, a header or a redirect's URL), status,
+                         duration, the proxy's refusal kind
+  --config FILE          read options from FILE, one per line as `allow-host = ghcr.io` (flags
+                         without a value alone on their line; # starts a comment)
+
+Health: GET /healthz answers {\"status\":\"ok\",\"service\":\"skiff-proxy\",…}.
 
 Requests: GET or HEAD /<absolute upstream URL>, e.g. /https://registry-1.docker.io/v2/
 ";
@@ -108,7 +131,10 @@ impl Default for Config {
                 // Longer than the upstream read timeout, so a stalled upstream is reported first.
                 idle_timeout: Duration::from_secs(90),
                 max_connections: 256,
+                shutdown_grace: Duration::from_secs(10),
             },
+            app_dir: None,
+            log: LogFormat::Json,
         }
     }
 }
@@ -117,6 +143,7 @@ impl Config {
     /// Parses arguments (without the program name). `Ok(None)` means `--help` was asked for.
     pub fn from_args<I: IntoIterator<Item = String>>(args: I) -> Result<Option<Self>, ConfigError> {
         let mut config = Self::default();
+        let args = crate::config_file::expand(args)?;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
@@ -156,6 +183,20 @@ impl Config {
                         .ok_or(ConfigError::BadMaxConnections { value: text })?;
                 }
                 "--no-default-hosts" => config.upstream_hosts.clear(),
+                "--serve-app" => config.app_dir = Some(app_dir(&value()?)?),
+                "--shutdown-grace" => {
+                    let text = value()?;
+                    config.limits.shutdown_grace = text
+                        .parse()
+                        .map(Duration::from_secs)
+                        .map_err(|_| ConfigError::BadGrace { value: text })?;
+                }
+                "--log" => {
+                    let text = value()?;
+                    config.log = text
+                        .parse()
+                        .map_err(|()| ConfigError::BadLog { value: text })?;
+                }
                 _ => return Err(ConfigError::Unknown { arg }),
             }
         }
@@ -183,6 +224,21 @@ impl Config {
                 && host.trim_start_matches('[').trim_end_matches(']') == listen_ip.to_string())
             || self.public_hosts.contains(&host)
     }
+}
+
+/// A directory that holds the built app (its `index.html`), made absolute.
+fn app_dir(dir: &str) -> Result<PathBuf, ConfigError> {
+    let bad = |reason: &str| ConfigError::BadAppDir {
+        dir: dir.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let path = std::fs::canonicalize(dir).map_err(|e| bad(&e.to_string()))?;
+    if !path.join("index.html").is_file() {
+        return Err(bad(
+            "no index.html there; build the app with `trunk build --release` and pass its dist/",
+        ));
+    }
+    Ok(path)
 }
 
 #[cfg(test)]

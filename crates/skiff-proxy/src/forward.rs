@@ -11,7 +11,9 @@ use axum::Router;
 
 use skiff_core::proxy_protocol::{ProxyErrorKind, PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER};
 
+use crate::access_log::{Entry, LogFormat};
 use crate::allow::{Scheme, Target};
+use crate::app_files::AppFiles;
 use crate::net::{CheckedResolver, PrivateAddress};
 use crate::Config;
 
@@ -60,6 +62,7 @@ const MAX_REDIRECTS: usize = 10;
 struct Shared {
     config: Config,
     client: reqwest::Client,
+    app: Option<AppFiles>,
 }
 
 pub(crate) fn router(config: Config) -> Router {
@@ -85,7 +88,12 @@ pub(crate) fn router(config: Config) -> Router {
         .user_agent(concat!("skiff-proxy/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client's configuration is valid");
-    let shared = Arc::new(Shared { config, client });
+    let app = config.app_dir.clone().map(AppFiles::new);
+    let shared = Arc::new(Shared {
+        config,
+        client,
+        app,
+    });
     Router::new().fallback(handle).with_state(shared)
 }
 
@@ -112,7 +120,70 @@ fn redirect_verdict(config: &Config, previous: &[url::Url], next: &url::Url) -> 
     }
 }
 
+/// Every request: answered, then logged (one line, nothing secret in it).
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().clone();
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_default();
+    let response = respond(&shared, request).await;
+    if shared.config.log == LogFormat::Json {
+        let upstream = upstream_path(&path).and_then(|t| url::Url::parse(&normalized(t)).ok());
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
+        let entry = Entry {
+            method: method.as_str(),
+            upstream: upstream.as_ref(),
+            local_path: upstream.is_none().then_some(path.as_str()),
+            status: response.status().as_u16(),
+            refusal: header(PROXY_ERROR_HEADER),
+            redirected_to: header(REDIRECTED_TO_HEADER),
+            elapsed: started.elapsed(),
+        };
+        println!("{}", entry.line());
+    }
+    response
+}
+
+/// The upstream URL in a proxied request's path (`/https://host/…`), `None` for other paths.
+fn upstream_path(path: &str) -> Option<&str> {
+    let target = path.trim_start_matches('/');
+    let scheme = target.split_once(':')?.0;
+    (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")).then_some(target)
+}
+
+/// Some clients collapse `//` in paths: `https:/host/…` is `https://host/…`.
+fn normalized(target: &str) -> String {
+    match target.split_once(":/") {
+        Some((scheme, rest)) if !rest.starts_with('/') => format!("{scheme}://{rest}"),
+        _ => target.to_owned(),
+    }
+}
+
+/// `{"status":"ok",…}` for load balancers and orchestrators; says nothing about upstreams.
+fn healthz(shared: &Shared) -> Response {
+    let body = serde_json::json!({
+        "status": "ok",
+        "service": "skiff-proxy",
+        "version": env!("CARGO_PKG_VERSION"),
+        "serves_app": shared.app.is_some(),
+    });
+    let mut response = Response::new(Body::from(body.to_string()));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn respond(shared: &Shared, request: Request) -> Response {
+    if request.uri().path() == "/healthz" {
+        return healthz(shared);
+    }
     let headers = request.headers();
     let origin = match headers.get(header::ORIGIN).map(HeaderValue::to_str) {
         None => None,
@@ -131,6 +202,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     };
     if let Some(refusal) = refuse_foreign_host(&shared.config, &cors, &request) {
         return refusal;
+    }
+    if let Some(app) = &shared.app {
+        let path = request.uri().path();
+        if upstream_path(path).is_none() {
+            return app.serve(request.method(), path).await;
+        }
     }
     if let Some(origin) = &origin {
         if !shared.config.origin_allowed(origin) {
@@ -159,7 +236,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Method::OPTIONS => cors.preflight(request.headers()),
         Method::GET | Method::HEAD => match refuse_fetch_mode(&cors, request.headers()) {
             Some(refusal) => refusal,
-            None => forward(&shared, &cors, target, request.headers(), request.method()).await,
+            None => forward(shared, &cors, target, request.headers(), request.method()).await,
         },
         ref other => cors.refuse(
             StatusCode::FORBIDDEN,
@@ -229,11 +306,7 @@ async fn forward(
     request_headers: &HeaderMap,
     method: &Method,
 ) -> Response {
-    // Some clients collapse `//` in paths: accept `https:/host/…` too.
-    let target = match target.split_once(":/") {
-        Some((scheme, rest)) if !rest.starts_with('/') => format!("{scheme}://{rest}"),
-        _ => target.to_owned(),
-    };
+    let target = normalized(target);
     let url =
         match url::Url::parse(&target) {
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => url,

@@ -8,8 +8,11 @@
 //! only its own names in `Host`, no private upstream addresses, and every answer inert (a
 //! sandboxed download, never a page that runs in the proxy's origin).
 
+mod access_log;
 mod allow;
+mod app_files;
 mod config;
+mod config_file;
 mod forward;
 mod net;
 mod server;
@@ -17,6 +20,7 @@ mod server;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use access_log::LogFormat;
 pub use allow::{HostRule, OriginRule, Scheme, Target};
 pub use config::{Config, ConfigError, DEFAULT_LISTEN, DEFAULT_UPSTREAM_HOSTS, USAGE};
 pub use net::is_public;
@@ -29,6 +33,16 @@ pub fn router(config: Config) -> Router {
 
 /// Serves until the process ends, with the configured timeouts and connection limit.
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
+    serve_until(listener, config, std::future::pending()).await
+}
+
+/// Serves until `shutdown` resolves, then lets the requests in flight finish (up to the
+/// configured grace) and returns.
+pub async fn serve_until(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     let limits = config.limits;
-    server::serve(listener, router(config), limits).await
+    server::serve(listener, router(config), limits, shutdown).await
 }

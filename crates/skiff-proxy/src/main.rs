@@ -1,4 +1,4 @@
-use skiff_proxy::{serve, Config};
+use skiff_proxy::{serve_until, Config};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -23,19 +23,46 @@ async fn main() -> std::process::ExitCode {
     if !config.listen.ip().is_loopback() {
         eprintln!("skiff-proxy: warning: listening on {}, not loopback: other machines can use this proxy", config.listen);
     }
-    println!(
-        "skiff-proxy listening on http://{}/ ({} upstream host rules)",
-        config.listen,
-        config.upstream_hosts.len()
-    );
-    tokio::select! {
-        result = serve(listener, config) => match result {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("skiff-proxy: {error}");
-                std::process::ExitCode::from(1)
-            }
-        },
-        _ = tokio::signal::ctrl_c() => std::process::ExitCode::SUCCESS,
+    match &config.app_dir {
+        Some(dir) => eprintln!(
+            "skiff-proxy listening on http://{}/, serving the app from {} ({} upstream host rules)",
+            config.listen,
+            dir.display(),
+            config.upstream_hosts.len()
+        ),
+        None => eprintln!(
+            "skiff-proxy listening on http://{}/ ({} upstream host rules)",
+            config.listen,
+            config.upstream_hosts.len()
+        ),
     }
+    match serve_until(listener, config, stop_signal()).await {
+        Ok(()) => {
+            eprintln!("skiff-proxy: stopped");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("skiff-proxy: {error}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+/// SIGTERM (an orchestrator stopping the container) or Ctrl-C.
+async fn stop_signal() {
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let term = async {
+        match terminate.as_mut() {
+            Some(signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+    eprintln!("skiff-proxy: stopping: no new connections; requests in flight may finish");
 }

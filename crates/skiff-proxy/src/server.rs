@@ -26,12 +26,28 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     pub idle_timeout: Duration,
     pub max_connections: usize,
+    /// After SIGTERM, how long requests in flight may take to finish.
+    pub shutdown_grace: Duration,
 }
 
-pub async fn serve(listener: TcpListener, router: Router, limits: Limits) -> io::Result<()> {
+/// Serves until `shutdown` resolves; then accepts nothing more, lets the requests in flight
+/// finish (each connection closes after its current answer) for up to `limits.shutdown_grace`,
+/// and returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        let (stream, _) = match accepted {
             Ok(accepted) => accepted,
             // Out of file descriptors and the like: wait, do not spin or die.
             Err(_) => {
@@ -45,17 +61,21 @@ pub async fn serve(listener: TcpListener, router: Router, limits: Limits) -> io:
             continue;
         };
         let service = TowerToHyperService::new(router.clone());
+        let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .max_buf_size(64 * 1024)
+            .serve_connection(io, service);
+        let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            let io = TokioIo::new(IdleTimeout::new(stream, limits.idle_timeout));
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout)
-                .max_buf_size(64 * 1024)
-                .serve_connection(io, service)
-                .await;
+            let _ = connection.await;
             drop(slot);
         });
     }
+    drop(listener);
+    let _ = tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await;
+    Ok(())
 }
 
 /// A short answer that needs no parsing of the request: the proxy is full.
