@@ -30,6 +30,7 @@ declare -A APT_FOR=(
   [zstd]=zstd
   [node]=nodejs
   [npm]=npm
+  [musl-gcc]=musl-tools
 )
 missing=()
 for cmd in "${!APT_FOR[@]}"; do
@@ -46,10 +47,12 @@ if ((${#missing[@]})); then
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
-  say "adding the wasm32-unknown-unknown target"
-  rustup target add wasm32-unknown-unknown
-fi
+for target in wasm32-unknown-unknown x86_64-unknown-linux-musl; do
+  if ! rustup target list --installed | grep -qx "$target"; then
+    say "adding the $target target"
+    rustup target add "$target"
+  fi
+done
 
 if [[ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]]; then
   say "installing trunk $TRUNK_VERSION (takes ~8 minutes)"
