@@ -31,6 +31,7 @@ declare -A APT_FOR=(
   [node]=nodejs
   [npm]=npm
   [musl-gcc]=musl-tools
+  [nginx]=nginx-light
 )
 missing=()
 for cmd in "${!APT_FOR[@]}"; do
