@@ -71,6 +71,36 @@ start_registry() {
   wait_for 20 "docker-registry" curl -sf "http://127.0.0.1:$registry_port/v2/"
 }
 
+# The no-proxy path: CNCF Distribution as a pull-through cache (a registry mirror) of the open
+# registry, sending CORS headers itself, so the app talks to it with the proxy field empty. Its
+# own storage: a mirror fills as it is pulled from.
+start_mirror() {
+  mirror_port=$(free_port)
+  mkdir -p "$dir/mirror"
+  cat > "$dir/mirror/config.yml" <<YAML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/mirror/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$mirror_port
+  headers:
+    Access-Control-Allow-Origin: ["*"]
+    Access-Control-Allow-Methods: ["GET", "HEAD", "OPTIONS"]
+    Access-Control-Allow-Headers: ["Authorization", "Accept", "Range"]
+    Access-Control-Expose-Headers: ["Docker-Content-Digest", "WWW-Authenticate", "Content-Type", "Content-Length", "Content-Range", "Link"]
+proxy:
+  remoteurl: http://127.0.0.1:$registry_port
+YAML
+  docker-registry serve "$dir/mirror/config.yml" > "$dir/registry-mirror.log" 2>&1 &
+  echo $! > "$dir/registry-mirror.pid"
+  wait_for 20 "the mirror" curl -sf "http://127.0.0.1:$mirror_port/v2/"
+}
+
 # Docker Hub's shape: a registry behind token auth (a separate token service signing JWTs) whose
 # blob GETs answer 307 to a CDN that rejects Authorization; and an htpasswd (Basic) registry.
 # Both serve the same storage as the open registry, so fixtures are pushed once.
@@ -461,6 +491,7 @@ case "$cmd" in
     build_signed
     corrupt_fixture
     start_auth_registries
+    start_mirror
     build_odd
     build_overlay
     build_many
@@ -473,6 +504,7 @@ case "$cmd" in
   "tokenService": "http://127.0.0.1:$token_port",
   "cdn": "http://127.0.0.1:$cdn_port",
   "relay": "127.0.0.1:$relay_port",
+  "mirror": "127.0.0.1:$mirror_port",
   "user": "skiff",
   "password": "s3cret-token",
   "dockerHost": "unix://$dir/docker/docker.sock",
