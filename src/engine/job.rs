@@ -199,7 +199,7 @@ impl Job {
             let range = self.resume.next_request().range_header();
             let sent = Sent {
                 source,
-                authorization: authorization.as_deref(),
+                authorization: authorization.as_ref().map(|a| a.header.as_str()),
                 range: range.as_deref(),
             };
             let response = match self.link.send(&sent).await {
@@ -227,7 +227,8 @@ impl Job {
                 reauths += 1;
                 attempt -= 1;
                 let challenge = response.headers().get("www-authenticate").ok().flatten();
-                authorization = Some(self.link.ask_authorization(challenge).await?);
+                let refused = authorization.as_ref().map_or(0, |a| a.generation);
+                authorization = Some(self.link.ask_authorization(challenge, refused).await?);
                 continue;
             }
             if !response.ok() {

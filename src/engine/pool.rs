@@ -30,6 +30,7 @@ pub enum JobEvent {
     NeedsAuthorization {
         job: u32,
         challenge: Option<String>,
+        generation: u64,
     },
 }
 
@@ -132,7 +133,7 @@ impl Pool {
     }
 
     /// Answers a job's [`JobEvent::NeedsAuthorization`].
-    pub fn authorize(&self, job: u32, authorization: Option<String>) {
+    pub fn authorize(&self, job: u32, authorization: Option<super::protocol::JobAuth>) {
         let worker = self.inner.waiting.borrow().get(&job).map(|w| w.worker);
         let slot = worker.and_then(|i| self.inner.slots.borrow().get(i).cloned());
         if let Some(slot) = slot {
@@ -215,8 +216,17 @@ fn deliver(inner: &Inner, message: ToPage) {
         ToPage::Ready | ToPage::Rows { .. } | ToPage::Inspected { .. } => return,
         ToPage::Progress { job, received } => (job, JobEvent::Progress { received }),
         ToPage::Exchange { job, exchange } => (job, JobEvent::Exchange(exchange)),
-        ToPage::NeedsAuthorization { job, challenge } => {
-            (job, JobEvent::NeedsAuthorization { job, challenge })
+        ToPage::NeedsAuthorization {
+            job,
+            challenge,
+            generation,
+        } => {
+            let event = JobEvent::NeedsAuthorization {
+                job,
+                challenge,
+                generation,
+            };
+            (job, event)
         }
         ToPage::Stored { job, stored } => return finish(inner, job, Ok(stored)),
         ToPage::Failed { job, failure } => return finish(inner, job, Err(failure)),

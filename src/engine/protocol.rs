@@ -5,6 +5,15 @@
 use serde::{Deserialize, Serialize};
 use skiff_core::Digest;
 
+/// The registry's `Authorization` for a job, and which of the page's credentials it is: a
+/// 401 to an older one than the page's current one is answered with the current one, not
+/// taken as a refusal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobAuth {
+    pub header: String,
+    pub generation: u64,
+}
+
 /// Page → worker.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum ToWorker {
@@ -13,7 +22,7 @@ pub enum ToWorker {
     /// The answer to [`ToPage::NeedsAuthorization`]: a fresh header (or none: give up).
     Authorization {
         job: u32,
-        authorization: Option<String>,
+        authorization: Option<JobAuth>,
     },
     Cancel {
         job: u32,
@@ -108,7 +117,7 @@ pub struct Source {
     /// The registry's blob endpoint: it takes the registry's `Authorization`; a foreign URL
     /// never does.
     pub registry: bool,
-    pub authorization: Option<String>,
+    pub authorization: Option<JobAuth>,
     /// A blob already in the layer cache (an object URL of it), read again to store it
     /// another way: its bytes are not counted as fetched.
     #[serde(default)]
@@ -164,6 +173,8 @@ pub enum ToPage {
         job: u32,
         /// The 401's `WWW-Authenticate`, for the page's auth session.
         challenge: Option<String>,
+        /// The credential that was refused ([`JobAuth::generation`]).
+        generation: u64,
     },
     Stored {
         job: u32,
@@ -353,7 +364,10 @@ mod tests {
                 fetch_url: "http://127.0.0.1:8787/https://r/v2/a/blobs/x".into(),
                 shown_url: "https://r/v2/a/blobs/x".into(),
                 registry: true,
-                authorization: Some("Bearer t".into()),
+                authorization: Some(JobAuth {
+                    header: "Bearer t".into(),
+                    generation: 1,
+                }),
                 local: false,
             }],
             settings: JobSettings::default(),

@@ -14,12 +14,12 @@ use web_sys::{
 };
 
 use super::job::Job;
-use super::protocol::{encode, LayerFailure, LayerJob, Source, ToPage, ToWorker};
+use super::protocol::{encode, JobAuth, LayerFailure, LayerJob, Source, ToPage, ToWorker};
 
 /// A running job's controls, as the message handler reaches them.
 struct Running {
     controller: AbortController,
-    authorization: Option<oneshot::Sender<Option<String>>>,
+    authorization: Option<oneshot::Sender<Option<JobAuth>>>,
 }
 
 thread_local! {
@@ -226,7 +226,8 @@ impl JobLink {
     pub async fn ask_authorization(
         &self,
         challenge: Option<String>,
-    ) -> Result<String, LayerFailure> {
+        generation: u64,
+    ) -> Result<JobAuth, LayerFailure> {
         let (sender, receiver) = oneshot::channel();
         RUNNING.with(|r| {
             if let Some(running) = r.borrow_mut().get_mut(&self.job) {
@@ -238,6 +239,7 @@ impl JobLink {
             &ToPage::NeedsAuthorization {
                 job: self.job,
                 challenge,
+                generation,
             },
         );
         match receiver.await {

@@ -51,9 +51,9 @@ export async function serveApp() {
 }
 
 /** Starts the real proxy binary, allowing the rig's registry. */
-export async function startProxy(extraArgs = []) {
+export async function startProxy(extraArgs = [], { port: wanted } = {}) {
   const bin = process.env.SKIFF_PROXY_BIN ?? join(root, 'target/debug/skiff-proxy');
-  const port = await freePort();
+  const port = wanted ?? await freePort();
   const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--allow-host', rig.registry, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });

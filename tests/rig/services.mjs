@@ -41,14 +41,17 @@ const defaults = {
   // When set (an origin such as http://127.0.0.1:PORT), the relay's tag pages link to the next
   // page on that origin instead: a registry sending a client's credentials elsewhere.
   tagLinkOrigin: null,
-  // { match, probability, seed }: that share of matching responses breaks, at random (seeded,
-  // so a run repeats): a 503, a reset mid-body, or a clean end before the body is complete.
+  // { match, probability, seed, kinds }: that share of matching responses breaks, at random
+  // (seeded, so a run repeats), in one of `kinds` (default the first three): 'status503' (a
+  // burst: the retry of that URL gets a 503 too), 'reset' mid-body, 'earlyEnd' (a clean end
+  // before the body is complete), 'corrupt' (one byte flipped, length kept), 'status429' (with
+  // Retry-After: 1 and Docker Hub's rate-limit headers).
   chaos: null,
 };
 let config = { ...defaults };
 const freshStats = () => ({
   tokenRequests: 0, tokenRequestsWithCredentials: 0, tokenAuthorizations: [], cdnRequests: {}, cdnRanges: {}, cdnRejectedAuthorization: 0,
-  relayRequests: {}, hostileRequests: {}, strayRequests: [], chaos: { status503: 0, reset: 0, earlyEnd: 0, passed: 0 },
+  relayRequests: {}, hostileRequests: {}, strayRequests: [], chaos: { status503: 0, reset: 0, earlyEnd: 0, corrupt: 0, status429: 0, passed: 0 },
 });
 let stats = freshStats();
 
@@ -94,14 +97,22 @@ function chaosFault(req) {
     stats.chaos.passed++;
     return null;
   }
-  const kind = Math.floor(random() * 3);
+  const kinds = chaos.kinds ?? ['status503', 'reset', 'earlyEnd'];
+  const kind = kinds[Math.floor(random() * kinds.length)];
   const fraction = random() * 0.9;
-  if (kind === 0) {
-    stats.chaos.status503++;
-    return { status: 503, times: 1 };
+  stats.chaos[kind]++;
+  switch (kind) {
+    case 'status503':
+      // A burst: the retry of this URL fails too.
+      config.faults.push({ match: req.url, status: 503, times: 1 });
+      return { status: 503, times: 1 };
+    case 'status429':
+      return { status: 429, times: 1, headers: { 'retry-after': '1', 'ratelimit-limit': '100;w=21600', 'ratelimit-remaining': '0;w=21600' } };
+    case 'corrupt':
+      return { corruptFraction: fraction, times: 1 };
+    default:
+      return { truncateFraction: fraction, clean: kind === 'earlyEnd', times: 1 };
   }
-  stats.chaos[kind === 1 ? 'reset' : 'earlyEnd']++;
-  return { truncateFraction: fraction, clean: kind === 2, times: 1 };
 }
 
 async function control(req, res) {
@@ -223,6 +234,7 @@ createServer(async (req, res) => {
       return res.end(fault.replaceBody);
     }
     if (fault?.truncateFraction !== undefined) return breakBody(answer, res, fault);
+    if (fault?.corruptFraction !== undefined) return corruptBody(answer, res, fault);
     res.writeHead(answer.statusCode, { ...answer.headers, ...fault?.headers });
     if (fault?.truncateAfter === undefined) return answer.pipe(res);
     if (fault.truncateAfter === 0) {
@@ -251,6 +263,23 @@ function hostile(req, res, path) {
   }
   res.writeHead(204);
   res.end();
+}
+
+/** Sends the whole body with one byte flipped: the length is right, the digest is not. */
+function corruptBody(answer, res, fault) {
+  const length = Number(answer.headers['content-length'] ?? 0);
+  const at = Math.floor(length * fault.corruptFraction);
+  res.writeHead(answer.statusCode, answer.headers);
+  let offset = 0;
+  answer.on('data', (chunk) => {
+    if (at >= offset && at < offset + chunk.length) {
+      chunk = Buffer.from(chunk);
+      chunk[at - offset] ^= 0xff;
+    }
+    offset += chunk.length;
+    res.write(chunk);
+  });
+  answer.on('end', () => res.end());
 }
 
 /** Sends part of the body, then resets the connection, or ends it cleanly as if complete. */

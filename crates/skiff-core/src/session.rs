@@ -74,6 +74,13 @@ impl SentAuth {
     pub fn header(&self) -> Option<&str> {
         self.header.as_ref().map(|h| h.0.as_str())
     }
+
+    /// Which credential this was: a later one has a higher number. A driver that hands the
+    /// header to someone else (a worker) keeps this to report a 401 with
+    /// [`AuthSession::handle_response_from`].
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
 }
 
 /// What to do with an answer.
@@ -207,6 +214,23 @@ impl AuthSession {
         www_authenticate: Option<&str>,
         now_ms: u64,
     ) -> AuthStep {
+        self.handle_response_from(sent.generation, status, www_authenticate, now_ms)
+    }
+
+    /// An answer to a request sent with the credential of `generation` ([`SentAuth::generation`]):
+    /// a 401 to an older credential than the current one asks only for a retry with the
+    /// current one, never for a refusal (parallel requests see their token expire together).
+    pub fn handle_response_from(
+        &mut self,
+        generation: u64,
+        status: u16,
+        www_authenticate: Option<&str>,
+        now_ms: u64,
+    ) -> AuthStep {
+        let sent = SentAuth {
+            header: None,
+            generation,
+        };
         if status != 401 {
             if sent.generation == self.generation {
                 self.unproven = false;
@@ -681,6 +705,36 @@ mod tests {
             .handle_token_response(200, br#"{"token":"t","expires_in":4}"#, 0)
             .unwrap();
         assert_eq!(session.handle_response(401, Some(HUB), 2_000), fetch(None));
+    }
+
+    #[test]
+    fn workers_report_a_401_by_the_generation_they_were_given() {
+        let mut session = AuthSession::new("library/nginx", Vec::new(), None);
+        session.handle_response(401, Some(HUB), 0);
+        session
+            .handle_token_response(200, br#"{"token":"t1","expires_in":300}"#, 0)
+            .unwrap();
+        let given = session.request_auth(0).generation();
+        assert_eq!(
+            session.handle_response_from(given, 200, None, 0),
+            AuthStep::Proceed
+        );
+        // Four workers' tokens die together: the first 401 fetches a token…
+        assert!(matches!(
+            session.handle_response_from(given, 401, Some(HUB), 1_000),
+            AuthStep::FetchToken(_)
+        ));
+        session
+            .handle_token_response(200, br#"{"token":"t2","expires_in":300}"#, 1_000)
+            .unwrap();
+        // …the others, reporting the older credential, just get the new one.
+        for _ in 0..3 {
+            assert_eq!(
+                session.handle_response_from(given, 401, Some(HUB), 1_100),
+                AuthStep::RetryRequest
+            );
+        }
+        assert!(session.request_auth(1_100).generation() > given);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use yew::Callback;
 use errors::proxy_error_kind;
 pub use errors::{error_for, error_from_facts};
 
+use crate::engine::protocol::JobAuth;
 use crate::error::{js_error_text, AppError};
 use crate::state::Credentials;
 
@@ -81,25 +82,37 @@ impl RegistrySession {
         &self.route
     }
 
-    /// The `Authorization` to send the registry now, renewing a token that is due first.
-    pub async fn fresh_authorization(&self) -> Result<Option<String>, AppError> {
+    /// The `Authorization` for a layer worker to send, renewing a token that is due first.
+    pub async fn fresh_authorization(&self) -> Result<Option<JobAuth>, AppError> {
         self.renew_if_due().await?;
-        Ok(self.auth.borrow().authorization(now_ms()))
+        Ok(self.job_auth())
     }
 
-    /// After a 401 elsewhere (a layer worker's, with its `WWW-Authenticate`): the header to
-    /// send now.
-    pub async fn reauthorize(&self, challenge: Option<&str>) -> Result<Option<String>, AppError> {
-        let step = self
-            .auth
-            .borrow_mut()
-            .handle_response(401, challenge, now_ms());
+    fn job_auth(&self) -> Option<JobAuth> {
+        let sent = self.auth.borrow().request_auth(now_ms());
+        sent.header().map(|header| JobAuth {
+            header: header.to_owned(),
+            generation: sent.generation(),
+        })
+    }
+
+    /// After a worker's 401 to the credential of `generation` (with its `WWW-Authenticate`):
+    /// the credential to send now.
+    pub async fn reauthorize(
+        &self,
+        generation: u64,
+        challenge: Option<&str>,
+    ) -> Result<Option<JobAuth>, AppError> {
+        let step =
+            self.auth
+                .borrow_mut()
+                .handle_response_from(generation, 401, challenge, now_ms());
         match step {
             AuthStep::FetchToken(request) => self.fetch_token(request).await?,
             AuthStep::Fail(error) => return Err(auth::app_error(error, "layer")),
             AuthStep::Proceed | AuthStep::RetryRequest => {}
         }
-        Ok(self.auth.borrow().authorization(now_ms()))
+        Ok(self.job_auth())
     }
 
     /// No answer for `what`: the proxy's fault or the registry's, as the route says.

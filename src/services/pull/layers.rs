@@ -259,12 +259,16 @@ impl Layers<'_> {
                 progress.offer(row, received, js_sys::Date::now(), &emit)
             }
             JobEvent::Exchange(exchange) => emit(PullEvent::Exchange(*exchange)),
-            JobEvent::NeedsAuthorization { job, challenge } => {
+            JobEvent::NeedsAuthorization {
+                job,
+                challenge,
+                generation,
+            } => {
                 let session = session.clone();
                 let pool = pool.clone();
                 wasm_bindgen_futures::spawn_local(async move {
                     let authorization = session
-                        .reauthorize(challenge.as_deref())
+                        .reauthorize(generation, challenge.as_deref())
                         .await
                         .ok()
                         .flatten();

@@ -5,7 +5,7 @@ use skiff_core::exchange::Purpose;
 use skiff_core::manifest::{
     check_document_size, Descriptor, ImageManifest, Manifest, MANIFEST_ACCEPT,
 };
-use skiff_core::manifest_check::{check_manifest, Expected};
+use skiff_core::manifest_check::{check_manifest, Expected, DOCUMENT_FETCHES};
 use skiff_core::platform::{self, Platform};
 use skiff_core::registry::{blob_url, manifest_url};
 use skiff_core::{BlobVerifier, Digest, Reference};
@@ -104,6 +104,25 @@ impl Resolver<'_> {
         expected: Option<(Digest, Option<u64>, &'static str)>,
         platform: Option<String>,
     ) -> Result<(Vec<u8>, Manifest, String), AppError> {
+        let mut attempt = 1;
+        loop {
+            let fetched = self
+                .fetch_manifest_once(reference, manifest_reference, &expected, &platform)
+                .await;
+            match fetched {
+                Err(AppError::ManifestMismatch(_)) if attempt < DOCUMENT_FETCHES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn fetch_manifest_once(
+        &self,
+        reference: &Reference,
+        manifest_reference: &str,
+        expected: &Option<(Digest, Option<u64>, &'static str)>,
+        platform: &Option<String>,
+    ) -> Result<(Vec<u8>, Manifest, String), AppError> {
         let url = manifest_url(reference, manifest_reference);
         let Document {
             content_type,
@@ -128,7 +147,9 @@ impl Resolver<'_> {
         let (manifest, media_type) = Manifest::parse(content_type.as_deref(), &body)?;
         let role = match (&manifest, platform) {
             (Manifest::Index(_), _) => Role::Index,
-            (Manifest::Image(_), platform) => Role::Manifest { platform },
+            (Manifest::Image(_), platform) => Role::Manifest {
+                platform: platform.clone(),
+            },
         };
         (self.emit)(PullEvent::Object(objects::manifest_doc(
             &body,
@@ -141,7 +162,25 @@ impl Resolver<'_> {
         Ok((body, manifest, media_type))
     }
 
+    /// The config, checked against its digest and size (fetched once more after a mismatch).
     pub async fn fetch_config(
+        &self,
+        reference: &Reference,
+        descriptor: &Descriptor,
+    ) -> Result<Vec<u8>, AppError> {
+        let mut attempt = 1;
+        loop {
+            match self.fetch_config_once(reference, descriptor).await {
+                Err(AppError::Core(
+                    skiff_core::Error::DigestMismatch { .. }
+                    | skiff_core::Error::SizeMismatch { .. },
+                )) if attempt < DOCUMENT_FETCHES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn fetch_config_once(
         &self,
         reference: &Reference,
         descriptor: &Descriptor,
