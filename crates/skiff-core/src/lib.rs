@@ -42,6 +42,8 @@ pub mod manifest_check;
 pub mod media_type;
 pub mod overlay;
 pub mod platform;
+#[cfg(test)]
+mod properties;
 pub mod proxy_protocol;
 pub mod reference;
 pub mod referrers;

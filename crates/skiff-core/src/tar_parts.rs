@@ -94,6 +94,18 @@ impl TarBuilder {
         kind: tar::EntryType,
         mode: u32,
     ) -> Result<Vec<u8>, Error> {
+        // Every name is one the archive layout chose: plain relative components only, so a
+        // reader never has to resolve `.` or `..` (tar-rs, for one, drops a trailing `.`).
+        let plain = path
+            .trim_end_matches('/')
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..");
+        if !plain {
+            return Err(Error::InvalidArchivePath {
+                path: path.to_owned(),
+                reason: "an empty, `.` or `..` component".to_owned(),
+            });
+        }
         let mut header = tar::Header::new_ustar();
         header
             .set_path(path)
