@@ -26,6 +26,8 @@
 //! - [`summary`]: an image at a glance from its config: how it runs, its build history.
 //! - [`unpacked_size`]: a compressed layer's uncompressed size from its gzip trailer or zstd
 //!   frame header, for quota checks.
+//! - [`upload`]: pushing one blob: check, mount, monolithic or chunked upload, resume after a
+//!   broken connection.
 //! - [`tar_parts`] and [`archive`]: the docker-load / OCI-layout tar, described as parts so a
 //!   driver can assemble it from staged blobs without copying them.
 
@@ -54,6 +56,7 @@ pub mod session;
 pub mod summary;
 pub mod tar_parts;
 pub mod unpacked_size;
+pub mod upload;
 
 pub use digest::{BlobVerifier, Digest};
 pub use error::Error;
