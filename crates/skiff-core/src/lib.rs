@@ -44,7 +44,7 @@ pub mod manifest_check;
 pub mod media_type;
 pub mod overlay;
 pub mod platform;
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod properties;
 pub mod proxy_protocol;
 pub mod reference;

@@ -384,6 +384,7 @@ mod tests {
         assert_eq!(content_names(&plan).keys().collect::<Vec<_>>(), ["a/x"]);
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     mod properties {
         use super::super::*;
         use proptest::prelude::*;
