@@ -26,6 +26,8 @@
 //! - [`summary`]: an image at a glance from its config: how it runs, its build history.
 //! - [`unpacked_size`]: a compressed layer's uncompressed size from its gzip trailer or zstd
 //!   frame header, for quota checks.
+//! - [`push_archive`]: an image archive picked to push: its tar index, its layout (OCI or
+//!   `docker save`) and the blobs of each image.
 //! - [`upload`]: pushing one blob: check, mount, monolithic or chunked upload, resume after a
 //!   broken connection.
 //! - [`tar_parts`] and [`archive`]: the docker-load / OCI-layout tar, described as parts so a
@@ -47,6 +49,7 @@ pub mod platform;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod properties;
 pub mod proxy_protocol;
+pub mod push_archive;
 pub mod reference;
 pub mod referrers;
 pub mod registry;

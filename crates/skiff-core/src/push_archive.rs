@@ -1,0 +1,616 @@
+//! Reading an image archive the user picked, to push it: where each file is in the tar (sans
+//! IO: the driver reads the blocks [`TarIndex::poll_read`] asks for, from a `File` in the
+//! browser), then which images it holds and the blobs each needs, in either layout:
+//!
+//! - an OCI image layout (`oci-layout`, `index.json`, `blobs/sha256/<hex>`): `docker save` of
+//!   Docker 25 and later, `skopeo copy … oci-archive:`, and Skiff's own archives. Manifests are
+//!   pushed as their exact bytes.
+//! - Docker's older `docker save` (`manifest.json` naming `<id>.json` configs and
+//!   `<id>/layer.tar` layers): no registry manifest is inside, so one is made (Docker v2 schema
+//!   2, uncompressed layers). Each layer's digest is its config's diff ID, so every blob is
+//!   still checked against a digest while it is read.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::Digest;
+
+const BLOCK: u64 = 512;
+
+/// One file in the archive: where its bytes are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub offset: u64,
+    pub size: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("the file is not a tar archive (bad header at byte {offset}); pick a tar made by `docker save`, skopeo or Skiff")]
+    NotTar { offset: u64 },
+    #[error("the archive ends inside an entry at byte {offset}; the file is truncated")]
+    Truncated { offset: u64 },
+    #[error("the archive holds neither `index.json` (an OCI image layout) nor `manifest.json` (docker save); it is not an image archive")]
+    NoImages,
+    #[error("{file} is not valid: {reason}")]
+    Malformed { file: String, reason: String },
+    #[error("{file} names {missing}, which is not in the archive; the archive is incomplete")]
+    Missing { file: String, missing: String },
+}
+
+/// Where the walk is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Next {
+    Header,
+    /// A PAX (`x`) or GNU long-name (`L`) body, naming the next entry.
+    LongName {
+        size: u64,
+        pax: bool,
+    },
+    Done,
+}
+
+/// The archive's members by path, read header by header.
+#[derive(Clone, Debug)]
+pub struct TarIndex {
+    offset: u64,
+    next: Next,
+    long_name: Option<String>,
+    total: u64,
+    members: BTreeMap<String, Member>,
+}
+
+impl TarIndex {
+    /// `total`: the file's size.
+    pub fn new(total: u64) -> Self {
+        Self {
+            offset: 0,
+            next: Next::Header,
+            long_name: None,
+            total,
+            members: BTreeMap::new(),
+        }
+    }
+
+    /// The bytes to read next, `(offset, length)`; `None` when the index is complete.
+    pub fn poll_read(&self) -> Option<(u64, u64)> {
+        match self.next {
+            Next::Header if self.offset + BLOCK <= self.total => Some((self.offset, BLOCK)),
+            // No end-of-archive blocks: the last entry ended the file.
+            Next::Header => None,
+            Next::LongName { size, .. } => Some((self.offset, size)),
+            Next::Done => None,
+        }
+    }
+
+    /// The bytes asked for.
+    pub fn handle_bytes(&mut self, bytes: &[u8]) -> Result<(), ArchiveError> {
+        match self.next.clone() {
+            Next::Header => self.header(bytes),
+            Next::LongName { size, pax } => {
+                let name = if pax {
+                    pax_path(bytes)
+                } else {
+                    Some(
+                        String::from_utf8_lossy(bytes)
+                            .trim_end_matches('\0')
+                            .to_owned(),
+                    )
+                };
+                if name.is_some() {
+                    self.long_name = name;
+                }
+                self.offset += padded(size);
+                self.next = Next::Header;
+                Ok(())
+            }
+            Next::Done => Ok(()),
+        }
+    }
+
+    pub fn members(&self) -> &BTreeMap<String, Member> {
+        &self.members
+    }
+
+    fn header(&mut self, block: &[u8]) -> Result<(), ArchiveError> {
+        if block.len() != BLOCK as usize {
+            return Err(ArchiveError::Truncated {
+                offset: self.offset,
+            });
+        }
+        if block.iter().all(|&b| b == 0) {
+            self.next = Next::Done;
+            return Ok(());
+        }
+        let not_tar = ArchiveError::NotTar {
+            offset: self.offset,
+        };
+        let stored: u32 = octal(&block[148..156]).ok_or(not_tar.clone())? as u32;
+        let sum: u32 = block
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| {
+                if (148..156).contains(&i) {
+                    b' ' as u32
+                } else {
+                    b as u32
+                }
+            })
+            .sum();
+        if stored != sum {
+            return Err(not_tar);
+        }
+        let size = octal(&block[124..136]).ok_or(not_tar)?;
+        let kind = block[156];
+        let data = self.offset + BLOCK;
+        if data + size > self.total {
+            return Err(ArchiveError::Truncated { offset: data });
+        }
+        match kind {
+            b'x' | b'L' => {
+                self.offset = data;
+                self.next = Next::LongName {
+                    size,
+                    pax: kind == b'x',
+                };
+                return Ok(());
+            }
+            b'0' | 0 => {
+                let name = self.long_name.take().unwrap_or_else(|| ustar_name(block));
+                let path = name.trim_start_matches("./").to_owned();
+                self.members.insert(path, Member { offset: data, size });
+            }
+            _ => {
+                self.long_name = None;
+            }
+        }
+        self.offset = data + padded(size);
+        Ok(())
+    }
+}
+
+fn padded(size: u64) -> u64 {
+    size.div_ceil(BLOCK) * BLOCK
+}
+
+/// A numeric header field: octal digits, NUL or space ended.
+fn octal(field: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(field).ok()?;
+    let digits = text.trim_matches(|c: char| c == '\0' || c == ' ');
+    if digits.is_empty() {
+        return Some(0);
+    }
+    u64::from_str_radix(digits, 8).ok()
+}
+
+fn ustar_name(block: &[u8]) -> String {
+    let field = |range: std::ops::Range<usize>| {
+        let bytes = &block[range];
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        String::from_utf8_lossy(&bytes[..end]).into_owned()
+    };
+    let (name, prefix) = (field(0..100), field(345..500));
+    if &block[257..262] == b"ustar" && !prefix.is_empty() {
+        format!("{prefix}/{name}")
+    } else {
+        name
+    }
+}
+
+/// The `path` record of a PAX body ("LEN path=VALUE\n" records, length-prefixed).
+fn pax_path(mut body: &[u8]) -> Option<String> {
+    while !body.is_empty() {
+        let space = body.iter().position(|&b| b == b' ')?;
+        let len: usize = std::str::from_utf8(&body[..space]).ok()?.parse().ok()?;
+        let record = body.get(space + 1..len)?;
+        if let Some(value) = record.strip_prefix(b"path=") {
+            return Some(String::from_utf8_lossy(value.strip_suffix(b"\n")?).into_owned());
+        }
+        body = &body[len..];
+    }
+    None
+}
+
+/// One blob to push: where it is in the archive and what it must hash to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobSource {
+    pub digest: Digest,
+    pub member: Member,
+}
+
+/// One image of the archive, ready to push.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchivedImage {
+    /// The name it was saved as (`docker.io/library/busybox:1.36`), if any.
+    pub name: Option<String>,
+    /// The manifest's exact bytes and media type.
+    pub manifest: Vec<u8>,
+    pub media_type: String,
+    /// Config first, then the layers, in the manifest's order.
+    pub blobs: Vec<BlobSource>,
+}
+
+/// Which layout the archive has, and the small files the driver must read to see its images.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Layout {
+    Oci,
+    DockerSave,
+}
+
+impl Layout {
+    /// `index.json` wins over `manifest.json` (Skiff's and new docker's archives have both).
+    pub fn of(members: &BTreeMap<String, Member>) -> Result<Self, ArchiveError> {
+        if members.contains_key("index.json") {
+            Ok(Self::Oci)
+        } else if members.contains_key("manifest.json") {
+            Ok(Self::DockerSave)
+        } else {
+            Err(ArchiveError::NoImages)
+        }
+    }
+}
+
+/// Where a `blobs/sha256/<hex>` file is.
+pub fn blob_member<'a>(
+    members: &'a BTreeMap<String, Member>,
+    digest: &Digest,
+) -> Option<&'a Member> {
+    members.get(&format!("blobs/sha256/{}", digest.hex()))
+}
+
+#[derive(Deserialize)]
+struct SavedImage {
+    #[serde(rename = "Config")]
+    config: String,
+    #[serde(rename = "RepoTags", default)]
+    repo_tags: Option<Vec<String>>,
+    #[serde(rename = "Layers")]
+    layers: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct DiffIds {
+    rootfs: RootFs,
+}
+
+#[derive(Deserialize)]
+struct RootFs {
+    diff_ids: Vec<Digest>,
+}
+
+/// Docker's older `docker save`: the images of its `manifest.json`, each with a v2s2 manifest
+/// made from the config (`read` gives a member's bytes: the configs are small).
+pub fn docker_save_images(
+    members: &BTreeMap<String, Member>,
+    manifest_json: &[u8],
+    mut read: impl FnMut(&Member) -> Vec<u8>,
+) -> Result<Vec<ArchivedImage>, ArchiveError> {
+    let malformed = |file: &str, reason: String| ArchiveError::Malformed {
+        file: file.to_owned(),
+        reason,
+    };
+    let saved: Vec<SavedImage> = serde_json::from_slice(manifest_json)
+        .map_err(|e| malformed("manifest.json", e.to_string()))?;
+    let member = |path: &str| {
+        members.get(path).cloned().ok_or(ArchiveError::Missing {
+            file: "manifest.json".to_owned(),
+            missing: path.to_owned(),
+        })
+    };
+    let mut images = Vec::new();
+    for image in saved {
+        let config_member = member(&image.config)?;
+        let config = read(&config_member);
+        let diff_ids: DiffIds =
+            serde_json::from_slice(&config).map_err(|e| malformed(&image.config, e.to_string()))?;
+        let diff_ids = diff_ids.rootfs.diff_ids;
+        if diff_ids.len() != image.layers.len() {
+            return Err(malformed(
+                &image.config,
+                format!(
+                    "it lists {} layers, manifest.json {}",
+                    diff_ids.len(),
+                    image.layers.len()
+                ),
+            ));
+        }
+        let config_digest = Digest::of(&config);
+        let mut blobs = vec![BlobSource {
+            digest: config_digest.clone(),
+            member: config_member.clone(),
+        }];
+        let mut layers = Vec::new();
+        for (path, diff_id) in image.layers.iter().zip(diff_ids) {
+            let layer = member(path)?;
+            layers.push(serde_json::json!({
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar",
+                "size": layer.size,
+                "digest": diff_id.to_string(),
+            }));
+            blobs.push(BlobSource {
+                digest: diff_id,
+                member: layer,
+            });
+        }
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": config_member.size,
+                "digest": config_digest.to_string(),
+            },
+            "layers": layers,
+        });
+        images.push(ArchivedImage {
+            name: image.repo_tags.and_then(|tags| tags.into_iter().next()),
+            manifest: serde_json::to_vec(&manifest).expect("JSON values serialize"),
+            media_type: "application/vnd.docker.distribution.manifest.v2+json".to_owned(),
+            blobs,
+        });
+    }
+    Ok(images)
+}
+
+#[derive(Deserialize)]
+struct Listed {
+    #[serde(rename = "mediaType", default)]
+    media_type: String,
+    digest: Digest,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct ListedIndex {
+    #[serde(default)]
+    manifests: Vec<Listed>,
+}
+
+#[derive(Deserialize)]
+struct BlobList {
+    config: Listed,
+    #[serde(default)]
+    layers: Vec<Listed>,
+}
+
+/// An OCI image layout's images: each image manifest `index.json` lists (through nested
+/// indexes too), pushed as its exact bytes with its config and layers.
+pub fn oci_images(
+    members: &BTreeMap<String, Member>,
+    index_json: &[u8],
+    mut read: impl FnMut(&Member) -> Vec<u8>,
+) -> Result<Vec<ArchivedImage>, ArchiveError> {
+    let malformed = |file: &str, reason: String| ArchiveError::Malformed {
+        file: file.to_owned(),
+        reason,
+    };
+    let blob = |file: &str, digest: &Digest| {
+        blob_member(members, digest)
+            .cloned()
+            .ok_or(ArchiveError::Missing {
+                file: file.to_owned(),
+                missing: format!("blobs/sha256/{}", digest.hex()),
+            })
+    };
+    let top: ListedIndex =
+        serde_json::from_slice(index_json).map_err(|e| malformed("index.json", e.to_string()))?;
+    let mut pending: Vec<(Listed, Option<String>)> = top
+        .manifests
+        .into_iter()
+        .map(|d| {
+            let name = image_name(&d.annotations);
+            (d, name)
+        })
+        .collect();
+    let mut images = Vec::new();
+    while let Some((descriptor, name)) = pending.pop() {
+        let file = format!("blobs/sha256/{}", descriptor.digest.hex());
+        let bytes = read(&blob("index.json", &descriptor.digest)?);
+        if Digest::of(&bytes) != descriptor.digest {
+            return Err(malformed(
+                &file,
+                "its bytes do not hash to its name".to_owned(),
+            ));
+        }
+        if descriptor.media_type.contains("index")
+            || descriptor.media_type.contains("manifest.list")
+        {
+            let nested: ListedIndex =
+                serde_json::from_slice(&bytes).map_err(|e| malformed(&file, e.to_string()))?;
+            pending.extend(nested.manifests.into_iter().map(|d| (d, name.clone())));
+            continue;
+        }
+        let listed: BlobList =
+            serde_json::from_slice(&bytes).map_err(|e| malformed(&file, e.to_string()))?;
+        let mut blobs = Vec::new();
+        for d in std::iter::once(&listed.config).chain(&listed.layers) {
+            blobs.push(BlobSource {
+                digest: d.digest.clone(),
+                member: blob(&file, &d.digest)?,
+            });
+        }
+        images.push(ArchivedImage {
+            name,
+            media_type: if descriptor.media_type.is_empty() {
+                "application/vnd.oci.image.manifest.v1+json".to_owned()
+            } else {
+                descriptor.media_type
+            },
+            manifest: bytes,
+            blobs,
+        });
+    }
+    images.reverse();
+    Ok(images)
+}
+
+/// The name an OCI layout gives an image: containerd's full name, else the ref name.
+fn image_name(annotations: &BTreeMap<String, String>) -> Option<String> {
+    annotations
+        .get("io.containerd.image.name")
+        .or_else(|| annotations.get("org.opencontainers.image.ref.name"))
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, data) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            builder.append_data(&mut header, path, *data).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    fn index(bytes: &[u8]) -> Result<TarIndex, ArchiveError> {
+        let mut index = TarIndex::new(bytes.len() as u64);
+        while let Some((offset, length)) = index.poll_read() {
+            let end = (offset + length).min(bytes.len() as u64);
+            index.handle_bytes(&bytes[offset as usize..end as usize])?;
+        }
+        Ok(index)
+    }
+
+    #[test]
+    fn indexes_members_long_names_included() {
+        let long = format!("blobs/sha256/{}", "a".repeat(120));
+        let bytes = tar_of(&[
+            ("index.json", b"{}"),
+            (&long, b"data"),
+            ("./oci-layout", b"x"),
+        ]);
+        let index = index(&bytes).unwrap();
+        let member = &index.members()[&long];
+        assert_eq!(&bytes[member.offset as usize..][..4], b"data");
+        assert_eq!(index.members()["oci-layout"].size, 1);
+        assert_eq!(Layout::of(index.members()), Ok(Layout::Oci));
+    }
+
+    #[test]
+    fn refuses_what_is_not_a_whole_tar() {
+        assert_eq!(
+            index(&[7u8; 1024]).unwrap_err(),
+            ArchiveError::NotTar { offset: 0 }
+        );
+        let bytes = tar_of(&[("manifest.json", &[1u8; 2000])]);
+        assert!(matches!(
+            index(&bytes[..1024]),
+            Err(ArchiveError::Truncated { .. })
+        ));
+        assert_eq!(Layout::of(&BTreeMap::new()), Err(ArchiveError::NoImages));
+    }
+
+    #[test]
+    fn makes_manifests_for_old_docker_save_archives() {
+        let layer = b"layer tar bytes";
+        let diff_id = Digest::of(layer);
+        let config = format!(
+            r#"{{"architecture":"amd64","os":"linux","rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
+        );
+        let manifest_json =
+            br#"[{"Config":"c0ffee.json","RepoTags":["busybox:1.36"],"Layers":["abc/layer.tar"]}]"#;
+        let bytes = tar_of(&[
+            ("manifest.json", manifest_json),
+            ("c0ffee.json", config.as_bytes()),
+            ("abc/layer.tar", layer),
+        ]);
+        let index = index(&bytes).unwrap();
+        assert_eq!(Layout::of(index.members()), Ok(Layout::DockerSave));
+        let read = |m: &Member| bytes[m.offset as usize..(m.offset + m.size) as usize].to_vec();
+        let images = docker_save_images(index.members(), manifest_json, read).unwrap();
+        assert_eq!(images.len(), 1);
+        let image = &images[0];
+        assert_eq!(image.name.as_deref(), Some("busybox:1.36"));
+        assert_eq!(image.blobs[0].digest, Digest::of(config.as_bytes()));
+        assert_eq!(image.blobs[1].digest, diff_id);
+        let manifest: serde_json::Value = serde_json::from_slice(&image.manifest).unwrap();
+        assert_eq!(manifest["layers"][0]["size"], layer.len());
+        assert_eq!(
+            manifest["config"]["digest"],
+            Digest::of(config.as_bytes()).to_string()
+        );
+
+        let missing = br#"[{"Config":"c0ffee.json","Layers":["gone/layer.tar"]}]"#;
+        let read = |m: &Member| bytes[m.offset as usize..(m.offset + m.size) as usize].to_vec();
+        assert_eq!(
+            docker_save_images(index.members(), missing, read),
+            Err(ArchiveError::Missing {
+                file: "manifest.json".into(),
+                missing: "gone/layer.tar".into()
+            })
+        );
+    }
+
+    #[test]
+    fn reads_oci_layouts_through_nested_indexes() {
+        let config = br#"{"rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let layer = b"gzip bytes";
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"{}","size":{}}}]}}"#,
+            Digest::of(config),
+            config.len(),
+            Digest::of(layer),
+            layer.len()
+        );
+        let nested = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{}}}]}}"#,
+            Digest::of(manifest.as_bytes()),
+            manifest.len()
+        );
+        let index_json = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"{}","size":{},"annotations":{{"io.containerd.image.name":"docker.io/library/app:1"}}}}]}}"#,
+            Digest::of(nested.as_bytes()),
+            nested.len()
+        );
+        let path = |bytes: &[u8]| format!("blobs/sha256/{}", Digest::of(bytes).hex());
+        let (p1, p2, p3, p4) = (
+            path(config),
+            path(layer),
+            path(manifest.as_bytes()),
+            path(nested.as_bytes()),
+        );
+        let bytes = tar_of(&[
+            ("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#),
+            ("index.json", index_json.as_bytes()),
+            (&p1, config),
+            (&p2, layer),
+            (&p3, manifest.as_bytes()),
+            (&p4, nested.as_bytes()),
+        ]);
+        let index = index(&bytes).unwrap();
+        let read = |m: &Member| bytes[m.offset as usize..(m.offset + m.size) as usize].to_vec();
+        let images = oci_images(index.members(), index_json.as_bytes(), read).unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].name.as_deref(), Some("docker.io/library/app:1"));
+        assert_eq!(images[0].manifest, manifest.as_bytes());
+        assert_eq!(
+            images[0]
+                .blobs
+                .iter()
+                .map(|b| b.digest.clone())
+                .collect::<Vec<_>>(),
+            [Digest::of(config), Digest::of(layer)]
+        );
+        // A blob missing from the layout is named.
+        let without_layer = tar_of(&[
+            ("index.json", index_json.as_bytes()),
+            (&p1, config),
+            (&p3, manifest.as_bytes()),
+            (&p4, nested.as_bytes()),
+        ]);
+        let index = super::tests::index(&without_layer).unwrap();
+        let read =
+            |m: &Member| without_layer[m.offset as usize..(m.offset + m.size) as usize].to_vec();
+        assert!(matches!(
+            oci_images(index.members(), index_json.as_bytes(), read),
+            Err(ArchiveError::Missing { missing, .. }) if missing == p2
+        ));
+    }
+}
