@@ -61,6 +61,8 @@ pub struct Config {
     /// The built app (Trunk's `dist/`) to serve from this origin (`--serve-app`).
     pub app_dir: Option<PathBuf>,
     pub log: LogFormat,
+    /// Forward POST, PUT and PATCH too (to allowlisted hosts only): pushing images.
+    pub allow_push: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +104,9 @@ Usage: skiff-proxy [--listen ADDR] [--allow-host HOST]... [--allow-origin ORIGIN
                          deployment); loopback names and the listen address always work
   --max-connections N    serve at most N connections at once (default 256)
   --no-default-hosts     start from an empty host allowlist
+  --allow-push           also forward POST, PUT and PATCH (to allowlisted hosts only), so the
+                         app can push images; upload sessions' Location is rewritten through
+                         the proxy
   --serve-app DIR        also serve the built Skiff app (Trunk's dist/) from this origin: the
                          app then uses this proxy with no CORS at all
   --shutdown-grace SECS  after SIGTERM, let requests in flight finish for this long (default 10)
@@ -135,6 +140,7 @@ impl Default for Config {
             },
             app_dir: None,
             log: LogFormat::Json,
+            allow_push: false,
         }
     }
 }
@@ -183,6 +189,7 @@ impl Config {
                         .ok_or(ConfigError::BadMaxConnections { value: text })?;
                 }
                 "--no-default-hosts" => config.upstream_hosts.clear(),
+                "--allow-push" => config.allow_push = true,
                 "--serve-app" => config.app_dir = Some(app_dir(&value()?)?),
                 "--shutdown-grace" => {
                     let text = value()?;

@@ -15,6 +15,9 @@ use crate::access_log::{Entry, LogFormat};
 use crate::allow::{Scheme, Target};
 use crate::app_files::AppFiles;
 use crate::net::{CheckedResolver, PrivateAddress};
+use crate::writes::{
+    location_through_proxy, UPLOAD_REQUEST_HEADERS, UPLOAD_RESPONSE_HEADERS, WRITE_METHODS,
+};
 use crate::Config;
 
 /// Request headers passed upstream; everything else (cookies, origin, referer) stays here.
@@ -56,7 +59,8 @@ const INERT_RESPONSE_HEADERS: [(HeaderName, &str); 4] = [
     (header::CACHE_CONTROL, "no-store"),
 ];
 
-const ALLOWED_REQUEST_HEADERS: &str = "Authorization, Accept, Range, If-None-Match, If-Range";
+const ALLOWED_REQUEST_HEADERS: &str =
+    "Authorization, Accept, Range, If-None-Match, If-Range, Content-Type, Content-Range";
 const MAX_REDIRECTS: usize = 10;
 
 struct Shared {
@@ -232,16 +236,27 @@ async fn respond(shared: &Shared, request: Request) -> Response {
         );
     }
 
-    match *request.method() {
-        Method::OPTIONS => cors.preflight(request.headers()),
+    let method = request.method().clone();
+    let writes = shared.config.allow_push && WRITE_METHODS.contains(&method);
+    match method {
+        Method::OPTIONS => cors.preflight(request.headers(), shared.config.allow_push),
         Method::GET | Method::HEAD => match refuse_fetch_mode(&cors, request.headers()) {
             Some(refusal) => refusal,
-            None => forward(shared, &cors, target, request.headers(), request.method()).await,
+            None => forward(shared, &cors, target, request, None).await,
         },
-        ref other => cors.refuse(
+        _ if writes => match refuse_fetch_mode(&cors, request.headers()) {
+            Some(refusal) => refusal,
+            None => {
+                let target = target.to_owned();
+                let (parts, body) = request.into_parts();
+                let request = Request::from_parts(parts, Body::empty());
+                forward(shared, &cors, &target, request, Some(body)).await
+            }
+        },
+        other => cors.refuse(
             StatusCode::FORBIDDEN,
             ProxyErrorKind::MethodNotAllowed,
-            format!("Skiff's proxy forwards only GET and HEAD (pulling is read-only); {other} is refused"),
+            format!("Skiff's proxy forwards only GET and HEAD (pulling is read-only); {other} is refused; start it with --allow-push to push images"),
         ),
     }
 }
@@ -299,13 +314,15 @@ fn refuse_fetch_mode(cors: &Cors, headers: &HeaderMap) -> Option<Response> {
     })
 }
 
+/// Forwards the request to `target`; `body`: an upload's, streamed on (`--allow-push`).
 async fn forward(
     shared: &Shared,
     cors: &Cors,
     target: &str,
-    request_headers: &HeaderMap,
-    method: &Method,
+    request: Request,
+    body: Option<Body>,
 ) -> Response {
+    let (request_headers, method) = (request.headers(), request.method());
     let target = normalized(target);
     let url =
         match url::Url::parse(&target) {
@@ -328,11 +345,19 @@ async fn forward(
         );
     }
 
-    let mut upstream = shared.client.request(method.clone(), url);
+    let mut upstream = shared.client.request(method.clone(), url.clone());
     for name in FORWARDED_REQUEST_HEADERS {
         if let Some(value) = request_headers.get(name) {
             upstream = upstream.header(name, value);
         }
+    }
+    if let Some(body) = body {
+        for name in &UPLOAD_REQUEST_HEADERS {
+            if let Some(value) = request_headers.get(name) {
+                upstream = upstream.header(name, value);
+            }
+        }
+        upstream = upstream.body(reqwest::Body::wrap_stream(body.into_data_stream()));
     }
     let response = match upstream.send().await {
         Ok(response) => response,
@@ -370,6 +395,16 @@ async fn forward(
     for name in PASSED_RESPONSE_HEADERS {
         for value in response.headers().get_all(*name) {
             headers.append(HeaderName::from_static(name), value.clone());
+        }
+    }
+    for name in UPLOAD_RESPONSE_HEADERS {
+        let value = response.headers().get(name).and_then(|v| v.to_str().ok());
+        let value = match (name, value) {
+            ("location", Some(location)) => location_through_proxy(&url, location),
+            (_, value) => value.map(str::to_owned),
+        };
+        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(HeaderName::from_static(name), value);
         }
     }
     if shown_host(response.url()) != shown {
@@ -413,6 +448,7 @@ impl Cors {
         let exposed = PASSED_RESPONSE_HEADERS
             .iter()
             .copied()
+            .chain(UPLOAD_RESPONSE_HEADERS)
             .chain([PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER])
             .collect::<Vec<_>>()
             .join(", ");
@@ -422,10 +458,15 @@ impl Cors {
         );
     }
 
-    fn preflight(&self, request_headers: &HeaderMap) -> Response {
+    fn preflight(&self, request_headers: &HeaderMap, writes: bool) -> Response {
+        let methods = if writes {
+            "GET, HEAD, OPTIONS, POST, PUT, PATCH"
+        } else {
+            "GET, HEAD, OPTIONS"
+        };
         let mut response = Response::builder()
             .status(StatusCode::NO_CONTENT)
-            .header(header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, OPTIONS")
+            .header(header::ACCESS_CONTROL_ALLOW_METHODS, methods)
             // `*` never covers Authorization, so name every header explicitly.
             .header(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,

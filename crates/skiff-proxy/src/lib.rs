@@ -16,6 +16,7 @@ mod config_file;
 mod forward;
 mod net;
 mod server;
+mod writes;
 
 use axum::Router;
 use tokio::net::TcpListener;
