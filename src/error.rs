@@ -47,6 +47,15 @@ pub enum AppError {
     #[error("{0}")]
     ManifestMismatch(#[from] skiff_core::manifest_check::ManifestMismatch),
 
+    #[error("the archive is corrupt: {path} does not match its digest ({detail}). Nothing was uploaded; save or download the archive again.")]
+    CorruptArchive { path: String, detail: String },
+
+    #[error("{0}")]
+    Archive(String),
+
+    #[error("pushing failed: {0}")]
+    Upload(String),
+
     #[error(
         "{reference} has no image for {wanted}; it offers {offered}. Choose one of those above."
     )]
@@ -131,6 +140,9 @@ impl AppError {
             Self::BadCredentials { .. } => "Wrong credentials",
             Self::RateLimited { .. } => "Rate limited",
             Self::ManifestMismatch(_) => "Verification failed",
+            Self::CorruptArchive { .. } => "Corrupt archive",
+            Self::Archive(_) => "Not an image archive",
+            Self::Upload(_) => "Push failed",
             Self::PlatformNotOffered { .. } => "Platform not offered",
             Self::Storage(_) | Self::QuotaTooSmall { .. } => "Browser storage problem",
             _ => "The pull failed",

@@ -5,6 +5,7 @@ use std::rc::Rc;
 use yew::Reducible;
 
 pub mod explorer;
+pub mod push;
 
 pub use explorer::{ExplorerAction, ExplorerState, ObjectDoc};
 
@@ -209,6 +210,7 @@ pub struct State {
     pub cache: CacheInfo,
     /// Why this window cannot keep layers (no OPFS), found at start.
     pub storage_problem: Option<String>,
+    pub push: push::PushView,
 }
 
 /// What a pull reports, in order: the engine's own events, which the reducer maps to state here
@@ -306,6 +308,7 @@ pub enum Action {
     /// A request outside a pull (tag lists, objects opened from the explorer).
     Exchange(Exchange),
     Explorer(ExplorerAction),
+    Push(push::PushEvent),
 }
 
 impl State {
@@ -395,6 +398,7 @@ impl State {
             tags: TagsView::Hidden,
             cache: CacheInfo::default(),
             storage_problem: None,
+            push: push::PushView::default(),
         }
     }
 
@@ -466,6 +470,7 @@ impl Reducible for State {
                     save_to_file: self.save_to_file,
                     cache: self.cache.clone(),
                     storage_problem: self.storage_problem.clone(),
+                    push: self.push.clone(),
                     ..State::new(
                         self.image_input.clone(),
                         self.proxy_input.clone(),
@@ -487,6 +492,7 @@ impl Reducible for State {
             Action::Exchange(exchange) => next.record(exchange),
             Action::StorageUnavailable(why) => next.storage_problem = Some(why),
             Action::Explorer(action) => next.explorer.apply(action),
+            Action::Push(event) => next.push.apply(event),
             Action::CacheCleared(info) => {
                 next.cache = info;
                 // The archive on offer was made of cached files: it is gone with them.

@@ -9,6 +9,7 @@ use super::files::FilesPanel;
 use super::layer_list::LayerList;
 use super::platform_picker::PlatformPicker;
 use super::pull_form::PullForm;
+use super::push_panel::PushPanel;
 use super::save_panel::SavePanel;
 use super::tag_list::TagList;
 use crate::services::link::ViewLink;
@@ -186,6 +187,26 @@ pub fn app() -> Html {
             start_pull(&state, state.platform_input.clone(), state.uncompressed)
         })
     };
+    let on_push = {
+        let state = state.clone();
+        Callback::from(move |(file, target): (web_sys::File, String)| {
+            let registry = target
+                .parse::<skiff_core::Reference>()
+                .ok()
+                .map(|r| r.registry().to_owned())
+                .or_else(|| target.split('/').next().map(str::to_owned));
+            let dispatcher = state.dispatcher();
+            crate::services::push::start(
+                crate::services::push::PushRequest {
+                    file,
+                    target,
+                    proxy: state.proxy_input.clone(),
+                    credentials: credentials_for(&state, registry.as_deref()),
+                },
+                Callback::from(move |action| dispatcher.dispatch(action)),
+            );
+        })
+    };
     let on_inspect = {
         let state = state.clone();
         Callback::from(move |()| inspect(&state))
@@ -274,6 +295,7 @@ pub fn app() -> Html {
             <CachePanel info={state.cache.clone()} running={state.is_running()}
                 on_clear={on_clear_cache} on_cap={on_cache_cap} />
             { explore::explorer(&state) }
+            <PushPanel view={state.push.clone()} on_push={on_push} />
         </main>
     }
 }

@@ -7,6 +7,7 @@ pub mod files;
 pub mod layer_list;
 pub mod platform_picker;
 pub mod pull_form;
+pub mod push_panel;
 pub mod save_panel;
 pub mod tag_list;
 

@@ -6,5 +6,6 @@ pub mod link;
 pub mod objects;
 pub mod prefs;
 pub mod pull;
+pub mod push;
 pub mod stream;
 pub mod tags;

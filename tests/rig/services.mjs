@@ -151,10 +151,12 @@ createServer(async (req, res) => {
   }
   const access = url.searchParams.getAll('scope').flatMap((scope) => {
     const [type, name, actions] = scope.split(':');
-    if (type !== 'repository' || !actions?.split(',').includes('pull')) return [];
+    const asked = actions?.split(',') ?? [];
+    if (type !== 'repository' || !asked.includes('pull')) return [];
     // Like Docker Hub: anonymous requests for private repositories get a token without access.
     if (name.startsWith('skiff/private') && !subject) return [];
-    return [{ type, name, actions: ['pull'] }];
+    // Pushing takes a login.
+    return [{ type, name, actions: subject && asked.includes('push') ? ['pull', 'push'] : ['pull'] }];
   });
   const lifetime = config.registryLifetime ?? config.tokenLifetime;
   const token = jwt(subject, access, lifetime);

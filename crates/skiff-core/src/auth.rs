@@ -199,6 +199,16 @@ impl Scope {
     }
 }
 
+impl Scope {
+    /// Push (and pull) access to one repository.
+    pub fn push(repository: &str) -> Self {
+        Self {
+            actions: vec!["pull".to_owned(), "push".to_owned()],
+            ..Self::pull(repository)
+        }
+    }
+}
+
 impl std::fmt::Display for Scope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

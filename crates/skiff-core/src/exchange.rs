@@ -20,6 +20,10 @@ pub enum Purpose {
     SizeProbe,
     TagList,
     Referrers,
+    /// Pushing: checking, mounting or uploading a blob.
+    Upload,
+    /// Pushing a manifest.
+    ManifestPush,
 }
 
 impl Purpose {
@@ -35,6 +39,8 @@ impl Purpose {
             Self::SizeProbe => "layer size probe",
             Self::TagList => "tag list",
             Self::Referrers => "referrers",
+            Self::Upload => "blob upload",
+            Self::ManifestPush => "manifest push",
         }
     }
 }
@@ -43,6 +49,9 @@ impl Purpose {
 pub enum Method {
     Get,
     Head,
+    Post,
+    Put,
+    Patch,
 }
 
 impl Method {
@@ -50,6 +59,9 @@ impl Method {
         match self {
             Self::Get => "GET",
             Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
         }
     }
 }

@@ -216,6 +216,8 @@ fn pax_path(mut body: &[u8]) -> Option<String> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlobSource {
     pub digest: Digest,
+    /// Its path in the archive, to name it in errors.
+    pub path: String,
     pub member: Member,
 }
 
@@ -318,6 +320,7 @@ pub fn docker_save_images(
         let config_digest = Digest::of(&config);
         let mut blobs = vec![BlobSource {
             digest: config_digest.clone(),
+            path: image.config.clone(),
             member: config_member.clone(),
         }];
         let mut layers = Vec::new();
@@ -330,6 +333,7 @@ pub fn docker_save_images(
             }));
             blobs.push(BlobSource {
                 digest: diff_id,
+                path: path.clone(),
                 member: layer,
             });
         }
@@ -428,6 +432,7 @@ pub fn oci_images(
         for d in std::iter::once(&listed.config).chain(&listed.layers) {
             blobs.push(BlobSource {
                 digest: d.digest.clone(),
+                path: format!("blobs/sha256/{}", d.digest.hex()),
                 member: blob(&file, &d.digest)?,
             });
         }

@@ -10,6 +10,7 @@ mod errors;
 use std::cell::{Cell, RefCell};
 
 use gloo_net::http::{Request, Response};
+use skiff_core::auth::Scope;
 use skiff_core::exchange::{self, Exchange, Method, Purpose};
 use skiff_core::manifest::check_document_size;
 use skiff_core::registry::Route;
@@ -65,12 +66,36 @@ impl RegistrySession {
         signal: AbortSignal,
         report: Callback<Exchange>,
     ) -> Self {
+        Self::with_scopes(route, reference, credentials, signal, report, Vec::new())
+    }
+
+    /// A session that asks for push access to `reference`'s repository (and pull access to
+    /// `mount_from`, the repositories blobs may be mounted from).
+    pub fn for_push(
+        route: Route,
+        reference: &Reference,
+        credentials: Option<Credentials>,
+        signal: AbortSignal,
+        report: Callback<Exchange>,
+    ) -> Self {
+        let scopes = vec![Scope::push(reference.repository())];
+        Self::with_scopes(route, reference, credentials, signal, report, scopes)
+    }
+
+    fn with_scopes(
+        route: Route,
+        reference: &Reference,
+        credentials: Option<Credentials>,
+        signal: AbortSignal,
+        report: Callback<Exchange>,
+        scopes: Vec<Scope>,
+    ) -> Self {
         let login = credentials
             .filter(|c| c.belong_to(reference.registry()))
             .map(|c| auth::login(&c));
         Self {
             route,
-            auth: RefCell::new(AuthSession::new(reference.repository(), Vec::new(), login)),
+            auth: RefCell::new(AuthSession::new(reference.repository(), scopes, login)),
             signal,
             report,
             last: RefCell::new(None),
@@ -177,6 +202,38 @@ impl RegistrySession {
         purpose: Purpose,
         extra: &[(&str, String)],
     ) -> Result<Response, AppError> {
+        let call = Call {
+            method: Method::Get,
+            url,
+            accept,
+            purpose,
+            extra,
+            body: None,
+        };
+        self.authenticated(&call).await
+    }
+
+    /// Any request with the session's credential, a 401 answered as for a GET. A body (a
+    /// `Blob` or bytes) can be sent again, so a retry after a token resends it.
+    pub async fn send_call(&self, call: &Call<'_>) -> Result<Response, AppError> {
+        self.authenticated(call).await
+    }
+
+    /// The last request's record gets the bytes it sent and its end time.
+    pub fn finish_sent(&self, bytes: u64) {
+        self.finish_exchange(bytes);
+    }
+
+    async fn authenticated(&self, call: &Call<'_>) -> Result<Response, AppError> {
+        let Call {
+            method,
+            url,
+            accept,
+            purpose,
+            extra,
+            body,
+        } = call;
+        let (url, accept, purpose, extra) = (*url, *accept, *purpose, *extra);
         let what = purpose.label();
         self.renew_if_due().await?;
         let mut rounds = 0;
@@ -186,11 +243,13 @@ impl RegistrySession {
             let authorization = sent.header().map(str::to_owned);
             let response = self
                 .send_with_retries(&Outgoing {
+                    method: *method,
                     upstream: url,
                     accept,
                     purpose,
                     authorization,
                     extra,
+                    body: body.clone(),
                 })
                 .await?;
             let challenge = response.headers().get("www-authenticate");
@@ -321,11 +380,13 @@ impl RegistrySession {
         let sent_at = now_ms();
         let response = self
             .send_with_retries(&Outgoing {
+                method: Method::Get,
                 upstream: &request.url,
                 accept: None,
                 purpose: Purpose::Token,
                 authorization: request.authorization.clone(),
                 extra: &[],
+                body: None,
             })
             .await?;
         if proxy_error_kind(&response).is_some() {
@@ -377,16 +438,28 @@ impl RegistrySession {
 
     async fn send(&self, outgoing: &Outgoing<'_>) -> Result<Response, AppError> {
         let Outgoing {
+            method,
             upstream,
             accept,
             purpose,
             authorization,
             extra,
+            body,
         } = outgoing;
         let (upstream, what) = (*upstream, purpose.label());
+        let url = self.route.url(upstream);
+        let builder = match method {
+            Method::Get => Request::get(&url),
+            Method::Head => {
+                gloo_net::http::RequestBuilder::new(&url).method(gloo_net::http::Method::HEAD)
+            }
+            Method::Post => Request::post(&url),
+            Method::Put => Request::put(&url),
+            Method::Patch => Request::patch(&url),
+        };
         // Never the browser's HTTP cache: a body that ended early would be kept as complete,
         // and a tag's manifest goes stale. (`no-store` also keeps secrets off the disk.)
-        let mut request = Request::get(&self.route.url(upstream))
+        let mut request = builder
             .abort_signal(Some(&self.signal))
             .cache(web_sys::RequestCache::NoStore);
         let mut sent_headers: Vec<(&str, String)> = extra.to_vec();
@@ -396,12 +469,18 @@ impl RegistrySession {
             request = request.header(name, value);
         }
         let started_ms = js_sys::Date::now();
-        let result = request.send().await;
+        let result = match body {
+            Some(body) => match request.body(body.clone()) {
+                Ok(request) => request.send().await,
+                Err(error) => Err(error),
+            },
+            None => request.send().await,
+        };
         let response = result.as_ref().ok();
         let record = Exchange {
             id: next_exchange_id(),
             purpose: *purpose,
-            method: Method::Get,
+            method: *method,
             url: upstream.to_owned(),
             request_headers: sent_headers
                 .iter()
@@ -436,8 +515,20 @@ impl RegistrySession {
     }
 }
 
+/// A request a caller asks the session to send with its credential.
+pub struct Call<'a> {
+    pub method: Method,
+    pub url: &'a str,
+    pub accept: Option<&'a str>,
+    pub purpose: Purpose,
+    pub extra: &'a [(&'a str, String)],
+    pub body: Option<wasm_bindgen::JsValue>,
+}
+
 /// One request as the session sends it.
 struct Outgoing<'a> {
+    method: Method,
+    body: Option<wasm_bindgen::JsValue>,
     upstream: &'a str,
     accept: Option<&'a str>,
     /// What it fetches, for the request log and errors.

@@ -1,0 +1,89 @@
+//! The archive the user picked, read from its `File` by slices: the tar index (the core's
+//! [`TarIndex`] says which bytes), its images, and a check of every blob against its digest
+//! before anything is uploaded.
+
+use skiff_core::push_archive::{
+    docker_save_images, oci_images, ArchivedImage, Layout, Member, TarIndex,
+};
+use skiff_core::BlobVerifier;
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::{js_error_text, AppError};
+
+/// Bytes hashed per read while checking blobs.
+const CHECK_READ: u64 = 8 << 20;
+
+/// Bytes `offset..offset + length` of the file.
+pub async fn read(file: &web_sys::Blob, offset: u64, length: u64) -> Result<Vec<u8>, AppError> {
+    let part = file
+        .slice_with_f64_and_f64(offset as f64, (offset + length) as f64)
+        .map_err(|e| AppError::Browser(format!("reading the archive: {}", js_error_text(&e))))?;
+    let buffer = JsFuture::from(part.array_buffer())
+        .await
+        .map_err(|e| AppError::Browser(format!("reading the archive: {}", js_error_text(&e))))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+/// A member's bytes as a `Blob` (a slice of the file: nothing is copied).
+pub fn slice(file: &web_sys::Blob, first: u64, last: u64) -> Result<web_sys::Blob, AppError> {
+    file.slice_with_f64_and_f64(first as f64, (last + 1) as f64)
+        .map_err(|e| AppError::Browser(format!("reading the archive: {}", js_error_text(&e))))
+}
+
+/// The images the archive holds.
+pub async fn images(file: &web_sys::File) -> Result<Vec<ArchivedImage>, AppError> {
+    let mut index = TarIndex::new(file.size() as u64);
+    while let Some((offset, length)) = index.poll_read() {
+        let bytes = read(file, offset, length).await?;
+        index.handle_bytes(&bytes).map_err(archive_error)?;
+    }
+    let members = index.members().clone();
+    // The small files (index, manifests, configs) are read whole, up front.
+    let mut small = std::collections::BTreeMap::new();
+    for member in members.values().filter(|m| m.size <= 4 << 20) {
+        small.insert(member.offset, read(file, member.offset, member.size).await?);
+    }
+    let read_small = |m: &Member| small.get(&m.offset).cloned().unwrap_or_default();
+    let images = match Layout::of(&members).map_err(archive_error)? {
+        Layout::Oci => oci_images(&members, &read_small(&members["index.json"]), read_small),
+        Layout::DockerSave => {
+            docker_save_images(&members, &read_small(&members["manifest.json"]), read_small)
+        }
+    };
+    images.map_err(archive_error)
+}
+
+/// Every blob of every image hashed against its digest; the first that does not match is
+/// named, and nothing has been uploaded yet.
+pub async fn check(
+    file: &web_sys::File,
+    images: &[ArchivedImage],
+    mut checked: impl FnMut(&skiff_core::Digest),
+) -> Result<(), AppError> {
+    let mut seen = std::collections::BTreeSet::new();
+    for blob in images.iter().flat_map(|i| &i.blobs) {
+        if !seen.insert(blob.digest.clone()) {
+            continue;
+        }
+        let mut verifier = BlobVerifier::new(blob.digest.clone(), blob.member.size);
+        let mut at = 0;
+        while at < blob.member.size {
+            let length = CHECK_READ.min(blob.member.size - at);
+            let bytes = read(file, blob.member.offset + at, length).await?;
+            verifier.update(&bytes)?;
+            at += length;
+        }
+        verifier
+            .finish()
+            .map_err(|error| AppError::CorruptArchive {
+                path: blob.path.clone(),
+                detail: error.to_string(),
+            })?;
+        checked(&blob.digest);
+    }
+    Ok(())
+}
+
+fn archive_error(error: skiff_core::push_archive::ArchiveError) -> AppError {
+    AppError::Archive(error.to_string())
+}

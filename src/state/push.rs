@@ -1,0 +1,84 @@
+//! The push panel's state: what is being pushed where, each blob's fate, how it ended.
+
+use skiff_core::Digest;
+
+/// Where one blob of the push is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BlobState {
+    Waiting,
+    /// Read from the file and hashed: it matches its digest.
+    Verified,
+    /// Already in the registry: nothing sent.
+    Present,
+    Mounted,
+    Uploading {
+        sent: u64,
+    },
+    Uploaded {
+        sent: u64,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushedBlob {
+    pub digest: Digest,
+    pub size: u64,
+    pub state: BlobState,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushSummary {
+    /// `registry/repo:tag@sha256:…`, one per image.
+    pub pushed: Vec<String>,
+    pub uploaded_bytes: u64,
+    pub uploaded: usize,
+    pub present: usize,
+    pub mounted: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PushEvent {
+    Started,
+    Stage(String),
+    Blobs(Vec<PushedBlob>),
+    Blob { digest: Digest, state: BlobState },
+    Done(PushSummary),
+    Failed(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PushView {
+    pub running: bool,
+    pub stage: String,
+    pub blobs: Vec<PushedBlob>,
+    pub done: Option<PushSummary>,
+    pub error: Option<String>,
+}
+
+impl PushView {
+    pub fn apply(&mut self, event: PushEvent) {
+        match event {
+            PushEvent::Started => {
+                *self = Self {
+                    running: true,
+                    ..Self::default()
+                }
+            }
+            PushEvent::Stage(stage) => self.stage = stage,
+            PushEvent::Blobs(blobs) => self.blobs = blobs,
+            PushEvent::Blob { digest, state } => {
+                for blob in self.blobs.iter_mut().filter(|b| b.digest == digest) {
+                    blob.state = state.clone();
+                }
+            }
+            PushEvent::Done(summary) => {
+                self.running = false;
+                self.done = Some(summary);
+            }
+            PushEvent::Failed(message) => {
+                self.running = false;
+                self.error = Some(message);
+            }
+        }
+    }
+}

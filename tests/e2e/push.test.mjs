@@ -1,0 +1,118 @@
+// Pushing from the browser: an archive Skiff saved and one `docker save` wrote go into the
+// token-auth registry through the proxy (--allow-push); `docker pull` of what was pushed then
+// runs; a second push uploads no blob bytes; a corrupted archive is refused before any upload,
+// naming the blob.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  rig, root, outDir, newPage, pullInApp, expectPulled, saveArchive, useSuite, FIXTURE_OUTPUT, docker,
+} from './harness.mjs';
+
+const tokenHost = new URL(rig.tokenService).host;
+const suite = useSuite(['--allow-push', '--allow-host', rig.tokenRegistry, '--allow-host', tokenHost,
+  '--allow-host', new URL(rig.cdn).host]);
+const dockerConfig = mkdtempSync(join(tmpdir(), 'skiff-docker-config-'));
+
+/** docker with its own config folder, so `docker login` leaves nothing behind. */
+function dockerAs(args) {
+  return execFileSync('/usr/bin/docker', args, {
+    env: { ...process.env, DOCKER_HOST: rig.dockerHost, DOCKER_CONFIG: dockerConfig },
+    encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+after(() => { try { dockerAs(['logout', rig.tokenRegistry]); } catch {} });
+
+/** Opens the push panel, logs in for the token registry, and pushes `tar` to `target`. */
+async function push(page, tar, target) {
+  if (!(await page.$eval('#credentials', (d) => d.open))) await page.click('#credentials summary');
+  await page.fill('#credentials-registry', rig.tokenRegistry);
+  await page.fill('#username', rig.user);
+  await page.fill('#password', rig.password);
+  if (!(await page.$eval('#push', (d) => d.open))) await page.click('#push summary');
+  await page.setInputFiles('#push-file', tar);
+  await page.fill('#push-target', target);
+  await page.click('#push-start');
+  await page.waitForSelector('#push-done, #push-error', { timeout: 120_000 });
+  const error = await page.$('#push-error');
+  return error ? { error: await error.innerText() } : { counts: await page.innerText('#push-counts'), pushed: await page.innerText('#push-done') };
+}
+
+function pullAndRun(reference, expected) {
+  try { dockerAs(['rmi', '-f', reference]); } catch {}
+  execFileSync('/usr/bin/docker', ['login', '-u', rig.user, '--password-stdin', rig.tokenRegistry], {
+    env: { ...process.env, DOCKER_HOST: rig.dockerHost, DOCKER_CONFIG: dockerConfig }, input: rig.password, encoding: 'utf8',
+  });
+  dockerAs(['pull', reference]);
+  const output = dockerAs(['run', '--rm', '--network', 'none', reference]);
+  assert.equal(output, expected);
+}
+
+test('an archive Skiff saved is pushed, pulled by docker and run; pushed again, no blob is uploaded', async () => {
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.oci);
+  await expectPulled(page);
+  const tar = await saveArchive(page, 'busybox_oci.tar');
+  const target = `${rig.tokenRegistry}/skiff/pushed-skiff:1`;
+  const first = await push(page, tar, target);
+  assert.equal(first.error, undefined, first.error);
+  assert.match(first.pushed, new RegExp(`${target.replace(/[.]/g, '\\.')}@sha256:[0-9a-f]{64}`));
+  assert.match(first.counts, /^4 blobs uploaded \([\d.]+ [kM]B\), 0 already there, 0 mounted\.$/);
+  assert.equal(await page.locator('.push-blob[data-state="uploaded"]').count(), 4);
+  pullAndRun(target, FIXTURE_OUTPUT);
+
+  await page.locator('#push').screenshot({ path: join(root, 'docs/screenshot-push.png') });
+  const again = await push(page, tar, target);
+  assert.equal(again.error, undefined, again.error);
+  assert.match(again.counts, /^0 blobs uploaded \(0 B\), 4 already there, 0 mounted\.$/);
+  await page.context().close();
+});
+
+test('an archive docker save wrote (the older layout) is pushed, pulled and run', async () => {
+  // Docker 20.10's `docker save`: manifest.json, <id>.json configs, <id>/layer.tar layers.
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.v2s2);
+  await expectPulled(page);
+  const skiffTar = await saveArchive(page, 'busybox_v2s2.tar');
+  docker(['load', '-i', skiffTar]);
+  const saved = join(outDir, 'docker-saved.tar');
+  docker(['save', '-o', saved, rig.fixtures.v2s2]);
+  const listing = execFileSync('tar', ['-tf', saved], { encoding: 'utf8' });
+  assert.match(listing, /layer\.tar/, 'the older layout');
+  const target = `${rig.tokenRegistry}/skiff/pushed-save:1`;
+  const result = await push(page, saved, target);
+  assert.equal(result.error, undefined, result.error);
+  pullAndRun(target, FIXTURE_OUTPUT);
+  await page.context().close();
+});
+
+test('a corrupted archive is refused before any upload, naming the blob', async () => {
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.oci);
+  await expectPulled(page);
+  const tar = await saveArchive(page, 'busybox_oci.tar');
+  const bytes = readFileSync(tar);
+  // Flip a byte in the middle of the biggest blob (found from the tar's own headers).
+  let biggest = null;
+  for (let at = 0; at + 512 <= bytes.length;) {
+    const name = bytes.subarray(at, at + 100).toString().replace(/\0.*$/s, '');
+    const size = parseInt(bytes.subarray(at + 124, at + 136).toString().replace(/\0.*$/s, '').trim() || '0', 8);
+    if (!name) break;
+    if (name.startsWith('blobs/sha256/') && (!biggest || size > biggest.size)) biggest = { name, at: at + 512, size };
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  bytes[biggest.at + Math.floor(biggest.size / 2)] ^= 0xff;
+  const corrupt = join(outDir, 'corrupt-push.tar');
+  writeFileSync(corrupt, bytes);
+  await page.click('.tab[data-view=requests]').catch(() => {});
+  const before = await page.locator('.exchange[data-purpose="blob upload"]').count();
+  const result = await push(page, corrupt, `${rig.tokenRegistry}/skiff/pushed-corrupt:1`);
+  assert.match(result.error ?? '', new RegExp(`the archive is corrupt: ${biggest.name} does not match its digest`));
+  assert.match(result.error, /Nothing was uploaded/);
+  assert.equal(await page.locator('.exchange[data-purpose="blob upload"]').count(), before, 'no upload request was made');
+  await page.context().close();
+});
