@@ -45,7 +45,11 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
     html! {
         <details id="push" class="push">
             <summary>{ "Push an archive to a registry" }</summary>
-            <p class="hint">{ "A tar from docker save (old or new layout), an OCI layout tar, or an archive Skiff saved. Every blob is checked against its digest before anything is uploaded; blobs the registry has are skipped. It goes through the CORS proxy above, which must run with --allow-push, with the credentials for the target registry." }</p>
+            <p class="hint">
+                { "A tar from docker save (old or new layout), an OCI layout tar, or an archive Skiff saved. Every blob is checked against its digest before anything is uploaded; blobs the registry has are skipped. It goes through the CORS proxy above, which must run with " }
+                <code>{ "--allow-push" }</code>
+                { ", with the credentials for the target registry." }
+            </p>
             <div class="push-fields">
                 <label for="push-file">{ "Archive" }</label>
                 <input id="push-file" type="file" accept=".tar,application/x-tar" onchange={on_file} />

@@ -16,6 +16,8 @@ const tokenHost = new URL(rig.tokenService).host;
 const suite = useSuite(['--allow-push', '--allow-host', rig.tokenRegistry, '--allow-host', tokenHost,
   '--allow-host', new URL(rig.cdn).host]);
 const dockerConfig = mkdtempSync(join(tmpdir(), 'skiff-docker-config-'));
+// Repositories of their own per run: a registry keeps what an earlier run pushed.
+const run = Date.now().toString(36);
 
 /** docker with its own config folder, so `docker login` leaves nothing behind. */
 function dockerAs(args) {
@@ -57,7 +59,7 @@ test('an archive Skiff saved is pushed, pulled by docker and run; pushed again, 
   await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.oci);
   await expectPulled(page);
   const tar = await saveArchive(page, 'busybox_oci.tar');
-  const target = `${rig.tokenRegistry}/skiff/pushed-skiff:1`;
+  const target = `${rig.tokenRegistry}/skiff/pushed-skiff-${run}:1`;
   const first = await push(page, tar, target);
   assert.equal(first.error, undefined, first.error);
   assert.match(first.pushed, new RegExp(`${target.replace(/[.]/g, '\\.')}@sha256:[0-9a-f]{64}`));
@@ -83,7 +85,7 @@ test('an archive docker save wrote (the older layout) is pushed, pulled and run'
   docker(['save', '-o', saved, rig.fixtures.v2s2]);
   const listing = execFileSync('tar', ['-tf', saved], { encoding: 'utf8' });
   assert.match(listing, /layer\.tar/, 'the older layout');
-  const target = `${rig.tokenRegistry}/skiff/pushed-save:1`;
+  const target = `${rig.tokenRegistry}/skiff/pushed-save-${run}:1`;
   const result = await push(page, saved, target);
   assert.equal(result.error, undefined, result.error);
   pullAndRun(target, FIXTURE_OUTPUT);
@@ -110,7 +112,7 @@ test('a corrupted archive is refused before any upload, naming the blob', async 
   writeFileSync(corrupt, bytes);
   await page.click('.tab[data-view=requests]').catch(() => {});
   const before = await page.locator('.exchange[data-purpose="blob upload"]').count();
-  const result = await push(page, corrupt, `${rig.tokenRegistry}/skiff/pushed-corrupt:1`);
+  const result = await push(page, corrupt, `${rig.tokenRegistry}/skiff/pushed-corrupt-${run}:1`);
   assert.match(result.error ?? '', new RegExp(`the archive is corrupt: ${biggest.name} does not match its digest`));
   assert.match(result.error, /Nothing was uploaded/);
   assert.equal(await page.locator('.exchange[data-purpose="blob upload"]').count(), before, 'no upload request was made');
