@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   rig, root, outDir, newPage, pullInApp, expectPulled, saveArchive, useSuite, FIXTURE_OUTPUT, docker,
+  rigServices, rigStats,
 } from './harness.mjs';
 
 const tokenHost = new URL(rig.tokenService).host;
 const suite = useSuite(['--allow-push', '--allow-host', rig.tokenRegistry, '--allow-host', tokenHost,
-  '--allow-host', new URL(rig.cdn).host]);
+  '--allow-host', new URL(rig.cdn).host, '--allow-host', rig.relay]);
 const dockerConfig = mkdtempSync(join(tmpdir(), 'skiff-docker-config-'));
 // Repositories of their own per run: a registry keeps what an earlier run pushed.
 const run = Date.now().toString(36);
@@ -116,5 +117,30 @@ test('a corrupted archive is refused before any upload, naming the blob', async 
   assert.match(result.error ?? '', new RegExp(`the archive is corrupt: ${biggest.name} does not match its digest`));
   assert.match(result.error, /Nothing was uploaded/);
   assert.equal(await page.locator('.exchange[data-purpose="blob upload"]').count(), before, 'no upload request was made');
+  await page.context().close();
+});
+
+test('an upload that breaks on the way continues from what the registry holds', async () => {
+  const page = await newPage(suite.browser);
+  await pullInApp(page, suite.app.url, suite.proxy.url, `${rig.registry}/skiff/big:latest`);
+  await expectPulled(page);
+  const tar = await saveArchive(page, 'big_latest.tar');
+  // The relay passes 300 kB of the first layer's PUT on, then drops the connection.
+  await rigServices({ faults: [{ match: '/blobs/uploads/', method: 'PUT', breakUploadAfter: 300_000, times: 1 }] });
+  const target = `${rig.relay}/skiff/pushed-broken-${run}:1`;
+  const result = await push(page, tar, target);
+  const { brokenUploads } = await rigStats();
+  await rigServices({});
+  assert.equal(result.error, undefined, result.error);
+  assert.equal(brokenUploads, 1, 'an upload broke');
+  const uploads = await page.$$eval('.exchange[data-purpose="blob upload"]', (rows) =>
+    rows.map((r) => `${r.querySelector('.url').textContent.split(' ')[0]} ${r.dataset.status}`));
+  const broken = uploads.findIndex((u) => /^PUT 50\d$/.test(u));
+  assert.ok(broken >= 0, uploads.join('\n'));
+  assert.match(uploads[broken + 1], /^GET (204|404)$/, 'then the registry is asked what it holds');
+  const pushed = target.replace(rig.relay, rig.registry);
+  try { docker(['rmi', '-f', pushed]); } catch {}
+  docker(['pull', pushed]);
+  assert.equal(docker(['run', '--rm', '--network', 'none', pushed]), FIXTURE_OUTPUT);
   await page.context().close();
 });

@@ -217,7 +217,9 @@ createServer(async (req, res) => {
   if ((await control(req, res)) !== false) return;
   const path = new URL(req.url, 'http://x').pathname;
   stats.relayRequests[path] = (stats.relayRequests[path] ?? 0) + 1;
-  let fault = config.faults.find((f) => f.times > 0 && req.url.includes(f.match));
+  // A fault that breaks uploads after N bytes waits for a body longer than that.
+  const bigEnough = (f) => f.breakUploadAfter === undefined || Number(req.headers['content-length'] ?? 0) > f.breakUploadAfter;
+  let fault = config.faults.find((f) => f.times > 0 && req.url.includes(f.match) && (!f.method || f.method === req.method) && bigEnough(f));
   if (fault) fault.times--;
   else if (req.method === 'GET') fault = chaosFault(req);
   if (fault?.status) {
@@ -225,7 +227,8 @@ createServer(async (req, res) => {
     return res.end(fault.body ?? JSON.stringify({ errors: [{ code: 'INJECTED', message: `rig fault ${fault.status}` }] }));
   }
   if (config.paginateTags && path.endsWith('/tags/list')) return paginateTags(req, res, path);
-  const headers = { ...req.headers, host: registry };
+  if (fault?.breakUploadAfter !== undefined) return breakUpload(req, res, fault);
+  const headers = relayedHeaders(req);
   const upstream = httpRequest({ host: '127.0.0.1', port: Number(registry.split(':')[1]), method: req.method, path: req.url, headers });
   upstream.on('error', () => res.destroy());
   upstream.on('response', (answer) => {
@@ -265,6 +268,31 @@ function hostile(req, res, path) {
   }
   res.writeHead(204);
   res.end();
+}
+
+/** The request's headers for the registry. Uploads keep the relay's name as `Host`: the
+ * registry builds the session's `Location` from it, so the upload stays on the relay. */
+function relayedHeaders(req) {
+  return { ...req.headers, host: req.url.includes('/blobs/uploads/') ? req.headers.host : registry };
+}
+
+/** Passes the first bytes of an upload's body on, then drops both connections: an upload
+ * broken on the way, as a flaky network breaks it. */
+function breakUpload(req, res, fault) {
+  stats.brokenUploads = (stats.brokenUploads ?? 0) + 1;
+  const headers = relayedHeaders(req);
+  const upstream = httpRequest({ host: '127.0.0.1', port: Number(registry.split(':')[1]), method: req.method, path: req.url, headers });
+  upstream.on('error', () => {});
+  let seen = 0;
+  req.on('data', (chunk) => {
+    if (seen >= fault.breakUploadAfter) return;
+    const part = chunk.subarray(0, fault.breakUploadAfter - seen);
+    seen += part.length;
+    upstream.write(part);
+    if (seen >= fault.breakUploadAfter) {
+      setTimeout(() => { upstream.destroy(); res.destroy(); }, 50);
+    }
+  });
 }
 
 /** Sends the whole body with one byte flipped: the length is right, the digest is not. */

@@ -241,17 +241,22 @@ impl RegistrySession {
             rounds += 1;
             let sent = self.auth.borrow().request_auth(now_ms());
             let authorization = sent.header().map(str::to_owned);
-            let response = self
-                .send_with_retries(&Outgoing {
-                    method: *method,
-                    upstream: url,
-                    accept,
-                    purpose,
-                    authorization,
-                    extra,
-                    body: body.clone(),
-                })
-                .await?;
+            let outgoing = Outgoing {
+                method: *method,
+                upstream: url,
+                accept,
+                purpose,
+                authorization,
+                extra,
+                body: body.clone(),
+            };
+            // An upload that fails is not sent again blindly: the caller asks the registry
+            // how much arrived and continues from there.
+            let response = if body.is_some() {
+                self.send(&outgoing).await?
+            } else {
+                self.send_with_retries(&outgoing).await?
+            };
             let challenge = response.headers().get("www-authenticate");
             let step = self.auth.borrow_mut().handle_response_to(
                 &sent,

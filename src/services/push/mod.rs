@@ -178,6 +178,11 @@ impl Pusher<'_> {
                 body: body.map(Into::into),
             };
             match session.send_call(&call).await {
+                // The upstream failed under the upload (the proxy says so with a 502/504, a
+                // registry with a 5xx): ask how much arrived.
+                Ok(response) if sending.is_some() && response.status() >= 500 => {
+                    upload.handle_break()
+                }
                 Ok(response) => {
                     if let Some(bytes) = sending {
                         session.finish_sent(bytes);
