@@ -207,6 +207,28 @@ pub fn app() -> Html {
             );
         })
     };
+    let on_copy = {
+        let state = state.clone();
+        Callback::from(move |(from, to): (String, String)| {
+            let registry = to
+                .parse::<skiff_core::Reference>()
+                .ok()
+                .map(|r| r.registry().to_owned());
+            // Credentials are bound to one registry; each session drops them for the other.
+            let credentials = credentials_for(&state, registry.as_deref());
+            let dispatcher = state.dispatcher();
+            crate::services::push::start_copy(
+                crate::services::push::CopyRequest {
+                    from,
+                    to,
+                    proxy: state.proxy_input.clone(),
+                    from_credentials: credentials.clone(),
+                    to_credentials: credentials,
+                },
+                Callback::from(move |action| dispatcher.dispatch(action)),
+            );
+        })
+    };
     let on_inspect = {
         let state = state.clone();
         Callback::from(move |()| inspect(&state))
@@ -295,7 +317,7 @@ pub fn app() -> Html {
             <CachePanel info={state.cache.clone()} running={state.is_running()}
                 on_clear={on_clear_cache} on_cap={on_cache_cap} />
             { explore::explorer(&state) }
-            <PushPanel view={state.push.clone()} on_push={on_push} />
+            <PushPanel view={state.push.clone()} on_push={on_push} on_copy={on_copy} />
         </main>
     }
 }

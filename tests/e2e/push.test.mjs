@@ -144,3 +144,34 @@ test('an upload that breaks on the way continues from what the registry holds', 
   assert.equal(docker(['run', '--rm', '--network', 'none', pushed]), FIXTURE_OUTPUT);
   await page.context().close();
 });
+
+test('copy between registries: every platform, the index keeps its digest; within one registry, blobs are mounted', async () => {
+  const page = await newPage(suite.browser);
+  await page.goto(suite.app.url);
+  await page.fill('#proxy', suite.proxy.url);
+  if (!(await page.$eval('#credentials', (d) => d.open))) await page.click('#credentials summary');
+  await page.fill('#credentials-registry', rig.tokenRegistry);
+  await page.fill('#username', rig.user);
+  await page.fill('#password', rig.password);
+  await page.click('#push summary');
+  const copy = async (from, to) => {
+    await page.fill('#copy-from', from);
+    await page.fill('#copy-to', to);
+    await page.click('#copy-start');
+    await page.waitForSelector('#push-done, #push-error', { timeout: 120_000 });
+    const error = await page.$('#push-error');
+    assert.equal(error && await error.innerText(), null);
+    return { done: await page.innerText('#push-done'), counts: await page.innerText('#push-counts') };
+  };
+  const target = `${rig.tokenRegistry}/skiff/copied-${run}:1`;
+  const first = await copy(rig.fixtures.multi, target);
+  assert.ok(first.done.includes(`${target}@${rig.multiIndexDigest}`), first.done);
+  assert.match(first.counts, /^[1-9]\d* blobs uploaded/);
+  pullAndRun(target, FIXTURE_OUTPUT);
+
+  const mounted = `${rig.tokenRegistry}/skiff/copied-${run}-again:1`;
+  const second = await copy(target, mounted);
+  assert.ok(second.done.includes(`@${rig.multiIndexDigest}`), second.done);
+  assert.match(second.counts, /^0 blobs uploaded \(0 B\), 0 already there, [1-9]\d* mounted\.$/);
+  await page.context().close();
+});

@@ -175,6 +175,13 @@ impl AuthSession {
         }
     }
 
+    /// Also asks for `scope` in the next token (a mount's source repository, say).
+    pub fn add_scope(&mut self, scope: Scope) {
+        if !self.scopes.contains(&scope) {
+            self.scopes.push(scope);
+        }
+    }
+
     /// The `Authorization` header value to send now, if any. A token due for renewal is still
     /// sent (it has its renewal margin left); [`AuthSession::poll_renewal`] fetches the next.
     pub fn authorization(&self, now_ms: u64) -> Option<String> {

@@ -102,6 +102,12 @@ impl RegistrySession {
         }
     }
 
+    /// Pull access to another repository of the registry too, asked for with the next token:
+    /// the source of a mount.
+    pub fn also_pull(&self, repository: &str) {
+        self.auth.borrow_mut().add_scope(Scope::pull(repository));
+    }
+
     /// How this session's requests reach the registry (through the proxy, or directly).
     pub fn route(&self) -> &Route {
         &self.route

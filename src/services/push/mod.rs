@@ -4,9 +4,12 @@
 //! or chunks, resumed after a break), then the manifest's exact bytes.
 
 mod archive_file;
+mod copy;
+
+pub use copy::{start_copy, CopyRequest};
 
 use skiff_core::exchange::{Method, Purpose};
-use skiff_core::push_archive::{ArchivedImage, BlobSource};
+use skiff_core::push_archive::ArchivedImage;
 use skiff_core::registry::{api_base, blob_url, manifest_url, Route};
 use skiff_core::upload::{Answer, BlobUpload, UploadRequest, Uploaded};
 use skiff_core::{Digest, Reference};
@@ -112,7 +115,19 @@ impl Pusher<'_> {
             .ping(&skiff_core::registry::ping_url(target.registry()))
             .await?;
         for blob in &image.blobs {
-            match self.push_blob(&session, target, blob).await? {
+            let source = Source::Archive {
+                file: &self.request.file,
+                offset: blob.member.offset,
+            };
+            let pushed = push_blob(
+                &session,
+                target,
+                (&blob.digest, blob.member.size),
+                &source,
+                None,
+                &self.dispatch,
+            );
+            match pushed.await? {
                 Uploaded::Present => summary.present += 1,
                 Uploaded::Mounted => summary.mounted += 1,
                 Uploaded::Sent(bytes) => {
@@ -121,145 +136,182 @@ impl Pusher<'_> {
                 }
             }
         }
-        let digest = self.put_manifest(&session, target, image).await?;
+        let digest = put_manifest(&session, target, &target.manifest_reference(), image).await?;
         summary.pushed.push(format!("{target}@{digest}"));
         Ok(())
     }
+}
 
-    async fn push_blob(
+/// Where a blob's bytes come from: the picked archive, or the source registry of a copy
+/// (fetched when the target does not have the blob, and checked before any upload).
+pub enum Source<'a> {
+    Archive {
+        file: &'a web_sys::File,
+        offset: u64,
+    },
+    Registry {
+        session: &'a RegistrySession,
+        url: String,
+        fetched: std::cell::RefCell<Option<web_sys::Blob>>,
+    },
+}
+
+impl Source<'_> {
+    /// Bytes `first..=last` of the blob, as a `Blob` to send.
+    async fn slice(
         &self,
-        session: &RegistrySession,
-        target: &Reference,
-        blob: &BlobSource,
-    ) -> Result<Uploaded, AppError> {
-        let file = &self.request.file;
-        let base = api_base(target.registry());
-        let uploads = format!("{base}/v2/{}/blobs/uploads/", target.repository());
-        let mut upload = BlobUpload::new(blob.digest.clone(), blob.member.size, &base, None);
-        let what = format!("blob {}", blob.digest.short());
-        while let Some(request) = upload.poll_request() {
-            let octets = ("Content-Type", "application/octet-stream".to_owned());
-            let (method, url, body, extra) = match &request {
-                UploadRequest::Check => {
-                    (Method::Head, blob_url(target, &blob.digest), None, vec![])
+        digest: &Digest,
+        size: u64,
+        first: u64,
+        last: u64,
+    ) -> Result<web_sys::Blob, AppError> {
+        match self {
+            Self::Archive { file, offset } => {
+                archive_file::slice(file, offset + first, offset + last)
+            }
+            Self::Registry {
+                session,
+                url,
+                fetched,
+            } => {
+                if fetched.borrow().is_none() {
+                    let blob = copy::fetch_blob(session, url, digest, size).await?;
+                    *fetched.borrow_mut() = Some(blob);
                 }
-                UploadRequest::Mount { from } => (
-                    Method::Post,
-                    format!("{uploads}?mount={}&from={from}", blob.digest),
-                    None,
-                    vec![],
-                ),
-                UploadRequest::Start => (Method::Post, uploads.clone(), None, vec![]),
-                UploadRequest::PutWhole { url } => {
-                    let last = blob.member.size.saturating_sub(1);
-                    let part =
-                        archive_file::slice(file, blob.member.offset, blob.member.offset + last)?;
-                    (Method::Put, url.clone(), Some(part), vec![octets])
-                }
-                UploadRequest::Patch { url, first, last } => {
-                    let part = archive_file::slice(
-                        file,
-                        blob.member.offset + first,
-                        blob.member.offset + last,
-                    )?;
-                    let range = ("Content-Range", format!("{first}-{last}"));
-                    (Method::Patch, url.clone(), Some(part), vec![octets, range])
-                }
-                UploadRequest::Status { url } => (Method::Get, url.clone(), None, vec![]),
-                UploadRequest::Finish { url } => (Method::Put, url.clone(), None, vec![]),
-            };
-            let sending = body.as_ref().map(|b| b.size() as u64);
-            let call = Call {
-                method,
-                url: &url,
-                accept: None,
-                purpose: Purpose::Upload,
-                extra: &extra,
-                body: body.map(Into::into),
-            };
-            match session.send_call(&call).await {
-                // The upstream failed under the upload (the proxy says so with a 502/504, a
-                // registry with a 5xx): ask how much arrived.
-                Ok(response) if sending.is_some() && response.status() >= 500 => {
-                    upload.handle_break()
-                }
-                Ok(response) => {
-                    if let Some(bytes) = sending {
-                        session.finish_sent(bytes);
-                    }
-                    let status = response.status();
-                    if status >= 400 && status != 404 {
-                        return Err(error_for(&response, &what).await);
-                    }
-                    let headers = response.headers();
-                    let location = headers.get("location").map(|l| upstream_location(&l));
-                    let range = headers.get("range");
-                    let answer = Answer {
-                        status,
-                        location: location.as_deref(),
-                        range: range.as_deref(),
-                    };
-                    upload
-                        .handle_response(&answer)
-                        .map_err(|e| AppError::Upload(format!("{what}: {e}")))?;
-                    if let (Some(_), UploadRequest::Patch { last, .. }) = (sending, &request) {
-                        self.emit(PushEvent::Blob {
-                            digest: blob.digest.clone(),
-                            state: BlobState::Uploading { sent: last + 1 },
-                        });
-                    }
-                }
-                Err(AppError::Cancelled) => return Err(AppError::Cancelled),
-                // A send that broke: the registry says how much arrived, and it goes on.
-                Err(_) if sending.is_some() || matches!(request, UploadRequest::Finish { .. }) => {
-                    upload.handle_break()
-                }
-                Err(error) => return Err(error),
+                let blob = fetched.borrow().clone().expect("fetched above");
+                archive_file::slice(&blob, first, last)
             }
         }
-        let outcome = upload.outcome().unwrap_or(Uploaded::Present);
-        self.emit(PushEvent::Blob {
-            digest: blob.digest.clone(),
-            state: match outcome {
-                Uploaded::Present => BlobState::Present,
-                Uploaded::Mounted => BlobState::Mounted,
-                Uploaded::Sent(sent) => BlobState::Uploaded { sent },
-            },
-        });
-        Ok(outcome)
     }
+}
 
-    /// `PUT /v2/<name>/manifests/<tag>` with the manifest's exact bytes; the registry's
-    /// digest must be the bytes' own.
-    async fn put_manifest(
-        &self,
-        session: &RegistrySession,
-        target: &Reference,
-        image: &ArchivedImage,
-    ) -> Result<Digest, AppError> {
-        let digest = Digest::of(&image.manifest);
-        let url = manifest_url(target, &target.manifest_reference());
-        let body = js_sys::Uint8Array::from(image.manifest.as_slice());
-        let extra = [("Content-Type", image.media_type.clone())];
+/// One blob into `target`, as the core's [`BlobUpload`] decides.
+pub async fn push_blob(
+    session: &RegistrySession,
+    target: &Reference,
+    (digest, size): (&Digest, u64),
+    source: &Source<'_>,
+    mount_from: Option<String>,
+    dispatch: &Callback<Action>,
+) -> Result<Uploaded, AppError> {
+    let emit = |state| {
+        dispatch.emit(Action::Push(PushEvent::Blob {
+            digest: digest.clone(),
+            state,
+        }))
+    };
+    let base = api_base(target.registry());
+    let uploads = format!("{base}/v2/{}/blobs/uploads/", target.repository());
+    let mut upload = BlobUpload::new(digest.clone(), size, &base, mount_from);
+    let what = format!("blob {}", digest.short());
+    while let Some(request) = upload.poll_request() {
+        let octets = ("Content-Type", "application/octet-stream".to_owned());
+        let (method, url, body, extra) = match &request {
+            UploadRequest::Check => (Method::Head, blob_url(target, digest), None, vec![]),
+            UploadRequest::Mount { from } => (
+                Method::Post,
+                format!("{uploads}?mount={digest}&from={from}"),
+                None,
+                vec![],
+            ),
+            UploadRequest::Start => (Method::Post, uploads.clone(), None, vec![]),
+            UploadRequest::PutWhole { url } => {
+                let part = source
+                    .slice(digest, size, 0, size.saturating_sub(1))
+                    .await?;
+                (Method::Put, url.clone(), Some(part), vec![octets])
+            }
+            UploadRequest::Patch { url, first, last } => {
+                let part = source.slice(digest, size, *first, *last).await?;
+                let range = ("Content-Range", format!("{first}-{last}"));
+                (Method::Patch, url.clone(), Some(part), vec![octets, range])
+            }
+            UploadRequest::Status { url } => (Method::Get, url.clone(), None, vec![]),
+            UploadRequest::Finish { url } => (Method::Put, url.clone(), None, vec![]),
+        };
+        let sending = body.as_ref().map(|b| b.size() as u64);
         let call = Call {
-            method: Method::Put,
+            method,
             url: &url,
             accept: None,
-            purpose: Purpose::ManifestPush,
+            purpose: Purpose::Upload,
             extra: &extra,
-            body: Some(body.into()),
+            body: body.map(Into::into),
         };
-        let response = session.send_call(&call).await?;
-        session.finish_sent(image.manifest.len() as u64);
-        if response.status() != 201 {
-            return Err(error_for(&response, "the manifest").await);
+        match session.send_call(&call).await {
+            // The upstream failed under the upload (the proxy says so with a 502/504, a
+            // registry with a 5xx): ask how much arrived.
+            Ok(response) if sending.is_some() && response.status() >= 500 => upload.handle_break(),
+            Ok(response) => {
+                if let Some(bytes) = sending {
+                    session.finish_sent(bytes);
+                }
+                let status = response.status();
+                if status >= 400 && status != 404 {
+                    return Err(error_for(&response, &what).await);
+                }
+                let headers = response.headers();
+                let location = headers.get("location").map(|l| upstream_location(&l));
+                let range = headers.get("range");
+                let answer = Answer {
+                    status,
+                    location: location.as_deref(),
+                    range: range.as_deref(),
+                };
+                upload
+                    .handle_response(&answer)
+                    .map_err(|e| AppError::Upload(format!("{what}: {e}")))?;
+                if let (Some(_), UploadRequest::Patch { last, .. }) = (sending, &request) {
+                    emit(BlobState::Uploading { sent: last + 1 });
+                }
+            }
+            Err(AppError::Cancelled) => return Err(AppError::Cancelled),
+            // A send that broke: the registry says how much arrived, and it goes on.
+            Err(_) if sending.is_some() || matches!(request, UploadRequest::Finish { .. }) => {
+                upload.handle_break()
+            }
+            Err(error) => return Err(error),
         }
-        match response.headers().get("docker-content-digest") {
-            Some(said) if said != digest.to_string() => Err(AppError::Upload(format!(
-                "the registry stored the manifest as {said}, but its bytes are {digest}"
-            ))),
-            _ => Ok(digest),
-        }
+    }
+    let outcome = upload.outcome().unwrap_or(Uploaded::Present);
+    emit(match outcome {
+        Uploaded::Present => BlobState::Present,
+        Uploaded::Mounted => BlobState::Mounted,
+        Uploaded::Sent(sent) => BlobState::Uploaded { sent },
+    });
+    Ok(outcome)
+}
+
+/// `PUT /v2/<name>/manifests/<tag or digest>` with the manifest's exact bytes; the registry's
+/// digest must be the bytes' own.
+pub async fn put_manifest(
+    session: &RegistrySession,
+    target: &Reference,
+    reference: &str,
+    image: &ArchivedImage,
+) -> Result<Digest, AppError> {
+    let digest = Digest::of(&image.manifest);
+    let url = manifest_url(target, reference);
+    let body = js_sys::Uint8Array::from(image.manifest.as_slice());
+    let extra = [("Content-Type", image.media_type.clone())];
+    let call = Call {
+        method: Method::Put,
+        url: &url,
+        accept: None,
+        purpose: Purpose::ManifestPush,
+        extra: &extra,
+        body: Some(body.into()),
+    };
+    let response = session.send_call(&call).await?;
+    session.finish_sent(image.manifest.len() as u64);
+    if response.status() != 201 {
+        return Err(error_for(&response, "the manifest").await);
+    }
+    match response.headers().get("docker-content-digest") {
+        Some(said) if said != digest.to_string() => Err(AppError::Upload(format!(
+            "the registry stored the manifest as {said}, but its bytes are {digest}"
+        ))),
+        _ => Ok(digest),
     }
 }
 
