@@ -175,3 +175,17 @@ test('copy between registries: every platform, the index keeps its digest; withi
   assert.match(second.counts, /^0 blobs uploaded \(0 B\), 0 already there, [1-9]\d* mounted\.$/);
   await page.context().close();
 });
+
+test("an archive saved from this registry is pushed to another repository of it by mounting: no bytes uploaded", async () => {
+  const page = await newPage(suite.browser);
+  const source = `${rig.tokenRegistry}/skiff/busybox:v2s2`;
+  await pullInApp(page, suite.app.url, suite.proxy.url, source);
+  await expectPulled(page);
+  const tar = await saveArchive(page, 'busybox_v2s2.tar');
+  const target = `${rig.tokenRegistry}/skiff/mounted-${run}:1`;
+  const result = await push(page, tar, target);
+  assert.equal(result.error, undefined, result.error);
+  assert.match(result.counts, /^0 blobs uploaded \(0 B\), 0 already there, 4 mounted\.$/);
+  pullAndRun(target, FIXTURE_OUTPUT);
+  await page.context().close();
+});

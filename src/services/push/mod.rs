@@ -111,6 +111,18 @@ impl Pusher<'_> {
             controller.signal(),
             Callback::from(move |exchange| dispatch.emit(Action::Exchange(exchange))),
         );
+        // Saved from another repository of this registry: its blobs are mounted from there.
+        let mount_from = image
+            .name
+            .as_deref()
+            .and_then(|name| name.parse::<Reference>().ok())
+            .filter(|saved| {
+                saved.registry() == target.registry() && saved.repository() != target.repository()
+            })
+            .map(|saved| saved.repository().to_owned());
+        if let Some(repository) = &mount_from {
+            session.also_pull(repository);
+        }
         session
             .ping(&skiff_core::registry::ping_url(target.registry()))
             .await?;
@@ -124,7 +136,7 @@ impl Pusher<'_> {
                 target,
                 (&blob.digest, blob.member.size),
                 &source,
-                None,
+                mount_from.clone(),
                 &self.dispatch,
             );
             match pushed.await? {
