@@ -26,7 +26,7 @@ pub struct PushedBlob {
     pub state: BlobState,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PushSummary {
     /// `registry/repo:tag@sha256:…`, one per image.
     pub pushed: Vec<String>,
@@ -34,6 +34,21 @@ pub struct PushSummary {
     pub uploaded: usize,
     pub present: usize,
     pub mounted: usize,
+}
+
+impl PushSummary {
+    /// One more blob in the registry, counted by how it got there.
+    pub fn count(&mut self, how: skiff_core::upload::Uploaded) {
+        use skiff_core::upload::Uploaded;
+        match how {
+            Uploaded::Present => self.present += 1,
+            Uploaded::Mounted => self.mounted += 1,
+            Uploaded::Sent(bytes) => {
+                self.uploaded += 1;
+                self.uploaded_bytes += bytes;
+            }
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -4,10 +4,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import {
   rig, root, docker, launchBrowser, newPage, expectPulled, saveArchive, dockerLoadAndRun,
   ensureOutDir, FIXTURE_OUTPUT,
+  freePort,
 } from './harness.mjs';
 
 const IMAGE = 'skiff-e2e:latest';
@@ -18,14 +18,6 @@ after(async () => {
   await browser?.close();
   try { docker(['rm', '-f', NAME]); } catch {}
 });
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address();
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
 
 test('the image is FROM scratch, runs as nobody, and serves an end-to-end pull', { timeout: 20 * 60_000 }, async () => {
   await ensureOutDir();

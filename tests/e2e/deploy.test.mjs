@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   rig, root, outDir, startProxy, launchBrowser, newPage, expectPulled, saveArchive,
-  dockerLoadAndRun, ensureOutDir, FIXTURE_OUTPUT,
+  dockerLoadAndRun, ensureOutDir, FIXTURE_OUTPUT, freePort,
 } from './harness.mjs';
 
 const bin = process.env.SKIFF_PROXY_BIN ?? join(root, 'target/debug/skiff-proxy');
@@ -91,7 +91,7 @@ test('/healthz, the app files only, and a relayed page stays inert in the app or
 test('a config file holds the options; SIGTERM stops it cleanly; a bad app folder is named', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-conf-'));
   const config = join(dir, 'skiff.conf');
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = await freePort();
   writeFileSync(config, `# the team's Skiff\nlisten = 127.0.0.1:${port}\nserve-app = ${join(root, 'dist')}\nno-default-hosts\nallow-host = ${rig.registry}\nshutdown-grace = 5\n`);
   const child = spawn(bin, ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -78,7 +78,8 @@ export async function startProxy(extraArgs = [], { port: wanted } = {}) {
   throw new Error(`skiff-proxy did not start on ${url}`);
 }
 
-async function freePort() {
+/** A loopback port nothing listens on now. */
+export async function freePort() {
   const server = createServer();
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
   const { port } = server.address();

@@ -5,12 +5,12 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   rig, root, startProxy, launchBrowser, newPage, expectPulled, saveArchive, dockerLoadAndRun,
   rigServices, rigStats, ensureOutDir, FIXTURE_OUTPUT,
+  freePort,
 } from './harness.mjs';
 
 const tokenHost = new URL(rig.tokenService).host;
@@ -20,14 +20,6 @@ after(async () => {
   await rigServices({});
   for (const step of cleanup.reverse()) await step();
 });
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address();
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
 
 /** nginx in front of `backends`, as README's recipe has it; returns its URL. */
 async function startNginx(backends) {

@@ -6,6 +6,23 @@ mod common;
 
 use common::{client, start_proxy, start_proxy_with, Registry, PAGE_ORIGIN};
 
+/// `POST …/blobs/uploads/` through the proxy, as the page sends it.
+async fn start_upload(
+    client: &reqwest::Client,
+    proxy: &str,
+    registry: &Registry,
+) -> reqwest::Response {
+    client
+        .post(format!(
+            "{proxy}http://{}/v2/app/blobs/uploads/",
+            registry.addr
+        ))
+        .header("origin", PAGE_ORIGIN)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn writes_are_refused_without_allow_push() {
     let registry = Registry::start().await;
@@ -60,15 +77,7 @@ async fn uploads_go_through_with_allow_push() {
     // Monolithic: POST, then PUT ?digest= with the whole body.
     let data = b"a small blob".to_vec();
     let digest = skiff_core::Digest::of(&data).to_string();
-    let started = client
-        .post(format!(
-            "{proxy}http://{}/v2/app/blobs/uploads/",
-            registry.addr
-        ))
-        .header("origin", PAGE_ORIGIN)
-        .send()
-        .await
-        .unwrap();
+    let started = start_upload(&client, &proxy, &registry).await;
     assert_eq!(started.status(), 202);
     let location = started.headers()["location"].to_str().unwrap().to_owned();
     assert!(
@@ -96,15 +105,7 @@ async fn uploads_go_through_with_allow_push() {
     // Chunked: PATCH twice with Content-Range, then an empty PUT ?digest=.
     let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let big_digest = skiff_core::Digest::of(&big).to_string();
-    let started = client
-        .post(format!(
-            "{proxy}http://{}/v2/app/blobs/uploads/",
-            registry.addr
-        ))
-        .header("origin", PAGE_ORIGIN)
-        .send()
-        .await
-        .unwrap();
+    let started = start_upload(&client, &proxy, &registry).await;
     let mut location = started.headers()["location"].to_str().unwrap().to_owned();
     for (first, last) in [(0usize, 149_999usize), (150_000, 299_999)] {
         let patch = client

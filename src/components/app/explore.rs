@@ -62,7 +62,8 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
         <Explorer
             exchanges={state.exchanges.clone()}
             state={state.explorer.clone()}
-            image={image(state)}
+            // Parsed only for the tab that shows it: the app redraws 4× a second mid-pull.
+            image={(state.explorer.view == View::Summary).then(|| image(state)).flatten()}
             platforms={state.offers.iter().map(|o| o.label.clone()).collect::<Vec<_>>()}
             {on_show}
             {on_open}

@@ -9,7 +9,6 @@ use skiff_core::manifest::{Manifest, MANIFEST_ACCEPT};
 use skiff_core::manifest_check::{check_manifest, Expected};
 use skiff_core::push_archive::ArchivedImage;
 use skiff_core::registry::{blob_url, manifest_url, ping_url, Route};
-use skiff_core::upload::Uploaded;
 use skiff_core::{BlobVerifier, Digest, Reference};
 use wasm_bindgen::JsCast as _;
 use wasm_bindgen_futures::JsFuture;
@@ -136,36 +135,22 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
     }
     stage(format!("Copying to {to}"));
     target.ping(&ping_url(to.registry())).await?;
-    let mut summary = PushSummary {
-        pushed: Vec::new(),
-        uploaded_bytes: 0,
-        uploaded: 0,
-        present: 0,
-        mounted: 0,
-    };
+    let mut summary = PushSummary::default();
     for (digest, size) in &blobs {
         let bytes = Source::Registry {
             session: &source,
             url: blob_url(&from, digest),
             fetched: std::cell::RefCell::new(None),
         };
-        match push_blob(
+        let pushed = push_blob(
             &target,
             &to,
             (digest, *size),
             &bytes,
             mount_from.clone(),
             dispatch,
-        )
-        .await?
-        {
-            Uploaded::Present => summary.present += 1,
-            Uploaded::Mounted => summary.mounted += 1,
-            Uploaded::Sent(sent) => {
-                summary.uploaded += 1;
-                summary.uploaded_bytes += sent;
-            }
-        }
+        );
+        summary.count(pushed.await?);
     }
     for manifest in &written {
         let reference = if manifest.by_digest {

@@ -81,13 +81,7 @@ impl Pusher<'_> {
             })
         })
         .await?;
-        let mut summary = PushSummary {
-            pushed: Vec::new(),
-            uploaded_bytes: 0,
-            uploaded: 0,
-            present: 0,
-            mounted: 0,
-        };
+        let mut summary = PushSummary::default();
         for (image, target) in images.iter().zip(&targets) {
             self.push_image(image, target, &mut summary).await?;
         }
@@ -139,14 +133,7 @@ impl Pusher<'_> {
                 mount_from.clone(),
                 &self.dispatch,
             );
-            match pushed.await? {
-                Uploaded::Present => summary.present += 1,
-                Uploaded::Mounted => summary.mounted += 1,
-                Uploaded::Sent(bytes) => {
-                    summary.uploaded += 1;
-                    summary.uploaded_bytes += bytes;
-                }
-            }
+            summary.count(pushed.await?);
         }
         let digest = put_manifest(&session, target, &target.manifest_reference(), image).await?;
         summary.pushed.push(format!("{target}@{digest}"));
