@@ -9,6 +9,7 @@ use super::files::FilesPanel;
 use super::layer_list::LayerList;
 use super::platform_picker::PlatformPicker;
 use super::pull_form::PullForm;
+use super::copy_form::CopyForm;
 use super::push_panel::PushPanel;
 use super::save_panel::SavePanel;
 use super::tag_list::TagList;
@@ -209,24 +210,18 @@ pub fn app() -> Html {
     };
     let on_copy = {
         let state = state.clone();
-        Callback::from(move |(from, to): (String, String)| {
-            let registry = to
-                .parse::<skiff_core::Reference>()
-                .ok()
-                .map(|r| r.registry().to_owned());
-            // Credentials are bound to one registry; each session drops them for the other.
-            let credentials = credentials_for(&state, registry.as_deref());
+        Callback::from(move |form: CopyForm| {
             let dispatcher = state.dispatcher();
-            crate::services::push::start_copy(
-                crate::services::push::CopyRequest {
-                    from,
-                    to,
-                    proxy: state.proxy_input.clone(),
-                    from_credentials: credentials.clone(),
-                    to_credentials: credentials,
-                },
-                Callback::from(move |action| dispatcher.dispatch(action)),
-            );
+            let request = copy_request(&state, form);
+            crate::services::push::start_copy(request, Callback::from(move |action| dispatcher.dispatch(action)));
+        })
+    };
+    let on_read_platforms = {
+        let state = state.clone();
+        Callback::from(move |form: CopyForm| {
+            let dispatcher = state.dispatcher();
+            let request = copy_request(&state, form);
+            crate::services::push::read_platforms(request, Callback::from(move |action| dispatcher.dispatch(action)));
         })
     };
     let on_inspect = {
@@ -317,7 +312,7 @@ pub fn app() -> Html {
             <CachePanel info={state.cache.clone()} running={state.is_running()}
                 on_clear={on_clear_cache} on_cap={on_cache_cap} />
             { explore::explorer(&state) }
-            <PushPanel view={state.push.clone()} on_push={on_push} on_copy={on_copy} />
+            <PushPanel view={state.push.clone()} on_push={on_push} on_copy={on_copy} on_read_platforms={on_read_platforms} />
         </main>
     }
 }
@@ -476,6 +471,34 @@ fn run(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull, how: Run) 
 /// `registry`. Unbound credentials belong to the registry they are first used with, and the
 /// form shows that binding. Every service's session then drops them for any other registry
 /// ([`crate::services::http::RegistrySession::new`]): they are sent nowhere else.
+/// A copy's request: the source's own login if the form has one, else the credentials panel's
+/// if they belong to the source registry; the panel's for the target.
+fn copy_request(state: &UseReducerHandle<State>, form: CopyForm) -> crate::services::push::CopyRequest {
+    let registry_of = |reference: &str| {
+        reference
+            .trim()
+            .parse::<skiff_core::Reference>()
+            .ok()
+            .map(|r| r.registry().to_owned())
+    };
+    let to_credentials = credentials_for(state, registry_of(&form.to).as_deref());
+    let from_registry = registry_of(&form.from);
+    let from_credentials = form.source_login.or_else(|| {
+        state
+            .credentials
+            .if_given()
+            .filter(|c| from_registry.as_deref().is_some_and(|r| c.belong_to(r)))
+    });
+    crate::services::push::CopyRequest {
+        from: form.from,
+        to: form.to,
+        platforms: form.platforms,
+        proxy: state.proxy_input.clone(),
+        from_credentials,
+        to_credentials,
+    }
+}
+
 fn credentials_for(state: &UseReducerHandle<State>, registry: Option<&str>) -> Option<Credentials> {
     let mut credentials = state.credentials.if_given()?;
     if credentials.registry.is_empty() {

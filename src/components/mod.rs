@@ -1,5 +1,6 @@
 pub mod app;
 pub mod cache_panel;
+pub mod copy_form;
 pub mod credentials_panel;
 pub mod error_panel;
 pub mod explorer;

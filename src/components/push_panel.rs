@@ -4,6 +4,7 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::copy_form::{CopyForm, CopyFormView};
 use super::human_bytes;
 use crate::state::push::{BlobState, PushView};
 
@@ -13,7 +14,9 @@ pub struct PushPanelProps {
     /// The archive and where to push it.
     pub on_push: Callback<(web_sys::File, String)>,
     /// From one registry's reference to another's, without saving.
-    pub on_copy: Callback<(String, String)>,
+    pub on_copy: Callback<CopyForm>,
+    /// Read the copy source's platforms, to choose some.
+    pub on_read_platforms: Callback<CopyForm>,
 }
 
 #[function_component(PushPanel)]
@@ -42,22 +45,8 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
             }
         })
     };
-    let copy_from = use_state(String::new);
-    let copy_to = use_state(String::new);
-    let text = |field: &UseStateHandle<String>| {
-        let field = field.clone();
-        Callback::from(move |event: InputEvent| {
-            let input: HtmlInputElement = event.target_unchecked_into();
-            field.set(input.value());
-        })
-    };
-    let on_copy = {
-        let (from, to, on_copy) = (copy_from.clone(), copy_to.clone(), props.on_copy.clone());
-        Callback::from(move |_: MouseEvent| on_copy.emit(((*from).clone(), (*to).clone())))
-    };
     let view = &props.view;
     let ready = file.is_some() && !target.trim().is_empty() && !view.running;
-    let copy_ready = !copy_from.trim().is_empty() && !copy_to.trim().is_empty() && !view.running;
     html! {
         <details id="push" class="push">
             <summary>{ "Push an archive to a registry" }</summary>
@@ -76,19 +65,8 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
                     { if view.running { "Pushing…" } else { "Push" } }
                 </button>
             </div>
-            <h3>{ "Or copy between registries" }</h3>
-            <p class="hint">{ "Like skopeo copy --all: every platform of an index, the index keeping its digest; blobs the target has are skipped, and within one registry they are mounted instead of copied." }</p>
-            <div class="push-fields">
-                <label for="copy-from">{ "From" }</label>
-                <input id="copy-from" type="text" placeholder="ghcr.io/org/app:1.0" value={(*copy_from).clone()}
-                    oninput={text(&copy_from)} spellcheck="false" autocomplete="off" />
-                <label for="copy-to">{ "To" }</label>
-                <input id="copy-to" type="text" placeholder="registry.example.com/team/app:1.0" value={(*copy_to).clone()}
-                    oninput={text(&copy_to)} spellcheck="false" autocomplete="off" />
-                <button id="copy-start" type="button" disabled={!copy_ready} onclick={on_copy}>
-                    { if view.running { "Working…" } else { "Copy" } }
-                </button>
-            </div>
+            <CopyFormView running={view.running} offered={view.offered.clone()}
+                on_copy={props.on_copy.clone()} on_read_platforms={props.on_read_platforms.clone()} />
             if view.running {
                 <p id="push-stage" class="stage" role="status"><span class="spinner"></span>{ &view.stage }</p>
             }
@@ -111,6 +89,14 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
                         "{} blob{} uploaded ({}), {} already there, {} mounted.",
                         done.uploaded, if done.uploaded == 1 { "" } else { "s" }, human_bytes(done.uploaded_bytes), done.present, done.mounted
                     ) }</p>
+                    if let Some(chosen) = &done.chosen {
+                        <p id="push-chosen">{ format!(
+                            "A new index with {} of the {} platforms ({}); its digest differs from the source's {}.",
+                            chosen.kept.len(), chosen.offered,
+                            chosen.kept.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                            chosen.source_index.short()
+                        ) }</p>
+                    }
                 </div>
             }
             if let Some(error) = &view.error {

@@ -1,6 +1,6 @@
 //! The push panel's state: what is being pushed where, each blob's fate, how it ended.
 
-use skiff_core::Digest;
+use skiff_core::{Digest, Platform};
 
 /// Where one blob of the push is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,6 +34,18 @@ pub struct PushSummary {
     pub uploaded: usize,
     pub present: usize,
     pub mounted: usize,
+    /// Some platforms of an index copied: the target's index is a new one.
+    pub chosen: Option<ChosenPlatforms>,
+}
+
+/// The platforms a copy took of an index that offers more.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChosenPlatforms {
+    pub kept: Vec<Platform>,
+    /// How many platforms the source's index offers.
+    pub offered: usize,
+    /// The source's index, whose digest the new one no longer has.
+    pub source_index: Digest,
 }
 
 impl PushSummary {
@@ -59,6 +71,12 @@ pub enum PushEvent {
     Blob { digest: Digest, state: BlobState },
     Done(PushSummary),
     Failed(String),
+    /// The platforms a copy's source offers (empty: a single image), or why they could not be
+    /// read.
+    Offered {
+        from: String,
+        platforms: Result<Vec<Platform>, String>,
+    },
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -68,6 +86,14 @@ pub struct PushView {
     pub blobs: Vec<PushedBlob>,
     pub done: Option<PushSummary>,
     pub error: Option<String>,
+    /// The platforms offered by the copy source named `from` (kept across pushes).
+    pub offered: Option<OfferedPlatforms>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfferedPlatforms {
+    pub from: String,
+    pub platforms: Result<Vec<Platform>, String>,
 }
 
 impl PushView {
@@ -76,6 +102,7 @@ impl PushView {
             PushEvent::Started => {
                 *self = Self {
                     running: true,
+                    offered: self.offered.take(),
                     ..Self::default()
                 }
             }
@@ -93,6 +120,9 @@ impl PushView {
             PushEvent::Failed(message) => {
                 self.running = false;
                 self.error = Some(message);
+            }
+            PushEvent::Offered { from, platforms } => {
+                self.offered = Some(OfferedPlatforms { from, platforms })
             }
         }
     }

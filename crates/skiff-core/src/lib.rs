@@ -36,6 +36,8 @@
 pub mod archive;
 pub mod auth;
 pub mod cache;
+pub mod copy_plan;
+pub mod copy_window;
 pub mod digest;
 mod error;
 pub mod exchange;

@@ -251,6 +251,14 @@ impl ResumeState {
         Ok(accepted)
     }
 
+    /// Reads the blob again from its first byte (its consumer needs bytes it let go of); the
+    /// one full download a corrupt blob is allowed stays used if it was.
+    pub fn rewind(&mut self) {
+        self.written = 0;
+        self.high_water = 0;
+        self.stalled = 0;
+    }
+
     /// The whole blob arrived but its digest is wrong: one full download again is allowed
     /// (a corrupting cache or connection may not repeat), a second failure is final.
     pub fn restart_whole_once(&mut self) -> Result<ResumeRequest, ResumeError> {

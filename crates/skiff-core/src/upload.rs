@@ -201,6 +201,8 @@ impl BlobUpload {
                         let held = held(answer.range).unwrap_or(last + 1);
                         self.advance_to(held)?;
                     }
+                    // The registry holds another amount than the chunk assumed: a new session.
+                    (false, 416) => self.start_over(),
                     _ => {
                         return Err(UploadError::Status {
                             what: if whole { "the upload" } else { "a chunk" },
@@ -228,11 +230,7 @@ impl BlobUpload {
                     self.advance_to(held)?;
                 }
                 // The session is gone (expired, or the registry restarted): start again.
-                404 => {
-                    self.location = None;
-                    self.offset = 0;
-                    self.phase = Phase::Starting;
-                }
+                404 => self.start_over(),
                 _ => {
                     return Err(UploadError::Status {
                         what: "the upload's status",
@@ -263,6 +261,14 @@ impl BlobUpload {
             // Nothing to resume yet: the same request again.
             _ => {}
         }
+    }
+
+    /// Leaves the session and starts a new one from the blob's first byte (the bytes sent
+    /// turned out wrong, or the registry and the upload disagree on what arrived).
+    pub fn start_over(&mut self) {
+        self.location = None;
+        self.offset = 0;
+        self.phase = Phase::Starting;
     }
 
     fn open(&mut self, answer: &Answer<'_>, what: &'static str) -> Result<(), UploadError> {
@@ -314,7 +320,9 @@ impl BlobUpload {
 fn held(range: Option<&str>) -> Option<u64> {
     let (first, last) = range?.trim().trim_start_matches("bytes=").split_once('-')?;
     let (first, last): (u64, u64) = (first.parse().ok()?, last.parse().ok()?);
-    (first == 0).then_some(last + 1)
+    // Distribution says `0-0` for an empty upload as well as for one byte: take it as empty
+    // (if one byte is there, the registry refuses the chunk from 0 and the upload starts over).
+    (first == 0).then_some(if last == 0 { 0 } else { last + 1 })
 }
 
 /// The upload URL with `digest=` added to its query.
@@ -492,6 +500,45 @@ mod tests {
                 size: 10
             })
         );
+    }
+
+    #[test]
+    fn an_empty_session_said_as_0_0_is_sent_from_the_start() {
+        let size = CHUNK + 5;
+        let mut upload = BlobUpload::new(Digest::of(b"big"), size, BASE, None);
+        upload.handle_response(&answer(404, None, None)).unwrap();
+        upload
+            .handle_response(&answer(202, Some("/up/1"), None))
+            .unwrap();
+        upload.handle_break();
+        upload
+            .handle_response(&answer(204, Some("/up/1"), Some("0-0")))
+            .unwrap();
+        assert!(matches!(
+            upload.poll_request(),
+            Some(UploadRequest::Patch { first: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn a_refused_chunk_and_start_over_open_a_new_session() {
+        let size = CHUNK + 5;
+        let mut upload = BlobUpload::new(Digest::of(b"big"), size, BASE, None);
+        upload.handle_response(&answer(404, None, None)).unwrap();
+        upload
+            .handle_response(&answer(202, Some("/up/1"), None))
+            .unwrap();
+        upload.handle_response(&answer(416, None, None)).unwrap();
+        assert_eq!(upload.poll_request(), Some(UploadRequest::Start));
+        upload
+            .handle_response(&answer(202, Some("/up/2"), None))
+            .unwrap();
+        upload
+            .handle_response(&answer(202, Some("/up/3"), Some("0-16777215")))
+            .unwrap();
+        // The copy found the source's bytes wrong: everything again, in a new session.
+        upload.start_over();
+        assert_eq!(upload.poll_request(), Some(UploadRequest::Start));
     }
 
     #[test]

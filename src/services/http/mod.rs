@@ -201,6 +201,12 @@ impl RegistrySession {
         Some(bytes)
     }
 
+    /// GET of a blob's body, from a byte on when `range` (`bytes=N-`) is given.
+    pub async fn get_blob(&self, url: &str, range: Option<String>) -> Result<Response, AppError> {
+        let extra: Vec<(&str, String)> = range.map(|r| ("Range", r)).into_iter().collect();
+        self.get_with(url, None, Purpose::Layer, &extra).await
+    }
+
     async fn get_with(
         &self,
         url: &str,

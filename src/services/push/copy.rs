@@ -1,30 +1,32 @@
 //! Registry to registry without saving, like `skopeo copy --all`: the source's manifest (and,
-//! for an index, every platform's manifest), each blob the target lacks fetched from the source
-//! and checked against its digest before it is uploaded (mounted instead when both are
-//! repositories of one registry), then the manifests as their exact bytes, children by digest
-//! and the top one by tag, so the index keeps its digest.
+//! for an index, every chosen platform's manifest), each blob the target lacks streamed from
+//! the source into the target's upload and committed only once it matched its digest (mounted
+//! instead when both are repositories of one registry), then the manifests as their exact
+//! bytes, children by digest and the top one by tag. All platforms keep the index's digest; a
+//! choice of them writes a new index (the core's [`choose_platforms`]).
 
+use skiff_core::copy_plan::choose_platforms;
 use skiff_core::exchange::Purpose;
 use skiff_core::manifest::{Manifest, MANIFEST_ACCEPT};
 use skiff_core::manifest_check::{check_manifest, Expected};
 use skiff_core::push_archive::ArchivedImage;
 use skiff_core::registry::{blob_url, manifest_url, ping_url, Route};
-use skiff_core::{BlobVerifier, Digest, Reference};
-use wasm_bindgen::JsCast as _;
-use wasm_bindgen_futures::JsFuture;
+use skiff_core::{Digest, Platform, Reference};
 use yew::Callback;
 
-use super::{archive_file, push_blob, put_manifest, Source};
-use crate::error::{js_error_text, AppError};
-use crate::services::http::{expect_ok, js_error, RegistrySession};
-use crate::state::push::{BlobState, PushEvent, PushSummary, PushedBlob};
+use super::{push_blob, put_manifest, Source, StreamedBlob};
+use crate::error::AppError;
+use crate::services::http::{js_error, RegistrySession};
+use crate::state::push::{BlobState, ChosenPlatforms, PushEvent, PushSummary, PushedBlob};
 use crate::state::{Action, Credentials};
 
 pub struct CopyRequest {
     pub from: String,
     pub to: String,
+    /// The index's platforms to copy; empty: all of them.
+    pub platforms: Vec<Platform>,
     pub proxy: String,
-    /// Each registry's own credentials (the form binds credentials to one registry).
+    /// Each registry's own credentials.
     pub from_credentials: Option<Credentials>,
     pub to_credentials: Option<Credentials>,
 }
@@ -40,6 +42,60 @@ pub fn start_copy(request: CopyRequest, dispatch: Callback<Action>) {
     });
 }
 
+/// Reads the source's top manifest and says which platforms it offers (none: one image).
+pub fn read_platforms(request: CopyRequest, dispatch: Callback<Action>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let offered = offered_platforms(&request, &dispatch)
+            .await
+            .map_err(|error| error.to_string());
+        dispatch.emit(Action::Push(PushEvent::Offered {
+            from: request.from.trim().to_owned(),
+            platforms: offered,
+        }));
+    });
+}
+
+async fn offered_platforms(
+    request: &CopyRequest,
+    dispatch: &Callback<Action>,
+) -> Result<Vec<Platform>, AppError> {
+    let from: Reference = request.from.trim().parse()?;
+    let (source, _controller) = source_session(request, &from, dispatch)?;
+    source.ping(&ping_url(from.registry())).await?;
+    let pin = from.digest().cloned();
+    let (_, manifest) =
+        fetch_manifest(&source, &from, &from.manifest_reference(), pin.as_ref()).await?;
+    Ok(match manifest {
+        Manifest::Image(_) => Vec::new(),
+        Manifest::Index(index) => skiff_core::platform::offered(&index)
+            .into_iter()
+            .filter_map(|(_, d)| d.platform.as_ref().map(Platform::from))
+            .collect(),
+    })
+}
+
+fn reporter(dispatch: &Callback<Action>) -> Callback<skiff_core::exchange::Exchange> {
+    let dispatch = dispatch.clone();
+    Callback::from(move |exchange| dispatch.emit(Action::Exchange(exchange)))
+}
+
+fn source_session(
+    request: &CopyRequest,
+    from: &Reference,
+    dispatch: &Callback<Action>,
+) -> Result<(RegistrySession, web_sys::AbortController), AppError> {
+    let controller =
+        web_sys::AbortController::new().map_err(|e| js_error("starting the copy", &e))?;
+    let session = RegistrySession::new(
+        Route::new(&request.proxy),
+        from,
+        request.from_credentials.clone(),
+        controller.signal(),
+        reporter(dispatch),
+    );
+    Ok((session, controller))
+}
+
 /// A manifest to write to the target, as its exact bytes.
 struct Written {
     document: ArchivedImage,
@@ -51,24 +107,13 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
     let from: Reference = request.from.trim().parse()?;
     let to: Reference = request.to.trim().parse()?;
     let stage = |text: String| dispatch.emit(Action::Push(PushEvent::Stage(text)));
-    let controller =
-        web_sys::AbortController::new().map_err(|e| js_error("starting the copy", &e))?;
-    let report = {
-        let dispatch = dispatch.clone();
-        Callback::from(move |exchange| dispatch.emit(Action::Exchange(exchange)))
-    };
-    let route = Route::new(&request.proxy);
-    let source = RegistrySession::new(
-        route.clone(),
-        &from,
-        request.from_credentials.clone(),
-        controller.signal(),
-        report.clone(),
-    );
+    let (source, controller) = source_session(request, &from, dispatch)?;
     stage(format!("Reading {from}"));
     source.ping(&ping_url(from.registry())).await?;
     let pin = from.digest().cloned();
-    let top = fetch_manifest(&source, &from, &from.manifest_reference(), pin.as_ref()).await?;
+    let (mut top, manifest) =
+        fetch_manifest(&source, &from, &from.manifest_reference(), pin.as_ref()).await?;
+    let mut summary = PushSummary::default();
     let mut written = Vec::new();
     let mut blobs: Vec<(Digest, u64)> = Vec::new();
     let mut add_blobs = |manifest: &Manifest| {
@@ -80,10 +125,20 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
             }
         }
     };
-    match &top.1 {
-        Manifest::Image(_) => add_blobs(&top.1),
+    match &manifest {
+        Manifest::Image(_) => add_blobs(&manifest),
         Manifest::Index(index) => {
-            for entry in &index.manifests {
+            let chosen = choose_platforms(&top.manifest, index, &request.platforms)
+                .map_err(|e| AppError::Upload(format!("{from}: {e}")))?;
+            if !chosen.unchanged {
+                summary.chosen = Some(ChosenPlatforms {
+                    kept: request.platforms.clone(),
+                    offered: skiff_core::platform::offered(index).len(),
+                    source_index: Digest::of(&top.manifest),
+                });
+                top.manifest = chosen.bytes;
+            }
+            for entry in &chosen.entries {
                 let child = fetch_manifest(
                     &source,
                     &from,
@@ -106,7 +161,7 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
         }
     }
     written.push(Written {
-        document: top.0,
+        document: top,
         by_digest: false,
     });
     dispatch.emit(Action::Push(PushEvent::Blobs(
@@ -121,11 +176,11 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
     )));
 
     let target = RegistrySession::for_push(
-        route,
+        Route::new(&request.proxy),
         &to,
         request.to_credentials.clone(),
         controller.signal(),
-        report,
+        reporter(dispatch),
     );
     // One registry: the target mounts the blob from the source repository, no bytes move.
     let mount_from = (from.registry() == to.registry() && from.repository() != to.repository())
@@ -135,13 +190,13 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
     }
     stage(format!("Copying to {to}"));
     target.ping(&ping_url(to.registry())).await?;
-    let mut summary = PushSummary::default();
     for (digest, size) in &blobs {
-        let bytes = Source::Registry {
-            session: &source,
-            url: blob_url(&from, digest),
-            fetched: std::cell::RefCell::new(None),
-        };
+        let bytes = Source::Registry(StreamedBlob::new(
+            &source,
+            blob_url(&from, digest),
+            digest,
+            *size,
+        ));
         let pushed = push_blob(
             &target,
             &to,
@@ -194,34 +249,4 @@ async fn fetch_manifest(
         },
         manifest,
     ))
-}
-
-/// A blob of the source, whole, as a `Blob` the browser keeps (on disk when it is big),
-/// checked against its digest and size before anything of it is uploaded.
-pub async fn fetch_blob(
-    session: &RegistrySession,
-    url: &str,
-    digest: &Digest,
-    size: u64,
-) -> Result<web_sys::Blob, AppError> {
-    let what = format!("blob {}", digest.short());
-    let response = expect_ok(session.get(url, None, Purpose::Layer).await?, &what).await?;
-    let raw: web_sys::Response = response.into();
-    let promise = raw
-        .blob()
-        .map_err(|e| AppError::Browser(format!("reading {what}: {}", js_error_text(&e))))?;
-    let blob: web_sys::Blob = JsFuture::from(promise)
-        .await
-        .map_err(|e| AppError::Browser(format!("reading {what}: {}", js_error_text(&e))))?
-        .unchecked_into();
-    let mut verifier = BlobVerifier::new(digest.clone(), size);
-    let mut at = 0;
-    let total = blob.size() as u64;
-    while at < total {
-        let length = (8u64 << 20).min(total - at);
-        verifier.update(&archive_file::read(&blob, at, length).await?)?;
-        at += length;
-    }
-    verifier.finish()?;
-    Ok(blob)
 }

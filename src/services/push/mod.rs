@@ -5,8 +5,10 @@
 
 mod archive_file;
 mod copy;
+mod streamed;
 
-pub use copy::{start_copy, CopyRequest};
+pub use copy::{read_platforms, start_copy, CopyRequest};
+use streamed::{Part, StreamedBlob};
 
 use skiff_core::exchange::{Method, Purpose};
 use skiff_core::push_archive::ArchivedImage;
@@ -141,45 +143,27 @@ impl Pusher<'_> {
     }
 }
 
-/// Where a blob's bytes come from: the picked archive, or the source registry of a copy
-/// (fetched when the target does not have the blob, and checked before any upload).
+/// Where a blob's bytes come from: the picked archive (checked whole before any upload), or
+/// the source registry of a copy (streamed; its last byte goes only after the whole blob
+/// matched its digest, so no unverified blob is committed).
 pub enum Source<'a> {
     Archive {
         file: &'a web_sys::File,
         offset: u64,
     },
-    Registry {
-        session: &'a RegistrySession,
-        url: String,
-        fetched: std::cell::RefCell<Option<web_sys::Blob>>,
-    },
+    Registry(StreamedBlob<'a>),
 }
 
 impl Source<'_> {
-    /// Bytes `first..=last` of the blob, as a `Blob` to send.
-    async fn slice(
-        &self,
-        digest: &Digest,
-        size: u64,
-        first: u64,
-        last: u64,
-    ) -> Result<web_sys::Blob, AppError> {
+    /// Bytes `first..=last` of the blob.
+    async fn part(&self, first: u64, last: u64) -> Result<Part, AppError> {
         match self {
             Self::Archive { file, offset } => {
-                archive_file::slice(file, offset + first, offset + last)
+                let slice = archive_file::slice(file, offset + first, offset + last)?;
+                let size = slice.size() as u64;
+                Ok(Part::Send(slice.into(), size))
             }
-            Self::Registry {
-                session,
-                url,
-                fetched,
-            } => {
-                if fetched.borrow().is_none() {
-                    let blob = copy::fetch_blob(session, url, digest, size).await?;
-                    *fetched.borrow_mut() = Some(blob);
-                }
-                let blob = fetched.borrow().clone().expect("fetched above");
-                archive_file::slice(&blob, first, last)
-            }
+            Self::Registry(blob) => blob.part(first, last).await,
         }
     }
 }
@@ -205,37 +189,43 @@ pub async fn push_blob(
     let what = format!("blob {}", digest.short());
     while let Some(request) = upload.poll_request() {
         let octets = ("Content-Type", "application/octet-stream".to_owned());
-        let (method, url, body, extra) = match &request {
-            UploadRequest::Check => (Method::Head, blob_url(target, digest), None, vec![]),
+        let part = match &request {
+            UploadRequest::PutWhole { .. } => Some(source.part(0, size.saturating_sub(1)).await?),
+            UploadRequest::Patch { first, last, .. } => Some(source.part(*first, *last).await?),
+            _ => None,
+        };
+        let body = match part {
+            Some(Part::StartOver) => {
+                upload.start_over();
+                continue;
+            }
+            Some(Part::Send(body, length)) => Some((body, length)),
+            None => None,
+        };
+        let (method, url, extra) = match &request {
+            UploadRequest::Check => (Method::Head, blob_url(target, digest), vec![]),
             UploadRequest::Mount { from } => (
                 Method::Post,
                 format!("{uploads}?mount={digest}&from={from}"),
-                None,
                 vec![],
             ),
-            UploadRequest::Start => (Method::Post, uploads.clone(), None, vec![]),
-            UploadRequest::PutWhole { url } => {
-                let part = source
-                    .slice(digest, size, 0, size.saturating_sub(1))
-                    .await?;
-                (Method::Put, url.clone(), Some(part), vec![octets])
-            }
+            UploadRequest::Start => (Method::Post, uploads.clone(), vec![]),
+            UploadRequest::PutWhole { url } => (Method::Put, url.clone(), vec![octets]),
             UploadRequest::Patch { url, first, last } => {
-                let part = source.slice(digest, size, *first, *last).await?;
                 let range = ("Content-Range", format!("{first}-{last}"));
-                (Method::Patch, url.clone(), Some(part), vec![octets, range])
+                (Method::Patch, url.clone(), vec![octets, range])
             }
-            UploadRequest::Status { url } => (Method::Get, url.clone(), None, vec![]),
-            UploadRequest::Finish { url } => (Method::Put, url.clone(), None, vec![]),
+            UploadRequest::Status { url } => (Method::Get, url.clone(), vec![]),
+            UploadRequest::Finish { url } => (Method::Put, url.clone(), vec![]),
         };
-        let sending = body.as_ref().map(|b| b.size() as u64);
+        let sending = body.as_ref().map(|(_, length)| *length);
         let call = Call {
             method,
             url: &url,
             accept: None,
             purpose: Purpose::Upload,
             extra: &extra,
-            body: body.map(Into::into),
+            body: body.map(|(body, _)| body),
         };
         match session.send_call(&call).await {
             // The upstream failed under the upload (the proxy says so with a 502/504, a
