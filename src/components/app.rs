@@ -3,13 +3,13 @@ mod explore;
 use yew::prelude::*;
 
 use super::cache_panel::CachePanel;
+use super::copy_form::CopyForm;
 use super::credentials_panel::CredentialsPanel;
 use super::error_panel::ErrorPanel;
 use super::files::FilesPanel;
 use super::layer_list::LayerList;
 use super::platform_picker::PlatformPicker;
 use super::pull_form::PullForm;
-use super::copy_form::CopyForm;
 use super::push_panel::PushPanel;
 use super::save_panel::SavePanel;
 use super::tag_list::TagList;
@@ -213,7 +213,10 @@ pub fn app() -> Html {
         Callback::from(move |form: CopyForm| {
             let dispatcher = state.dispatcher();
             let request = copy_request(&state, form);
-            crate::services::push::start_copy(request, Callback::from(move |action| dispatcher.dispatch(action)));
+            crate::services::push::start_copy(
+                request,
+                Callback::from(move |action| dispatcher.dispatch(action)),
+            );
         })
     };
     let on_read_platforms = {
@@ -221,7 +224,10 @@ pub fn app() -> Html {
         Callback::from(move |form: CopyForm| {
             let dispatcher = state.dispatcher();
             let request = copy_request(&state, form);
-            crate::services::push::read_platforms(request, Callback::from(move |action| dispatcher.dispatch(action)));
+            crate::services::push::read_platforms(
+                request,
+                Callback::from(move |action| dispatcher.dispatch(action)),
+            );
         })
     };
     let on_inspect = {
@@ -473,7 +479,10 @@ fn run(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull, how: Run) 
 /// ([`crate::services::http::RegistrySession::new`]): they are sent nowhere else.
 /// A copy's request: the source's own login if the form has one, else the credentials panel's
 /// if they belong to the source registry; the panel's for the target.
-fn copy_request(state: &UseReducerHandle<State>, form: CopyForm) -> crate::services::push::CopyRequest {
+fn copy_request(
+    state: &UseReducerHandle<State>,
+    form: CopyForm,
+) -> crate::services::push::CopyRequest {
     let registry_of = |reference: &str| {
         reference
             .trim()

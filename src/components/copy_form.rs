@@ -89,7 +89,8 @@ pub fn copy_form(props: &CopyFormProps) -> Html {
         })
     };
     let nothing_chosen = matches!(offered, Some(Ok(all)) if !all.is_empty() && all.iter().all(|p| left_out.contains(p)));
-    let ready = !from.trim().is_empty() && !to.trim().is_empty() && !props.running && !nothing_chosen;
+    let ready =
+        !from.trim().is_empty() && !to.trim().is_empty() && !props.running && !nothing_chosen;
     html! {
         <>
             <h3>{ "Or copy between registries" }</h3>

@@ -89,6 +89,12 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
                         "{} blob{} uploaded ({}), {} already there, {} mounted.",
                         done.uploaded, if done.uploaded == 1 { "" } else { "s" }, human_bytes(done.uploaded_bytes), done.present, done.mounted
                     ) }</p>
+                    { for done.made_ordinary.iter().map(|made| html! {
+                        <p class="made-ordinary">{ format!(
+                            "{}: {} foreign layer{} uploaded and named as ordinary layers (the bytes came in the archive; their URLs may be out of reach on this side), so the manifest's digest differs from the archive's {}.",
+                            made.image, made.layers, if made.layers == 1 { "" } else { "s" }, made.was.short()
+                        ) }</p>
+                    }) }
                     if let Some(chosen) = &done.chosen {
                         <p id="push-chosen">{ format!(
                             "A new index with {} of the {} platforms ({}); its digest differs from the source's {}.",

@@ -36,6 +36,17 @@ pub struct PushSummary {
     pub mounted: usize,
     /// Some platforms of an index copied: the target's index is a new one.
     pub chosen: Option<ChosenPlatforms>,
+    /// Images whose foreign layers were uploaded and made ordinary.
+    pub made_ordinary: Vec<MadeOrdinary>,
+}
+
+/// An image whose manifest names its foreign layers as ordinary ones, so its digest changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MadeOrdinary {
+    pub image: String,
+    pub layers: usize,
+    /// The manifest's digest in the archive.
+    pub was: Digest,
 }
 
 /// The platforms a copy took of an index that offers more.
@@ -68,7 +79,10 @@ pub enum PushEvent {
     Started,
     Stage(String),
     Blobs(Vec<PushedBlob>),
-    Blob { digest: Digest, state: BlobState },
+    Blob {
+        digest: Digest,
+        state: BlobState,
+    },
     Done(PushSummary),
     Failed(String),
     /// The platforms a copy's source offers (empty: a single image), or why they could not be

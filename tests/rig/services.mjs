@@ -276,14 +276,19 @@ function relayedHeaders(req) {
   return { ...req.headers, host: req.url.includes('/blobs/uploads/') ? req.headers.host : registry };
 }
 
-/** Passes the first bytes of an upload's body on, then drops both connections: an upload
- * broken on the way, as a flaky network breaks it. */
+/** Passes the first bytes of an upload's body on (none for 0), then drops both connections: an
+ * upload broken on the way, as a flaky network breaks it. */
 function breakUpload(req, res, fault) {
   stats.brokenUploads = (stats.brokenUploads ?? 0) + 1;
   const headers = relayedHeaders(req);
   const upstream = httpRequest({ host: '127.0.0.1', port: Number(registry.split(':')[1]), method: req.method, path: req.url, headers });
   upstream.on('error', () => {});
   let seen = 0;
+  // Nothing of the body passes: the registry sees the request start and the connection go.
+  if (fault.breakUploadAfter === 0) {
+    upstream.flushHeaders();
+    return setTimeout(() => { upstream.destroy(); res.destroy(); }, 50);
+  }
   req.on('data', (chunk) => {
     if (seen >= fault.breakUploadAfter) return;
     const part = chunk.subarray(0, fault.breakUploadAfter - seen);

@@ -49,7 +49,12 @@ pub fn choose_platforms(
             || chosen_image(d)
             || attested(d).is_some_and(|subject| images.iter().any(|i| i.to_string() == subject))
     };
-    let entries: Vec<Descriptor> = index.manifests.iter().filter(|d| keep(d)).cloned().collect();
+    let entries: Vec<Descriptor> = index
+        .manifests
+        .iter()
+        .filter(|d| keep(d))
+        .cloned()
+        .collect();
     if !wanted.is_empty() && images.is_empty() {
         let join = |list: Vec<String>| list.join(", ");
         return Err(ChooseError::NoneOffered {
@@ -153,7 +158,11 @@ mod tests {
         ];
         for (wanted, kept, unchanged) in table {
             let chosen = choose_platforms(body.as_bytes(), &index, &platforms(wanted)).unwrap();
-            let digests: Vec<String> = chosen.entries.iter().map(|e| e.digest.to_string()).collect();
+            let digests: Vec<String> = chosen
+                .entries
+                .iter()
+                .map(|e| e.digest.to_string())
+                .collect();
             let expected: Vec<String> = kept.iter().map(|c| digest(*c)).collect();
             assert_eq!(digests, expected, "{wanted:?}");
             assert_eq!(chosen.unchanged, *unchanged, "{wanted:?}");
@@ -164,8 +173,14 @@ mod tests {
                 let rewritten = self::index(std::str::from_utf8(&chosen.bytes).unwrap());
                 assert_eq!(rewritten.manifests, chosen.entries, "{wanted:?}");
                 let value: serde_json::Value = serde_json::from_slice(&chosen.bytes).unwrap();
-                assert_eq!(value["annotations"]["org.opencontainers.image.source"], "https://example.com");
-                assert_eq!(value["mediaType"], "application/vnd.oci.image.index.v1+json");
+                assert_eq!(
+                    value["annotations"]["org.opencontainers.image.source"],
+                    "https://example.com"
+                );
+                assert_eq!(
+                    value["mediaType"],
+                    "application/vnd.oci.image.index.v1+json"
+                );
             }
         }
     }

@@ -107,7 +107,9 @@ impl CopyWindow {
     /// Bytes `first..=last`, once [`CopyWindow::poll_need`] said they are ready; everything
     /// before `first` is let go.
     pub fn take(&mut self, first: u64, last: u64) -> &[u8] {
-        let drop = first.saturating_sub(self.kept_from).min(self.kept.len() as u64) as usize;
+        let drop = first
+            .saturating_sub(self.kept_from)
+            .min(self.kept.len() as u64) as usize;
         self.kept.drain(..drop);
         self.kept_from = first;
         let length = (last + 1 - first).min(self.kept.len() as u64) as usize;
@@ -259,7 +261,10 @@ mod tests {
         // The first 60 bytes may go; the whole blob may not.
         assert_eq!(window.poll_need(0, 49), Need::Ready);
         assert_eq!(window.poll_need(0, 99), Need::Read);
-        assert_eq!(window.handle_bytes(&bytes[60..]).unwrap(), Progress::Verified);
+        assert_eq!(
+            window.handle_bytes(&bytes[60..]).unwrap(),
+            Progress::Verified
+        );
         assert_eq!(window.poll_need(0, 99), Need::Ready);
         assert_eq!(window.take(0, 99), &bytes[..]);
     }
@@ -279,7 +284,10 @@ mod tests {
         window
             .handle_opened(206, Some("bytes 120-299/300"), Some(180))
             .unwrap();
-        assert_eq!(window.handle_bytes(&bytes[120..]).unwrap(), Progress::Verified);
+        assert_eq!(
+            window.handle_bytes(&bytes[120..]).unwrap(),
+            Progress::Verified
+        );
         assert_eq!(window.take(0, 299), &bytes[..]);
     }
 
@@ -291,7 +299,10 @@ mod tests {
         assert_eq!(first, &bytes[..100]);
         window.handle_break().unwrap();
         // A 200 to the ranged GET: the bytes before the window are hashed again, not kept.
-        assert!(matches!(window.poll_need(100, 299), Need::Open(ResumeRequest::From { .. })));
+        assert!(matches!(
+            window.poll_need(100, 299),
+            Need::Open(ResumeRequest::From { .. })
+        ));
         window.handle_opened(200, None, Some(300)).unwrap();
         assert_eq!(window.read(), 0);
         assert_eq!(window.handle_bytes(&bytes[..]).unwrap(), Progress::Verified);
@@ -307,7 +318,10 @@ mod tests {
         // The registry forgot the session: the upload starts again at 0.
         let again = serve(&mut window, &bytes, (0, 199), 100).unwrap();
         assert_eq!(again, &bytes[..200]);
-        assert_eq!(serve(&mut window, &bytes, (200, 499), 100).unwrap(), &bytes[200..]);
+        assert_eq!(
+            serve(&mut window, &bytes, (200, 499), 100).unwrap(),
+            &bytes[200..]
+        );
     }
 
     #[test]

@@ -42,6 +42,7 @@ pub mod digest;
 mod error;
 pub mod exchange;
 pub mod explain;
+pub mod foreign_layers;
 pub mod layer;
 pub mod manifest;
 pub mod manifest_check;

@@ -166,6 +166,17 @@ impl MediaType {
         )
     }
 
+    /// The ordinary layer type of a foreign one (same compression); `None` for any other.
+    pub fn distributable(&self) -> Option<Self> {
+        match self {
+            Self::DockerForeignLayerGzip => Some(Self::DockerLayerGzip),
+            Self::OciNondistributableLayer => Some(Self::OciLayer),
+            Self::OciNondistributableLayerGzip => Some(Self::OciLayerGzip),
+            Self::OciNondistributableLayerZstd => Some(Self::OciLayerZstd),
+            _ => None,
+        }
+    }
+
     /// A signature or attestation (SBOM, provenance), not part of the image's filesystem.
     pub fn is_attestation(&self) -> bool {
         matches!(

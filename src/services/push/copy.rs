@@ -119,7 +119,12 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
     let mut add_blobs = |manifest: &Manifest| {
         if let Manifest::Image(image) = manifest {
             for d in std::iter::once(&image.config).chain(&image.layers) {
-                if !blobs.iter().any(|(digest, _)| *digest == d.digest) {
+                // Like skopeo: a foreign layer stays at its URLs, the manifest naming them.
+                let foreign = d
+                    .media_type
+                    .parse::<skiff_core::media_type::MediaType>()
+                    .is_ok_and(|m| m.is_foreign());
+                if !foreign && !blobs.iter().any(|(digest, _)| *digest == d.digest) {
                     blobs.push((d.digest.clone(), d.size));
                 }
             }
@@ -191,12 +196,12 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
     stage(format!("Copying to {to}"));
     target.ping(&ping_url(to.registry())).await?;
     for (digest, size) in &blobs {
-        let bytes = Source::Registry(StreamedBlob::new(
+        let bytes = Source::Registry(Box::new(StreamedBlob::new(
             &source,
             blob_url(&from, digest),
             digest,
             *size,
-        ));
+        )));
         let pushed = push_blob(
             &target,
             &to,
@@ -213,12 +218,25 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
         } else {
             to.manifest_reference()
         };
-        let digest = put_manifest(&target, &to, &reference, &manifest.document).await?;
+        let digest = put_manifest(&target, &to, &reference, &manifest.document)
+            .await
+            .map_err(|error| with_foreign_hint(error, &manifest.document.manifest))?;
         if !manifest.by_digest {
             summary.pushed.push(format!("{to}@{digest}"));
         }
     }
     Ok(summary)
+}
+
+/// A refused manifest that names foreign layers: most likely refused for their URLs.
+fn with_foreign_hint(error: AppError, manifest: &[u8]) -> AppError {
+    match skiff_core::foreign_layers::made_distributable(manifest) {
+        Ok(Some((_, layers))) => AppError::Upload(format!(
+            "{error}. The manifest names {layers} foreign layer{} by URL, as the source has them, and registries such as Distribution refuse such manifests unless configured to allow the URLs (validation.manifests.urls.allow). Pull the image into an archive and push that instead: Skiff then uploads foreign layers as ordinary ones.",
+            if layers == 1 { "" } else { "s" }
+        )),
+        _ => error,
+    }
 }
 
 /// A manifest of the source, checked against the digest it was named by (if any) and the

@@ -19,7 +19,7 @@ use yew::Callback;
 
 use super::http::{error_for, js_error, Call, RegistrySession};
 use crate::error::AppError;
-use crate::state::push::{BlobState, PushEvent, PushSummary, PushedBlob};
+use crate::state::push::{BlobState, MadeOrdinary, PushEvent, PushSummary, PushedBlob};
 use crate::state::{Action, Credentials};
 
 pub struct PushRequest {
@@ -137,7 +137,24 @@ impl Pusher<'_> {
             );
             summary.count(pushed.await?);
         }
-        let digest = put_manifest(&session, target, &target.manifest_reference(), image).await?;
+        // Foreign layers went up with the rest: the manifest names them as ordinary layers.
+        let made = skiff_core::foreign_layers::made_distributable(&image.manifest)
+            .map_err(|e| AppError::Archive(e.to_string()))?;
+        let image = match made {
+            Some((manifest, layers)) => {
+                summary.made_ordinary.push(MadeOrdinary {
+                    image: target.to_string(),
+                    layers,
+                    was: skiff_core::Digest::of(&image.manifest),
+                });
+                ArchivedImage {
+                    manifest,
+                    ..image.clone()
+                }
+            }
+            None => image.clone(),
+        };
+        let digest = put_manifest(&session, target, &target.manifest_reference(), &image).await?;
         summary.pushed.push(format!("{target}@{digest}"));
         Ok(())
     }
@@ -151,7 +168,7 @@ pub enum Source<'a> {
         file: &'a web_sys::File,
         offset: u64,
     },
-    Registry(StreamedBlob<'a>),
+    Registry(Box<StreamedBlob<'a>>),
 }
 
 impl Source<'_> {
@@ -294,7 +311,18 @@ pub async fn put_manifest(
     let response = session.send_call(&call).await?;
     session.finish_sent(image.manifest.len() as u64);
     if response.status() != 201 {
-        return Err(error_for(&response, "the manifest").await);
+        return Err(match error_for(&response, "the manifest").await {
+            // Writes are not sent again blindly, so the read-side hint about retries is wrong.
+            AppError::Http {
+                what, status, code, ..
+            } if status >= 500 => AppError::Http {
+                what,
+                status,
+                code,
+                hint: "The registry failed while storing it (Skiff sent it once). Distribution answers 500 to some manifests it refuses; its log says why. Try again, or ask the registry's operators.".to_owned(),
+            },
+            other => other,
+        });
     }
     match response.headers().get("docker-content-digest") {
         Some(said) if said != digest.to_string() => Err(AppError::Upload(format!(
