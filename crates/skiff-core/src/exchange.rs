@@ -131,7 +131,8 @@ fn find<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
 }
 
 /// Response headers a newcomer learns from; the rest (dates, servers, caching) is noise.
-const RESPONSE_HEADERS: [&str; 16] = [
+/// (Not `location`: an upload session's URL can be a capability, e.g. a signed storage URL.)
+const RESPONSE_HEADERS: [&str; 18] = [
     "www-authenticate",
     "docker-content-digest",
     "content-type",
@@ -146,6 +147,9 @@ const RESPONSE_HEADERS: [&str; 16] = [
     "docker-ratelimit-source",
     "docker-distribution-api-version",
     "oci-filters-applied",
+    // What an upload session holds, and its id.
+    "range",
+    "docker-upload-uuid",
     crate::proxy_protocol::REDIRECTED_TO_HEADER,
     crate::proxy_protocol::PROXY_ERROR_HEADER,
 ];
@@ -179,7 +183,7 @@ pub fn request_header(name: &str, value: &str) -> Option<Header> {
             };
             format!("{scheme} ‹{what}, {} characters, hidden›", secret.len())
         }
-        "accept" | "range" => value.to_owned(),
+        "accept" | "range" | "content-range" | "content-type" => value.to_owned(),
         _ => return None,
     };
     Some(Header { name, value: shown })

@@ -2,7 +2,7 @@
 //! (401 challenge → token → retry) picked out as numbered steps.
 
 use crate::auth::Challenge;
-use crate::exchange::{Exchange, Purpose, RateLimit};
+use crate::exchange::{Exchange, Method, Purpose, RateLimit};
 use crate::media_type::MediaType;
 use crate::proxy_protocol::{PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER};
 
@@ -140,6 +140,8 @@ fn token(exchange: &Exchange, status: u16) -> String {
 
 fn answer(exchange: &Exchange, status: u16, step: Option<DanceStep>) -> String {
     let mut text = match (exchange.purpose, status) {
+        (Purpose::Upload, _) => upload(exchange, status),
+        (Purpose::ManifestPush, _) => manifest_push(exchange, status),
         (_, 429) => "Too many requests: the registry's rate limit was hit. Wait, log in, or pull through a registry mirror (a pull-through cache).".to_owned(),
         (_, 500..=599) => format!("The registry failed ({status}); Skiff retries with a growing pause."),
         (Purpose::Referrers, 404) => "Nothing here (404): no referrers API, or no such tag. Skiff tries the other ways referrers are stored.".to_owned(),
@@ -165,6 +167,50 @@ fn answer(exchange: &Exchange, status: u16, step: Option<DanceStep>) -> String {
         text = format!("Retried with the credential: accepted. {text}");
     }
     text
+}
+
+/// The steps of a blob upload (the core's `upload` module decides them).
+fn upload(exchange: &Exchange, status: u16) -> String {
+    let mounting = exchange.url.contains("mount=");
+    let finishing = exchange.url.contains("digest=");
+    let sent = exchange.bytes.unwrap_or(0) > 0;
+    let held = || exchange.response_header("range").unwrap_or("nothing said");
+    match (exchange.method, status) {
+        (Method::Head, 200..=299) => "The target already has this blob: nothing is sent.".to_owned(),
+        (Method::Head, 404) => "The target lacks this blob (in this repository): it is mounted or uploaded next.".to_owned(),
+        (Method::Post, 201) if mounting => "Mounted: the registry linked the blob from the other repository. No bytes moved.".to_owned(),
+        (Method::Post, 202) if mounting => "The registry could not mount it (the other repository lacks it, or the token may not read it) and opened an upload session instead.".to_owned(),
+        (Method::Post, 202) => "An upload session opened; its Location (not shown: it can be a capability) says where the bytes go.".to_owned(),
+        (Method::Put, 201) if finishing && sent => "The blob's bytes in one request; the registry checked them against the digest in the URL and stored the blob.".to_owned(),
+        (Method::Put, 201) => "The upload completed: the registry checked the whole blob against the digest in the URL and stored it.".to_owned(),
+        (Method::Patch, 202) => format!(
+            "A chunk of the blob (Content-Range {}); the registry now holds {}.",
+            exchange.request_header("content-range").unwrap_or("?"),
+            held()
+        ),
+        (Method::Patch, 416) => "The registry holds another amount than this chunk assumed: the upload starts over in a new session.".to_owned(),
+        (Method::Get, 204) => format!(
+            "After a break, the registry was asked what the session holds ({}); the upload continues from there.",
+            held()
+        ),
+        (Method::Get, 404) => "The registry forgot the upload session (Distribution does after a chunk that arrived in part): the blob starts over in a new one.".to_owned(),
+        (_, 500..=599) => format!("The registry failed ({status}). Uploads are not resent blindly: Skiff asks the registry what arrived and goes on from there."),
+        (_, 401 | 403) => format!("Refused ({status}): the login may not push to this repository."),
+        (_, status) => format!("Answered {status}."),
+    }
+}
+
+fn manifest_push(exchange: &Exchange, status: u16) -> String {
+    match status {
+        201 => match exchange.response_header("docker-content-digest") {
+            Some(digest) => format!("The manifest, stored as its exact bytes; the registry names it {digest} (Docker-Content-Digest), which Skiff compares with the bytes' own."),
+            None => "The manifest, stored as its exact bytes.".to_owned(),
+        },
+        400 => "The registry refused the manifest: it names a blob the repository lacks, or it is not valid for this registry.".to_owned(),
+        401 | 403 => format!("Refused ({status}): the login may not push to this repository."),
+        500..=599 => format!("The registry failed ({status}) while storing the manifest; Skiff sent it once. Distribution answers 500 to some manifests it refuses, such as ones naming foreign URLs."),
+        status => format!("Answered {status}."),
+    }
 }
 
 fn manifest(exchange: &Exchange) -> String {
@@ -193,6 +239,125 @@ mod tests {
     const PING: &str = "https://r/v2/";
     const TOKEN: &str = "https://auth/token?scope=repository:a:pull";
     const MANIFEST: &str = "https://r/v2/a/manifests/1";
+
+    #[test]
+    fn upload_steps_are_explained() {
+        const UP: &str = "https://r/v2/a/blobs/uploads/";
+        const SESSION: &str = "https://r/v2/a/blobs/uploads/u1?_state=s";
+        // (method, url, status, bytes sent, response range, the sentence begins with)
+        let table: &[(Method, &str, u16, u64, Option<&str>, &str)] = &[
+            (
+                Method::Head,
+                "https://r/v2/a/blobs/sha256:1",
+                200,
+                0,
+                None,
+                "The target already has this blob",
+            ),
+            (
+                Method::Head,
+                "https://r/v2/a/blobs/sha256:1",
+                404,
+                0,
+                None,
+                "The target lacks this blob",
+            ),
+            (
+                Method::Post,
+                "https://r/v2/a/blobs/uploads/?mount=sha256:1&from=b",
+                201,
+                0,
+                None,
+                "Mounted",
+            ),
+            (
+                Method::Post,
+                "https://r/v2/a/blobs/uploads/?mount=sha256:1&from=b",
+                202,
+                0,
+                None,
+                "The registry could not mount it",
+            ),
+            (Method::Post, UP, 202, 0, None, "An upload session opened"),
+            (
+                Method::Put,
+                "https://r/v2/a/blobs/uploads/u1?digest=sha256%3A1",
+                201,
+                99,
+                None,
+                "The blob's bytes in one request",
+            ),
+            (
+                Method::Put,
+                "https://r/v2/a/blobs/uploads/u1?digest=sha256%3A1",
+                201,
+                0,
+                None,
+                "The upload completed",
+            ),
+            (
+                Method::Patch,
+                SESSION,
+                202,
+                16,
+                Some("0-15"),
+                "A chunk of the blob (Content-Range 0-15); the registry now holds 0-15.",
+            ),
+            (
+                Method::Patch,
+                SESSION,
+                416,
+                16,
+                None,
+                "The registry holds another amount",
+            ),
+            (
+                Method::Get,
+                SESSION,
+                204,
+                0,
+                Some("0-15"),
+                "After a break, the registry was asked what the session holds (0-15)",
+            ),
+            (
+                Method::Get,
+                SESSION,
+                404,
+                0,
+                None,
+                "The registry forgot the upload session",
+            ),
+            (
+                Method::Put,
+                SESSION,
+                502,
+                0,
+                None,
+                "The registry failed (502). Uploads are not resent blindly",
+            ),
+        ];
+        for (method, url, status, bytes, range, begins) in table {
+            let mut e = exchange(Upload, url, Some(*status));
+            e.method = *method;
+            e.bytes = Some(*bytes);
+            if let Some(range) = range {
+                e = with_headers(e, &[("range", range)]);
+            }
+            if *method == Method::Patch {
+                e.request_headers = vec![request_header("Content-Range", "0-15").unwrap()];
+            }
+            let text = &explain_all(&[e])[0].text;
+            assert!(text.starts_with(begins), "{method:?} {status}: {text}");
+        }
+        let mut pushed = with_headers(
+            exchange(ManifestPush, "https://r/v2/a/manifests/1", Some(201)),
+            &[("docker-content-digest", "sha256:abc")],
+        );
+        pushed.method = Method::Put;
+        assert!(explain_all(&[pushed])[0]
+            .text
+            .contains("names it sha256:abc"));
+    }
 
     #[test]
     fn picks_out_the_auth_dance() {
