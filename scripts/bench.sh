@@ -4,7 +4,9 @@
 #           `skopeo copy` → docker-archive, `docker pull` + `docker save`, and Skiff (release
 #           build, headless Chromium with an on-disk profile), with Skiff's times as ratios;
 #   memory: Chromium's PSS idle and at peak, pulling the SPEED_MB image and a MEMORY_MB image
-#           (default 3072; 0 skips it), the layer workers' wasm memory, the longest main-thread task.
+#           (default 3072; 0 skips it), the layer workers' wasm memory, the longest main-thread task;
+#   copy:   registry to registry, `skopeo copy` against Skiff's copy of both images, with
+#           Chromium's PSS at peak while copying.
 #
 #   scripts/bench.sh [SPEED_MB] [MEMORY_MB] [RUNS]
 #
@@ -29,3 +31,5 @@ if ((memory_mb > 0)); then
 fi
 SKIFF_RIG_DIR="$rig_dir" SKIFF_PROXY_BIN=target/release/skiff-proxy \
   node tests/bench/pull.mjs "$speed_image" "$memory_image" "$runs"
+SKIFF_RIG_DIR="$rig_dir" SKIFF_PROXY_BIN=target/release/skiff-proxy \
+  node tests/bench/copy.mjs "$speed_image" ${memory_image:+"$memory_image"}

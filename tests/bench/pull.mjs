@@ -9,10 +9,11 @@
 // Usage (scripts/bench.sh starts the rig and pushes the images):
 //   node tests/bench/pull.mjs SPEED_IMAGE MEMORY_IMAGE [RUNS]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, serveApp, startProxy, registryManifest, docker } from '../e2e/harness.mjs';
+import { serveApp, startProxy, registryManifest, docker } from '../e2e/harness.mjs';
+import { chromiumPss, samplePss, launchProfile } from './chromium.mjs';
 
 const [speedImage, memoryImage, runsText = '3'] = process.argv.slice(2);
 const RUNS = Number(runsText);
@@ -52,67 +53,9 @@ function dockerPullSave(image, dir) {
   }
 }
 
-/** Every process of the Chromium whose profile is `profile`, with its PSS (kB → bytes). */
-function chromiumPss(profile) {
-  const table = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8', maxBuffer: 16 << 20 });
-  const rows = table.split('\n').filter(Boolean).map((line) => {
-    const [pid, ppid, ...args] = line.trim().split(/\s+/);
-    return { pid: +pid, ppid: +ppid, args: args.join(' ') };
-  });
-  const ours = new Set(rows.filter((r) => r.args.includes(`--user-data-dir=${profile}`)).map((r) => r.pid));
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const row of rows) if (ours.has(row.ppid) && !ours.has(row.pid)) { ours.add(row.pid); grew = true; }
-  }
-  const pss = [];
-  for (const pid of ours) {
-    try {
-      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-      const args = rows.find((r) => r.pid === pid)?.args ?? '';
-      // Chromium names its processes: renderer, gpu-process, utility (network, storage), or the browser.
-      const kind = /--utility-sub-type=(\S+)/.exec(args)?.[1] ?? /--type=(\S+)/.exec(args)?.[1] ?? 'browser';
-      pss.push({ bytes: Number(/^Pss:\s+(\d+) kB/m.exec(rollup)[1]) * 1024, kind });
-    } catch {}
-  }
-  const largest = pss.reduce((a, b) => (b.bytes > a.bytes ? b : a), { bytes: 0, kind: '-' });
-  return { total: pss.reduce((a, b) => a + b.bytes, 0), largest: largest.bytes, largestKind: largest.kind };
-}
-
-/** Peak PSS, sampled every 200 ms; `mark()` returns the peak so far and starts a new one. */
-function samplePss(profile) {
-  let peak = { total: 0, largest: 0 };
-  const timer = setInterval(() => {
-    const now = chromiumPss(profile);
-    peak.total = Math.max(peak.total, now.total);
-    if (now.largest > peak.largest) {
-      peak.largest = now.largest;
-      peak.largestKind = now.largestKind;
-    }
-  }, 200);
-  return {
-    mark: () => {
-      const before = peak;
-      peak = { total: 0, largest: 0 };
-      return before;
-    },
-    stop: () => {
-      clearInterval(timer);
-      return peak;
-    },
-  };
-}
-
 /** One Skiff pull and save in a fresh on-disk profile; times, memory and main-thread tasks. */
 async function skiff(app, proxy, image, { measureMemory = false, chosenFile = false } = {}) {
-  const profile = mkdtempSync(join(tmpdir(), 'skiff-bench-profile-'));
-  const downloads = mkdtempSync(join(tmpdir(), 'skiff-bench-downloads-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    acceptDownloads: true,
-    downloadsPath: downloads,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const { profile, downloads, context } = await launchProfile();
   try {
     const page = context.pages()[0] ?? await context.newPage();
     if (process.env.BENCH_SETTINGS) {
