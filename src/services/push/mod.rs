@@ -244,7 +244,15 @@ pub async fn push_blob(
             extra: &extra,
             body: body.map(|(body, _)| body),
         };
-        match session.send_call(&call).await {
+        // While a chunk goes up, the next one comes down from a copy's source.
+        let read_ahead = async {
+            if let (Source::Registry(blob), UploadRequest::Patch { last, .. }) = (source, &request)
+            {
+                blob.read_ahead(last + 1 + skiff_core::upload::CHUNK).await;
+            }
+        };
+        let (sent, ()) = futures::future::join(session.send_call(&call), read_ahead).await;
+        match sent {
             // The upstream failed under the upload (the proxy says so with a 502/504, a
             // registry with a 5xx): ask how much arrived.
             Ok(response) if sending.is_some() && response.status() >= 500 => upload.handle_break(),

@@ -1,8 +1,10 @@
 //! A source registry's blob, streamed into the target's upload: the core's [`CopyWindow`]
 //! decides what to read, when to open the source again (with `Range` after a break), and holds
-//! only the bytes the upload may still ask for; this file moves the bytes.
+//! only the bytes the upload may still ask for; this file moves the bytes. While a chunk is on
+//! its way to the target, the next one is read from the source ([`StreamedBlob::read_ahead`]),
+//! so downloading and uploading overlap; at most two chunks are held.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use skiff_core::copy_window::{CopyWindow, Need, Progress};
 use skiff_core::Digest;
@@ -28,10 +30,18 @@ pub enum Part {
 pub struct StreamedBlob<'a> {
     session: &'a RegistrySession,
     url: String,
+    size: u64,
     window: RefCell<CopyWindow>,
     body: RefCell<Option<ChunkReader>>,
     /// Bytes read from the current body, for its exchange record.
-    body_bytes: std::cell::Cell<u64>,
+    body_bytes: Cell<u64>,
+    /// Reading ahead found the blob corrupt: the upload must start over.
+    start_over: Cell<bool>,
+    /// Reading ahead failed for good: said at the next [`StreamedBlob::part`].
+    failed: RefCell<Option<AppError>>,
+    /// The one buffer chunks are sent from: `fetch` copies a body when the request starts, so
+    /// it is free again for the next chunk, and no garbage piles up per chunk.
+    outgoing: RefCell<Option<js_sys::Uint8Array>>,
 }
 
 impl<'a> StreamedBlob<'a> {
@@ -39,23 +49,28 @@ impl<'a> StreamedBlob<'a> {
         Self {
             session,
             url,
+            size,
             window: RefCell::new(CopyWindow::new(digest.clone(), size)),
             body: RefCell::new(None),
-            body_bytes: std::cell::Cell::new(0),
+            body_bytes: Cell::new(0),
+            start_over: Cell::new(false),
+            failed: RefCell::new(None),
+            outgoing: RefCell::new(None),
         }
     }
 
     /// Bytes `first..=last`, read from the source as far as needed.
     pub async fn part(&self, first: u64, last: u64) -> Result<Part, AppError> {
+        if let Some(error) = self.failed.take() {
+            return Err(error);
+        }
+        if self.start_over.replace(false) {
+            return Ok(Part::StartOver);
+        }
         loop {
             let need = self.window.borrow_mut().poll_need(first, last);
             match need {
-                Need::Ready => {
-                    let mut window = self.window.borrow_mut();
-                    let bytes = window.take(first, last);
-                    let size = bytes.len() as u64;
-                    return Ok(Part::Send(js_sys::Uint8Array::from(bytes).into(), size));
-                }
+                Need::Ready => return Ok(self.outgoing(first, last)),
                 Need::Open(request) => self.open(request.range_header()).await?,
                 Need::Read => {
                     if self.read_next().await? == Progress::StartOver {
@@ -65,6 +80,44 @@ impl<'a> StreamedBlob<'a> {
                 }
             }
         }
+    }
+
+    /// Reads on from the open source body up to byte `until` (exclusive) while a chunk is being
+    /// uploaded. A break is left for the next [`StreamedBlob::part`] to mend.
+    pub async fn read_ahead(&self, until: u64) {
+        let until = until.min(self.size);
+        while self.window.borrow().read() < until
+            && self.body.borrow().is_some()
+            && self.failed.borrow().is_none()
+            && !self.start_over.get()
+        {
+            match self.read_next().await {
+                Ok(Progress::StartOver) => {
+                    self.close();
+                    self.start_over.set(true);
+                }
+                Ok(_) => {}
+                Err(error) => *self.failed.borrow_mut() = Some(error),
+            }
+        }
+    }
+
+    /// The window's bytes `first..=last`, copied into the outgoing buffer.
+    fn outgoing(&self, first: u64, last: u64) -> Part {
+        let mut window = self.window.borrow_mut();
+        let bytes = window.take(first, last);
+        let mut outgoing = self.outgoing.borrow_mut();
+        let buffer = outgoing.get_or_insert_with(|| {
+            js_sys::Uint8Array::new_with_length(
+                skiff_core::upload::CHUNK.min(self.size).max(1) as u32
+            )
+        });
+        if (buffer.length() as usize) < bytes.len() {
+            *buffer = js_sys::Uint8Array::new_with_length(bytes.len() as u32);
+        }
+        let view = buffer.subarray(0, bytes.len() as u32);
+        view.copy_from(bytes);
+        Part::Send(view.into(), bytes.len() as u64)
     }
 
     async fn open(&self, range: Option<String>) -> Result<(), AppError> {
