@@ -116,6 +116,15 @@ async function copyBigWith(page, name, faults) {
   // What arrived is the source's manifest, byte for byte (and the registry checked each blob).
   const manifest = 'application/vnd.oci.image.manifest.v1+json';
   assert.deepEqual(await registryManifest(`${rig.registry}/skiff/${name}-${run}:1`, manifest), await registryManifest(big, manifest));
+  // Each chunk went up from a file on disk (OPFS); the files are gone once their blob is done.
+  const staged = await page.evaluate(async () => {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('skiff-copy-chunks');
+    await new Promise((ok) => setTimeout(ok, 500));
+    const names = [];
+    for await (const name of dir.keys()) names.push(name);
+    return names;
+  });
+  assert.deepEqual(staged, []);
   const requests = await uploads(page);
   const broken = requests.findIndex((r) => /^PATCH 50\d$/.test(r));
   assert.ok(broken >= 0, requests.join('\n'));

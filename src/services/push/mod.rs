@@ -4,6 +4,7 @@
 //! or chunks, resumed after a break), then the manifest's exact bytes.
 
 mod archive_file;
+mod chunk_file;
 mod copy;
 mod streamed;
 

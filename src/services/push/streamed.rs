@@ -2,15 +2,17 @@
 //! decides what to read, when to open the source again (with `Range` after a break), and holds
 //! only the bytes the upload may still ask for; this file moves the bytes. While a chunk is on
 //! its way to the target, the next one is read from the source ([`StreamedBlob::read_ahead`]),
-//! so downloading and uploading overlap; at most two chunks are held.
+//! so downloading and uploading overlap; at most two chunks are held in memory, and each goes up
+//! from a file on disk ([`ChunkFile`]).
 
 use std::cell::{Cell, RefCell};
 
 use skiff_core::copy_window::{CopyWindow, Need, Progress};
 use skiff_core::Digest;
 
+use super::chunk_file::ChunkFile;
 use crate::error::AppError;
-use crate::services::http::{error_for, RegistrySession};
+use crate::services::http::{error_for, js_error, RegistrySession};
 use crate::services::stream::ChunkReader;
 
 /// Bytes per read of the source body (one buffer, reused).
@@ -39,9 +41,11 @@ pub struct StreamedBlob<'a> {
     start_over: Cell<bool>,
     /// Reading ahead failed for good: said at the next [`StreamedBlob::part`].
     failed: RefCell<Option<AppError>>,
-    /// The one buffer chunks are sent from: `fetch` copies a body when the request starts, so
-    /// it is free again for the next chunk, and no garbage piles up per chunk.
+    /// The one buffer chunks are staged from.
     outgoing: RefCell<Option<js_sys::Uint8Array>>,
+    /// The file chunks go up from ([`ChunkFile`]); `Err` when the browser has no OPFS here (a
+    /// private window), and chunks then go up as in-memory `Blob`s.
+    staging: RefCell<Option<Result<std::rc::Rc<ChunkFile>, ()>>>,
 }
 
 impl<'a> StreamedBlob<'a> {
@@ -56,6 +60,7 @@ impl<'a> StreamedBlob<'a> {
             start_over: Cell::new(false),
             failed: RefCell::new(None),
             outgoing: RefCell::new(None),
+            staging: RefCell::new(None),
         }
     }
 
@@ -70,7 +75,7 @@ impl<'a> StreamedBlob<'a> {
         loop {
             let need = self.window.borrow_mut().poll_need(first, last);
             match need {
-                Need::Ready => return Ok(self.outgoing(first, last)),
+                Need::Ready => return self.outgoing(first, last).await,
                 Need::Open(request) => self.open(request.range_header()).await?,
                 Need::Read => {
                     if self.read_next().await? == Progress::StartOver {
@@ -102,22 +107,42 @@ impl<'a> StreamedBlob<'a> {
         }
     }
 
-    /// The window's bytes `first..=last`, copied into the outgoing buffer.
-    fn outgoing(&self, first: u64, last: u64) -> Part {
-        let mut window = self.window.borrow_mut();
-        let bytes = window.take(first, last);
-        let mut outgoing = self.outgoing.borrow_mut();
-        let buffer = outgoing.get_or_insert_with(|| {
-            js_sys::Uint8Array::new_with_length(
-                skiff_core::upload::CHUNK.min(self.size).max(1) as u32
-            )
-        });
-        if (buffer.length() as usize) < bytes.len() {
-            *buffer = js_sys::Uint8Array::new_with_length(bytes.len() as u32);
+    /// The window's bytes `first..=last` as a body: staged on disk, or an in-memory `Blob`.
+    async fn outgoing(&self, first: u64, last: u64) -> Result<Part, AppError> {
+        let view = {
+            let mut window = self.window.borrow_mut();
+            let bytes = window.take(first, last);
+            let mut outgoing = self.outgoing.borrow_mut();
+            let buffer = outgoing.get_or_insert_with(|| {
+                js_sys::Uint8Array::new_with_length(
+                    skiff_core::upload::CHUNK.min(self.size).max(1) as u32
+                )
+            });
+            if (buffer.length() as usize) < bytes.len() {
+                *buffer = js_sys::Uint8Array::new_with_length(bytes.len() as u32);
+            }
+            let view = buffer.subarray(0, bytes.len() as u32);
+            view.copy_from(bytes);
+            view
+        };
+        let length = u64::from(view.length());
+        if self.staging.borrow().is_none() {
+            let file = ChunkFile::create()
+                .await
+                .map(std::rc::Rc::new)
+                .map_err(|_| ());
+            *self.staging.borrow_mut() = Some(file);
         }
-        let view = buffer.subarray(0, bytes.len() as u32);
-        view.copy_from(bytes);
-        Part::Send(view.into(), bytes.len() as u64)
+        let staging = self.staging.borrow().clone().expect("set above");
+        if let Ok(file) = staging {
+            if let Ok(staged) = file.stage(&view).await {
+                return Ok(Part::Send(staged.into(), length));
+            }
+        }
+        let parts = js_sys::Array::of1(&view);
+        let blob = web_sys::Blob::new_with_u8_array_sequence(&parts)
+            .map_err(|e| js_error("holding a chunk", &e))?;
+        Ok(Part::Send(blob.into(), length))
     }
 
     async fn open(&self, range: Option<String>) -> Result<(), AppError> {
@@ -179,5 +204,8 @@ impl<'a> StreamedBlob<'a> {
 impl Drop for StreamedBlob<'_> {
     fn drop(&mut self) {
         self.close();
+        if let Some(Ok(file)) = self.staging.borrow().as_ref() {
+            file.remove();
+        }
     }
 }
