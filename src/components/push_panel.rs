@@ -83,7 +83,7 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
             }
             if let Some(done) = &view.done {
                 <div id="push-done" class="done" role="status">
-                    <p><strong>{ format!("Pushed {} image{}", done.pushed.len(), if done.pushed.len() == 1 { "" } else { "s" }) }</strong></p>
+                    <p><strong>{ format!("{} {} image{}", if done.copied { "Copied" } else { "Pushed" }, done.pushed.len(), if done.pushed.len() == 1 { "" } else { "s" }) }</strong></p>
                     <ul>{ for done.pushed.iter().map(|r| html! { <li><code class="pushed-ref">{ r }</code></li> }) }</ul>
                     <p id="push-counts">{ format!(
                         "{} blob{} uploaded ({}), {} already there, {} mounted.",

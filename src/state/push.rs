@@ -28,6 +28,8 @@ pub struct PushedBlob {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PushSummary {
+    /// A copy between registries (else a push of an archive).
+    pub copied: bool,
     /// `registry/repo:tag@sha256:…`, one per image.
     pub pushed: Vec<String>,
     pub uploaded_bytes: u64,

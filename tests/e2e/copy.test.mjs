@@ -57,6 +57,7 @@ test('copy between registries: every platform, the index keeps its digest; withi
   const target = `${rig.tokenRegistry}/skiff/copied-${run}:1`;
   const first = await copy(page, rig.fixtures.multi, target);
   assert.equal(first.error, undefined, first.error);
+  assert.match(first.done, /^Copied 1 image/);
   assert.ok(first.done.includes(`${target}@${rig.multiIndexDigest}`), first.done);
   assert.match(first.counts, /^[1-9]\d* blobs uploaded/);
   pullAndRun(target, FIXTURE_OUTPUT);
@@ -86,10 +87,10 @@ test('copy only the chosen platform, from a Basic-auth source with its own login
   const offered = await page.$$eval('#copy-platforms input[type=checkbox]', (c) => c.map((x) => `${x.dataset.platform} ${x.checked}`));
   assert.deepEqual(offered, ['linux/amd64 true', 'linux/arm64/v8 true']);
   await page.uncheck('#copy-platforms input[data-platform="linux/arm64/v8"]');
-  await page.locator('#push').screenshot({ path: join(root, 'docs/screenshot-copy.png') });
   const target = `${rig.tokenRegistry}/skiff/chosen-${run}:1`;
   const result = await copy(page, from, target);
   assert.equal(result.error, undefined, result.error);
+  await page.locator('#push').screenshot({ path: join(root, 'docs/screenshot-copy.png') });
   assert.match(await page.innerText('#push-chosen'), /^A new index with 1 of the 2 platforms \(linux\/amd64\); its digest differs from the source's /);
   const pushed = result.done.match(/@(sha256:[0-9a-f]{64})/)[1];
   assert.notEqual(pushed, rig.multiIndexDigest);

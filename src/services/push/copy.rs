@@ -113,7 +113,10 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
     let pin = from.digest().cloned();
     let (mut top, manifest) =
         fetch_manifest(&source, &from, &from.manifest_reference(), pin.as_ref()).await?;
-    let mut summary = PushSummary::default();
+    let mut summary = PushSummary {
+        copied: true,
+        ..PushSummary::default()
+    };
     let mut written = Vec::new();
     let mut blobs: Vec<(Digest, u64)> = Vec::new();
     let mut add_blobs = |manifest: &Manifest| {
