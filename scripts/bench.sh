@@ -5,8 +5,9 @@
 #           build, headless Chromium with an on-disk profile), with Skiff's times as ratios;
 #   memory: Chromium's PSS idle and at peak, pulling the SPEED_MB image and a MEMORY_MB image
 #           (default 3072; 0 skips it), the layer workers' wasm memory, the longest main-thread task;
-#   copy:   registry to registry, `skopeo copy` against Skiff's copy of both images, with
-#           Chromium's PSS at peak while copying.
+#   push:   both images copied registry to registry (`skopeo copy` against Skiff's copy) and
+#           pushed from an archive (`skopeo copy docker-archive:` against Skiff's push), with
+#           Chromium's PSS at peak.
 #
 #   scripts/bench.sh [SPEED_MB] [MEMORY_MB] [RUNS]
 #
@@ -32,4 +33,4 @@ fi
 SKIFF_RIG_DIR="$rig_dir" SKIFF_PROXY_BIN=target/release/skiff-proxy \
   node tests/bench/pull.mjs "$speed_image" "$memory_image" "$runs"
 SKIFF_RIG_DIR="$rig_dir" SKIFF_PROXY_BIN=target/release/skiff-proxy \
-  node tests/bench/copy.mjs "$speed_image" ${memory_image:+"$memory_image"}
+  node tests/bench/push.mjs "$speed_image" ${memory_image:+"$memory_image"}

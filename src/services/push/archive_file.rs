@@ -9,9 +9,11 @@ use skiff_core::BlobVerifier;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::{js_error_text, AppError};
+use crate::services::stream::ChunkReader;
 
-/// Bytes hashed per read while checking blobs.
-const CHECK_READ: u64 = 8 << 20;
+/// Bytes hashed per read while checking blobs: read through one reused buffer (a BYOB reader
+/// on the file's stream), so checking a big archive leaves no garbage behind.
+const CHECK_READ: u32 = 1 << 20;
 
 /// Bytes `offset..offset + length` of the file.
 pub async fn read(file: &web_sys::Blob, offset: u64, length: u64) -> Result<Vec<u8>, AppError> {
@@ -61,17 +63,31 @@ pub async fn check(
     mut checked: impl FnMut(&skiff_core::Digest),
 ) -> Result<(), AppError> {
     let mut seen = std::collections::BTreeSet::new();
+    let mut buffer = vec![0; CHECK_READ as usize];
     for blob in images.iter().flat_map(|i| &i.blobs) {
         if !seen.insert(blob.digest.clone()) {
             continue;
         }
         let mut verifier = BlobVerifier::new(blob.digest.clone(), blob.member.size);
-        let mut at = 0;
-        while at < blob.member.size {
-            let length = CHECK_READ.min(blob.member.size - at);
-            let bytes = read(file, blob.member.offset + at, length).await?;
-            verifier.update(&bytes)?;
-            at += length;
+        let member = slice(
+            file,
+            blob.member.offset,
+            (blob.member.offset + blob.member.size).saturating_sub(1),
+        )?;
+        let mut reader = ChunkReader::reusing(&member.stream(), CHECK_READ);
+        while let Some(chunk) = reader
+            .next()
+            .await
+            .map_err(|e| AppError::Browser(format!("reading the archive: {}", js_error_text(&e))))?
+        {
+            let length = chunk.length() as usize;
+            if length > buffer.len() {
+                // The default reader (no BYOB here) chooses its own chunk sizes.
+                buffer.resize(length, 0);
+            }
+            let bytes = &mut buffer[..length];
+            chunk.copy_to(bytes);
+            verifier.update(bytes)?;
         }
         verifier
             .finish()

@@ -1,0 +1,109 @@
+// Benchmark of copying between registries and pushing an archive, on the rig (loopback):
+//  - `skopeo copy` registry to registry against Skiff's copy;
+//  - `skopeo copy docker-archive:` → registry against Skiff pushing the same archive file;
+// each (release app and proxy, headless Chromium on an on-disk profile) into a repository of
+// its own behind the rig's relay (another host, so no blob is mounted: every byte goes
+// through), with Chromium's PSS at peak, to show memory stays flat whatever the image's size.
+//
+// Usage (scripts/bench.sh starts the rig and pushes the images):
+//   node tests/bench/copy.mjs IMAGE [IMAGE ...]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rig, serveApp, startProxy, registryManifest } from '../e2e/harness.mjs';
+import { chromiumPss, samplePss, launchProfile } from './chromium.mjs';
+
+const images = process.argv.slice(2);
+const mb = (bytes) => bytes / 1e6;
+const f = (n, digits = 1) => n.toFixed(digits);
+const run = Date.now().toString(36);
+
+async function imageBytes(image) {
+  const manifest = await registryManifest(image, 'application/vnd.oci.image.manifest.v1+json');
+  return manifest.layers.reduce((sum, l) => sum + l.size, 0) + manifest.config.size;
+}
+
+function skopeoCopy(source, target) {
+  // skopeo's blob-info cache remembers where an earlier run put the blobs and mounts them from
+  // there, moving no bytes: it is cleared first (root keeps it in /var/lib/containers/cache).
+  for (const dir of ['/var/lib/containers/cache', join(homedir(), '.local/share/containers/cache')]) {
+    for (const file of ['blob-info-cache-v1.boltdb', 'blob-info-cache-v1.sqlite']) rmSync(join(dir, file), { force: true });
+  }
+  const started = process.hrtime.bigint();
+  execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false',
+    source, `docker://${target}`], { stdio: 'ignore' });
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+/** Skiff in a fresh on-disk profile: `act(page)` starts the work; time and PSS until done. */
+async function skiffRun(app, proxy, act) {
+  const { profile, downloads, context } = await launchProfile();
+  try {
+    const page = context.pages()[0] ?? await context.newPage();
+    await page.goto(app.url);
+    await page.waitForSelector('#image');
+    await page.fill('#proxy', proxy.url);
+    await page.click('#push summary');
+    await new Promise((ok) => setTimeout(ok, 1000));
+    const idle = chromiumPss(profile);
+    const memory = samplePss(profile);
+    const started = Date.now();
+    await act(page);
+    await page.waitForSelector('#push-done, #push-error', { timeout: 60 * 60_000 });
+    const seconds = (Date.now() - started) / 1000;
+    const peak = memory.stop();
+    const error = await page.$('#push-error');
+    if (error) throw new Error(`Skiff failed: ${await error.innerText()}`);
+    return { seconds, idle, peak, counts: await page.innerText('#push-counts') };
+  } finally {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+    rmSync(downloads, { recursive: true, force: true });
+  }
+}
+
+function row(bytes, skopeoSeconds, k) {
+  return `| ${f(mb(bytes) / 1000, 2)} GB | ${f(skopeoSeconds)} s | ${f(k.seconds)} s (${f(k.seconds / skopeoSeconds, 2)}×) | ` +
+    `${f(mb(k.idle.total), 0)} / ${f(mb(k.idle.largest), 0)} MB | ${f(mb(k.peak.total), 0)} / ${f(mb(k.peak.largest), 0)} MB (${k.peak.largestKind}) | ` +
+    `${f(mb(k.peak.total - k.idle.total), 0)} MB | ${k.counts} |`;
+}
+
+const app = await serveApp();
+const proxy = await startProxy(['--allow-push', '--allow-host', rig.relay]);
+const work = mkdtempSync(join(tmpdir(), 'skiff-bench-push-'));
+const header = (what) => {
+  console.log(`\n| image | skopeo ${what} | Skiff ${what} | Chromium PSS idle (all / largest) | peak (all / largest) | it costs | Skiff says |`);
+  console.log('|---|---|---|---|---|---|---|');
+};
+// BENCH_ONLY=copy or BENCH_ONLY=push measures one half.
+const only = process.env.BENCH_ONLY;
+if (only !== 'push') header('copy');
+for (const [i, image] of only === 'push' ? [] : images.entries()) {
+  const bytes = await imageBytes(image);
+  const s = skopeoCopy(`docker://${image}`, `${rig.relay}/skiff/bench-skopeo-${run}-${i}:1`);
+  const k = await skiffRun(app, proxy, async (page) => {
+    await page.fill('#copy-from', image);
+    await page.fill('#copy-to', `${rig.relay}/skiff/bench-skiff-${run}-${i}:1`);
+    await page.click('#copy-start');
+  });
+  console.log(row(bytes, s, k));
+}
+if (only !== 'copy') header('push of an archive');
+for (const [i, image] of only === 'copy' ? [] : images.entries()) {
+  const bytes = await imageBytes(image);
+  const archive = join(work, 'image.tar');
+  rmSync(archive, { force: true });
+  execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${image}`, `docker-archive:${archive}:${image}`], { stdio: 'ignore' });
+  const s = skopeoCopy(`docker-archive:${archive}`, `${rig.relay}/skiff/bench-skopeo-push-${run}-${i}:1`);
+  const k = await skiffRun(app, proxy, async (page) => {
+    await page.setInputFiles('#push-file', archive);
+    await page.fill('#push-target', `${rig.relay}/skiff/bench-skiff-push-${run}-${i}:1`);
+    await page.click('#push-start');
+  });
+  console.log(row(bytes, s, k));
+  rmSync(archive, { force: true });
+}
+rmSync(work, { recursive: true, force: true });
+proxy.close();
+app.close();
