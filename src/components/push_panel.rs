@@ -49,7 +49,7 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
     let ready = file.is_some() && !target.trim().is_empty() && !view.running;
     html! {
         <details id="push" class="push">
-            <summary>{ "Push an archive to a registry" }</summary>
+            <summary>{ "Push an archive, or copy between registries" }</summary>
             <p class="hint">
                 { "A tar from docker save (old or new layout), an OCI layout tar, or an archive Skiff saved. Every blob is checked against its digest before anything is uploaded; blobs the registry has are skipped. It goes through the CORS proxy above, which must run with " }
                 <code>{ "--allow-push" }</code>
