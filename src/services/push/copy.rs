@@ -14,7 +14,8 @@ use skiff_core::registry::{blob_url, manifest_url, ping_url, Route};
 use skiff_core::{Digest, Platform, Reference};
 use yew::Callback;
 
-use super::{push_blob, put_manifest, Source, StreamedBlob};
+use super::send::{push_blob, put_manifest, Source};
+use super::streamed::StreamedBlob;
 use crate::error::AppError;
 use crate::services::http::{js_error, RegistrySession};
 use crate::state::push::{BlobState, ChosenPlatforms, PushEvent, PushSummary, PushedBlob};

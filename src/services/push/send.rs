@@ -1,0 +1,208 @@
+//! Sending to the target registry: one blob as the core's [`BlobUpload`] decides (skipped when
+//! present, mounted from a sibling repository, one `PUT` or chunks, resumed after a break),
+//! from an archive or streamed from a copy's source; and a manifest as its exact bytes.
+
+use skiff_core::exchange::{Method, Purpose};
+use skiff_core::push_archive::ArchivedImage;
+use skiff_core::registry::{api_base, blob_url, manifest_url};
+use skiff_core::upload::{Answer, BlobUpload, UploadRequest, Uploaded};
+use skiff_core::{Digest, Reference};
+use yew::Callback;
+
+use super::archive_file;
+use super::streamed::{Part, StreamedBlob};
+use crate::error::AppError;
+use crate::services::http::{error_for, Call, RegistrySession};
+use crate::state::push::{BlobState, PushEvent};
+use crate::state::Action;
+
+/// Where a blob's bytes come from: the picked archive (checked whole before any upload), or
+/// the source registry of a copy (streamed; its last byte goes only after the whole blob
+/// matched its digest, so no unverified blob is committed).
+pub enum Source<'a> {
+    Archive {
+        file: &'a web_sys::File,
+        offset: u64,
+    },
+    Registry(Box<StreamedBlob<'a>>),
+}
+
+impl Source<'_> {
+    /// Bytes `first..=last` of the blob.
+    async fn part(&self, first: u64, last: u64) -> Result<Part, AppError> {
+        match self {
+            Self::Archive { file, offset } => {
+                let slice = archive_file::slice(file, offset + first, offset + last)?;
+                let size = slice.size() as u64;
+                Ok(Part::Send(slice.into(), size))
+            }
+            Self::Registry(blob) => blob.part(first, last).await,
+        }
+    }
+}
+
+/// One blob into `target`, as the core's [`BlobUpload`] decides.
+pub async fn push_blob(
+    session: &RegistrySession,
+    target: &Reference,
+    (digest, size): (&Digest, u64),
+    source: &Source<'_>,
+    mount_from: Option<String>,
+    dispatch: &Callback<Action>,
+) -> Result<Uploaded, AppError> {
+    let emit = |state| {
+        dispatch.emit(Action::Push(PushEvent::Blob {
+            digest: digest.clone(),
+            state,
+        }))
+    };
+    let base = api_base(target.registry());
+    let uploads = format!("{base}/v2/{}/blobs/uploads/", target.repository());
+    let mut upload = BlobUpload::new(digest.clone(), size, &base, mount_from);
+    let what = format!("blob {}", digest.short());
+    while let Some(request) = upload.poll_request() {
+        let octets = ("Content-Type", "application/octet-stream".to_owned());
+        let part = match &request {
+            UploadRequest::PutWhole { .. } => Some(source.part(0, size.saturating_sub(1)).await?),
+            UploadRequest::Patch { first, last, .. } => Some(source.part(*first, *last).await?),
+            _ => None,
+        };
+        let body = match part {
+            Some(Part::StartOver) => {
+                upload.start_over();
+                continue;
+            }
+            Some(Part::Send(body, length)) => Some((body, length)),
+            None => None,
+        };
+        let (method, url, extra) = match &request {
+            UploadRequest::Check => (Method::Head, blob_url(target, digest), vec![]),
+            UploadRequest::Mount { from } => (
+                Method::Post,
+                format!("{uploads}?mount={digest}&from={from}"),
+                vec![],
+            ),
+            UploadRequest::Start => (Method::Post, uploads.clone(), vec![]),
+            UploadRequest::PutWhole { url } => (Method::Put, url.clone(), vec![octets]),
+            UploadRequest::Patch { url, first, last } => {
+                let range = ("Content-Range", format!("{first}-{last}"));
+                (Method::Patch, url.clone(), vec![octets, range])
+            }
+            UploadRequest::Status { url } => (Method::Get, url.clone(), vec![]),
+            UploadRequest::Finish { url } => (Method::Put, url.clone(), vec![]),
+        };
+        let sending = body.as_ref().map(|(_, length)| *length);
+        let call = Call {
+            method,
+            url: &url,
+            accept: None,
+            purpose: Purpose::Upload,
+            extra: &extra,
+            body: body.map(|(body, _)| body),
+        };
+        // While a chunk goes up, the next one comes down from a copy's source.
+        let read_ahead = async {
+            if let (Source::Registry(blob), UploadRequest::Patch { last, .. }) = (source, &request)
+            {
+                blob.read_ahead(last + 1 + skiff_core::upload::CHUNK).await;
+            }
+        };
+        let (sent, ()) = futures::future::join(session.send_call(&call), read_ahead).await;
+        match sent {
+            // The upstream failed under the upload (the proxy says so with a 502/504, a
+            // registry with a 5xx): ask how much arrived.
+            Ok(response) if sending.is_some() && response.status() >= 500 => upload.handle_break(),
+            Ok(response) => {
+                if let Some(bytes) = sending {
+                    session.finish_sent(bytes);
+                }
+                let status = response.status();
+                if status >= 400 && status != 404 {
+                    return Err(error_for(&response, &what).await);
+                }
+                let headers = response.headers();
+                let location = headers.get("location").map(|l| upstream_location(&l));
+                let range = headers.get("range");
+                let answer = Answer {
+                    status,
+                    location: location.as_deref(),
+                    range: range.as_deref(),
+                };
+                upload
+                    .handle_response(&answer)
+                    .map_err(|e| AppError::Upload(format!("{what}: {e}")))?;
+                if let (Some(_), UploadRequest::Patch { last, .. }) = (sending, &request) {
+                    emit(BlobState::Uploading { sent: last + 1 });
+                }
+            }
+            Err(AppError::Cancelled) => return Err(AppError::Cancelled),
+            // A send that broke: the registry says how much arrived, and it goes on.
+            Err(_) if sending.is_some() || matches!(request, UploadRequest::Finish { .. }) => {
+                upload.handle_break()
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    let outcome = upload.outcome().unwrap_or(Uploaded::Present);
+    emit(match outcome {
+        Uploaded::Present => BlobState::Present,
+        Uploaded::Mounted => BlobState::Mounted,
+        Uploaded::Sent(sent) => BlobState::Uploaded { sent },
+    });
+    Ok(outcome)
+}
+
+/// `PUT /v2/<name>/manifests/<tag or digest>` with the manifest's exact bytes; the registry's
+/// digest must be the bytes' own.
+pub async fn put_manifest(
+    session: &RegistrySession,
+    target: &Reference,
+    reference: &str,
+    image: &ArchivedImage,
+) -> Result<Digest, AppError> {
+    let digest = Digest::of(&image.manifest);
+    let url = manifest_url(target, reference);
+    let body = js_sys::Uint8Array::from(image.manifest.as_slice());
+    let extra = [("Content-Type", image.media_type.clone())];
+    let call = Call {
+        method: Method::Put,
+        url: &url,
+        accept: None,
+        purpose: Purpose::ManifestPush,
+        extra: &extra,
+        body: Some(body.into()),
+    };
+    let response = session.send_call(&call).await?;
+    session.finish_sent(image.manifest.len() as u64);
+    if response.status() != 201 {
+        return Err(match error_for(&response, "the manifest").await {
+            // Writes are not sent again blindly, so the read-side hint about retries is wrong.
+            AppError::Http {
+                what, status, code, ..
+            } if status >= 500 => AppError::Http {
+                what,
+                status,
+                code,
+                hint: "The registry failed while storing it (Skiff sent it once). Distribution answers 500 to some manifests it refuses; its log says why. Try again, or ask the registry's operators.".to_owned(),
+            },
+            other => other,
+        });
+    }
+    match response.headers().get("docker-content-digest") {
+        Some(said) if said != digest.to_string() => Err(AppError::Upload(format!(
+            "the registry stored the manifest as {said}, but its bytes are {digest}"
+        ))),
+        _ => Ok(digest),
+    }
+}
+
+/// The upstream URL of an upload session: through Skiff's proxy, `Location` is `/` followed by
+/// the upstream's absolute URL; directly, it is the registry's own (perhaps relative) path.
+fn upstream_location(location: &str) -> String {
+    match location.strip_prefix('/') {
+        Some(rest) if rest.starts_with("http://") || rest.starts_with("https://") => {
+            rest.to_owned()
+        }
+        _ => location.to_owned(),
+    }
+}
