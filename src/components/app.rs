@@ -208,28 +208,19 @@ pub fn app() -> Html {
             );
         })
     };
-    let on_copy = {
+    // Copying and reading a copy source's platforms take the same request.
+    let copy_service = |service: fn(crate::services::push::CopyRequest, Callback<Action>)| {
         let state = state.clone();
         Callback::from(move |form: CopyForm| {
             let dispatcher = state.dispatcher();
-            let request = copy_request(&state, form);
-            crate::services::push::start_copy(
-                request,
+            service(
+                copy_request(&state, form),
                 Callback::from(move |action| dispatcher.dispatch(action)),
             );
         })
     };
-    let on_read_platforms = {
-        let state = state.clone();
-        Callback::from(move |form: CopyForm| {
-            let dispatcher = state.dispatcher();
-            let request = copy_request(&state, form);
-            crate::services::push::read_platforms(
-                request,
-                Callback::from(move |action| dispatcher.dispatch(action)),
-            );
-        })
-    };
+    let on_copy = copy_service(crate::services::push::start_copy);
+    let on_read_platforms = copy_service(crate::services::push::read_platforms);
     let on_inspect = {
         let state = state.clone();
         Callback::from(move |()| inspect(&state))
