@@ -245,7 +245,15 @@ mod tests {
         const UP: &str = "https://r/v2/a/blobs/uploads/";
         const SESSION: &str = "https://r/v2/a/blobs/uploads/u1?_state=s";
         // (method, url, status, bytes sent, response range, the sentence begins with)
-        let table: &[(Method, &str, u16, u64, Option<&str>, &str)] = &[
+        type Row = (
+            Method,
+            &'static str,
+            u16,
+            u64,
+            Option<&'static str>,
+            &'static str,
+        );
+        let table: &[Row] = &[
             (
                 Method::Head,
                 "https://r/v2/a/blobs/sha256:1",
