@@ -106,7 +106,10 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
                 </div>
             }
             if let Some(error) = &view.error {
-                <div id="push-error" class="error" role="alert"><p>{ error }</p></div>
+                <div id="push-error" class="error" role="alert">
+                    <h3>{ if view.copying { "The copy stopped" } else { "The push stopped" } }</h3>
+                    <p>{ error }</p>
+                </div>
             }
         </details>
     }

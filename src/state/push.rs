@@ -78,7 +78,10 @@ impl PushSummary {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PushEvent {
-    Started,
+    /// A push of an archive, or a copy between registries, began.
+    Started {
+        copy: bool,
+    },
     Stage(String),
     Blobs(Vec<PushedBlob>),
     Blob {
@@ -98,6 +101,8 @@ pub enum PushEvent {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PushView {
     pub running: bool,
+    /// What runs (or ran last): a copy between registries, or a push of an archive.
+    pub copying: bool,
     pub stage: String,
     pub blobs: Vec<PushedBlob>,
     pub done: Option<PushSummary>,
@@ -115,9 +120,10 @@ pub struct OfferedPlatforms {
 impl PushView {
     pub fn apply(&mut self, event: PushEvent) {
         match event {
-            PushEvent::Started => {
+            PushEvent::Started { copy } => {
                 *self = Self {
                     running: true,
+                    copying: copy,
                     offered: self.offered.take(),
                     ..Self::default()
                 }

@@ -65,7 +65,7 @@ test('keyboard only: type the image, pull, explore and save without a mouse', as
   await page.context().close();
 });
 
-test('axe-core: nothing serious or critical, light and dark, idle, pulled, exploring and failed', async () => {
+test('axe-core: nothing serious or critical, light and dark, idle, pulled, exploring, failed and the push panel', async () => {
   const page = await newPage(suite.browser);
   const findings = [];
   for (const scheme of ['light', 'dark']) {
@@ -93,6 +93,16 @@ test('axe-core: nothing serious or critical, light and dark, idle, pulled, explo
     await page.click('#pull');
     await page.waitForSelector('#error');
     findings.push(...await seriousFindings(page, `${scheme}, failed`));
+    // The push panel: the copy form with a source's platforms offered, then a copy that fails.
+    if (!(await page.$eval('#push', (d) => d.open))) await page.click('#push summary');
+    await page.click('#copy-login summary');
+    await page.fill('#copy-from', rig.fixtures.multi);
+    await page.click('#copy-read-platforms');
+    await page.waitForSelector('#copy-platforms');
+    await page.fill('#copy-to', 'Not A Reference!!');
+    await page.click('#copy-start');
+    await page.waitForSelector('#push-error');
+    findings.push(...await seriousFindings(page, `${scheme}, push panel`));
   }
   assert.deepEqual(findings, []);
   await page.context().close();

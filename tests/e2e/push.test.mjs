@@ -82,6 +82,7 @@ test('a corrupted archive is refused before any upload, naming the blob', async 
   const result = await push(page, corrupt, `${rig.tokenRegistry}/skiff/pushed-corrupt-${run}:1`);
   assert.match(result.error ?? '', new RegExp(`the archive is corrupt: ${biggest.name} does not match its digest`));
   assert.match(result.error, /Nothing was uploaded/);
+  assert.match(result.error, /^The push stopped\n/);
   assert.equal(await page.locator('.exchange[data-purpose="blob upload"]').count(), before, 'no upload request was made');
   await page.context().close();
 });

@@ -33,7 +33,7 @@ pub struct CopyRequest {
 }
 
 pub fn start_copy(request: CopyRequest, dispatch: Callback<Action>) {
-    dispatch.emit(Action::Push(PushEvent::Started));
+    dispatch.emit(Action::Push(PushEvent::Started { copy: true }));
     wasm_bindgen_futures::spawn_local(async move {
         let event = match copy(&request, &dispatch).await {
             Ok(summary) => PushEvent::Done(summary),

@@ -30,7 +30,7 @@ pub struct PushRequest {
 }
 
 pub fn start(request: PushRequest, dispatch: Callback<Action>) {
-    dispatch.emit(Action::Push(PushEvent::Started));
+    dispatch.emit(Action::Push(PushEvent::Started { copy: false }));
     wasm_bindgen_futures::spawn_local(async move {
         let pusher = Pusher {
             request: &request,
