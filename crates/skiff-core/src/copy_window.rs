@@ -203,6 +203,18 @@ impl CopyWindow {
     }
 }
 
+/// How old a staged chunk file must be to count as left behind by a tab that closed mid-copy
+/// (a file lives as long as one blob's copy).
+pub const STALE_CHUNK_FILE_MS: u64 = 6 * 60 * 60 * 1000;
+
+/// Whether a staged chunk file, named `<created ms>-<random>`, was left behind: older than
+/// [`STALE_CHUNK_FILE_MS`]. Names in another shape are not Skiff's and are left alone.
+pub fn stale_chunk_file(name: &str, now_ms: u64) -> bool {
+    name.split_once('-')
+        .and_then(|(created, _)| created.parse::<u64>().ok())
+        .is_some_and(|created| now_ms.saturating_sub(created) > STALE_CHUNK_FILE_MS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,6 +249,22 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn chunk_files_left_behind_are_told_apart() {
+        let now = 100 * STALE_CHUNK_FILE_MS;
+        let old = now - STALE_CHUNK_FILE_MS - 1;
+        let table = [
+            (format!("{old}-123"), true),
+            (format!("{}-123", now - 1000), false),
+            (format!("{}-9", now + 5), false),
+            ("notes.txt".to_owned(), false),
+            ("abc-1".to_owned(), false),
+        ];
+        for (name, stale) in table {
+            assert_eq!(stale_chunk_file(&name, now), stale, "{name}");
         }
     }
 

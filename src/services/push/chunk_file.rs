@@ -2,11 +2,14 @@
 //! read by the browser from disk, while a body of bytes is slow (Chromium sends an
 //! `ArrayBuffer` body at ~16 MB/s on loopback, a disk-backed `Blob` at ~100 MB/s) or, as an
 //! in-memory `Blob`, stays in the browser process until garbage collection gets to it (hundreds
-//! of MB over a 1 GB copy). One file per blob, rewritten for each chunk, removed when done.
+//! of MB over a 1 GB copy). One file per blob, rewritten for each chunk, removed when done;
+//! files a closed tab left behind are removed by the next copy.
 
 use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
 use web_sys::{FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemWritableFileStream};
+
+use skiff_core::copy_window::stale_chunk_file;
 
 use crate::engine::opfs::{self, fail, wait, StorageError};
 
@@ -22,6 +25,7 @@ pub struct ChunkFile {
 impl ChunkFile {
     pub async fn create() -> Result<Self, StorageError> {
         let dir = opfs::subdirectory(&opfs::root().await?, FOLDER).await?;
+        remove_stale(&dir).await;
         let name = format!(
             "{}-{}",
             js_sys::Date::now() as u64,
@@ -51,5 +55,29 @@ impl ChunkFile {
         wasm_bindgen_futures::spawn_local(async move {
             let _ = wait(dir.remove_entry(&name), "removing a staged chunk").await;
         });
+    }
+}
+
+/// Removes the chunk files copies in closed tabs left behind.
+async fn remove_stale(dir: &FileSystemDirectoryHandle) {
+    let now_ms = js_sys::Date::now() as u64;
+    let names = dir.keys();
+    let mut stale = Vec::new();
+    while let Ok(next) = names.next() {
+        let Ok(step) = wasm_bindgen_futures::JsFuture::from(next).await else {
+            break;
+        };
+        let step: js_sys::IteratorNext = step.unchecked_into();
+        if step.done() {
+            break;
+        }
+        if let Some(name) = step.value().as_string() {
+            if stale_chunk_file(&name, now_ms) {
+                stale.push(name);
+            }
+        }
+    }
+    for name in stale {
+        let _ = wait(dir.remove_entry(&name), "removing a stale chunk").await;
     }
 }
