@@ -502,14 +502,19 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_empty_session_said_as_0_0_is_sent_from_the_start() {
-        let size = CHUNK + 5;
-        let mut upload = BlobUpload::new(Digest::of(b"big"), size, BASE, None);
+    /// A blob of more than one chunk, missing from the registry, its session opened at /up/1.
+    fn chunked_session_opened() -> BlobUpload {
+        let mut upload = BlobUpload::new(Digest::of(b"big"), CHUNK + 5, BASE, None);
         upload.handle_response(&answer(404, None, None)).unwrap();
         upload
             .handle_response(&answer(202, Some("/up/1"), None))
             .unwrap();
+        upload
+    }
+
+    #[test]
+    fn an_empty_session_said_as_0_0_is_sent_from_the_start() {
+        let mut upload = chunked_session_opened();
         upload.handle_break();
         upload
             .handle_response(&answer(204, Some("/up/1"), Some("0-0")))
@@ -522,12 +527,7 @@ mod tests {
 
     #[test]
     fn a_refused_chunk_and_start_over_open_a_new_session() {
-        let size = CHUNK + 5;
-        let mut upload = BlobUpload::new(Digest::of(b"big"), size, BASE, None);
-        upload.handle_response(&answer(404, None, None)).unwrap();
-        upload
-            .handle_response(&answer(202, Some("/up/1"), None))
-            .unwrap();
+        let mut upload = chunked_session_opened();
         upload.handle_response(&answer(416, None, None)).unwrap();
         assert_eq!(upload.poll_request(), Some(UploadRequest::Start));
         upload

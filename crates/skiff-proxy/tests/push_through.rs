@@ -27,15 +27,7 @@ async fn start_upload(
 async fn writes_are_refused_without_allow_push() {
     let registry = Registry::start().await;
     let proxy = start_proxy(&registry).await;
-    let response = client()
-        .post(format!(
-            "{proxy}http://{}/v2/app/blobs/uploads/",
-            registry.addr
-        ))
-        .header("origin", PAGE_ORIGIN)
-        .send()
-        .await
-        .unwrap();
+    let response = start_upload(&client(), &proxy, &registry).await;
     assert_eq!(response.status(), 403);
     assert_eq!(
         response.headers()["x-skiff-proxy-error"],

@@ -66,11 +66,19 @@ impl RegistrySession {
         signal: AbortSignal,
         report: Callback<Exchange>,
     ) -> Self {
-        Self::with_scopes(route, reference, credentials, signal, report, Vec::new())
+        let login = credentials
+            .filter(|c| c.belong_to(reference.registry()))
+            .map(|c| auth::login(&c));
+        Self {
+            route,
+            auth: RefCell::new(AuthSession::new(reference.repository(), Vec::new(), login)),
+            signal,
+            report,
+            last: RefCell::new(None),
+        }
     }
 
-    /// A session that asks for push access to `reference`'s repository (and pull access to
-    /// `mount_from`, the repositories blobs may be mounted from).
+    /// A session that asks for push access to `reference`'s repository as well.
     pub fn for_push(
         route: Route,
         reference: &Reference,
@@ -78,28 +86,12 @@ impl RegistrySession {
         signal: AbortSignal,
         report: Callback<Exchange>,
     ) -> Self {
-        let scopes = vec![Scope::push(reference.repository())];
-        Self::with_scopes(route, reference, credentials, signal, report, scopes)
-    }
-
-    fn with_scopes(
-        route: Route,
-        reference: &Reference,
-        credentials: Option<Credentials>,
-        signal: AbortSignal,
-        report: Callback<Exchange>,
-        scopes: Vec<Scope>,
-    ) -> Self {
-        let login = credentials
-            .filter(|c| c.belong_to(reference.registry()))
-            .map(|c| auth::login(&c));
-        Self {
-            route,
-            auth: RefCell::new(AuthSession::new(reference.repository(), scopes, login)),
-            signal,
-            report,
-            last: RefCell::new(None),
-        }
+        let session = Self::new(route, reference, credentials, signal, report);
+        session
+            .auth
+            .borrow_mut()
+            .add_scope(Scope::push(reference.repository()));
+        session
     }
 
     /// Pull access to another repository of the registry too, asked for with the next token:
