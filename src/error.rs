@@ -104,6 +104,9 @@ pub enum AppError {
     #[error("browser storage: {0}")]
     Storage(String),
 
+    #[error("the layer worker stopped with an error ({detail}); nothing of this layer was kept. Pull again; if it happens again, the image may be built to break its readers: tell the people who publish it")]
+    WorkerDied { detail: String },
+
     #[error("this image needs {needed_mb} MB of browser storage but only {available_mb} MB are free; free space in the browser's site data or use a browser with more quota")]
     QuotaTooSmall { needed_mb: u64, available_mb: u64 },
 
@@ -128,6 +131,8 @@ impl AppError {
             }
             Self::Core(skiff_core::Error::DigestMismatch { .. })
             | Self::Core(skiff_core::Error::SizeMismatch { .. }) => "Verification failed",
+            Self::Core(skiff_core::Error::UnpackLimit { .. }) => "Layer refused: too big unpacked",
+            Self::WorkerDied { .. } => "A layer worker stopped",
             Self::Layer { source, .. } | Self::Image { source, .. } => source.title(),
             Self::Cancelled => "Cancelled",
             Self::ProxyUnreachable { .. } => "Cannot reach the proxy",

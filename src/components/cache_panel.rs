@@ -1,6 +1,9 @@
 use yew::prelude::*;
 
+use skiff_core::layer::UnpackLimits;
+
 use super::human_bytes;
+use crate::services::prefs;
 use crate::state::CacheInfo;
 
 #[derive(Properties, PartialEq)]
@@ -45,6 +48,42 @@ pub fn cache_panel(props: &CachePanelProps) -> Html {
                     { "Clear cache" }
                 </button>
             </div>
+            <UnpackLimitsRow />
         </details>
+    }
+}
+
+/// The caps on what a layer saved uncompressed may unpack to, kept with the settings.
+#[function_component(UnpackLimitsRow)]
+fn unpack_limits_row() -> Html {
+    let limits = use_state(prefs::unpack_limits);
+    let change = |apply: fn(&mut UnpackLimits, f64)| {
+        let limits = limits.clone();
+        Callback::from(move |event: Event| {
+            let input: web_sys::HtmlInputElement = event.target_unchecked_into();
+            if let Ok(value) = input.value().trim().parse::<f64>() {
+                if value.is_finite() && value > 0.0 {
+                    let mut next = *limits;
+                    apply(&mut next, value);
+                    prefs::save_unpack_limits(next);
+                    limits.set(prefs::unpack_limits());
+                }
+            }
+        })
+    };
+    let on_size = change(|l, gib| l.max_unpacked_bytes = (gib * f64::from(1u32 << 30)) as u64);
+    let on_ratio = change(|l, ratio| l.max_ratio = ratio as u32);
+    html! {
+        <>
+            <p class="hint">{ "Layers saved uncompressed are refused past these limits, so a decompression bomb (a few MB that unpack to many GB) stops with a message instead of filling the disk." }</p>
+            <div class="cache-row">
+                <label for="max-unpacked">{ "Largest unpacked layer (GiB)" }</label>
+                <input id="max-unpacked" type="number" min="0.1" step="1"
+                    value={format!("{:.1}", limits.max_unpacked_bytes as f64 / f64::from(1u32 << 30))} onchange={on_size} />
+                <label for="max-ratio">{ "Largest unpack ratio" }</label>
+                <input id="max-ratio" type="number" min="2" step="10"
+                    value={limits.max_ratio.to_string()} onchange={on_ratio} />
+            </div>
+        </>
     }
 }

@@ -1,7 +1,7 @@
 //! How a blob's bytes are checked on their way to storage: as downloaded (digest and size), or
 //! decompressed (digest and size of the compressed bytes, and the diff ID of the result).
 
-use skiff_core::layer::LayerUnpacker;
+use skiff_core::layer::{LayerUnpacker, UnpackLimits};
 use skiff_core::{BlobVerifier, Digest};
 
 /// Proof that a blob's bytes passed every check. Only [`Check::finish`] makes one, and
@@ -17,12 +17,15 @@ pub enum Check {
 }
 
 impl Check {
-    pub fn new(digest: &Digest, size: u64, diff_id: Option<&Digest>) -> Self {
+    pub fn new(digest: &Digest, size: u64, diff_id: Option<&Digest>, limits: UnpackLimits) -> Self {
         match diff_id {
             None => Self::Verify(BlobVerifier::new(digest.clone(), size)),
-            Some(diff_id) => {
-                Self::Unpack(LayerUnpacker::new(digest.clone(), size, diff_id.clone()))
-            }
+            Some(diff_id) => Self::Unpack(LayerUnpacker::new(
+                digest.clone(),
+                size,
+                diff_id.clone(),
+                limits,
+            )),
         }
     }
 
@@ -34,22 +37,32 @@ impl Check {
         }
     }
 
-    /// Checks `input`; what is to be stored is `input` itself (`None`) or what it decompressed
-    /// to, appended to `out`.
-    pub fn update(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<bool, skiff_core::Error> {
+    /// Checks `input`. What is to be stored is `input` itself (`false`), or what it
+    /// decompressed to (`true`), handed to `sink` in pieces of bounded size.
+    pub fn update<E: From<skiff_core::Error>>(
+        &mut self,
+        input: &[u8],
+        sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<bool, E> {
         match self {
-            Self::Verify(verifier) => verifier.update(input).map(|()| false),
-            Self::Unpack(unpacker) => unpacker.update(input, out).map(|()| true),
+            Self::Verify(verifier) => {
+                verifier.update(input)?;
+                Ok(false)
+            }
+            Self::Unpack(unpacker) => unpacker.update(input, sink).map(|()| true),
         }
     }
 
     /// The final checks (digest and size; the diff ID when decompressing); the decompressor's
-    /// last bytes go to `tail`.
-    pub fn finish(self, tail: &mut Vec<u8>) -> Result<Verified, skiff_core::Error> {
+    /// last bytes go to `sink`.
+    pub fn finish<E: From<skiff_core::Error>>(
+        self,
+        sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<Verified, E> {
         match self {
-            Self::Verify(verifier) => verifier.finish().map(drop),
-            Self::Unpack(unpacker) => unpacker.finish(tail).map(drop),
-        }?;
+            Self::Verify(verifier) => drop(verifier.finish()?),
+            Self::Unpack(unpacker) => drop(unpacker.finish(sink)?),
+        }
         Ok(Verified {
             _made_by_finish: (),
         })

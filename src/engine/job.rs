@@ -34,7 +34,6 @@ pub struct Job {
     /// Whether the body being read comes over the network (not from the layer cache).
     remote: bool,
     buffer: Vec<u8>,
-    out: Vec<u8>,
     /// Checked bytes waiting to be written together.
     pending: Vec<u8>,
     last_flush_ms: f64,
@@ -55,7 +54,12 @@ impl Job {
             .await
             .map_err(storage)?;
         let handle = opfs::sync_handle(&file).await.map_err(storage)?;
-        let check = Check::new(&spec.digest, spec.size, spec.diff_id.as_ref());
+        let check = Check::new(
+            &spec.digest,
+            spec.size,
+            spec.diff_id.as_ref(),
+            spec.settings.unpack_limits,
+        );
         let resume = ResumeState::new(spec.size);
         let chunk = spec.settings.chunk_bytes.max(64 * 1024) as usize;
         Ok(Self {
@@ -71,7 +75,6 @@ impl Job {
             reused: 0,
             remote: true,
             buffer: vec![0; chunk],
-            out: Vec::new(),
             pending: Vec::with_capacity(chunk * 2),
             last_flush_ms: 0.0,
             last_progress_ms: 0.0,
@@ -134,10 +137,9 @@ impl Job {
             if read == 0 {
                 break;
             }
-            let mut ignored = Vec::new();
             if self
                 .check
-                .update(&self.buffer[..read], &mut ignored)
+                .update(&self.buffer[..read], &mut keep_nothing)
                 .is_err()
             {
                 return self.restart();
@@ -166,6 +168,7 @@ impl Job {
             &self.spec.digest,
             self.spec.size,
             self.spec.diff_id.as_ref(),
+            self.spec.settings.unpack_limits,
         );
         self.stored = 0;
         self.pending.clear();
@@ -199,6 +202,7 @@ impl Job {
             let range = self.resume.next_request().range_header();
             let sent = Sent {
                 source,
+                route: &self.spec.route,
                 authorization: authorization.as_ref().map(|a| a.header.as_str()),
                 range: range.as_deref(),
             };
@@ -226,7 +230,11 @@ impl Job {
             if status == 401 && source.registry && reauths < MAX_REAUTH {
                 reauths += 1;
                 attempt -= 1;
-                let challenge = response.headers().get("www-authenticate").ok().flatten();
+                let challenge = response
+                    .headers()
+                    .get(self.spec.route.challenge_header())
+                    .ok()
+                    .flatten();
                 let refused = authorization.as_ref().map_or(0, |a| a.generation);
                 authorization = Some(self.link.ask_authorization(challenge, refused).await?);
                 continue;
@@ -343,26 +351,30 @@ impl Job {
                 }
             };
             let length = chunk.length() as usize;
-            let unpacked = match &self.check {
+            let checked = match &self.check {
                 Check::Verify(_) => {
                     // Straight into the pending write, and hashed there.
                     let start = self.pending.len();
                     self.pending.resize(start + length, 0);
                     chunk.copy_to(&mut self.pending[start..]);
-                    self.check.update(&self.pending[start..], &mut self.out)
+                    self.check.update(&self.pending[start..], &mut keep_nothing)
                 }
                 Check::Unpack(_) => {
                     self.buffer.resize(length, 0);
                     chunk.copy_to(&mut self.buffer);
-                    self.out.clear();
-                    let result = self.check.update(&self.buffer, &mut self.out);
-                    self.pending.extend_from_slice(&self.out);
-                    result
+                    let mut spill = Spill {
+                        handle: &self.handle,
+                        pending: &mut self.pending,
+                        stored: &mut self.stored,
+                        chunk_bytes: self.spec.settings.chunk_bytes as usize,
+                    };
+                    self.check
+                        .update(&self.buffer, &mut |piece: &[u8]| spill.take(piece))
                 }
             };
-            if let Err(error) = unpacked {
+            if let Err(stop) = checked {
                 reader.cancel();
-                return Err(verify_failure(&error));
+                return Err(stop.into_failure());
             }
             // Full, or waiting long enough that a reload should not lose it.
             let waited = js_sys::Date::now() - self.last_flush_ms;
@@ -406,12 +418,19 @@ impl Job {
                 &self.spec.digest,
                 self.spec.size,
                 self.spec.diff_id.as_ref(),
+                self.spec.settings.unpack_limits,
             ),
         );
-        let mut tail = Vec::new();
-        let proof = check.finish(&mut tail).map_err(|e| verify_failure(&e))?;
-        opfs::write_at(&self.handle, &tail, self.stored).map_err(storage)?;
-        self.stored += tail.len() as u64;
+        let mut spill = Spill {
+            handle: &self.handle,
+            pending: &mut self.pending,
+            stored: &mut self.stored,
+            chunk_bytes: self.spec.settings.chunk_bytes as usize,
+        };
+        let proof = check
+            .finish(&mut |piece: &[u8]| spill.take(piece))
+            .map_err(Stop::into_failure)?;
+        self.flush()?;
         self.report_progress(true);
         Ok(proof)
     }
@@ -425,6 +444,54 @@ impl Job {
             self.link.progress(self.resume.written());
         }
     }
+}
+
+/// Why checking and storing stopped: the bytes failed a check, or the disk refused them.
+enum Stop {
+    Check(skiff_core::Error),
+    Store(LayerFailure),
+}
+
+impl From<skiff_core::Error> for Stop {
+    fn from(error: skiff_core::Error) -> Self {
+        Self::Check(error)
+    }
+}
+
+impl Stop {
+    fn into_failure(self) -> LayerFailure {
+        match self {
+            Self::Check(error) => verify_failure(&error),
+            Self::Store(failure) => failure,
+        }
+    }
+}
+
+/// Where decompressed pieces go: gathered into writes of `chunk_bytes`, so however much a
+/// chunk unpacks to, no more than that waits in memory.
+struct Spill<'a> {
+    handle: &'a FileSystemSyncAccessHandle,
+    pending: &'a mut Vec<u8>,
+    stored: &'a mut u64,
+    chunk_bytes: usize,
+}
+
+impl Spill<'_> {
+    fn take(&mut self, piece: &[u8]) -> Result<(), Stop> {
+        self.pending.extend_from_slice(piece);
+        if self.pending.len() >= self.chunk_bytes {
+            opfs::write_at(self.handle, self.pending, *self.stored)
+                .map_err(|e| Stop::Store(storage(e)))?;
+            *self.stored += self.pending.len() as u64;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+}
+
+/// The sink of a check whose input is stored as it is.
+fn keep_nothing(_: &[u8]) -> Result<(), Stop> {
+    Ok(())
 }
 
 fn storage(error: StorageError) -> LayerFailure {

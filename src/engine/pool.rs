@@ -45,6 +45,8 @@ struct Waiting {
 struct Slot {
     worker: Worker,
     busy: Cell<bool>,
+    /// It died (an uncaught error): terminated, never given a job again.
+    dead: Cell<bool>,
     ready: Shared<oneshot::Receiver<Result<(), String>>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
@@ -152,10 +154,13 @@ impl Pool {
     }
 
     fn idle_slot(&self) -> Result<Rc<Slot>, String> {
-        if let Some(slot) = self.inner.slots.borrow().iter().find(|s| !s.busy.get()) {
+        let slots = self.inner.slots.borrow();
+        if let Some(slot) = slots.iter().find(|s| !s.busy.get() && !s.dead.get()) {
             return Ok(slot.clone());
         }
-        let slot = Rc::new(spawn(&self.inner)?);
+        let index = slots.len();
+        drop(slots);
+        let slot = Rc::new(spawn(&self.inner, index)?);
         self.inner.slots.borrow_mut().push(slot.clone());
         Ok(slot)
     }
@@ -167,7 +172,7 @@ impl Drop for Pool {
     }
 }
 
-fn spawn(inner: &Rc<Inner>) -> Result<Slot, String> {
+fn spawn(inner: &Rc<Inner>, index: usize) -> Result<Slot, String> {
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
     options.set_name("skiff-layer");
@@ -191,13 +196,19 @@ fn spawn(inner: &Rc<Inner>) -> Result<Slot, String> {
             return;
         }
         if let Some(inner) = weak.upgrade() {
-            deliver(&inner, message);
+            match message {
+                ToPage::Crashed { detail } => died(&inner, index, &detail),
+                message => deliver(&inner, message),
+            }
         }
     });
     let ready_on_error = ready_tx;
+    let weak = Rc::downgrade(inner);
     let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
         if let Some(tx) = ready_on_error.borrow_mut().take() {
             let _ = tx.send(Err(event.message()));
+        } else if let Some(inner) = weak.upgrade() {
+            died(&inner, index, &event.message());
         }
     });
     worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -205,15 +216,40 @@ fn spawn(inner: &Rc<Inner>) -> Result<Slot, String> {
     Ok(Slot {
         worker,
         busy: Cell::new(false),
+        dead: Cell::new(false),
         ready: ready_rx.shared(),
         _on_message: on_message,
         _on_error: on_error,
     })
 }
 
+/// A worker whose code failed (a trap, an uncaught error) may be in any state: it is stopped,
+/// and each job it ran fails with what it said, instead of waiting forever.
+fn died(inner: &Inner, index: usize, detail: &str) {
+    if let Some(slot) = inner.slots.borrow().get(index) {
+        slot.dead.set(true);
+        slot.worker.terminate();
+    }
+    let jobs: Vec<u32> = inner
+        .waiting
+        .borrow()
+        .iter()
+        .filter(|(_, waiting)| waiting.worker == index)
+        .map(|(job, _)| *job)
+        .collect();
+    for job in jobs {
+        let failure = LayerFailure::WorkerDied {
+            detail: detail.to_owned(),
+        };
+        finish(inner, job, Err(failure));
+    }
+}
+
 fn deliver(inner: &Inner, message: ToPage) {
     let (job, event) = match message {
-        ToPage::Ready | ToPage::Rows { .. } | ToPage::Inspected { .. } => return,
+        ToPage::Ready | ToPage::Rows { .. } | ToPage::Inspected { .. } | ToPage::Crashed { .. } => {
+            return
+        }
         ToPage::Progress { job, received } => (job, JobEvent::Progress { received }),
         ToPage::Exchange { job, exchange } => (job, JobEvent::Exchange(exchange)),
         ToPage::NeedsAuthorization {

@@ -8,10 +8,21 @@ use skiff_core::Digest;
 /// The registry's `Authorization` for a job, and which of the page's credentials it is: a
 /// 401 to an older one than the page's current one is answered with the current one, not
 /// taken as a refusal.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobAuth {
     pub header: String,
     pub generation: u64,
+}
+
+/// Never the credential itself: a message logged while debugging must not print a token.
+impl std::fmt::Debug for JobAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.header.split(' ').next().unwrap_or_default();
+        f.debug_struct("JobAuth")
+            .field("header", &format_args!("{scheme} ‹hidden›"))
+            .field("generation", &self.generation)
+            .finish()
+    }
 }
 
 /// Page → worker.
@@ -98,6 +109,9 @@ pub struct LayerJob {
     pub diff_id: Option<Digest>,
     /// Tried in order (a foreign layer's URLs first, the registry last).
     pub sources: Vec<Source>,
+    /// How the sources are reached: which header carries the credential, which the challenge.
+    #[serde(default)]
+    pub route: skiff_core::registry::Route,
     pub settings: JobSettings,
 }
 
@@ -138,6 +152,9 @@ pub struct JobSettings {
     pub stall_timeout_ms: u32,
     /// Attempts per request for 5xx answers and connection failures.
     pub max_attempts: u32,
+    /// What a layer stored uncompressed may unpack to.
+    #[serde(default)]
+    pub unpack_limits: skiff_core::layer::UnpackLimits,
 }
 
 impl Default for JobSettings {
@@ -148,6 +165,7 @@ impl Default for JobSettings {
             progress_interval_ms: 100,
             stall_timeout_ms: 60_000,
             max_attempts: 5,
+            unpack_limits: skiff_core::layer::UnpackLimits::default(),
         }
     }
 }
@@ -157,6 +175,10 @@ impl Default for JobSettings {
 pub enum ToPage {
     /// The worker listens: jobs may be posted.
     Ready,
+    /// The worker's code failed (a promise rejected with nobody to catch it): it can do no more.
+    Crashed {
+        detail: String,
+    },
     Progress {
         job: u32,
         /// Bytes of the blob verified so far (of `size`).
@@ -258,6 +280,10 @@ pub enum LayerFailure {
     Storage {
         detail: String,
     },
+    /// The worker running the job failed (a trap, an uncaught error) and was stopped.
+    WorkerDied {
+        detail: String,
+    },
     Cancelled,
 }
 
@@ -293,6 +319,12 @@ pub enum VerifyFailure {
     Decompress {
         reason: String,
     },
+    /// Unpacked past the limits (a decompression bomb).
+    UnpackLimit {
+        unpacked: u64,
+        compressed: u64,
+        limits: skiff_core::layer::UnpackLimits,
+    },
 }
 
 impl VerifyFailure {
@@ -320,6 +352,15 @@ impl VerifyFailure {
             E::Decompress { reason } => Self::Decompress {
                 reason: reason.clone(),
             },
+            E::UnpackLimit {
+                unpacked,
+                compressed,
+                limits,
+            } => Self::UnpackLimit {
+                unpacked: *unpacked,
+                compressed: *compressed,
+                limits: *limits,
+            },
             _ => return None,
         })
     }
@@ -340,6 +381,15 @@ impl From<VerifyFailure> for skiff_core::Error {
             },
             VerifyFailure::DiffId { expected, actual } => Self::DiffIdMismatch { expected, actual },
             VerifyFailure::Decompress { reason } => Self::Decompress { reason },
+            VerifyFailure::UnpackLimit {
+                unpacked,
+                compressed,
+                limits,
+            } => Self::UnpackLimit {
+                unpacked,
+                compressed,
+                limits,
+            },
         }
     }
 }
@@ -370,8 +420,10 @@ mod tests {
                 }),
                 local: false,
             }],
+            route: skiff_core::registry::Route::new("http://127.0.0.1:8787/"),
             settings: JobSettings::default(),
         });
+        assert!(!format!("{job:?}").contains("Bearer t\""), "{job:?}");
         let again: ToWorker = serde_json::from_str(&encode(&job)).unwrap();
         assert!(matches!(
             again,

@@ -60,6 +60,20 @@ pub fn start() {
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
+    // A trap inside a job's future can end as a rejected promise, which fires no `error` on
+    // the page's Worker: say so, so the page fails the job instead of waiting forever.
+    let crashed_scope = scope.clone();
+    let on_rejection = Closure::<dyn FnMut(web_sys::Event)>::new(move |event: web_sys::Event| {
+        let reason = js_sys::Reflect::get(&event, &JsValue::from_str("reason"))
+            .map(|reason| crate::error::js_error_text(&reason))
+            .unwrap_or_default();
+        post(&crashed_scope, &ToPage::Crashed { detail: reason });
+    });
+    let _ = scope.add_event_listener_with_callback(
+        "unhandledrejection",
+        on_rejection.as_ref().unchecked_ref(),
+    );
+    on_rejection.forget();
     post(&scope, &ToPage::Ready);
 }
 
@@ -105,6 +119,7 @@ async fn run(scope: DedicatedWorkerGlobalScope, spec: LayerJob) {
 /// A request as a job sends it.
 pub struct Sent<'a> {
     pub source: &'a Source,
+    pub route: &'a skiff_core::registry::Route,
     pub authorization: Option<&'a str>,
     pub range: Option<&'a str>,
 }
@@ -151,7 +166,7 @@ impl JobLink {
             .map_err(|e| crate::error::js_error_text(&e))?;
         let headers = request.headers();
         if let (true, Some(authorization)) = (sent.source.registry, sent.authorization) {
-            let _ = headers.set("Authorization", authorization);
+            let _ = headers.set(sent.route.credential_header(), authorization);
         }
         if let Some(range) = sent.range {
             let _ = headers.set("Range", range);
@@ -187,7 +202,7 @@ impl JobLink {
                 Purpose::ForeignLayer
             },
             method: Method::Get,
-            url: source.shown_url.clone(),
+            url: exchange::shown_url(&source.shown_url),
             request_headers,
             status: response.map(Response::status),
             response_headers: response.map(shown_headers).unwrap_or_default(),

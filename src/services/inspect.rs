@@ -75,6 +75,7 @@ async fn drive(
             }
             Some(ToPage::Rows { rows, .. }) => on_rows(rows),
             Some(ToPage::Inspected { outcome, .. }) => return outcome,
+            Some(ToPage::Crashed { detail }) => return Err(format!("the worker failed: {detail}")),
             Some(_) => {}
             None => return Err("the worker stopped".to_owned()),
         }

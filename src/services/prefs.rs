@@ -2,6 +2,8 @@
 //! only when the user opts in (sessionStorage: this tab only) and the image in the page's link
 //! (`#/?image=…`), so a link opens the app with the form filled in.
 
+use skiff_core::layer::UnpackLimits;
+
 use crate::services::pull::PullSettings;
 use crate::state::Credentials;
 
@@ -170,10 +172,43 @@ pub fn pull_settings() -> PullSettings {
     if let Some(n) = saved["cacheCapBytes"].as_u64() {
         settings.cache_cap_bytes = n.max(1 << 20);
     }
+    settings.job.unpack_limits = unpack_limits_in(&saved);
     settings
 }
 
+/// The caps on what one layer may unpack to (`maxUnpackedBytes`, `maxUnpackRatio`).
+pub fn unpack_limits() -> UnpackLimits {
+    local_storage()
+        .and_then(|s| s.get_item(SETTINGS_KEY).ok()?)
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+        .map(|saved| unpack_limits_in(&saved))
+        .unwrap_or_default()
+}
+
+fn unpack_limits_in(saved: &serde_json::Value) -> UnpackLimits {
+    let mut limits = UnpackLimits::default();
+    if let Some(n) = saved["maxUnpackedBytes"].as_u64() {
+        limits.max_unpacked_bytes = n.max(1 << 20);
+    }
+    if let Some(n) = saved["maxUnpackRatio"].as_u64() {
+        limits.max_ratio = n.clamp(2, 100_000) as u32;
+    }
+    limits
+}
+
+pub fn save_unpack_limits(limits: UnpackLimits) {
+    save_setting(|saved| {
+        saved["maxUnpackedBytes"] = limits.max_unpacked_bytes.into();
+        saved["maxUnpackRatio"] = limits.max_ratio.into();
+    });
+}
+
 pub fn save_cache_cap(bytes: u64) {
+    save_setting(|saved| saved["cacheCapBytes"] = serde_json::json!(bytes));
+}
+
+/// Changes the saved settings object (keeping what else it holds).
+fn save_setting(change: impl FnOnce(&mut serde_json::Value)) {
     let Some(storage) = local_storage() else {
         return;
     };
@@ -184,7 +219,7 @@ pub fn save_cache_cap(bytes: u64) {
         .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
         .filter(serde_json::Value::is_object)
         .unwrap_or_else(|| serde_json::json!({}));
-    saved["cacheCapBytes"] = serde_json::json!(bytes);
+    change(&mut saved);
     let _ = storage.set_item(SETTINGS_KEY, &saved.to_string());
 }
 

@@ -26,6 +26,13 @@ pub enum Error {
     #[error("the layer does not decompress: {reason}")]
     Decompress { reason: String },
 
+    #[error("{}", unpack_limit_message(*unpacked, *compressed, limits))]
+    UnpackLimit {
+        unpacked: u64,
+        compressed: u64,
+        limits: crate::layer::UnpackLimits,
+    },
+
     #[error("the uncompressed layer's digest is {actual}, but the image config lists {expected}; the image is inconsistent")]
     DiffIdMismatch { expected: Digest, actual: Digest },
 
@@ -59,4 +66,25 @@ pub enum Error {
 
     #[error("tar entry path {path:?} cannot be stored: {reason}")]
     InvalidArchivePath { path: String, reason: String },
+}
+
+fn unpack_limit_message(
+    unpacked: u64,
+    compressed: u64,
+    limits: &crate::layer::UnpackLimits,
+) -> String {
+    let gib = |bytes: u64| bytes as f64 / f64::from(1u32 << 30);
+    if unpacked > limits.max_unpacked_bytes {
+        format!(
+            "the layer unpacks to more than {:.1} GiB, the limit for one layer (a decompression bomb, or a huge layer); nothing of it was kept. If you trust this image, raise \"Largest unpacked layer\" under Layer cache, or save it as downloaded",
+            gib(limits.max_unpacked_bytes)
+        )
+    } else {
+        format!(
+            "the layer unpacks to more than {} times its compressed size ({:.2} GiB from {:.1} MB so far): that is a decompression bomb, not an image layer; nothing of it was kept. If you trust this image, raise \"Largest unpack ratio\" under Layer cache, or save it as downloaded",
+            limits.max_ratio,
+            gib(unpacked),
+            compressed as f64 / 1e6
+        )
+    }
 }

@@ -154,25 +154,44 @@ const RESPONSE_HEADERS: [&str; 18] = [
     crate::proxy_protocol::PROXY_ERROR_HEADER,
 ];
 
-/// The headers of an answer worth showing, lower-cased names, in the order given.
+/// The headers of an answer worth showing, lower-cased names, in the order given. The
+/// challenge the proxy relays under its own name is shown as the registry sent it.
 pub fn response_headers<'a>(all: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Header> {
     all.into_iter()
-        .filter(|(name, _)| {
-            RESPONSE_HEADERS
-                .iter()
-                .any(|kept| kept.eq_ignore_ascii_case(name))
+        .map(|(name, value)| {
+            let name = name.to_ascii_lowercase();
+            let name = if name == crate::proxy_protocol::CHALLENGE_HEADER {
+                "www-authenticate".to_owned()
+            } else {
+                name
+            };
+            (name, value)
         })
+        .filter(|(name, _)| RESPONSE_HEADERS.contains(&name.as_str()))
         .map(|(name, value)| Header {
-            name: name.to_ascii_lowercase(),
+            name,
             value: value.to_owned(),
         })
         .collect()
 }
 
+/// A URL as the explorer shows it: without its query or fragment, which can be a capability
+/// (an upload session's `_state`, a signed `X-Amz-Signature`); `?…` says one was there.
+pub fn shown_url(url: &str) -> String {
+    match url.find(['?', '#']) {
+        Some(cut) => format!("{}?…", &url[..cut]),
+        None => url.to_owned(),
+    }
+}
+
 /// A request header as the log shows it: `Authorization` by its scheme and length only, a few
 /// others as they are, the rest not at all.
 pub fn request_header(name: &str, value: &str) -> Option<Header> {
-    let name = name.to_ascii_lowercase();
+    let mut name = name.to_ascii_lowercase();
+    if name == crate::proxy_protocol::CREDENTIAL_HEADER {
+        // What the proxy sends on as `Authorization`.
+        name = "authorization".to_owned();
+    }
     let shown = match name.as_str() {
         "authorization" => {
             let (scheme, secret) = value.split_once(' ').unwrap_or((value, ""));
@@ -276,6 +295,8 @@ pub(crate) mod tests {
             ("Docker-Content-Digest", "sha256:ab"),
             ("Set-Cookie", "session=secret"),
             ("X-Skiff-Redirected-To", "cdn.example"),
+            ("X-Skiff-WWW-Authenticate", "Basic realm=\"r\""),
+            ("Location", "/v2/a/blobs/uploads/u?_state=secret"),
         ]);
         let names: Vec<&str> = kept.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(
@@ -283,9 +304,29 @@ pub(crate) mod tests {
             [
                 "www-authenticate",
                 "docker-content-digest",
-                "x-skiff-redirected-to"
+                "x-skiff-redirected-to",
+                "www-authenticate"
             ]
         );
+    }
+
+    #[test]
+    fn shows_no_query_of_any_url() {
+        let table = [
+            ("https://r/v2/", "https://r/v2/"),
+            (
+                "https://s3.example/up/1?X-Amz-Signature=abc&X-Amz-Credential=k",
+                "https://s3.example/up/1?…",
+            ),
+            (
+                "http://r/v2/a/blobs/uploads/u?_state=x",
+                "http://r/v2/a/blobs/uploads/u?…",
+            ),
+            ("https://r/v2/a#frag", "https://r/v2/a?…"),
+        ];
+        for (url, shown) in table {
+            assert_eq!(shown_url(url), shown);
+        }
     }
 
     #[test]
@@ -304,6 +345,11 @@ pub(crate) mod tests {
             ("Accept", "application/json", Some("application/json")),
             ("Range", "bytes=5-", Some("bytes=5-")),
             ("Cookie", "a=b", None),
+            (
+                "X-Skiff-Authorization",
+                "Bearer abc.def",
+                Some("Bearer ‹a token, 7 characters, hidden›"),
+            ),
         ];
         for (name, value, shown) in table {
             let header = request_header(name, value);

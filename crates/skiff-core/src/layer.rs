@@ -35,6 +35,33 @@ impl Compression {
     }
 }
 
+/// Caps on what one layer may unpack to. A decompression bomb (a few MB of gzip that unpack to
+/// gigabytes) is refused, with the sizes, before it fills memory or disk; real layers rarely
+/// pass 20:1, and those that do (sparse files) can raise the cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnpackLimits {
+    /// Largest unpacked layer, bytes.
+    pub max_unpacked_bytes: u64,
+    /// Most unpacked bytes per compressed byte, once past [`RATIO_GRACE_BYTES`].
+    pub max_ratio: u32,
+}
+
+impl Default for UnpackLimits {
+    fn default() -> Self {
+        Self {
+            max_unpacked_bytes: 64 << 30,
+            max_ratio: 250,
+        }
+    }
+}
+
+/// Below this many unpacked bytes the ratio is not checked: a small file of zeros is no bomb.
+pub const RATIO_GRACE_BYTES: u64 = 64 << 20;
+
+/// Compressed bytes given to the gzip decoder at once: what it produces from them (at most
+/// ~1032 times as much) is handed on before the next piece, so memory stays bounded.
+const GZIP_INPUT_STEP: usize = 4 * 1024;
+
 /// The uncompressed layer's identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnpackedLayer {
@@ -57,6 +84,7 @@ pub struct LayerUnpacker {
     decoder: Decoder,
     diff: Sha256,
     size: u64,
+    limits: UnpackLimits,
 }
 
 fn decompress_error(reason: impl std::fmt::Display) -> Error {
@@ -67,13 +95,14 @@ fn decompress_error(reason: impl std::fmt::Display) -> Error {
 
 impl LayerUnpacker {
     /// `digest` and `size` from the manifest, `diff_id` from the config.
-    pub fn new(digest: Digest, size: u64, diff_id: Digest) -> Self {
+    pub fn new(digest: Digest, size: u64, diff_id: Digest, limits: UnpackLimits) -> Self {
         Self {
             compressed: BlobVerifier::new(digest, size),
             expected_diff_id: diff_id,
             decoder: Decoder::Undecided(Vec::new()),
             diff: Sha256::new(),
             size: 0,
+            limits,
         }
     }
 
@@ -82,28 +111,32 @@ impl LayerUnpacker {
         self.compressed.received()
     }
 
-    /// Feeds compressed bytes; appends what they decompress to `out`.
-    pub fn update(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+    /// Feeds compressed bytes; what they decompress to goes to `sink`, in pieces of bounded
+    /// size, each checked against the limits before it is handed on.
+    pub fn update<E: From<Error>>(
+        &mut self,
+        chunk: &[u8],
+        sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
         self.compressed.update(chunk)?;
-        let start = out.len();
-        self.decode(chunk, out, false)?;
-        self.account(&out[start..]);
-        Ok(())
+        self.decode(chunk, sink, false)
     }
 
-    /// Ends the layer: flushes the decoder into `out`, then checks the compressed digest and
+    /// Ends the layer: flushes the decoder into `sink`, then checks the compressed digest and
     /// size, and the uncompressed digest against the config's diff ID.
-    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<UnpackedLayer, Error> {
-        let start = out.len();
-        self.decode(&[], out, true)?;
-        self.account(&out[start..]);
+    pub fn finish<E: From<Error>>(
+        mut self,
+        sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<UnpackedLayer, E> {
+        self.decode(&[], sink, true)?;
         self.compressed.finish()?;
         let diff_id = Digest::from_sha256(self.diff.finalize().as_slice());
         if diff_id != self.expected_diff_id {
             return Err(Error::DiffIdMismatch {
                 expected: self.expected_diff_id,
                 actual: diff_id,
-            });
+            }
+            .into());
         }
         Ok(UnpackedLayer {
             diff_id,
@@ -111,12 +144,41 @@ impl LayerUnpacker {
         })
     }
 
-    fn account(&mut self, produced: &[u8]) {
-        self.diff.update(produced);
+    /// Counts and hashes a decompressed piece, refusing it past the limits.
+    fn account(&mut self, produced: &[u8]) -> Result<(), Error> {
         self.size += produced.len() as u64;
+        let compressed = self.compressed.received().max(1);
+        let too_big = self.size > self.limits.max_unpacked_bytes;
+        let ratio_limit = u64::from(self.limits.max_ratio).saturating_mul(compressed);
+        if too_big || (self.size > RATIO_GRACE_BYTES && self.size > ratio_limit) {
+            return Err(Error::UnpackLimit {
+                unpacked: self.size,
+                compressed,
+                limits: self.limits,
+            });
+        }
+        self.diff.update(produced);
+        Ok(())
     }
 
-    fn decode(&mut self, chunk: &[u8], out: &mut Vec<u8>, at_end: bool) -> Result<(), Error> {
+    fn emit<E: From<Error>>(
+        &mut self,
+        produced: &[u8],
+        sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if produced.is_empty() {
+            return Ok(());
+        }
+        self.account(produced)?;
+        sink(produced)
+    }
+
+    fn decode<E: From<Error>>(
+        &mut self,
+        chunk: &[u8],
+        sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+        at_end: bool,
+    ) -> Result<(), E> {
         if let Decoder::Undecided(pending) = &mut self.decoder {
             pending.extend_from_slice(chunk);
             let kind = match Compression::sniff(pending) {
@@ -133,19 +195,46 @@ impl LayerUnpacker {
                 }
                 Compression::Zstd => Decoder::Zstd(Box::default()),
             };
-            return self.decode(&pending, out, at_end);
+            return self.decode(&pending, sink, at_end);
         }
         match &mut self.decoder {
             Decoder::Undecided(_) => unreachable!("decided above"),
-            Decoder::Plain => out.extend_from_slice(chunk),
-            Decoder::Gzip(decoder) => {
-                decoder.write_all(chunk).map_err(decompress_error)?;
-                if at_end {
-                    decoder.try_finish().map_err(decompress_error)?;
-                }
-                out.append(decoder.get_mut());
+            Decoder::Plain => self.emit(chunk, sink),
+            Decoder::Gzip(_) => self.decode_gzip(chunk, sink, at_end),
+            Decoder::Zstd(_) => {
+                let Decoder::Zstd(mut stream) =
+                    std::mem::replace(&mut self.decoder, Decoder::Plain)
+                else {
+                    unreachable!("matched above")
+                };
+                let result = stream.feed(chunk, at_end, &mut |piece: &[u8]| self.emit(piece, sink));
+                self.decoder = Decoder::Zstd(stream);
+                result
             }
-            Decoder::Zstd(stream) => stream.feed(chunk, out, at_end)?,
+        }
+    }
+
+    fn decode_gzip<E: From<Error>>(
+        &mut self,
+        chunk: &[u8],
+        sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+        at_end: bool,
+    ) -> Result<(), E> {
+        let mut out = Vec::new();
+        for piece in chunk.chunks(GZIP_INPUT_STEP) {
+            if let Decoder::Gzip(decoder) = &mut self.decoder {
+                decoder.write_all(piece).map_err(decompress_error)?;
+                std::mem::swap(decoder.get_mut(), &mut out);
+            }
+            self.emit(&out, sink)?;
+            out.clear();
+        }
+        if at_end {
+            if let Decoder::Gzip(decoder) = &mut self.decoder {
+                decoder.try_finish().map_err(decompress_error)?;
+                std::mem::swap(decoder.get_mut(), &mut out);
+            }
+            self.emit(&out, sink)?;
         }
         Ok(())
     }
@@ -175,7 +264,12 @@ impl Default for ZstdStream {
 const ZSTD_SAFE_INPUT: usize = 128 * 1024 + 3 + 18 + 4;
 
 impl ZstdStream {
-    fn feed(&mut self, chunk: &[u8], out: &mut Vec<u8>, at_end: bool) -> Result<(), Error> {
+    fn feed<E: From<Error>>(
+        &mut self,
+        chunk: &[u8],
+        at_end: bool,
+        sink: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(), E> {
         self.pending.extend_from_slice(chunk);
         loop {
             if !at_end && self.pending.len() < ZSTD_SAFE_INPUT {
@@ -194,13 +288,13 @@ impl ZstdStream {
                 .decode_from_to(&self.pending, &mut self.scratch)
                 .map_err(decompress_error)?;
             self.frame_started = true;
-            out.extend_from_slice(&self.scratch[..written]);
+            sink(&self.scratch[..written])?;
             self.pending.drain(..read);
             if read == 0 && written == 0 {
                 if at_end && !(self.decoder.is_finished() && self.pending.is_empty()) {
-                    return Err(decompress_error(
-                        "the zstd stream ends in the middle of a frame",
-                    ));
+                    return Err(
+                        decompress_error("the zstd stream ends in the middle of a frame").into(),
+                    );
                 }
                 return Ok(());
             }
@@ -240,13 +334,90 @@ mod tests {
             Digest::of(compressed),
             compressed.len() as u64,
             Digest::of(raw),
+            UnpackLimits::default(),
         );
         let mut out = Vec::new();
+        let mut sink = collect(&mut out);
         for piece in compressed.chunks(chunk) {
-            unpacker.update(piece, &mut out)?;
+            unpacker.update(piece, &mut sink)?;
         }
-        let layer = unpacker.finish(&mut out)?;
+        let layer = unpacker.finish(&mut sink)?;
+        drop(sink);
         Ok((out, layer))
+    }
+
+    fn collect(out: &mut Vec<u8>) -> impl FnMut(&[u8]) -> Result<(), Error> + '_ {
+        |piece: &[u8]| {
+            out.extend_from_slice(piece);
+            Ok(())
+        }
+    }
+
+    fn discard(_: &[u8]) -> Result<(), Error> {
+        Ok(())
+    }
+
+    #[test]
+    fn bombs_are_refused_in_bounded_pieces() {
+        // 160 MiB of zeros: ~160 KB of gzip, ~1000:1.
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let zeros = vec![0u8; 1 << 20];
+        for _ in 0..160 {
+            encoder.write_all(&zeros).unwrap();
+        }
+        let bomb = encoder.finish().unwrap();
+        let table = [
+            (UnpackLimits::default(), "times its compressed size"),
+            (
+                UnpackLimits {
+                    max_unpacked_bytes: 100 << 20,
+                    max_ratio: 10_000,
+                },
+                "more than 0.1 GiB",
+            ),
+        ];
+        for (limits, said) in table {
+            let mut unpacker = LayerUnpacker::new(
+                Digest::of(&bomb),
+                bomb.len() as u64,
+                Digest::of(b"unknown"),
+                limits,
+            );
+            let mut largest = 0;
+            let mut sink = |piece: &[u8]| {
+                largest = largest.max(piece.len());
+                Ok::<(), Error>(())
+            };
+            let error = unpacker.update(&bomb, &mut sink).unwrap_err();
+            assert!(matches!(error, Error::UnpackLimit { .. }), "{error}");
+            assert!(error.to_string().contains(said), "{error}");
+            assert!(largest <= 8 << 20, "a piece of {largest} bytes");
+        }
+        // Raised limits let it through (it is only zeros), still in bounded pieces.
+        let raw_digest = {
+            let mut hasher = Sha256::new();
+            for _ in 0..160 {
+                hasher.update(&zeros);
+            }
+            Digest::from_sha256(hasher.finalize().as_slice())
+        };
+        let mut unpacker = LayerUnpacker::new(
+            Digest::of(&bomb),
+            bomb.len() as u64,
+            raw_digest,
+            UnpackLimits {
+                max_unpacked_bytes: 1 << 30,
+                max_ratio: 2000,
+            },
+        );
+        let mut largest = 0;
+        let mut sink = |piece: &[u8]| {
+            largest = largest.max(piece.len());
+            Ok::<(), Error>(())
+        };
+        unpacker.update(&bomb, &mut sink).unwrap();
+        assert_eq!(unpacker.finish(&mut sink).unwrap().size, 160 << 20);
+        assert!(largest <= 8 << 20, "a piece of {largest} bytes");
     }
 
     #[test]
@@ -307,33 +478,37 @@ mod tests {
     fn rejects_wrong_diff_ids_digests_and_truncation() {
         let raw = tar_bytes();
         let compressed = gzip(&raw);
+        let limits = UnpackLimits::default();
         let mut unpacker = LayerUnpacker::new(
             Digest::of(&compressed),
             compressed.len() as u64,
             Digest::of(b"other"),
+            limits,
         );
-        let mut out = Vec::new();
-        unpacker.update(&compressed, &mut out).unwrap();
+        unpacker.update(&compressed, &mut discard).unwrap();
         assert!(matches!(
-            unpacker.finish(&mut out),
+            unpacker.finish(&mut discard),
             Err(Error::DiffIdMismatch { .. })
         ));
 
-        let mut unpacker =
-            LayerUnpacker::new(Digest::of(b"x"), compressed.len() as u64, Digest::of(&raw));
-        unpacker.update(&compressed, &mut Vec::new()).unwrap();
+        let mut unpacker = LayerUnpacker::new(
+            Digest::of(b"x"),
+            compressed.len() as u64,
+            Digest::of(&raw),
+            limits,
+        );
+        unpacker.update(&compressed, &mut discard).unwrap();
         assert!(matches!(
-            unpacker.finish(&mut Vec::new()),
+            unpacker.finish(&mut discard),
             Err(Error::DigestMismatch { .. })
         ));
 
         for compressed in [gzip(&raw), zstd(&raw)] {
             let cut = &compressed[..compressed.len() / 2];
             let mut unpacker =
-                LayerUnpacker::new(Digest::of(cut), cut.len() as u64, Digest::of(&raw));
-            let mut out = Vec::new();
-            unpacker.update(cut, &mut out).unwrap();
-            assert!(unpacker.finish(&mut out).is_err());
+                LayerUnpacker::new(Digest::of(cut), cut.len() as u64, Digest::of(&raw), limits);
+            unpacker.update(cut, &mut discard).unwrap();
+            assert!(unpacker.finish(&mut discard).is_err());
         }
 
         let mut garbage = gzip(&raw);

@@ -60,6 +60,7 @@ pub mod resume;
 pub mod retry;
 pub mod session;
 pub mod summary;
+pub mod tar_limits;
 pub mod tar_parts;
 pub mod unpacked_size;
 pub mod upload;

@@ -8,6 +8,13 @@ use std::str::FromStr;
 pub const PROXY_ERROR_HEADER: &str = "x-skiff-proxy-error";
 /// The host (never the URL: signed CDN URLs carry credentials) a followed redirect ended on.
 pub const REDIRECTED_TO_HEADER: &str = "x-skiff-redirected-to";
+/// The app's credential for the upstream named in the path. The proxy sends it on as
+/// `Authorization` to that host only, and drops any `Authorization` the browser added itself
+/// (a password it cached from a login dialog would otherwise reach every upstream).
+pub const CREDENTIAL_HEADER: &str = "x-skiff-authorization";
+/// The upstream's `WWW-Authenticate`, relayed under Skiff's own name: a browser shown a Basic
+/// challenge on the app's origin opens its own login dialog and replays what was typed there.
+pub const CHALLENGE_HEADER: &str = "x-skiff-www-authenticate";
 
 /// Why the proxy answered a request itself instead of relaying the upstream's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

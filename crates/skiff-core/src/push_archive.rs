@@ -14,7 +14,11 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::tar_limits::{check_path, TarLimitError, TarLimits};
 use crate::Digest;
+
+/// Largest index, manifest or config read from an archive: as large as a registry accepts.
+pub const MAX_DOCUMENT_MEMBER: u64 = 4 << 20;
 
 const BLOCK: u64 = 512;
 
@@ -37,6 +41,10 @@ pub enum ArchiveError {
     Malformed { file: String, reason: String },
     #[error("{file} names {missing}, which is not in the archive; the archive is incomplete")]
     Missing { file: String, missing: String },
+    #[error("{0}")]
+    Limit(#[from] crate::tar_limits::TarLimitError),
+    #[error("{file} is {size} bytes, more than the {limit} a manifest, index or config may have; the archive is not one Skiff can push")]
+    MemberTooBig { file: String, size: u64, limit: u64 },
 }
 
 /// Where the walk is.
@@ -147,7 +155,15 @@ impl TarIndex {
         if data + size > self.total {
             return Err(ArchiveError::Truncated { offset: data });
         }
+        let limits = TarLimits::default();
         match kind {
+            b'x' | b'L' | b'g' | b'K' if size > limits.max_meta_bytes => {
+                return Err(TarLimitError::MetaTooBig {
+                    size,
+                    limit: limits.max_meta_bytes,
+                }
+                .into());
+            }
             b'x' | b'L' => {
                 self.offset = data;
                 self.next = Next::LongName {
@@ -159,6 +175,13 @@ impl TarIndex {
             b'0' | 0 => {
                 let name = self.long_name.take().unwrap_or_else(|| ustar_name(block));
                 let path = name.trim_start_matches("./").to_owned();
+                check_path(&path, &limits)?;
+                if self.members.len() as u64 >= limits.max_entries {
+                    return Err(TarLimitError::TooManyEntries {
+                        limit: limits.max_entries,
+                    }
+                    .into());
+                }
                 self.members.insert(path, Member { offset: data, size });
             }
             _ => {

@@ -88,6 +88,17 @@ pub fn next_page_url(current: &str, link: &str) -> Option<String> {
     })
 }
 
+/// Whether a request to `url` may carry `registry`'s credential: only to the registry's own
+/// scheme, host and port, as docker decides it. An upload `Location` or a redirect naming
+/// another host (a storage bucket, say) gets none: it carries its own signature if it needs one.
+pub fn credential_goes_to(registry: &str, url: &str) -> bool {
+    let base = api_base(registry);
+    match (origin_of(&base), origin_of(url)) {
+        (Some(own), Some(theirs)) => own.eq_ignore_ascii_case(theirs),
+        _ => false,
+    }
+}
+
 /// `https://host:port` of an absolute URL.
 fn origin_of(url: &str) -> Option<&str> {
     let origin_end = url.find("://").map(|i| i + 3)?;
@@ -117,7 +128,7 @@ impl TagList {
 
 /// How requests reach upstream: through a cors-anywhere style proxy (`<proxy>/<absolute URL>`),
 /// or directly for registries that send CORS headers themselves.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Route {
     proxy: Option<String>,
 }
@@ -144,6 +155,23 @@ impl Route {
     /// The proxy's base URL, if any.
     pub fn proxy(&self) -> Option<&str> {
         self.proxy.as_deref()
+    }
+
+    /// The request header that carries a credential for the upstream: `Authorization` when
+    /// direct, the proxy's own header through a proxy (which turns it into `Authorization`).
+    pub fn credential_header(&self) -> &'static str {
+        match self.proxy {
+            Some(_) => crate::proxy_protocol::CREDENTIAL_HEADER,
+            None => "Authorization",
+        }
+    }
+
+    /// The response header that carries the upstream's auth challenge.
+    pub fn challenge_header(&self) -> &'static str {
+        match self.proxy {
+            Some(_) => crate::proxy_protocol::CHALLENGE_HEADER,
+            None => "www-authenticate",
+        }
     }
 
     /// The URL the browser fetches for `upstream`.
@@ -229,6 +257,51 @@ mod tests {
     }
 
     #[test]
+    fn credentials_go_only_to_their_registry() {
+        let table = [
+            (
+                "ghcr.io",
+                "https://ghcr.io/v2/o/app/blobs/uploads/u?_state=x",
+                true,
+            ),
+            ("ghcr.io", "https://GHCR.io/v2/", true),
+            ("ghcr.io", "https://ghcr.io:444/v2/", false),
+            ("ghcr.io", "http://ghcr.io/v2/", false),
+            (
+                "ghcr.io",
+                "https://storage.example/up/u1?X-Amz-Signature=s",
+                false,
+            ),
+            ("ghcr.io", "https://ghcr.io.evil.com/v2/", false),
+            (
+                "docker.io",
+                "https://registry-1.docker.io/v2/library/x/manifests/1",
+                true,
+            ),
+            ("docker.io", "https://docker.io/v2/", false),
+            (
+                "127.0.0.1:5000",
+                "http://127.0.0.1:5000/v2/a/blobs/uploads/1",
+                true,
+            ),
+            (
+                "127.0.0.1:5000",
+                "http://127.0.0.1:5001/v2/a/blobs/uploads/1",
+                false,
+            ),
+            ("127.0.0.1:5000", "http://localhost:5000/v2/", false),
+            ("127.0.0.1:5000", "not a url", false),
+        ];
+        for (registry, url, expected) in table {
+            assert_eq!(
+                credential_goes_to(registry, url),
+                expected,
+                "{registry} {url}"
+            );
+        }
+    }
+
+    #[test]
     fn reads_tag_lists() {
         let list = TagList::parse(br#"{"name":"a","tags":["1","2"]}"#).unwrap();
         assert_eq!(list.tags.unwrap(), ["1", "2"]);
@@ -250,8 +323,12 @@ mod tests {
             Route::new("http://p/").url("https://x/"),
             "http://p/https://x/"
         );
+        assert_eq!(route.credential_header(), "x-skiff-authorization");
+        assert_eq!(route.challenge_header(), "x-skiff-www-authenticate");
         let direct = Route::new("  ");
         assert!(direct.is_direct());
         assert_eq!(direct.url("https://x/v2/"), "https://x/v2/");
+        assert_eq!(direct.credential_header(), "Authorization");
+        assert_eq!(direct.challenge_header(), "www-authenticate");
     }
 }

@@ -188,6 +188,7 @@ impl OriginRule {
     pub fn parse(text: &str) -> Self {
         match text.trim() {
             "*" => Self::Any,
+            "loopback" => Self::Loopback,
             other => Self::Exact(other.trim_end_matches('/').to_ascii_lowercase()),
         }
     }

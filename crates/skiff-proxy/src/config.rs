@@ -12,8 +12,10 @@ use crate::{HostRule, OriginRule};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
 /// Registries and the hosts their tokens and blob redirects really point to. Narrow on purpose:
-/// a broad storage wildcard (`*.amazonaws.com`, `storage.googleapis.com/*`) covers buckets
-/// anyone can fill, so only the registries' own buckets and CDN names are listed.
+/// a broad storage host (`*.amazonaws.com`, `storage.googleapis.com`) serves buckets anyone
+/// can fill with pages and scripts, so only the registries' own buckets and CDN names are
+/// listed. (Old gcr.io images whose blobs redirect to storage.googleapis.com need
+/// `--allow-host storage.googleapis.com`; the refusal says so.)
 pub const DEFAULT_UPSTREAM_HOSTS: &[&str] = &[
     // Docker Hub: registry, token service, blob CDNs (Cloudflare, CloudFront, R2).
     "registry-1.docker.io",
@@ -37,7 +39,6 @@ pub const DEFAULT_UPSTREAM_HOSTS: &[&str] = &[
     "gcr.io",
     "*.gcr.io",
     "*-docker.pkg.dev",
-    "storage.googleapis.com",
     // Microsoft.
     "mcr.microsoft.com",
     "*.data.mcr.microsoft.com",
@@ -63,6 +64,9 @@ pub struct Config {
     pub log: LogFormat,
     /// Forward POST, PUT and PATCH too (to allowlisted hosts only): pushing images.
     pub allow_push: bool,
+    /// `--allow-origin loopback` was given: loopback pages stay allowed even with
+    /// `--allow-push` or `--serve-app`.
+    pub loopback_origins_asked: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -98,8 +102,11 @@ Usage: skiff-proxy [--listen ADDR] [--allow-host HOST]... [--allow-origin ORIGIN
   --allow-private-host HOST
                          allow HOST (exactly, no wildcards) even though its name resolves to a
                          private, loopback or link-local address: an internal registry
-  --allow-origin ORIGIN  also allow pages from this origin (`https://skiff.example`, or `*`);
-                         pages on localhost / 127.0.0.1 / [::1] are always allowed
+  --allow-origin ORIGIN  also allow pages from this origin (`https://skiff.example`, `*`, or
+                         `loopback` for any page on localhost / 127.0.0.1 / [::1]). Loopback
+                         pages are allowed by default, except with --allow-push or
+                         --serve-app, where any local page could write through the proxy;
+                         with --serve-app the proxy's own origin is always allowed
   --public-host NAME     also answer requests addressed to NAME (the proxy's name in a
                          deployment); loopback names and the listen address always work
   --max-connections N    serve at most N connections at once (default 256)
@@ -130,6 +137,7 @@ impl Default for Config {
                 .map(|h| HostRule::new(h))
                 .collect(),
             origins: vec![OriginRule::Loopback],
+            loopback_origins_asked: false,
             public_hosts: Vec::new(),
             limits: Limits {
                 header_read_timeout: Duration::from_secs(10),
@@ -176,7 +184,11 @@ impl Config {
                 "--allow-private-host" => config
                     .upstream_hosts
                     .push(HostRule::allowing_private(&value()?)),
-                "--allow-origin" => config.origins.push(OriginRule::parse(&value()?)),
+                "--allow-origin" => {
+                    let rule = OriginRule::parse(&value()?);
+                    config.loopback_origins_asked |= rule == OriginRule::Loopback;
+                    config.origins.push(rule);
+                }
                 "--public-host" => config
                     .public_hosts
                     .push(value()?.trim().to_ascii_lowercase()),
@@ -207,7 +219,18 @@ impl Config {
                 _ => return Err(ConfigError::Unknown { arg }),
             }
         }
+        config.settle_loopback_origins();
         Ok(Some(config))
+    }
+
+    /// Any page on this machine (another app on another loopback port, say) may read through a
+    /// pull-only proxy, which is harmless; through one that writes (`--allow-push`) or serves
+    /// the app (whose origin holds the user's settings), only when asked for.
+    fn settle_loopback_origins(&mut self) {
+        let writes_or_serves = self.allow_push || self.app_dir.is_some();
+        if writes_or_serves && !self.loopback_origins_asked {
+            self.origins.retain(|rule| *rule != OriginRule::Loopback);
+        }
     }
 
     pub fn host_allowed(&self, target: &Target<'_>) -> bool {
@@ -304,6 +327,29 @@ mod tests {
     }
 
     #[test]
+    fn loopback_pages_are_opt_in_where_the_proxy_writes_or_serves_the_app() {
+        let page = "http://127.0.0.1:3000";
+        let app = std::env::temp_dir().join(format!("skiff-config-app-{}", std::process::id()));
+        std::fs::create_dir_all(&app).unwrap();
+        std::fs::write(app.join("index.html"), "<!doctype html>").unwrap();
+        let app = app.to_str().unwrap();
+        let table: &[(&[&str], bool)] = &[
+            (&[], true),
+            (&["--allow-push"], false),
+            (&["--serve-app", app], false),
+            (&["--allow-push", "--allow-origin", "loopback"], true),
+            (&["--allow-push", "--allow-origin", page], true),
+            (
+                &["--allow-push", "--allow-origin", "http://127.0.0.1:3001"],
+                false,
+            ),
+        ];
+        for (args, allowed) in table {
+            assert_eq!(config(args).origin_allowed(page), *allowed, "{args:?}");
+        }
+    }
+
+    #[test]
     fn default_hosts_are_narrow() {
         let c = Config::default();
         let https = |host| Target {
@@ -317,6 +363,7 @@ mod tests {
             "prod-registry-k8s-io-us-east-2.s3.dualstack.us-east-2.amazonaws.com"
         )));
         for refused in [
+            "storage.googleapis.com",
             "evil.s3.amazonaws.com",
             "attacker.cloudfront.net",
             "x.r2.cloudflarestorage.com",

@@ -9,7 +9,9 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::response::Response;
 use axum::Router;
 
-use skiff_core::proxy_protocol::{ProxyErrorKind, PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER};
+use skiff_core::proxy_protocol::{
+    ProxyErrorKind, CHALLENGE_HEADER, CREDENTIAL_HEADER, PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER,
+};
 
 use crate::access_log::{Entry, LogFormat};
 use crate::allow::{Scheme, Target};
@@ -20,10 +22,11 @@ use crate::writes::{
 };
 use crate::Config;
 
-/// Request headers passed upstream; everything else (cookies, origin, referer) stays here.
+/// Request headers passed upstream; everything else (cookies, origin, referer, and an
+/// `Authorization` the browser added itself) stays here. The app's credential arrives as
+/// [`CREDENTIAL_HEADER`] and goes on as `Authorization`.
 const FORWARDED_REQUEST_HEADERS: &[HeaderName] = &[
     header::ACCEPT,
-    header::AUTHORIZATION,
     header::RANGE,
     header::IF_NONE_MATCH,
     header::IF_RANGE,
@@ -37,7 +40,6 @@ const PASSED_RESPONSE_HEADERS: &[&str] = &[
     "accept-ranges",
     "docker-content-digest",
     "docker-distribution-api-version",
-    "www-authenticate",
     "link",
     "etag",
     "last-modified",
@@ -60,7 +62,7 @@ const INERT_RESPONSE_HEADERS: [(HeaderName, &str); 4] = [
 ];
 
 const ALLOWED_REQUEST_HEADERS: &str =
-    "Authorization, Accept, Range, If-None-Match, If-Range, Content-Type, Content-Range";
+    "X-Skiff-Authorization, Accept, Range, If-None-Match, If-Range, Content-Type, Content-Range";
 const MAX_REDIRECTS: usize = 10;
 
 struct Shared {
@@ -214,7 +216,8 @@ async fn respond(shared: &Shared, request: Request) -> Response {
         }
     }
     if let Some(origin) = &origin {
-        if !shared.config.origin_allowed(origin) {
+        let own = shared.app.is_some() && is_own_origin(origin, request.headers());
+        if !own && !shared.config.origin_allowed(origin) {
             return cors.refuse(
                 StatusCode::FORBIDDEN,
                 ProxyErrorKind::OriginNotAllowed,
@@ -285,6 +288,15 @@ fn refuse_foreign_host(config: &Config, cors: &Cors, request: &Request) -> Optio
     })
 }
 
+/// Whether `origin` is the proxy's own, as the browser addressed it (`Host`, already checked to
+/// be one of the proxy's names): the app it serves, pushing from its own page. Compared by
+/// authority only, since a TLS terminator in front makes the scheme differ.
+fn is_own_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let authority = origin.split_once("://").map(|(_, rest)| rest);
+    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
+}
+
 /// `host:port`, `[v6]:port` → the host part.
 fn strip_port(authority: &str) -> &str {
     if authority.starts_with('[') {
@@ -299,19 +311,26 @@ fn strip_port(authority: &str) -> &str {
 
 /// Only `fetch` in CORS mode is served: a navigation would render what an upstream sent, and a
 /// no-cors load (`<img>`, `<script>`) from any page would reach the upstream and leak its status.
+/// And only as data (`Sec-Fetch-Dest: empty`): a service worker or worker script registered
+/// from a relayed URL would run with the proxy's origin (same-origin mode, but dest
+/// `serviceworker`), and with `--serve-app` that origin is the app's.
 fn refuse_fetch_mode(cors: &Cors, headers: &HeaderMap) -> Option<Response> {
-    let mode = headers.get("sec-fetch-mode")?;
-    let allowed = matches!(mode.to_str(), Ok("cors" | "same-origin"));
-    (!allowed).then(|| {
-        cors.refuse(
-            StatusCode::FORBIDDEN,
-            ProxyErrorKind::FetchModeNotAllowed,
-            format!(
-                "Skiff's proxy serves the Skiff app's fetch requests only, not {} requests; open the Skiff app instead",
-                mode.to_str().unwrap_or("such")
-            ),
-        )
-    })
+    let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("such"));
+    let mode_refused =
+        text("sec-fetch-mode").filter(|mode| !matches!(*mode, "cors" | "same-origin"));
+    let dest_refused = text("sec-fetch-dest").filter(|dest| *dest != "empty");
+    let (what, detail) = match (mode_refused, dest_refused) {
+        (Some(mode), _) => ("mode", mode),
+        (None, Some(dest)) => ("destination", dest),
+        (None, None) => return None,
+    };
+    Some(cors.refuse(
+        StatusCode::FORBIDDEN,
+        ProxyErrorKind::FetchModeNotAllowed,
+        format!(
+            "Skiff's proxy serves the Skiff app's fetch requests only, not requests of {what} {detail}; open the Skiff app instead"
+        ),
+    ))
 }
 
 /// Forwards the request to `target`; `body`: an upload's, streamed on (`--allow-push`).
@@ -350,6 +369,10 @@ async fn forward(
         if let Some(value) = request_headers.get(name) {
             upstream = upstream.header(name, value);
         }
+    }
+    // To this host only: reqwest drops `Authorization` when a redirect leaves it.
+    if let Some(credential) = request_headers.get(CREDENTIAL_HEADER) {
+        upstream = upstream.header(header::AUTHORIZATION, credential);
     }
     if let Some(body) = body {
         for name in &UPLOAD_REQUEST_HEADERS {
@@ -396,6 +419,11 @@ async fn forward(
         for value in response.headers().get_all(*name) {
             headers.append(HeaderName::from_static(name), value.clone());
         }
+    }
+    // Never under its own name: the browser would answer a Basic challenge with its login
+    // dialog, on this origin.
+    for value in response.headers().get_all(header::WWW_AUTHENTICATE) {
+        headers.append(HeaderName::from_static(CHALLENGE_HEADER), value.clone());
     }
     for name in UPLOAD_RESPONSE_HEADERS {
         let value = response.headers().get(name).and_then(|v| v.to_str().ok());
@@ -449,7 +477,7 @@ impl Cors {
             .iter()
             .copied()
             .chain(UPLOAD_RESPONSE_HEADERS)
-            .chain([PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER])
+            .chain([PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER, CHALLENGE_HEADER])
             .collect::<Vec<_>>()
             .join(", ");
         headers.insert(

@@ -23,6 +23,8 @@ const PAGE: &str = "<html><script>document.title = 'pwned'; fetch('/steal')</scr
 struct Seen {
     hits: Vec<String>,
     referers: Vec<String>,
+    /// The `Authorization` of each request, by path (`-` for none).
+    authorizations: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -48,6 +50,16 @@ impl Upstream {
             .route("/hop/{n}", get(hop))
             .route("/redirect", get(redirect_to_query))
             .route("/big", get(big))
+            .route(
+                "/challenge",
+                get(|| async {
+                    (
+                        StatusCode::UNAUTHORIZED,
+                        [(header::WWW_AUTHENTICATE, r#"Basic realm="shared""#)],
+                        "log in",
+                    )
+                }),
+            )
             .fallback(|| async { "ok" })
             .layer(axum::middleware::from_fn_with_state(
                 upstream.clone(),
@@ -75,6 +87,12 @@ async fn record(
     {
         let mut seen = upstream.seen.lock().unwrap();
         seen.hits.push(request.uri().path().to_owned());
+        let authorization = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .map_or("-", |v| v.to_str().unwrap_or("?"));
+        seen.authorizations
+            .push((request.uri().path().to_owned(), authorization.to_owned()));
         if let Some(referer) = request.headers().get(header::REFERER) {
             seen.referers
                 .push(referer.to_str().unwrap_or("?").to_owned());
@@ -450,4 +468,177 @@ async fn at_most_the_configured_connections_are_served() {
     )
     .await;
     assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+}
+
+#[tokio::test]
+async fn the_browser_never_sees_a_challenge_and_its_own_authorization_goes_nowhere() {
+    let upstream = Upstream::start().await;
+    let other = Upstream::start().await;
+    let mut config = config_for(&upstream);
+    config
+        .upstream_hosts
+        .push(HostRule::new(&other.addr.to_string()));
+    let proxy = start_proxy(config).await;
+
+    // A Basic challenge comes back under Skiff's name only: no login dialog, no cached login.
+    let challenged = get_through(proxy, &upstream.url("/challenge"), &[]).await;
+    assert_eq!(challenged.status(), 401);
+    assert!(challenged.headers().get("www-authenticate").is_none());
+    assert_eq!(
+        challenged.headers()["x-skiff-www-authenticate"],
+        r#"Basic realm="shared""#
+    );
+    let exposed = challenged.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap();
+    assert!(exposed.contains("x-skiff-www-authenticate"), "{exposed}");
+
+    // What the browser adds itself (a login it cached) is dropped; the app's credential goes
+    // on as Authorization, to the host in the path only (not along a redirect elsewhere).
+    get_through(
+        proxy,
+        &upstream.url("/mine"),
+        &[("authorization", "Basic YnJvd3NlcjpjYWNoZWQ=")],
+    )
+    .await;
+    get_through(
+        proxy,
+        &upstream.url("/theirs"),
+        &[("x-skiff-authorization", "Bearer app-token")],
+    )
+    .await;
+    let elsewhere = other.url("/landed");
+    let redirected = get_through(
+        proxy,
+        &upstream.url(&format!("/redirect?to={elsewhere}")),
+        &[("x-skiff-authorization", "Bearer app-token")],
+    )
+    .await;
+    assert_eq!(redirected.status(), 200);
+    let seen = upstream.seen.lock().unwrap().authorizations.clone();
+    let by_path = |path: &str| {
+        seen.iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, a)| a.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        by_path("/mine"),
+        "-",
+        "the browser's own Authorization went on"
+    );
+    assert_eq!(by_path("/theirs"), "Bearer app-token");
+    assert_eq!(by_path("/redirect"), "Bearer app-token");
+    let other_seen = other.seen.lock().unwrap().authorizations.clone();
+    assert_eq!(other_seen, [("/landed".to_owned(), "-".to_owned())]);
+
+    // The preflight names the app's header, not Authorization.
+    let preflight = client()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{proxy}/{}", upstream.url("/x")),
+        )
+        .header("origin", PAGE_ORIGIN)
+        .header("access-control-request-method", "GET")
+        .send()
+        .await
+        .unwrap();
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("x-skiff-authorization"), "{allowed}");
+    assert!(
+        !allowed.split(", ").any(|h| h == "authorization"),
+        "{allowed}"
+    );
+}
+
+#[tokio::test]
+async fn only_data_fetches_are_served_never_scripts_or_workers() {
+    let upstream = Upstream::start().await;
+    let proxy = start_proxy(config_for(&upstream)).await;
+    for dest in [
+        "serviceworker",
+        "worker",
+        "sharedworker",
+        "script",
+        "document",
+        "iframe",
+    ] {
+        let response = get_through(
+            proxy,
+            &upstream.url("/sw.js"),
+            &[("sec-fetch-mode", "same-origin"), ("sec-fetch-dest", dest)],
+        )
+        .await;
+        assert_eq!(response.status(), 403, "{dest}");
+        assert_eq!(proxy_error(&response), "fetch-mode-not-allowed", "{dest}");
+    }
+    assert!(upstream.hits().is_empty(), "reached: {:?}", upstream.hits());
+    let fetched = get_through(
+        proxy,
+        &upstream.url("/sw.js"),
+        &[("sec-fetch-mode", "cors"), ("sec-fetch-dest", "empty")],
+    )
+    .await;
+    assert_eq!(fetched.status(), 200);
+}
+
+#[tokio::test]
+async fn a_proxy_serving_the_app_takes_writes_from_its_own_origin_only() {
+    let upstream = Upstream::start().await;
+    let app = std::env::temp_dir().join(format!("skiff-own-origin-{}", std::process::id()));
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("index.html"), "<html><head></head></html>").unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy = listener.local_addr().unwrap();
+    let config = Config::from_args(
+        [
+            "--serve-app",
+            app.to_str().unwrap(),
+            "--allow-push",
+            "--public-host",
+            "skiff.corp.example",
+            "--allow-host",
+            &upstream.addr.to_string(),
+        ]
+        .map(str::to_owned),
+    )
+    .unwrap()
+    .unwrap();
+    tokio::spawn(skiff_proxy::serve(listener, config));
+    let post = |origin: &'static str, host: &'static str| {
+        let url = format!("http://{proxy}/{}", upstream.url("/v2/a/blobs/uploads/"));
+        async move {
+            let response = client()
+                .post(url)
+                .header("origin", origin)
+                .header("host", host)
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                proxy_error(&response).to_owned(),
+            )
+        }
+    };
+    // Its own public origin, without --allow-origin.
+    assert_eq!(
+        post("https://skiff.corp.example", "skiff.corp.example")
+            .await
+            .0,
+        200
+    );
+    // Another page on this machine: not without --allow-origin loopback.
+    let (status, kind) = post("http://127.0.0.1:3000", "skiff.corp.example").await;
+    assert_eq!((status, kind.as_str()), (403, "origin-not-allowed"));
+    let (status, kind) = post("https://evil.example", "skiff.corp.example").await;
+    assert_eq!((status, kind.as_str()), (403, "origin-not-allowed"));
+    assert_eq!(
+        upstream.hits(),
+        ["/v2/a/blobs/uploads/"],
+        "only the app's own write went through"
+    );
 }

@@ -13,7 +13,7 @@ use gloo_net::http::{Request, Response};
 use skiff_core::auth::Scope;
 use skiff_core::exchange::{self, Exchange, Method, Purpose};
 use skiff_core::manifest::check_document_size;
-use skiff_core::registry::Route;
+use skiff_core::registry::{credential_goes_to, Route};
 use skiff_core::retry::{Decision, Outcome, RetryAfter, RetryPolicy};
 use skiff_core::session::{AuthSession, AuthStep, TokenRequest};
 use skiff_core::Reference;
@@ -33,6 +33,9 @@ const MAX_AUTH_ROUNDS: u32 = 3;
 /// One registry, one repository, one pull.
 pub struct RegistrySession {
     route: Route,
+    /// The registry the credential belongs to: requests elsewhere (an upload `Location` on a
+    /// storage host) carry none.
+    registry: String,
     auth: RefCell<AuthSession>,
     signal: AbortSignal,
     report: Callback<Exchange>,
@@ -71,6 +74,7 @@ impl RegistrySession {
             .map(|c| auth::login(&c));
         Self {
             route,
+            registry: reference.registry().to_owned(),
             auth: RefCell::new(AuthSession::new(reference.repository(), Vec::new(), login)),
             signal,
             report,
@@ -244,7 +248,10 @@ impl RegistrySession {
         loop {
             rounds += 1;
             let sent = self.auth.borrow().request_auth(now_ms());
-            let authorization = sent.header().map(str::to_owned);
+            let authorization = sent
+                .header()
+                .filter(|_| credential_goes_to(&self.registry, url))
+                .map(str::to_owned);
             let outgoing = Outgoing {
                 method: *method,
                 upstream: url,
@@ -261,7 +268,7 @@ impl RegistrySession {
             } else {
                 self.send_with_retries(&outgoing).await?
             };
-            let challenge = response.headers().get("www-authenticate");
+            let challenge = response.headers().get(self.route.challenge_header());
             let step = self.auth.borrow_mut().handle_response_to(
                 &sent,
                 response.status(),
@@ -473,7 +480,11 @@ impl RegistrySession {
             .cache(web_sys::RequestCache::NoStore);
         let mut sent_headers: Vec<(&str, String)> = extra.to_vec();
         sent_headers.extend(accept.map(|a| ("Accept", a.to_owned())));
-        sent_headers.extend(authorization.clone().map(|a| ("Authorization", a)));
+        sent_headers.extend(
+            authorization
+                .clone()
+                .map(|a| (self.route.credential_header(), a)),
+        );
         for (name, value) in &sent_headers {
             request = request.header(name, value);
         }
@@ -490,7 +501,7 @@ impl RegistrySession {
             id: next_exchange_id(),
             purpose: *purpose,
             method: *method,
-            url: upstream.to_owned(),
+            url: exchange::shown_url(upstream),
             request_headers: sent_headers
                 .iter()
                 .filter_map(|(name, value)| exchange::request_header(name, value))

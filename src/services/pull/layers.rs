@@ -240,6 +240,7 @@ impl Layers<'_> {
         });
         Ok(LayerJob {
             job: 0,
+            route: route.clone(),
             digest: want.layer.digest.clone(),
             size: want.layer.size,
             diff_id: want.diff_id.clone(),
@@ -300,6 +301,7 @@ impl Layers<'_> {
             }
             LayerFailure::Verify(failure) => AppError::Core(failure.into()),
             LayerFailure::Storage { detail } => AppError::Storage(detail),
+            LayerFailure::WorkerDied { detail } => AppError::WorkerDied { detail },
             LayerFailure::Cancelled => AppError::Cancelled,
         };
         match layer.urls.as_ref().map_or(0, Vec::len) {

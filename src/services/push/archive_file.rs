@@ -2,8 +2,11 @@
 //! [`TarIndex`] says which bytes), its images, and a check of every blob against its digest
 //! before anything is uploaded.
 
+use std::collections::BTreeMap;
+
 use skiff_core::push_archive::{
-    docker_save_images, oci_images, ArchivedImage, Layout, Member, TarIndex,
+    docker_save_images, oci_images, ArchiveError, ArchivedImage, Layout, Member, TarIndex,
+    MAX_DOCUMENT_MEMBER,
 };
 use skiff_core::BlobVerifier;
 use wasm_bindgen_futures::JsFuture;
@@ -32,27 +35,56 @@ pub fn slice(file: &web_sys::Blob, first: u64, last: u64) -> Result<web_sys::Blo
         .map_err(|e| AppError::Browser(format!("reading the archive: {}", js_error_text(&e))))
 }
 
-/// The images the archive holds.
+/// The images the archive holds. Only the members its index, manifests and configs name are
+/// read (each at most [`MAX_DOCUMENT_MEMBER`] bytes), found pass by pass: the core's readers
+/// take bytes synchronously, so a pass that meets a member not read yet says which, and the
+/// next pass has it.
 pub async fn images(file: &web_sys::File) -> Result<Vec<ArchivedImage>, AppError> {
     let mut index = TarIndex::new(file.size() as u64);
     while let Some((offset, length)) = index.poll_read() {
         let bytes = read(file, offset, length).await?;
         index.handle_bytes(&bytes).map_err(archive_error)?;
     }
-    let members = index.members().clone();
-    // The small files (index, manifests, configs) are read whole, up front.
-    let mut small = std::collections::BTreeMap::new();
-    for member in members.values().filter(|m| m.size <= 4 << 20) {
-        small.insert(member.offset, read(file, member.offset, member.size).await?);
-    }
-    let read_small = |m: &Member| small.get(&m.offset).cloned().unwrap_or_default();
-    let images = match Layout::of(&members).map_err(archive_error)? {
-        Layout::Oci => oci_images(&members, &read_small(&members["index.json"]), read_small),
-        Layout::DockerSave => {
-            docker_save_images(&members, &read_small(&members["manifest.json"]), read_small)
-        }
+    let members = index.members();
+    let layout = Layout::of(members).map_err(archive_error)?;
+    let top = match layout {
+        Layout::Oci => "index.json",
+        Layout::DockerSave => "manifest.json",
     };
-    images.map_err(archive_error)
+    let mut read_so_far = BTreeMap::new();
+    let mut wanted = vec![members[top].clone()];
+    loop {
+        for member in wanted.drain(..) {
+            if member.size > MAX_DOCUMENT_MEMBER {
+                let file = members
+                    .iter()
+                    .find(|(_, m)| **m == member)
+                    .map_or_else(String::new, |(path, _)| path.clone());
+                return Err(archive_error(ArchiveError::MemberTooBig {
+                    file,
+                    size: member.size,
+                    limit: MAX_DOCUMENT_MEMBER,
+                }));
+            }
+            let bytes = read(file, member.offset, member.size).await?;
+            read_so_far.insert(member.offset, bytes);
+        }
+        let read_member = |m: &Member| match read_so_far.get(&m.offset) {
+            Some(bytes) => bytes.clone(),
+            None => {
+                wanted.push(m.clone());
+                Vec::new()
+            }
+        };
+        let top_bytes = read_so_far[&members[top].offset].clone();
+        let images = match layout {
+            Layout::Oci => oci_images(members, &top_bytes, read_member),
+            Layout::DockerSave => docker_save_images(members, &top_bytes, read_member),
+        };
+        if wanted.is_empty() {
+            return images.map_err(archive_error);
+        }
+    }
 }
 
 /// Every blob of every image hashed against its digest; the first that does not match is

@@ -27,6 +27,11 @@ pub enum OverlayError {
     },
     #[error("layer {layer}: the tar stream is damaged ({detail}); pull the image again to fetch a verified copy")]
     Damaged { layer: usize, detail: String },
+    #[error("layer {layer}: {source}")]
+    Limit {
+        layer: usize,
+        source: crate::tar_limits::TarLimitError,
+    },
     #[error("layer {layer}: entry {path:?} has a type Skiff does not know ({type_byte:?})")]
     UnknownType {
         layer: usize,

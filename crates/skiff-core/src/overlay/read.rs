@@ -7,6 +7,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use super::entry::{normalize, Change, Entry, Kind};
 use super::OverlayError;
 use crate::layer::Compression;
+use crate::tar_limits::{check_path, GuardedRead, TarLimitError, TarLimits};
 
 /// Whether to go on reading the layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,11 +39,21 @@ pub fn for_each_entry(
     bytes: impl Read,
     mut visit: impl FnMut(Change, usize, &mut dyn Read) -> Result<Flow, OverlayError>,
 ) -> Result<(), OverlayError> {
-    let damaged = |e: io::Error| OverlayError::Damaged {
-        layer,
-        detail: e.to_string(),
+    let damaged = |e: io::Error| match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<TarLimitError>())
+    {
+        Some(limit) => OverlayError::Limit {
+            layer,
+            source: limit.clone(),
+        },
+        None => OverlayError::Damaged {
+            layer,
+            detail: e.to_string(),
+        },
     };
-    let mut archive = tar::Archive::new(decompressed(bytes).map_err(damaged)?);
+    let guarded = GuardedRead::new(decompressed(bytes).map_err(damaged)?, TarLimits::default());
+    let mut archive = tar::Archive::new(guarded);
     for (ordinal, item) in archive.entries().map_err(damaged)?.enumerate() {
         let mut item = item.map_err(damaged)?;
         let Some(entry) = entry_of(layer, &item)? else {
@@ -58,6 +69,8 @@ pub fn for_each_entry(
 /// The entry a tar header describes; `None` for the root directory itself.
 fn entry_of<R: Read>(layer: usize, item: &tar::Entry<R>) -> Result<Option<Entry>, OverlayError> {
     let raw_path = String::from_utf8_lossy(&item.path_bytes()).into_owned();
+    check_path(&raw_path, &TarLimits::default())
+        .map_err(|source| OverlayError::Limit { layer, source })?;
     let unsafe_path = |reason| OverlayError::UnsafePath {
         layer,
         path: raw_path.clone(),
@@ -89,6 +102,10 @@ fn entry_of<R: Read>(layer: usize, item: &tar::Entry<R>) -> Result<Option<Entry>
     let raw_link = item
         .link_name_bytes()
         .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    if let Some(target) = &raw_link {
+        check_path(target, &TarLimits::default())
+            .map_err(|source| OverlayError::Limit { layer, source })?;
+    }
     let link = match (kind, raw_link) {
         (Kind::HardLink, Some(target)) => Some(normalize(&target).map_err(unsafe_path)?),
         (Kind::Symlink, Some(target)) => Some(target),
