@@ -12,7 +12,9 @@ app_port=${SKIFF_PORT:-8080}
 proxy_port=${SKIFF_PROXY_PORT:-8787}
 
 cargo build --release -p skiff-proxy
-target/release/skiff-proxy --listen "127.0.0.1:$proxy_port" "$@" &
+# The app's page is named: a proxy started with --allow-push serves only the origins it is told of.
+target/release/skiff-proxy --listen "127.0.0.1:$proxy_port" \
+  --allow-origin "http://127.0.0.1:$app_port" --allow-origin "http://localhost:$app_port" "$@" &
 proxy_pid=$!
 trap 'kill $proxy_pid 2>/dev/null || true' EXIT
 

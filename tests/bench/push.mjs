@@ -70,7 +70,7 @@ function row(bytes, skopeoSeconds, k) {
 }
 
 const app = await serveApp();
-const proxy = await startProxy(['--allow-push', '--allow-host', rig.relay]);
+const proxy = await startProxy(['--allow-push', '--allow-origin', app.url, '--allow-host', rig.relay]);
 const work = mkdtempSync(join(tmpdir(), 'skiff-bench-push-'));
 const header = (what) => {
   console.log(`\n| image | skopeo ${what} | Skiff ${what} | Chromium PSS idle (all / largest) | peak (all / largest) | it costs | Skiff says |`);

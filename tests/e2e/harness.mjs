@@ -32,6 +32,21 @@ const MIME = {
   '.svg': 'image/svg+xml',
 };
 
+/**
+ * The page's Content-Security-Policy as skiff-proxy --serve-app sends it (the core's
+ * page_policy.rs): the app runs under it in every test.
+ */
+export function appPagePolicy(page) {
+  const hashes = [...page.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)]
+    .filter(([, attributes]) => !/ src=/.test(attributes))
+    .map(([, , body]) => ` 'sha256-${createHash('sha256').update(body).digest('base64')}'`)
+    .join('');
+  return `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'${hashes}; `
+    + "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    + "connect-src 'self' http: https: blob:; worker-src 'self'; object-src 'none'; "
+    + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+}
+
 /** Serves dist/ on a free loopback port: the app's own origin, distinct from the proxy's. */
 export async function serveApp() {
   const dist = join(root, 'dist');
@@ -40,7 +55,9 @@ export async function serveApp() {
     const file = join(dist, path === '/' ? 'index.html' : path);
     try {
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
+      const headers = { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' };
+      if (file.endsWith('index.html')) headers['content-security-policy'] = appPagePolicy(body.toString());
+      res.writeHead(200, headers);
       res.end(body);
     } catch {
       res.writeHead(404).end('not found');
@@ -210,7 +227,8 @@ export function useSuite(proxyArgs = []) {
   before(async () => {
     await ensureOutDir();
     suite.app = await serveApp();
-    suite.proxy = await startProxy(proxyArgs);
+    // A proxy that writes (--allow-push) serves only the origins it is told of.
+    suite.proxy = await startProxy(['--allow-origin', suite.app.url, ...proxyArgs]);
     suite.browser = await launchBrowser();
   });
   after(async () => {

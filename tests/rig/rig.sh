@@ -111,10 +111,12 @@ start_auth_registries() {
   token_port=$(free_port)
   cdn_port=$(free_port)
   relay_port=$(free_port)
-  node "$here/services.mjs" "$token_port" "$cdn_port" "$dir/token/key.pem" "$dir/token/cert.pem" \
-    "$dir/registry/data" "$relay_port" "127.0.0.1:$registry_port" > "$dir/services.log" 2>&1 &
-  echo $! > "$dir/services.pid"
   token_registry_port=$(free_port)
+  basic_registry_port=$(free_port)
+  node "$here/services.mjs" "$token_port" "$cdn_port" "$dir/token/key.pem" "$dir/token/cert.pem" \
+    "$dir/registry/data" "$relay_port" "127.0.0.1:$registry_port" \
+    "127.0.0.1:$token_registry_port" "127.0.0.1:$basic_registry_port" > "$dir/services.log" 2>&1 &
+  echo $! > "$dir/services.pid"
   serve_registry token "$token_registry_port" "auth:
   token:
     realm: http://127.0.0.1:$token_port/token
@@ -127,7 +129,6 @@ middleware:
       options:
         baseurl: http://127.0.0.1:$cdn_port/"
   htpasswd -Bbn skiff s3cret-token > "$dir/htpasswd"
-  basic_registry_port=$(free_port)
   serve_registry basic "$basic_registry_port" "auth:
   htpasswd:
     realm: skiff-basic
@@ -468,6 +469,18 @@ corrupt_fixture() {
   corrupt_layer=$layer
 }
 
+# Images built to hurt their readers (tests/rig/hostile_images.py): a decompression bomb and a
+# path 32,000 directories deep.
+build_hostile() {
+  local work="$dir/hostile" name
+  python3 "$here/hostile_images.py" "$work"
+  for name in bomb deep; do
+    push_blob "skiff/$name" "$work/$name.config.json" > /dev/null
+    push_blob "skiff/$name" "$work/$name.layer.gz" > /dev/null
+    put_manifest "skiff/$name" latest application/vnd.docker.distribution.manifest.v2+json "$work/$name.manifest.json"
+  done
+}
+
 start_dockerd() {
   mkdir -p "$dir/docker"
   echo '{}' > "$dir/docker/daemon.json"
@@ -495,6 +508,7 @@ case "$cmd" in
     build_odd
     build_overlay
     build_many
+    build_hostile
     start_dockerd
     cat > "$dir/env.json" <<JSON
 {
@@ -525,7 +539,9 @@ case "$cmd" in
     "overlay": "127.0.0.1:$registry_port/skiff/overlay:latest",
     "many": "127.0.0.1:$registry_port/skiff/many:latest",
     "overlayNext": "127.0.0.1:$registry_port/skiff/overlay:next",
-    "signed": "127.0.0.1:$registry_port/skiff/signed:latest"
+    "signed": "127.0.0.1:$registry_port/skiff/signed:latest",
+    "bomb": "127.0.0.1:$registry_port/skiff/bomb:latest",
+    "deep": "127.0.0.1:$registry_port/skiff/deep:latest"
   }
 }
 JSON

@@ -10,13 +10,18 @@
 //  - a hostile page on the token service's (allowlisted) host, `/hostile/page.html`: HTML whose
 //    script, if it ever ran in the proxy's origin, would call `/hostile/beacon`; both counted.
 //
+//  - "elsewhere", on the CDN's host: an upload session's other host (a storage bucket behind
+//    a registry's upload Location), which authorizes uploads itself (as a signed URL does) and
+//    records whether a client sent it the registry's credentials anyway.
+//
 // Usage: node services.mjs TOKEN_PORT CDN_PORT KEY.pem CERT.pem STORAGE_ROOT RELAY_PORT REGISTRY
+//          TOKEN_REGISTRY BASIC_REGISTRY
 import { createServer, request as httpRequest } from 'node:http';
 import { createReadStream, readFileSync, statSync } from 'node:fs';
 import { createPrivateKey, randomUUID, sign } from 'node:crypto';
 import { join, normalize } from 'node:path';
 
-const [tokenPort, cdnPort, keyPath, certPath, storageRoot, relayPort, registry] = process.argv.slice(2);
+const [tokenPort, cdnPort, keyPath, certPath, storageRoot, relayPort, openRegistry, tokenRegistry, basicRegistry] = process.argv.slice(2);
 const key = createPrivateKey(readFileSync(keyPath));
 const certDer = readFileSync(certPath, 'utf8').replace(/-----[^-]+-----|\s/g, '');
 
@@ -41,6 +46,10 @@ const defaults = {
   // When set (an origin such as http://127.0.0.1:PORT), the relay's tag pages link to the next
   // page on that origin instead: a registry sending a client's credentials elsewhere.
   tagLinkOrigin: null,
+  // Which registry the relay fronts: 'open' (default), 'token' or 'basic'.
+  relayTo: 'open',
+  // Upload sessions' Location names the CDN's host ("elsewhere") instead of the relay.
+  uploadsElsewhere: false,
   // { match, probability, seed, kinds }: that share of matching responses breaks, at random
   // (seeded, so a run repeats), in one of `kinds` (default the first three): 'status503' (a
   // burst: the retry of that URL gets a 503 too), 'reset' mid-body, 'earlyEnd' (a clean end
@@ -51,7 +60,7 @@ const defaults = {
 let config = { ...defaults };
 const freshStats = () => ({
   tokenRequests: 0, tokenRequestsWithCredentials: 0, tokenAuthorizations: [], cdnRequests: {}, cdnRanges: {}, cdnRejectedAuthorization: 0,
-  relayRequests: {}, hostileRequests: {}, strayRequests: [], chaos: { status503: 0, reset: 0, earlyEnd: 0, corrupt: 0, status429: 0, passed: 0 },
+  relayRequests: {}, hostileRequests: {}, strayRequests: [], elsewhereRequests: [], chaos: { status503: 0, reset: 0, earlyEnd: 0, corrupt: 0, status429: 0, passed: 0 },
 });
 let stats = freshStats();
 
@@ -170,6 +179,7 @@ createServer(async (req, res) => {
 
 createServer(async (req, res) => {
   if ((await control(req, res)) !== false) return;
+  if (req.url.startsWith('/elsewhere/')) return elsewhere(req, res);
   const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (req.headers.authorization) {
     // What S3 says when a signed URL also carries Authorization.
@@ -229,9 +239,10 @@ createServer(async (req, res) => {
   if (config.paginateTags && path.endsWith('/tags/list')) return paginateTags(req, res, path);
   if (fault?.breakUploadAfter !== undefined) return breakUpload(req, res, fault);
   const headers = relayedHeaders(req);
-  const upstream = httpRequest({ host: '127.0.0.1', port: Number(registry.split(':')[1]), method: req.method, path: req.url, headers });
+  const upstream = httpRequest({ host: '127.0.0.1', port: registryPort(), method: req.method, path: req.url, headers });
   upstream.on('error', () => res.destroy());
   upstream.on('response', (answer) => {
+    answer.headers = uploadsElsewhere(answer.headers, req.headers.host);
     if (fault?.replaceBody !== undefined) {
       const { 'docker-content-digest': _, 'content-length': __, ...kept } = answer.headers;
       res.writeHead(answer.statusCode, { ...kept, ...fault.headers });
@@ -260,8 +271,50 @@ createServer(async (req, res) => {
   req.pipe(upstream);
 }).listen(Number(relayPort), '127.0.0.1');
 
+/** The registry the relay fronts now. */
+function relayTarget() {
+  return { open: openRegistry, token: tokenRegistry, basic: basicRegistry }[config.relayTo] ?? openRegistry;
+}
+
+function registryPort() {
+  return Number(relayTarget().split(':')[1]);
+}
+
+/** An upload answer's Location moved to the "elsewhere" host, when so configured. */
+function uploadsElsewhere(headers, relayHost) {
+  const location = headers.location;
+  if (!config.uploadsElsewhere || !location?.includes('/blobs/uploads/')) return headers;
+  const url = new URL(location, `http://${relayHost}`);
+  return { ...headers, location: `http://127.0.0.1:${cdnPort}/elsewhere${url.pathname}${url.search}` };
+}
+
+/** The other host of an upload session: records the Authorization a client sent (there should
+ * be none), then forwards to the relay's registry with credentials of its own. */
+function elsewhere(req, res) {
+  const path = req.url.slice('/elsewhere'.length);
+  stats.elsewhereRequests.push({ method: req.method, authorization: req.headers.authorization?.split(' ')[0] ?? null });
+  const repository = /^\/v2\/(.+)\/blobs\/uploads\//.exec(path)?.[1] ?? '';
+  const authorization = config.relayTo === 'basic'
+    ? `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`
+    : `Bearer ${jwt(USER, [{ type: 'repository', name: repository, actions: ['pull', 'push'] }], 300)}`;
+  const { authorization: _, ...kept } = req.headers;
+  const headers = { ...kept, host: `127.0.0.1:${relayPort}`, authorization };
+  const upstream = httpRequest({ host: '127.0.0.1', port: registryPort(), method: req.method, path, headers });
+  upstream.on('error', () => res.destroy());
+  upstream.on('response', (answer) => {
+    res.writeHead(answer.statusCode, uploadsElsewhere(answer.headers, `127.0.0.1:${relayPort}`));
+    answer.pipe(res);
+  });
+  req.pipe(upstream);
+}
+
 function hostile(req, res, path) {
   stats.hostileRequests[path] = (stats.hostileRequests[path] ?? 0) + 1;
+  if (path === '/hostile/sw.js') {
+    // A service worker that, once registered on the app's origin, would answer its pages.
+    res.writeHead(200, { 'content-type': 'text/javascript' });
+    return res.end("self.addEventListener('fetch', (e) => e.respondWith(new Response('<title>pwned</title>', { headers: { 'content-type': 'text/html' } })));");
+  }
   if (path === '/hostile/page.html') {
     res.writeHead(200, { 'content-type': 'text/html' });
     return res.end("<html><head><title>hostile</title></head><body><script>document.title = 'pwned'; fetch('/hostile/beacon')</script></body></html>");
@@ -273,7 +326,7 @@ function hostile(req, res, path) {
 /** The request's headers for the registry. Uploads keep the relay's name as `Host`: the
  * registry builds the session's `Location` from it, so the upload stays on the relay. */
 function relayedHeaders(req) {
-  return { ...req.headers, host: req.url.includes('/blobs/uploads/') ? req.headers.host : registry };
+  return { ...req.headers, host: req.url.includes('/blobs/uploads/') ? req.headers.host : relayTarget() };
 }
 
 /** Passes the first bytes of an upload's body on (none for 0), then drops both connections: an
@@ -281,7 +334,7 @@ function relayedHeaders(req) {
 function breakUpload(req, res, fault) {
   stats.brokenUploads = (stats.brokenUploads ?? 0) + 1;
   const headers = relayedHeaders(req);
-  const upstream = httpRequest({ host: '127.0.0.1', port: Number(registry.split(':')[1]), method: req.method, path: req.url, headers });
+  const upstream = httpRequest({ host: '127.0.0.1', port: registryPort(), method: req.method, path: req.url, headers });
   upstream.on('error', () => {});
   let seen = 0;
   // Nothing of the body passes: the registry sees the request start and the connection go.
@@ -338,7 +391,7 @@ function breakBody(answer, res, fault) {
 
 async function paginateTags(req, res, path) {
   const query = new URL(req.url, 'http://x').searchParams;
-  const upstream = await fetch(`http://${registry}${path}`, { headers: { authorization: req.headers.authorization ?? '' } });
+  const upstream = await fetch(`http://${relayTarget()}${path}`, { headers: { authorization: req.headers.authorization ?? '' } });
   if (!upstream.ok) {
     res.writeHead(upstream.status, { 'content-type': 'application/json' });
     return res.end(await upstream.text());

@@ -48,6 +48,7 @@ pub mod manifest;
 pub mod manifest_check;
 pub mod media_type;
 pub mod overlay;
+pub mod page_policy;
 pub mod platform;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod properties;

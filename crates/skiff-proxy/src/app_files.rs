@@ -7,6 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
+use skiff_core::page_policy::app_page_policy;
 
 /// Longest path accepted: the app's file names are short.
 const MAX_PATH: usize = 256;
@@ -32,11 +33,13 @@ impl AppFiles {
         let Some(file) = self.resolve(path) else {
             return plain(StatusCode::NOT_FOUND, "no such file in the Skiff app\n");
         };
+        let is_page = file.file_name() == Some("index.html".as_ref());
         let body = match tokio::fs::read(&file).await {
-            Ok(body) if file.file_name() == Some("index.html".as_ref()) => same_origin_page(body),
+            Ok(body) if is_page => same_origin_page(body),
             Ok(body) => body,
             Err(_) => return plain(StatusCode::NOT_FOUND, "no such file in the Skiff app\n"),
         };
+        let policy = is_page.then(|| app_page_policy(&String::from_utf8_lossy(&body)));
         let length = body.len();
         let mut response = Response::new(if method == Method::HEAD {
             Body::empty()
@@ -57,6 +60,9 @@ impl AppFiles {
             HeaderValue::from_static("no-referrer"),
         );
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        if let Some(value) = policy.and_then(|p| HeaderValue::from_str(&p).ok()) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
         response
     }
 
