@@ -20,10 +20,14 @@ fn local_storage() -> Option<web_sys::Storage> {
 /// The proxy the user last used here; else this origin when skiff-proxy serves the app
 /// (`--serve-app` marks the page), else the local proxy `scripts/serve.sh` starts.
 pub fn saved_proxy() -> String {
-    local_storage()
-        .and_then(|s| s.get_item(PROXY_KEY).ok()?)
-        .or_else(same_origin_proxy)
-        .unwrap_or_else(|| DEFAULT_PROXY.to_owned())
+    let saved = local_storage().and_then(|s| s.get_item(PROXY_KEY).ok()?);
+    match (saved, same_origin_proxy()) {
+        // The old default (a separate proxy on 8787) is what `scripts/serve.sh` now serves
+        // on the page's own origin.
+        (Some(saved), Some(own)) if saved == DEFAULT_PROXY => own,
+        (Some(saved), _) => saved,
+        (None, own) => own.unwrap_or_else(|| DEFAULT_PROXY.to_owned()),
+    }
 }
 
 fn same_origin_proxy() -> Option<String> {

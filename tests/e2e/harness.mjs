@@ -120,8 +120,8 @@ export async function launchBrowser() {
 }
 
 /** A fresh page whose console errors are kept for failure messages. */
-export async function newPage(browser) {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 } });
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1100, height: 900 }, ...options });
   const page = await context.newPage();
   page.consoleErrors = [];
   page.on('console', (msg) => msg.type() === 'error' && page.consoleErrors.push(msg.text()));
