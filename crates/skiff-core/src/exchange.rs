@@ -184,6 +184,26 @@ pub fn shown_url(url: &str) -> String {
     }
 }
 
+/// As [`shown_url`], except that a token request keeps the two parameters Skiff itself puts
+/// there from the challenge, `service` and `scope` (what is asked for, never a secret), and
+/// only those.
+pub fn shown_url_for(purpose: Purpose, url: &str) -> String {
+    let Some((base, query)) = url.split_once('?').filter(|_| purpose == Purpose::Token) else {
+        return shown_url(url);
+    };
+    let query = query.split('#').next().unwrap_or_default();
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| pair.starts_with("service=") || pair.starts_with("scope="))
+        .collect();
+    let dropped = query.split('&').count() > kept.len();
+    match (kept.is_empty(), dropped) {
+        (true, _) => shown_url(url),
+        (false, false) => format!("{base}?{}", kept.join("&")),
+        (false, true) => format!("{base}?{}&…", kept.join("&")),
+    }
+}
+
 /// A request header as the log shows it: `Authorization` by its scheme and length only, a few
 /// others as they are, the rest not at all.
 pub fn request_header(name: &str, value: &str) -> Option<Header> {
@@ -326,7 +346,21 @@ pub(crate) mod tests {
         ];
         for (url, shown) in table {
             assert_eq!(shown_url(url), shown);
+            assert_eq!(shown_url_for(Purpose::Upload, url), shown);
         }
+        let token = "https://auth.example/token?scope=repository%3Aa%3Apull&service=reg&sig=x";
+        assert_eq!(
+            shown_url_for(Purpose::Token, token),
+            "https://auth.example/token?scope=repository%3Aa%3Apull&service=reg&…"
+        );
+        assert_eq!(
+            shown_url_for(Purpose::Token, "https://auth.example/token?service=reg"),
+            "https://auth.example/token?service=reg"
+        );
+        assert_eq!(
+            shown_url_for(Purpose::Token, "https://auth.example/t?k=secret"),
+            "https://auth.example/t?…"
+        );
     }
 
     #[test]

@@ -501,7 +501,7 @@ impl RegistrySession {
             id: next_exchange_id(),
             purpose: *purpose,
             method: *method,
-            url: exchange::shown_url(upstream),
+            url: exchange::shown_url_for(*purpose, upstream),
             request_headers: sent_headers
                 .iter()
                 .filter_map(|(name, value)| exchange::request_header(name, value))
