@@ -15,7 +15,7 @@
 # (src/services/prefs.rs lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --test
 speed_mb=${1:-1024}
 memory_mb=${2:-3072}
 runs=${3:-3}

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tag=${1:-skiff:latest}
-scripts/setup.sh
+scripts/setup.sh --test
 say() { printf '\033[1mcontainer:\033[0m %s\n' "$*"; }
 
 say "building skiff-proxy for x86_64-unknown-linux-musl (static)"

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# Installs everything Skiff's build, app and tests need, skipping what is already there.
-# Safe to run again; scripts/serve.sh and scripts/test.sh call it first.
+# Installs what Skiff needs, skipping what is already there. Safe to run again.
+#
+#   scripts/setup.sh          what building and serving need: the wasm32 target, trunk and
+#                             wasm-bindgen-cli (scripts/serve.sh calls this)
+#   scripts/setup.sh --test   also what the tests need: the browsers, the real registry, docker
+#                             and podman, the image tools, geckodriver, playwright-core
+#                             (scripts/test.sh, scripts/bench.sh and scripts/container.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for_tests=false
+[[ "${1:-}" == "--test" ]] && for_tests=true
 
 TRUNK_VERSION=0.21.14
 # Drives Debian's firefox-esr in the Firefox end-to-end tests (tests/e2e/firefox.test.mjs).
@@ -12,6 +19,25 @@ WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.to
 [[ -n "$WASM_BINDGEN_VERSION" ]] || { echo "setup: no exact wasm-bindgen pin in Cargo.toml" >&2; exit 1; }
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+
+install_serving() {
+  if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+  fi
+  if [[ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]]; then
+    say "installing trunk $TRUNK_VERSION (takes ~8 minutes)"
+    cargo install --locked trunk --version "$TRUNK_VERSION" -j"$(nproc)"
+  fi
+  if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes ~4 minutes)"
+    # Not --locked: its lock file names a dependency version missing from the registry (docs/facts.md §6).
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" -j"$(nproc)"
+  fi
+}
+
+install_serving
+$for_tests || exit 0
 
 # Debian packages: the browsers, the real registry, docker and podman, the image tools.
 declare -A APT_FOR=(
@@ -48,22 +74,10 @@ if ((${#missing[@]})); then
   apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-for target in wasm32-unknown-unknown x86_64-unknown-linux-musl; do
-  if ! rustup target list --installed | grep -qx "$target"; then
-    say "adding the $target target"
-    rustup target add "$target"
-  fi
-done
-
-if [[ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]]; then
-  say "installing trunk $TRUNK_VERSION (takes ~8 minutes)"
-  cargo install --locked trunk --version "$TRUNK_VERSION" -j"$(nproc)"
-fi
-
-if [[ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]]; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (takes ~4 minutes)"
-  # Not --locked: its lock file names a dependency version missing from the registry (docs/facts.md §6).
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" -j"$(nproc)"
+# The container image's static binary.
+if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+  say "adding the x86_64-unknown-linux-musl target"
+  rustup target add x86_64-unknown-linux-musl
 fi
 
 if [[ "$(geckodriver --version 2>/dev/null | head -n 1)" != "geckodriver $GECKODRIVER_VERSION" ]]; then

@@ -2,12 +2,30 @@
 # Runs every Skiff test on real parts: formatting and lints (host and wasm32), unit tests, the
 # proxy against a real registry, and the end-to-end tests in headless Chromium and Firefox with
 # the rig's registry, dockerd and podman. Installs what is missing first.
+#
+#   scripts/test.sh           everything (what CI runs)
+#   scripts/test.sh --quick   daily work: formatting, lints, unit and property tests only
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-$(nproc)}
+
+if [[ "${1:-}" == "--quick" ]]; then
+  scripts/setup.sh
+  step "cargo fmt --check"
+  cargo fmt --all --check
+  step "clippy (host)"
+  cargo clippy --workspace --all-targets -- -D warnings
+  step "clippy (wasm32)"
+  cargo clippy --target wasm32-unknown-unknown -p skiff -p skiff-core --all-targets -- -D warnings
+  step "unit and property tests"
+  cargo test --workspace --lib --bins
+  cargo test -p skiff-proxy --test properties
+  exit 0
+fi
+
+scripts/setup.sh --test
 
 step "cargo fmt --check"
 cargo fmt --all --check

@@ -130,30 +130,6 @@ fn find<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
         .map(|h| h.value.as_str())
 }
 
-/// Response headers a newcomer learns from; the rest (dates, servers, caching) is noise.
-/// (Not `location`: an upload session's URL can be a capability, e.g. a signed storage URL.)
-const RESPONSE_HEADERS: [&str; 18] = [
-    "www-authenticate",
-    "docker-content-digest",
-    "content-type",
-    "content-length",
-    "content-range",
-    "accept-ranges",
-    "link",
-    "retry-after",
-    "ratelimit-limit",
-    "ratelimit-remaining",
-    "ratelimit-reset",
-    "docker-ratelimit-source",
-    "docker-distribution-api-version",
-    "oci-filters-applied",
-    // What an upload session holds, and its id.
-    "range",
-    "docker-upload-uuid",
-    crate::proxy_protocol::REDIRECTED_TO_HEADER,
-    crate::proxy_protocol::PROXY_ERROR_HEADER,
-];
-
 /// The headers of an answer worth showing, lower-cased names, in the order given. The
 /// challenge the proxy relays under its own name is shown as the registry sent it.
 pub fn response_headers<'a>(all: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Header> {
@@ -167,7 +143,7 @@ pub fn response_headers<'a>(all: impl IntoIterator<Item = (&'a str, &'a str)>) -
             };
             (name, value)
         })
-        .filter(|(name, _)| RESPONSE_HEADERS.contains(&name.as_str()))
+        .filter(|(name, _)| crate::proxy_protocol::shown_response_header(name))
         .map(|(name, value)| Header {
             name,
             value: value.to_owned(),

@@ -16,6 +16,63 @@ pub const CREDENTIAL_HEADER: &str = "x-skiff-authorization";
 /// challenge on the app's origin opens its own login dialog and replays what was typed there.
 pub const CHALLENGE_HEADER: &str = "x-skiff-www-authenticate";
 
+/// Response headers the proxy relays from the upstream and exposes to the page's scripts (the
+/// challenge goes under [`CHALLENGE_HEADER`] instead). The explorer shows those that teach
+/// something: [`shown_response_header`].
+pub const RELAYED_RESPONSE_HEADERS: [&str; 18] = [
+    "content-type",
+    "content-length",
+    "content-range",
+    "accept-ranges",
+    "docker-content-digest",
+    "docker-distribution-api-version",
+    "link",
+    "etag",
+    "last-modified",
+    "retry-after",
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "docker-ratelimit-source",
+    // Upload answers (with `--allow-push`).
+    "location",
+    "range",
+    "docker-upload-uuid",
+    "oci-chunk-min-length",
+];
+
+/// Whether the explorer shows a response header (lower-case name): the relayed ones that teach
+/// something, the challenge, and the proxy's own. Never `location`: an upload session's URL
+/// can be a capability (a signed storage URL); dates and validators are noise.
+pub fn shown_response_header(name: &str) -> bool {
+    let relayed = RELAYED_RESPONSE_HEADERS.contains(&name)
+        && !matches!(
+            name,
+            "location" | "etag" | "last-modified" | "oci-chunk-min-length"
+        );
+    relayed
+        || matches!(name, "www-authenticate")
+        || [PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER].contains(&name)
+}
+
+/// An upload session's `Location` (relative or absolute, as the upstream at `upstream` sent it)
+/// as the proxy hands it to the page: `/` followed by the absolute upstream URL, so the page's
+/// next request reaches the session through the proxy. `None` for what is not http(s).
+pub fn location_through_proxy(upstream: &url::Url, location: &str) -> Option<String> {
+    let absolute = upstream.join(location).ok()?;
+    matches!(absolute.scheme(), "http" | "https").then(|| format!("/{absolute}"))
+}
+
+/// The upstream URL of an upload session's `Location` as the page received it: through Skiff's
+/// proxy, `/` followed by the absolute upstream URL ([`location_through_proxy`]); directly, the
+/// registry's own (perhaps relative) URL, unchanged.
+pub fn upstream_location(location: &str) -> &str {
+    match location.strip_prefix('/') {
+        Some(rest) if rest.starts_with("http://") || rest.starts_with("https://") => rest,
+        _ => location,
+    }
+}
+
 /// Why the proxy answered a request itself instead of relaying the upstream's answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ProxyErrorKind {
@@ -127,6 +184,52 @@ mod tests {
             Ok(ProxyErrorKind::HostNotAllowed)
         );
         assert!("nonsense".parse::<ProxyErrorKind>().is_err());
+    }
+
+    #[test]
+    fn upload_locations_go_through_the_proxy_and_back() {
+        let upstream: url::Url = "https://reg.example/v2/app/blobs/uploads/".parse().unwrap();
+        let table = [
+            (
+                "/v2/app/blobs/uploads/u1?_state=abc",
+                Some("/https://reg.example/v2/app/blobs/uploads/u1?_state=abc"),
+            ),
+            (
+                "https://storage.example/up/u1",
+                Some("/https://storage.example/up/u1"),
+            ),
+            ("u2", Some("/https://reg.example/v2/app/blobs/uploads/u2")),
+            ("javascript:alert(1)", None),
+        ];
+        for (location, expected) in table {
+            let proxied = location_through_proxy(&upstream, location);
+            assert_eq!(proxied.as_deref(), expected, "{location}");
+            if let Some(proxied) = proxied {
+                assert_eq!(
+                    upstream_location(&proxied),
+                    upstream.join(location).unwrap().as_str()
+                );
+            }
+        }
+        assert_eq!(
+            upstream_location("/v2/a/blobs/uploads/u"),
+            "/v2/a/blobs/uploads/u"
+        );
+    }
+
+    #[test]
+    fn the_explorer_shows_what_teaches_and_never_a_location() {
+        for shown in [
+            "docker-content-digest",
+            "www-authenticate",
+            "range",
+            PROXY_ERROR_HEADER,
+        ] {
+            assert!(shown_response_header(shown), "{shown}");
+        }
+        for hidden in ["location", "etag", "set-cookie", "date"] {
+            assert!(!shown_response_header(hidden), "{hidden}");
+        }
     }
 
     #[test]

@@ -10,16 +10,15 @@ use axum::response::Response;
 use axum::Router;
 
 use skiff_core::proxy_protocol::{
-    ProxyErrorKind, CHALLENGE_HEADER, CREDENTIAL_HEADER, PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER,
+    location_through_proxy, ProxyErrorKind, CHALLENGE_HEADER, CREDENTIAL_HEADER,
+    PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER, RELAYED_RESPONSE_HEADERS,
 };
 
 use crate::access_log::{Entry, LogFormat};
 use crate::allow::{Scheme, Target};
 use crate::app_files::AppFiles;
 use crate::net::{CheckedResolver, PrivateAddress};
-use crate::writes::{
-    location_through_proxy, UPLOAD_REQUEST_HEADERS, UPLOAD_RESPONSE_HEADERS, WRITE_METHODS,
-};
+use crate::writes::{UPLOAD_REQUEST_HEADERS, WRITE_METHODS};
 use crate::Config;
 
 /// Request headers passed upstream; everything else (cookies, origin, referer, and an
@@ -30,24 +29,6 @@ const FORWARDED_REQUEST_HEADERS: &[HeaderName] = &[
     header::RANGE,
     header::IF_NONE_MATCH,
     header::IF_RANGE,
-];
-
-/// Response headers passed back to the browser, and exposed to its scripts.
-const PASSED_RESPONSE_HEADERS: &[&str] = &[
-    "content-type",
-    "content-length",
-    "content-range",
-    "accept-ranges",
-    "docker-content-digest",
-    "docker-distribution-api-version",
-    "link",
-    "etag",
-    "last-modified",
-    "retry-after",
-    "ratelimit-limit",
-    "ratelimit-remaining",
-    "ratelimit-reset",
-    "docker-ratelimit-source",
 ];
 
 /// Set on every answer, so that nothing relayed can act in the proxy's origin: a page an upstream
@@ -415,7 +396,10 @@ async fn forward(
 
     let mut builder = Response::builder().status(response.status().as_u16());
     let headers = builder.headers_mut().expect("a fresh builder has headers");
-    for name in PASSED_RESPONSE_HEADERS {
+    for name in RELAYED_RESPONSE_HEADERS
+        .iter()
+        .filter(|name| **name != "location")
+    {
         for value in response.headers().get_all(*name) {
             headers.append(HeaderName::from_static(name), value.clone());
         }
@@ -425,15 +409,10 @@ async fn forward(
     for value in response.headers().get_all(header::WWW_AUTHENTICATE) {
         headers.append(HeaderName::from_static(CHALLENGE_HEADER), value.clone());
     }
-    for name in UPLOAD_RESPONSE_HEADERS {
-        let value = response.headers().get(name).and_then(|v| v.to_str().ok());
-        let value = match (name, value) {
-            ("location", Some(location)) => location_through_proxy(&url, location),
-            (_, value) => value.map(str::to_owned),
-        };
-        if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
-            headers.insert(HeaderName::from_static(name), value);
-        }
+    let location = response.headers().get(header::LOCATION);
+    let location = location.and_then(|v| location_through_proxy(&url, v.to_str().ok()?));
+    if let Some(value) = location.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        headers.insert(header::LOCATION, value);
     }
     if shown_host(response.url()) != shown {
         if let Ok(value) = HeaderValue::from_str(&shown_host(response.url())) {
@@ -473,10 +452,9 @@ impl Cors {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
         }
         headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-        let exposed = PASSED_RESPONSE_HEADERS
+        let exposed = RELAYED_RESPONSE_HEADERS
             .iter()
             .copied()
-            .chain(UPLOAD_RESPONSE_HEADERS)
             .chain([PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER, CHALLENGE_HEADER])
             .collect::<Vec<_>>()
             .join(", ");

@@ -3,6 +3,7 @@
 //! from an archive or streamed from a copy's source; and a manifest as its exact bytes.
 
 use skiff_core::exchange::{Method, Purpose};
+use skiff_core::proxy_protocol::upstream_location;
 use skiff_core::push_archive::ArchivedImage;
 use skiff_core::registry::{api_base, blob_url, manifest_url};
 use skiff_core::upload::{Answer, BlobUpload, UploadRequest, Uploaded};
@@ -121,7 +122,9 @@ pub async fn push_blob(
                     return Err(error_for(&response, &what).await);
                 }
                 let headers = response.headers();
-                let location = headers.get("location").map(|l| upstream_location(&l));
+                let location = headers
+                    .get("location")
+                    .map(|l| upstream_location(&l).to_owned());
                 let range = headers.get("range");
                 let answer = Answer {
                     status,
@@ -193,16 +196,5 @@ pub async fn put_manifest(
             "the registry stored the manifest as {said}, but its bytes are {digest}"
         ))),
         _ => Ok(digest),
-    }
-}
-
-/// The upstream URL of an upload session: through Skiff's proxy, `Location` is `/` followed by
-/// the upstream's absolute URL; directly, it is the registry's own (perhaps relative) path.
-fn upstream_location(location: &str) -> String {
-    match location.strip_prefix('/') {
-        Some(rest) if rest.starts_with("http://") || rest.starts_with("https://") => {
-            rest.to_owned()
-        }
-        _ => location.to_owned(),
     }
 }
