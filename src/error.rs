@@ -45,7 +45,7 @@ pub enum AppError {
     BadCredentials { service: String },
 
     #[error("{0}")]
-    ManifestMismatch(#[from] skiff_core::manifest_check::ManifestMismatch),
+    ManifestMismatch(#[from] skiff_core::image::manifest_check::ManifestMismatch),
 
     #[error("the archive is corrupt: {path} does not match its digest ({detail}). Nothing was uploaded; save or download the archive again.")]
     CorruptArchive { path: String, detail: String },
@@ -95,7 +95,7 @@ pub enum AppError {
     #[error("{what}: {source}")]
     Auth {
         what: String,
-        source: skiff_core::session::AuthError,
+        source: skiff_core::protocol::session::AuthError,
     },
 
     #[error("you cancelled the pull; nothing was saved")]

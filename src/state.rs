@@ -132,7 +132,7 @@ impl Credentials {
     /// `None` when no username was given: pull anonymously.
     pub fn if_given(&self) -> Option<Credentials> {
         (!self.username.trim().is_empty()).then(|| Credentials {
-            registry: skiff_core::reference::normalize_registry(self.registry.trim()),
+            registry: skiff_core::image::reference::normalize_registry(self.registry.trim()),
             username: self.username.trim().to_owned(),
             password: self.password.clone(),
         })
@@ -140,7 +140,7 @@ impl Credentials {
 
     /// Whether these credentials may be sent to `registry` (a normalized host).
     pub fn belong_to(&self, registry: &str) -> bool {
-        skiff_core::reference::normalize_registry(self.registry.trim()) == registry
+        skiff_core::image::reference::normalize_registry(self.registry.trim()) == registry
     }
 }
 
@@ -182,7 +182,7 @@ pub enum TagsView {
     },
 }
 
-pub use skiff_core::exchange::Exchange;
+pub use skiff_core::explorer::exchange::Exchange;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {

@@ -16,7 +16,7 @@ use super::tag_list::TagList;
 use crate::services::link::ViewLink;
 use crate::services::{prefs, pull, tags};
 use crate::state::{Action, Credentials, Phase, State};
-use skiff_core::reference::PullInput;
+use skiff_core::image::reference::PullInput;
 
 #[function_component(App)]
 pub fn app() -> Html {

@@ -1,6 +1,6 @@
 use yew::prelude::*;
 
-use skiff_core::layer::UnpackLimits;
+use skiff_core::transfer::layer::UnpackLimits;
 
 use super::human_bytes;
 use crate::services::prefs;

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::BTreeSet;
 
 use js_sys::IteratorNext;
-use skiff_core::cache::{CacheIndex, CacheTooSmall};
+use skiff_core::transfer::cache::{CacheIndex, CacheTooSmall};
 use skiff_core::Digest;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;

@@ -1,7 +1,7 @@
 //! How a blob's bytes are checked on their way to storage: as downloaded (digest and size), or
 //! decompressed (digest and size of the compressed bytes, and the diff ID of the result).
 
-use skiff_core::layer::{LayerUnpacker, UnpackLimits};
+use skiff_core::transfer::layer::{LayerUnpacker, UnpackLimits};
 use skiff_core::{BlobVerifier, Digest};
 
 /// Proof that a blob's bytes passed every check. Only [`Check::finish`] makes one, and

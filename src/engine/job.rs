@@ -3,9 +3,9 @@
 //! left in `partial/` are verified again and continued with `Range`. Every decision (retry,
 //! backoff, resume, restart after a corrupt download) is the core's; this only moves bytes.
 
-use skiff_core::proxy_protocol::ProxyErrorKind;
-use skiff_core::resume::{ResumeAccepted, ResumeState};
-use skiff_core::retry::{Decision, GiveUp, Outcome, RetryAfter, RetryPolicy};
+use skiff_core::protocol::proxy_protocol::ProxyErrorKind;
+use skiff_core::protocol::resume::{ResumeAccepted, ResumeState};
+use skiff_core::protocol::retry::{Decision, GiveUp, Outcome, RetryAfter, RetryPolicy};
 use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
 use super::check::{Check, Verified};
@@ -500,7 +500,7 @@ fn storage(error: StorageError) -> LayerFailure {
     }
 }
 
-fn resume_failure(error: skiff_core::resume::ResumeError) -> LayerFailure {
+fn resume_failure(error: skiff_core::protocol::resume::ResumeError) -> LayerFailure {
     LayerFailure::Resume {
         reason: error.to_string(),
     }
@@ -528,7 +528,7 @@ pub async fn http_facts(response: &Response) -> HttpFacts {
     };
     HttpFacts {
         status: response.status(),
-        proxy_error: header(skiff_core::proxy_protocol::PROXY_ERROR_HEADER),
+        proxy_error: header(skiff_core::protocol::proxy_protocol::PROXY_ERROR_HEADER),
         body: body.chars().take(MAX_ERROR_BODY).collect(),
         retry_after: header("retry-after"),
         ratelimit_limit: header("ratelimit-limit"),

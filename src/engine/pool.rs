@@ -25,7 +25,7 @@ pub enum JobEvent {
         received: u64,
     },
     /// A request the job made (reported again when its body ended).
-    Exchange(Box<skiff_core::exchange::Exchange>),
+    Exchange(Box<skiff_core::explorer::exchange::Exchange>),
     /// The registry answered 401: call [`Pool::authorize`] with a fresh header (or `None`).
     NeedsAuthorization {
         job: u32,

@@ -111,7 +111,7 @@ pub struct LayerJob {
     pub sources: Vec<Source>,
     /// How the sources are reached: which header carries the credential, which the challenge.
     #[serde(default)]
-    pub route: skiff_core::registry::Route,
+    pub route: skiff_core::protocol::registry::Route,
     pub settings: JobSettings,
 }
 
@@ -154,7 +154,7 @@ pub struct JobSettings {
     pub max_attempts: u32,
     /// What a layer stored uncompressed may unpack to.
     #[serde(default)]
-    pub unpack_limits: skiff_core::layer::UnpackLimits,
+    pub unpack_limits: skiff_core::transfer::layer::UnpackLimits,
 }
 
 impl Default for JobSettings {
@@ -165,7 +165,7 @@ impl Default for JobSettings {
             progress_interval_ms: 100,
             stall_timeout_ms: 60_000,
             max_attempts: 5,
-            unpack_limits: skiff_core::layer::UnpackLimits::default(),
+            unpack_limits: skiff_core::transfer::layer::UnpackLimits::default(),
         }
     }
 }
@@ -187,7 +187,7 @@ pub enum ToPage {
     /// A request the worker made, for the request log.
     Exchange {
         job: u32,
-        exchange: Box<skiff_core::exchange::Exchange>,
+        exchange: Box<skiff_core::explorer::exchange::Exchange>,
     },
     /// The registry answered 401: the page renews its token and answers with
     /// [`ToWorker::Authorization`]; the worker keeps what it has verified meanwhile.
@@ -323,7 +323,7 @@ pub enum VerifyFailure {
     UnpackLimit {
         unpacked: u64,
         compressed: u64,
-        limits: skiff_core::layer::UnpackLimits,
+        limits: skiff_core::transfer::layer::UnpackLimits,
     },
 }
 
@@ -420,7 +420,7 @@ mod tests {
                 }),
                 local: false,
             }],
-            route: skiff_core::registry::Route::new("http://127.0.0.1:8787/"),
+            route: skiff_core::protocol::registry::Route::new("http://127.0.0.1:8787/"),
             settings: JobSettings::default(),
         });
         assert!(!format!("{job:?}").contains("Bearer t\""), "{job:?}");

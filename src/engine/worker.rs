@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use futures::channel::oneshot;
-use skiff_core::exchange::{self, Exchange, Method, Purpose};
+use skiff_core::explorer::exchange::{self, Exchange, Method, Purpose};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -119,7 +119,7 @@ async fn run(scope: DedicatedWorkerGlobalScope, spec: LayerJob) {
 /// A request as a job sends it.
 pub struct Sent<'a> {
     pub source: &'a Source,
-    pub route: &'a skiff_core::registry::Route,
+    pub route: &'a skiff_core::protocol::registry::Route,
     pub authorization: Option<&'a str>,
     pub range: Option<&'a str>,
 }

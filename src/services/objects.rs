@@ -4,12 +4,12 @@
 
 use std::rc::Rc;
 
-use skiff_core::exchange::Purpose;
-use skiff_core::manifest::{check_document_size, MANIFEST_ACCEPT};
-use skiff_core::manifest_check::{check_manifest, Expected};
-use skiff_core::media_type::MediaType;
-use skiff_core::referrers::{self, FoundBy, Referrer};
-use skiff_core::registry::{blob_url, manifest_url, ping_url, referrers_url, Route};
+use skiff_core::explorer::exchange::Purpose;
+use skiff_core::image::manifest::{check_document_size, MANIFEST_ACCEPT};
+use skiff_core::image::manifest_check::{check_manifest, Expected};
+use skiff_core::image::media_type::MediaType;
+use skiff_core::image::referrers::{self, FoundBy, Referrer};
+use skiff_core::protocol::registry::{blob_url, manifest_url, ping_url, referrers_url, Route};
 use skiff_core::{BlobVerifier, Digest, Reference};
 use yew::Callback;
 

@@ -2,7 +2,7 @@
 //! only when the user opts in (sessionStorage: this tab only) and the image in the page's link
 //! (`#/?image=…`), so a link opens the app with the form filled in.
 
-use skiff_core::layer::UnpackLimits;
+use skiff_core::transfer::layer::UnpackLimits;
 
 use crate::services::pull::PullSettings;
 use crate::state::Credentials;

@@ -1,8 +1,8 @@
 //! Lists a repository's tags (`/v2/<name>/tags/list`), following `Link` pages.
 
-use skiff_core::exchange::Purpose;
-use skiff_core::reference::PullInput;
-use skiff_core::registry::{next_page_url, ping_url, tags_url, Route, TagList};
+use skiff_core::explorer::exchange::Purpose;
+use skiff_core::image::reference::PullInput;
+use skiff_core::protocol::registry::{next_page_url, ping_url, tags_url, Route, TagList};
 use yew::Callback;
 
 use super::http::RegistrySession;

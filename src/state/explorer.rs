@@ -4,8 +4,8 @@
 
 use std::rc::Rc;
 
-use skiff_core::media_type::MediaType;
-use skiff_core::referrers::Referrer;
+use skiff_core::image::media_type::MediaType;
+use skiff_core::image::referrers::Referrer;
 use skiff_core::Digest;
 
 /// The explorer's tabs; also the `view` of a shared link.

@@ -63,8 +63,8 @@ pub struct ChosenPlatforms {
 
 impl PushSummary {
     /// One more blob in the registry, counted by how it got there.
-    pub fn count(&mut self, how: skiff_core::upload::Uploaded) {
-        use skiff_core::upload::Uploaded;
+    pub fn count(&mut self, how: skiff_core::transfer::upload::Uploaded) {
+        use skiff_core::transfer::upload::Uploaded;
         match how {
             Uploaded::Present => self.present += 1,
             Uploaded::Mounted => self.mounted += 1,

@@ -1,4 +1,4 @@
-use crate::digest::Digest;
+use crate::image::digest::Digest;
 
 /// Everything the core can reject. Each variant says what failed; `Display` adds what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,7 +30,7 @@ pub enum Error {
     UnpackLimit {
         unpacked: u64,
         compressed: u64,
-        limits: crate::layer::UnpackLimits,
+        limits: crate::transfer::layer::UnpackLimits,
     },
 
     #[error("the uncompressed layer's digest is {actual}, but the image config lists {expected}; the image is inconsistent")]
@@ -71,7 +71,7 @@ pub enum Error {
 fn unpack_limit_message(
     unpacked: u64,
     compressed: u64,
-    limits: &crate::layer::UnpackLimits,
+    limits: &crate::transfer::layer::UnpackLimits,
 ) -> String {
     let gib = |bytes: u64| bytes as f64 / f64::from(1u32 << 30);
     if unpacked > limits.max_unpacked_bytes {

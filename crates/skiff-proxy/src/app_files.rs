@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::Response;
-use skiff_core::page_policy::app_page_policy;
+use skiff_core::protocol::page_policy::app_page_policy;
 
 /// Longest path accepted: the app's file names are short.
 const MAX_PATH: usize = 256;

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::response::Response;
 use axum::Router;
 
-use skiff_core::proxy_protocol::{
+use skiff_core::protocol::proxy_protocol::{
     location_through_proxy, ProxyErrorKind, CHALLENGE_HEADER, CREDENTIAL_HEADER,
     PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER, RELAYED_RESPONSE_HEADERS,
 };

@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
 
-use skiff_core::proxy_protocol::{ProxyErrorKind, PROXY_ERROR_HEADER};
+use skiff_core::protocol::proxy_protocol::{ProxyErrorKind, PROXY_ERROR_HEADER};
 
 /// How long connections may take; set from [`crate::Config`].
 #[derive(Clone, Copy, Debug)]

@@ -1,6 +1,6 @@
 //! Pushing through the proxy (`--allow-push`): the methods and request headers uploads need.
 //! (The upload session's `Location`, rewritten to reach the session through the proxy, is part
-//! of the contract with the app: `skiff_core::proxy_protocol::location_through_proxy`.)
+//! of the contract with the app: `skiff_core::protocol::proxy_protocol::location_through_proxy`.)
 
 use axum::http::{header, HeaderName, Method};
 

@@ -100,7 +100,7 @@ pub fn use_pending_object(state: &UseReducerHandle<State>) {
         if let Some(digest) = pending {
             let target = state.explorer.descriptor_of(digest).unwrap_or(Target {
                 digest: digest.clone(),
-                media_type: skiff_core::media_type::MediaType::Other(String::new()),
+                media_type: skiff_core::image::media_type::MediaType::Other(String::new()),
                 size: None,
             });
             open(&state, target);
@@ -143,8 +143,9 @@ fn image(state: &State) -> Option<ImageContents> {
     let explorer = &state.explorer;
     let (manifest, config) = (explorer.manifest()?, explorer.config()?);
     let media_type = manifest.media_type.to_string();
-    let parsed = skiff_core::manifest::Manifest::parse(Some(&media_type), manifest.text.as_bytes());
-    let Ok((skiff_core::manifest::Manifest::Image(image), _)) = parsed else {
+    let parsed =
+        skiff_core::image::manifest::Manifest::parse(Some(&media_type), manifest.text.as_bytes());
+    let Ok((skiff_core::image::manifest::Manifest::Image(image), _)) = parsed else {
         return None;
     };
     Some(ImageContents {

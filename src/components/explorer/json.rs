@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value;
-use skiff_core::media_type::MediaType;
+use skiff_core::image::media_type::MediaType;
 use skiff_core::Digest;
 use yew::prelude::*;
 

@@ -1,6 +1,6 @@
 //! Signatures, SBOMs and attestations attached to the image, and how each was found.
 
-use skiff_core::referrers::Referrer;
+use skiff_core::image::referrers::Referrer;
 use yew::prelude::*;
 
 use crate::components::human_bytes;

@@ -1,8 +1,8 @@
 //! Every request of the pull in order: status, what it was for, timings and bytes; opened, the
 //! headers that matter and what the exchange means. The auth dance is drawn above as steps.
 
-use skiff_core::exchange::{Exchange, Header, RateLimit};
-use skiff_core::explain::{explain_all, DanceStep, Explained};
+use skiff_core::explorer::exchange::{Exchange, Header, RateLimit};
+use skiff_core::explorer::explain::{explain_all, DanceStep, Explained};
 use yew::prelude::*;
 
 use super::human_ms;

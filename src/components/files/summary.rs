@@ -1,7 +1,7 @@
 //! An image at a glance: how it runs and how it was built, step by step, with the layer each
 //! step made (from the config's history; steps like `ENV` made none).
 
-use skiff_core::summary::{shell_words, summarize, ImageSummary};
+use skiff_core::image::summary::{shell_words, summarize, ImageSummary};
 use yew::prelude::*;
 
 use super::super::human_bytes;

@@ -1,7 +1,7 @@
 //! The core's auth decisions ([`AuthSession`]) in the app's words: what a refused login means
 //! for the user, and the login the session may use.
 
-use skiff_core::session::{AuthError, Login};
+use skiff_core::protocol::session::{AuthError, Login};
 
 use crate::error::AppError;
 use crate::state::Credentials;

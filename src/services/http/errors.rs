@@ -2,7 +2,7 @@
 //! requests and the layer workers' (which send their answers' facts).
 
 use gloo_net::http::Response;
-use skiff_core::proxy_protocol::{ProxyErrorKind, PROXY_ERROR_HEADER};
+use skiff_core::protocol::proxy_protocol::{ProxyErrorKind, PROXY_ERROR_HEADER};
 
 use crate::engine::protocol::HttpFacts;
 use crate::error::AppError;

@@ -10,12 +10,12 @@ mod errors;
 use std::cell::{Cell, RefCell};
 
 use gloo_net::http::{Request, Response};
-use skiff_core::auth::Scope;
-use skiff_core::exchange::{self, Exchange, Method, Purpose};
-use skiff_core::manifest::check_document_size;
-use skiff_core::registry::{credential_goes_to, Route};
-use skiff_core::retry::{Decision, Outcome, RetryAfter, RetryPolicy};
-use skiff_core::session::{AuthSession, AuthStep, TokenRequest};
+use skiff_core::explorer::exchange::{self, Exchange, Method, Purpose};
+use skiff_core::image::manifest::check_document_size;
+use skiff_core::protocol::auth::Scope;
+use skiff_core::protocol::registry::{credential_goes_to, Route};
+use skiff_core::protocol::retry::{Decision, Outcome, RetryAfter, RetryPolicy};
+use skiff_core::protocol::session::{AuthSession, AuthStep, TokenRequest};
 use skiff_core::Reference;
 use web_sys::AbortSignal;
 use yew::Callback;
@@ -596,7 +596,7 @@ pub struct Document {
 }
 
 /// Reads a JSON document (manifest, config, token, tag list) whole, refusing one larger than
-/// [`skiff_core::manifest::MAX_DOCUMENT_BYTES`] before it fills memory: by its `Content-Length`
+/// [`skiff_core::image::manifest::MAX_DOCUMENT_BYTES`] before it fills memory: by its `Content-Length`
 /// first, then while reading.
 pub async fn read_document(response: Response, what: &'static str) -> Result<Vec<u8>, AppError> {
     let announced = response

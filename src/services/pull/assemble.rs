@@ -2,7 +2,7 @@
 //! themselves: assembling it copies nothing; the browser reads the files when it saves.
 
 use js_sys::{Array, Uint8Array};
-use skiff_core::tar_parts::{total_len, Part};
+use skiff_core::archive::tar_parts::{total_len, Part};
 use web_sys::{Blob, BlobPropertyBag};
 
 use crate::engine::cache::Cache;

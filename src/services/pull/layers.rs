@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
 use futures::{StreamExt as _, TryStreamExt as _};
-use skiff_core::layer::UnpackedLayer;
-use skiff_core::manifest::Descriptor;
-use skiff_core::registry::blob_url;
-use skiff_core::resume::DEFAULT_MAX_STALLED;
+use skiff_core::image::manifest::Descriptor;
+use skiff_core::protocol::registry::blob_url;
+use skiff_core::protocol::resume::DEFAULT_MAX_STALLED;
+use skiff_core::transfer::layer::UnpackedLayer;
 use skiff_core::{Digest, Reference};
 
 use super::target::Target;

@@ -12,13 +12,13 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
-use skiff_core::archive::{docker_archive, uncompressed_manifest, ArchiveImage};
-use skiff_core::layer::UnpackedLayer;
-use skiff_core::manifest::ImageConfig;
-use skiff_core::platform::Platform;
-use skiff_core::reference::PullInput;
-use skiff_core::registry::{ping_url, Route};
-use skiff_core::unpacked_size::SizeProbe;
+use skiff_core::archive::layout::{docker_archive, uncompressed_manifest, ArchiveImage};
+use skiff_core::image::manifest::ImageConfig;
+use skiff_core::image::platform::Platform;
+use skiff_core::image::reference::PullInput;
+use skiff_core::image::unpacked_size::SizeProbe;
+use skiff_core::protocol::registry::{ping_url, Route};
+use skiff_core::transfer::layer::UnpackedLayer;
 use skiff_core::{Digest, Reference};
 use wasm_bindgen::JsCast as _;
 use web_sys::AbortController;
@@ -267,7 +267,7 @@ struct Resolved {
     session: Rc<RegistrySession>,
     manifest: Vec<u8>,
     media_type: String,
-    image: skiff_core::manifest::ImageManifest,
+    image: skiff_core::image::manifest::ImageManifest,
     config: Vec<u8>,
     diff_ids: Vec<Digest>,
 }
@@ -367,8 +367,8 @@ impl Pull {
         let offered = parts
             .iter()
             .filter_map(|part| match part {
-                skiff_core::tar_parts::Part::Blob { digest, .. } => Some(digest.clone()),
-                skiff_core::tar_parts::Part::Bytes(_) => None,
+                skiff_core::archive::tar_parts::Part::Blob { digest, .. } => Some(digest.clone()),
+                skiff_core::archive::tar_parts::Part::Bytes(_) => None,
             })
             .collect();
         let tar = assemble::assemble(&parts, &cache).await?;
@@ -414,10 +414,10 @@ impl Pull {
                 .filter(|layer| {
                     layer
                         .media_type
-                        .parse::<skiff_core::media_type::MediaType>()
+                        .parse::<skiff_core::image::media_type::MediaType>()
                         .ok()
                         .and_then(|m| m.layer_compression())
-                        == Some(skiff_core::layer::Compression::Zstd)
+                        == Some(skiff_core::transfer::layer::Compression::Zstd)
                 })
                 .count(),
             uncompressed: self.request.uncompressed,
@@ -622,12 +622,12 @@ impl Pull {
 /// request); its compressed size when they say nothing.
 async fn unpacked_size(
     resolved: &Resolved,
-    layer: &skiff_core::manifest::Descriptor,
+    layer: &skiff_core::image::manifest::Descriptor,
     cache: Option<&Cache>,
 ) -> u64 {
     let probe = layer
         .media_type
-        .parse::<skiff_core::media_type::MediaType>()
+        .parse::<skiff_core::image::media_type::MediaType>()
         .ok()
         .and_then(|media_type| media_type.layer_compression())
         .and_then(SizeProbe::for_compression);
@@ -643,7 +643,7 @@ async fn unpacked_size(
             return probe.read(layer.size, &bytes).unwrap_or(layer.size);
         }
     }
-    let url = skiff_core::registry::blob_url(&resolved.reference, &layer.digest);
+    let url = skiff_core::protocol::registry::blob_url(&resolved.reference, &layer.digest);
     match resolved.session.get_range(&url, &range).await {
         Some(bytes) => probe.read(layer.size, &bytes).unwrap_or(layer.size),
         None => layer.size,
@@ -676,7 +676,7 @@ async fn available_bytes() -> Option<u64> {
 }
 
 fn short_media_type(media_type: &str) -> String {
-    use skiff_core::manifest::media_type;
+    use skiff_core::image::manifest::media_type;
     let compression = match media_type {
         media_type::DOCKER_LAYER_GZIP | media_type::DOCKER_FOREIGN_LAYER => "tar+gzip",
         other => other.rsplit(['.', '/']).next().unwrap_or(other),

@@ -1,13 +1,13 @@
 //! Finding the image: its manifest (through an index, for the wanted platform) and its config,
 //! each checked against the digest it was referred to by.
 
-use skiff_core::exchange::Purpose;
-use skiff_core::manifest::{
+use skiff_core::explorer::exchange::Purpose;
+use skiff_core::image::manifest::{
     check_document_size, Descriptor, ImageManifest, Manifest, MANIFEST_ACCEPT,
 };
-use skiff_core::manifest_check::{check_manifest, Expected, DOCUMENT_FETCHES};
-use skiff_core::platform::{self, Platform};
-use skiff_core::registry::{blob_url, manifest_url};
+use skiff_core::image::manifest_check::{check_manifest, Expected, DOCUMENT_FETCHES};
+use skiff_core::image::platform::{self, Platform};
+use skiff_core::protocol::registry::{blob_url, manifest_url};
 use skiff_core::{BlobVerifier, Digest, Reference};
 
 use super::Emit;
@@ -16,7 +16,7 @@ use crate::services::http::{Document, RegistrySession};
 use crate::services::objects;
 use crate::state::explorer::Role;
 use crate::state::{PlatformOffer, PullEvent};
-use skiff_core::media_type::MediaType;
+use skiff_core::image::media_type::MediaType;
 
 pub struct Resolver<'a> {
     pub session: &'a RegistrySession,

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use js_sys::{Function, Reflect, Uint8Array};
-use skiff_core::tar_parts::Part;
+use skiff_core::archive::tar_parts::Part;
 use skiff_core::Digest;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use skiff_core::push_archive::{
+use skiff_core::archive::push_archive::{
     docker_save_images, oci_images, ArchiveError, ArchivedImage, Layout, Member, TarIndex,
     MAX_DOCUMENT_MEMBER,
 };
@@ -132,6 +132,6 @@ pub async fn check(
     Ok(())
 }
 
-fn archive_error(error: skiff_core::push_archive::ArchiveError) -> AppError {
+fn archive_error(error: skiff_core::archive::push_archive::ArchiveError) -> AppError {
     AppError::Archive(error.to_string())
 }

@@ -9,7 +9,7 @@ use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
 use web_sys::{FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemWritableFileStream};
 
-use skiff_core::copy_window::stale_chunk_file;
+use skiff_core::transfer::copy_window::stale_chunk_file;
 
 use crate::engine::opfs::{self, fail, wait, StorageError};
 

@@ -5,12 +5,12 @@
 //! bytes, children by digest and the top one by tag. All platforms keep the index's digest; a
 //! choice of them writes a new index (the core's [`choose_platforms`]).
 
-use skiff_core::copy_plan::choose_platforms;
-use skiff_core::exchange::Purpose;
-use skiff_core::manifest::{Manifest, MANIFEST_ACCEPT};
-use skiff_core::manifest_check::{check_manifest, Expected};
-use skiff_core::push_archive::ArchivedImage;
-use skiff_core::registry::{blob_url, manifest_url, ping_url, Route};
+use skiff_core::archive::push_archive::ArchivedImage;
+use skiff_core::explorer::exchange::Purpose;
+use skiff_core::image::manifest::{Manifest, MANIFEST_ACCEPT};
+use skiff_core::image::manifest_check::{check_manifest, Expected};
+use skiff_core::protocol::registry::{blob_url, manifest_url, ping_url, Route};
+use skiff_core::transfer::copy_plan::choose_platforms;
 use skiff_core::{Digest, Platform, Reference};
 use yew::Callback;
 
@@ -68,14 +68,14 @@ async fn offered_platforms(
         fetch_manifest(&source, &from, &from.manifest_reference(), pin.as_ref()).await?;
     Ok(match manifest {
         Manifest::Image(_) => Vec::new(),
-        Manifest::Index(index) => skiff_core::platform::offered(&index)
+        Manifest::Index(index) => skiff_core::image::platform::offered(&index)
             .into_iter()
             .filter_map(|(_, d)| d.platform.as_ref().map(Platform::from))
             .collect(),
     })
 }
 
-fn reporter(dispatch: &Callback<Action>) -> Callback<skiff_core::exchange::Exchange> {
+fn reporter(dispatch: &Callback<Action>) -> Callback<skiff_core::explorer::exchange::Exchange> {
     let dispatch = dispatch.clone();
     Callback::from(move |exchange| dispatch.emit(Action::Exchange(exchange)))
 }
@@ -126,7 +126,7 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
                 // Like skopeo: a foreign layer stays at its URLs, the manifest naming them.
                 let foreign = d
                     .media_type
-                    .parse::<skiff_core::media_type::MediaType>()
+                    .parse::<skiff_core::image::media_type::MediaType>()
                     .is_ok_and(|m| m.is_foreign());
                 if !foreign && !blobs.iter().any(|(digest, _)| *digest == d.digest) {
                     blobs.push((d.digest.clone(), d.size));
@@ -142,7 +142,7 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
             if !chosen.unchanged {
                 summary.chosen = Some(ChosenPlatforms {
                     kept: request.platforms.clone(),
-                    offered: skiff_core::platform::offered(index).len(),
+                    offered: skiff_core::image::platform::offered(index).len(),
                     source_index: Digest::of(&top.manifest),
                 });
                 top.manifest = chosen.bytes;
@@ -234,7 +234,7 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
 
 /// A refused manifest that names foreign layers: most likely refused for their URLs.
 fn with_foreign_hint(error: AppError, manifest: &[u8]) -> AppError {
-    match skiff_core::foreign_layers::made_distributable(manifest) {
+    match skiff_core::transfer::foreign_layers::made_distributable(manifest) {
         Ok(Some((_, layers))) => AppError::Upload(format!(
             "{error}. The manifest names {layers} foreign layer{} by URL, as the source has them, and registries such as Distribution refuse such manifests unless configured to allow the URLs (validation.manifests.urls.allow). Pull the image into an archive and push that instead: Skiff then uploads foreign layers as ordinary ones.",
             if layers == 1 { "" } else { "s" }

@@ -11,8 +11,8 @@ mod streamed;
 pub use copy::{read_platforms, start_copy, CopyRequest};
 use send::{push_blob, put_manifest, Source};
 
-use skiff_core::push_archive::ArchivedImage;
-use skiff_core::registry::Route;
+use skiff_core::archive::push_archive::ArchivedImage;
+use skiff_core::protocol::registry::Route;
 use skiff_core::Reference;
 use yew::Callback;
 
@@ -119,7 +119,7 @@ impl Pusher<'_> {
             session.also_pull(repository);
         }
         session
-            .ping(&skiff_core::registry::ping_url(target.registry()))
+            .ping(&skiff_core::protocol::registry::ping_url(target.registry()))
             .await?;
         for blob in &image.blobs {
             let source = Source::Archive {
@@ -137,7 +137,7 @@ impl Pusher<'_> {
             summary.count(pushed.await?);
         }
         // Foreign layers went up with the rest: the manifest names them as ordinary layers.
-        let made = skiff_core::foreign_layers::made_distributable(&image.manifest)
+        let made = skiff_core::transfer::foreign_layers::made_distributable(&image.manifest)
             .map_err(|e| AppError::Archive(e.to_string()))?;
         let image = match made {
             Some((manifest, layers)) => {

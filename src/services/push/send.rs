@@ -2,11 +2,11 @@
 //! present, mounted from a sibling repository, one `PUT` or chunks, resumed after a break),
 //! from an archive or streamed from a copy's source; and a manifest as its exact bytes.
 
-use skiff_core::exchange::{Method, Purpose};
-use skiff_core::proxy_protocol::upstream_location;
-use skiff_core::push_archive::ArchivedImage;
-use skiff_core::registry::{api_base, blob_url, manifest_url};
-use skiff_core::upload::{Answer, BlobUpload, UploadRequest, Uploaded};
+use skiff_core::archive::push_archive::ArchivedImage;
+use skiff_core::explorer::exchange::{Method, Purpose};
+use skiff_core::protocol::proxy_protocol::upstream_location;
+use skiff_core::protocol::registry::{api_base, blob_url, manifest_url};
+use skiff_core::transfer::upload::{Answer, BlobUpload, UploadRequest, Uploaded};
 use skiff_core::{Digest, Reference};
 use yew::Callback;
 
@@ -105,7 +105,8 @@ pub async fn push_blob(
         let read_ahead = async {
             if let (Source::Registry(blob), UploadRequest::Patch { last, .. }) = (source, &request)
             {
-                blob.read_ahead(last + 1 + skiff_core::upload::CHUNK).await;
+                blob.read_ahead(last + 1 + skiff_core::transfer::upload::CHUNK)
+                    .await;
             }
         };
         let (sent, ()) = futures::future::join(session.send_call(&call), read_ahead).await;

@@ -7,7 +7,7 @@
 
 use std::cell::{Cell, RefCell};
 
-use skiff_core::copy_window::{CopyWindow, Need, Progress};
+use skiff_core::transfer::copy_window::{CopyWindow, Need, Progress};
 use skiff_core::Digest;
 
 use super::chunk_file::ChunkFile;
@@ -115,7 +115,7 @@ impl<'a> StreamedBlob<'a> {
             let mut outgoing = self.outgoing.borrow_mut();
             let buffer = outgoing.get_or_insert_with(|| {
                 js_sys::Uint8Array::new_with_length(
-                    skiff_core::upload::CHUNK.min(self.size).max(1) as u32
+                    skiff_core::transfer::upload::CHUNK.min(self.size).max(1) as u32,
                 )
             });
             if (buffer.length() as usize) < bytes.len() {

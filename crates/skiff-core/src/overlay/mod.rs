@@ -30,7 +30,7 @@ pub enum OverlayError {
     #[error("layer {layer}: {source}")]
     Limit {
         layer: usize,
-        source: crate::tar_limits::TarLimitError,
+        source: crate::archive::tar_limits::TarLimitError,
     },
     #[error("layer {layer}: entry {path:?} has a type Skiff does not know ({type_byte:?})")]
     UnknownType {

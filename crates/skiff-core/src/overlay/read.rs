@@ -6,8 +6,8 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use super::entry::{normalize, Change, Entry, Kind};
 use super::OverlayError;
-use crate::layer::Compression;
-use crate::tar_limits::{check_path, GuardedRead, TarLimitError, TarLimits};
+use crate::archive::tar_limits::{check_path, GuardedRead, TarLimitError, TarLimits};
+use crate::transfer::layer::Compression;
 
 /// Whether to go on reading the layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

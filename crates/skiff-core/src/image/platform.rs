@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::manifest::{Descriptor, ImageIndex, PlatformSpec};
+use crate::image::manifest::{Descriptor, ImageIndex, PlatformSpec};
 use crate::Error;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -152,7 +152,7 @@ pub fn choose<'a>(index: &'a ImageIndex, wanted: &Platform) -> Option<&'a Descri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Manifest;
+    use crate::image::manifest::Manifest;
 
     fn index() -> ImageIndex {
         let digest = |c: char| format!("sha256:{}", c.to_string().repeat(64));

@@ -6,7 +6,7 @@ use crate::Digest;
 
 /// How many times a document (manifest, config) is fetched while its bytes fail their digest:
 /// once more after a mismatch, as a layer is downloaded whole once more
-/// ([`crate::resume::ResumeState::restart_whole_once`]). Corruption on the way seldom repeats;
+/// ([`crate::protocol::resume::ResumeState::restart_whole_once`]). Corruption on the way seldom repeats;
 /// a registry that serves wrong bytes twice is reported.
 pub const DOCUMENT_FETCHES: u32 = 2;
 

@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::layer::Compression;
-use crate::manifest::media_type as mt;
+use crate::image::manifest::media_type as mt;
+use crate::transfer::layer::Compression;
 
 /// Longest media type accepted (RFC 6838 allows 127 characters on each side of the slash).
 const MAX_LEN: usize = 255;

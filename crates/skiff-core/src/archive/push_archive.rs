@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::tar_limits::{check_path, TarLimitError, TarLimits};
+use crate::archive::tar_limits::{check_path, TarLimitError, TarLimits};
 use crate::Digest;
 
 /// Largest index, manifest or config read from an archive: as large as a registry accepts.
@@ -42,7 +42,7 @@ pub enum ArchiveError {
     #[error("{file} names {missing}, which is not in the archive; the archive is incomplete")]
     Missing { file: String, missing: String },
     #[error("{0}")]
-    Limit(#[from] crate::tar_limits::TarLimitError),
+    Limit(#[from] crate::archive::tar_limits::TarLimitError),
     #[error("{file} is {size} bytes, more than the {limit} a manifest, index or config may have; the archive is not one Skiff can push")]
     MemberTooBig { file: String, size: u64, limit: u64 },
 }

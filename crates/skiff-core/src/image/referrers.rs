@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 
-use crate::media_type::MediaType;
+use crate::image::media_type::MediaType;
 use crate::Digest;
 
 /// What an artifact is, as far as its types tell.

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::auth::{basic_authorization, Challenge, Scope, Token};
+use crate::protocol::auth::{basic_authorization, Challenge, Scope, Token};
 
 /// A string `Debug` never prints.
 #[derive(Clone, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::layer::UnpackedLayer;
-use crate::manifest::{media_type, Descriptor};
-use crate::tar_parts::{Part, TarBuilder};
+use crate::archive::tar_parts::{Part, TarBuilder};
+use crate::image::manifest::{media_type, Descriptor};
+use crate::transfer::layer::UnpackedLayer;
 use crate::{Digest, Error, Reference};
 
 /// One pulled image, verified, ready to be archived.
@@ -178,7 +178,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::tar_parts::tests::{assemble, read_entries};
+    use crate::archive::tar_parts::tests::{assemble, read_entries};
 
     fn layer(bytes: &[u8]) -> (Descriptor, Vec<u8>) {
         (
@@ -327,9 +327,9 @@ mod tests {
         let (bytes, layers) =
             uncompressed_manifest(manifest.as_bytes(), media_type::DOCKER_MANIFEST, &unpacked)
                 .unwrap();
-        let (parsed, media) = crate::manifest::Manifest::parse(None, &bytes).unwrap();
+        let (parsed, media) = crate::image::manifest::Manifest::parse(None, &bytes).unwrap();
         assert_eq!(media, media_type::DOCKER_MANIFEST);
-        let crate::manifest::Manifest::Image(image) = parsed else {
+        let crate::image::manifest::Manifest::Image(image) = parsed else {
             panic!("an image")
         };
         assert_eq!(image.layers, layers);

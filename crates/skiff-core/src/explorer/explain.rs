@@ -1,10 +1,10 @@
 //! Each exchange of a pull in a sentence a newcomer understands, and the auth dance
 //! (401 challenge → token → retry) picked out as numbered steps.
 
-use crate::auth::Challenge;
-use crate::exchange::{Exchange, Method, Purpose, RateLimit};
-use crate::media_type::MediaType;
-use crate::proxy_protocol::{PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER};
+use crate::explorer::exchange::{Exchange, Method, Purpose, RateLimit};
+use crate::image::media_type::MediaType;
+use crate::protocol::auth::Challenge;
+use crate::protocol::proxy_protocol::{PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER};
 
 /// A step of the auth dance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,8 +228,8 @@ fn manifest(exchange: &Exchange) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::tests::{exchange, with_headers};
-    use crate::exchange::{request_header, Purpose::*};
+    use crate::explorer::exchange::tests::{exchange, with_headers};
+    use crate::explorer::exchange::{request_header, Purpose::*};
 
     fn authed(mut e: Exchange) -> Exchange {
         e.request_headers = vec![request_header("Authorization", "Bearer t0k3n").unwrap()];

@@ -3,7 +3,7 @@
 //! when the encoder wrote it). Used to check the browser's quota before an uncompressed pull;
 //! the driver fetches those bytes with a `Range` request ([`SizeProbe::range`]).
 
-use crate::layer::Compression;
+use crate::transfer::layer::Compression;
 
 /// Which bytes of a blob tell its uncompressed size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

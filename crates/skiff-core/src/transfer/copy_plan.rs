@@ -2,8 +2,8 @@
 //! index's exact bytes, so its digest; a choice writes a new index with only the chosen
 //! entries (and the attestations that describe them), every other field left as it was.
 
-use crate::manifest::{Descriptor, ImageIndex};
-use crate::platform::is_runnable_entry;
+use crate::image::manifest::{Descriptor, ImageIndex};
+use crate::image::platform::is_runnable_entry;
 use crate::{Digest, Platform};
 
 /// The index a copy writes and the manifests it takes.
@@ -60,7 +60,7 @@ pub fn choose_platforms(
         return Err(ChooseError::NoneOffered {
             wanted: join(wanted.iter().map(ToString::to_string).collect()),
             offered: join(
-                crate::platform::offered(index)
+                crate::image::platform::offered(index)
                     .into_iter()
                     .map(|(label, _)| label)
                     .collect(),
@@ -112,7 +112,7 @@ fn attested(descriptor: &Descriptor) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::Manifest;
+    use crate::image::manifest::Manifest;
 
     fn digest(c: char) -> String {
         format!("sha256:{}", c.to_string().repeat(64))

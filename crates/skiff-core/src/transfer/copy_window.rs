@@ -1,6 +1,6 @@
 //! A blob copied from one registry to another without holding it whole: the source's body is
 //! read once, in order, hashed as it passes, and only the bytes the upload may still ask for
-//! are kept (at most one chunk, [`crate::upload::CHUNK`], plus one read).
+//! are kept (at most one chunk, [`crate::transfer::upload::CHUNK`], plus one read).
 //!
 //! The upload asks for bytes `first..=last` ([`CopyWindow::poll_need`]); the window says
 //! whether they are ready, need more reading, or need the source opened (again, with `Range`
@@ -10,7 +10,7 @@
 //! match is read once more from the start and the upload starts over with it
 //! ([`Progress::StartOver`]); a second mismatch is final.
 
-use crate::resume::{ResumeAccepted, ResumeError, ResumeRequest, ResumeState};
+use crate::protocol::resume::{ResumeAccepted, ResumeError, ResumeRequest, ResumeState};
 use crate::{BlobVerifier, Digest};
 
 /// What it takes to hand over the bytes the upload asks for.

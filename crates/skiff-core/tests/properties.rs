@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! Property tests (proptest): the parsers that read what a registry or a user sends never panic,
 //! refuse with a typed error, and read back what they are given; the tar writer's output reads
 //! back with the `tar` crate for any names and sizes.
@@ -7,13 +8,13 @@ use std::io::Read;
 
 use proptest::prelude::*;
 
-use crate::auth::Challenge;
-use crate::manifest::{ImageConfig, Manifest};
-use crate::reference::PullInput;
-use crate::registry::next_page_url;
-use crate::resume::ContentRange;
-use crate::tar_parts::{Part, TarBuilder};
-use crate::{Digest, Reference};
+use skiff_core::archive::tar_parts::{Part, TarBuilder};
+use skiff_core::image::manifest::{ImageConfig, Manifest};
+use skiff_core::image::reference::PullInput;
+use skiff_core::protocol::auth::Challenge;
+use skiff_core::protocol::registry::next_page_url;
+use skiff_core::protocol::resume::ContentRange;
+use skiff_core::{Digest, Reference};
 
 fn config() -> ProptestConfig {
     ProptestConfig {

@@ -136,14 +136,14 @@ pub fn response_headers<'a>(all: impl IntoIterator<Item = (&'a str, &'a str)>) -
     all.into_iter()
         .map(|(name, value)| {
             let name = name.to_ascii_lowercase();
-            let name = if name == crate::proxy_protocol::CHALLENGE_HEADER {
+            let name = if name == crate::protocol::proxy_protocol::CHALLENGE_HEADER {
                 "www-authenticate".to_owned()
             } else {
                 name
             };
             (name, value)
         })
-        .filter(|(name, _)| crate::proxy_protocol::shown_response_header(name))
+        .filter(|(name, _)| crate::protocol::proxy_protocol::shown_response_header(name))
         .map(|(name, value)| Header {
             name,
             value: value.to_owned(),
@@ -184,7 +184,7 @@ pub fn shown_url_for(purpose: Purpose, url: &str) -> String {
 /// others as they are, the rest not at all.
 pub fn request_header(name: &str, value: &str) -> Option<Header> {
     let mut name = name.to_ascii_lowercase();
-    if name == crate::proxy_protocol::CREDENTIAL_HEADER {
+    if name == crate::protocol::proxy_protocol::CREDENTIAL_HEADER {
         // What the proxy sends on as `Authorization`.
         name = "authorization".to_owned();
     }

@@ -1,6 +1,6 @@
 //! Where the distribution API lives for a reference, and how a URL goes through a CORS proxy.
 
-use crate::reference::DOCKER_HUB;
+use crate::image::reference::DOCKER_HUB;
 use crate::{Digest, Reference};
 
 /// The API base of a registry host: Docker Hub's real endpoint for `docker.io`, plain HTTP for
@@ -161,7 +161,7 @@ impl Route {
     /// direct, the proxy's own header through a proxy (which turns it into `Authorization`).
     pub fn credential_header(&self) -> &'static str {
         match self.proxy {
-            Some(_) => crate::proxy_protocol::CREDENTIAL_HEADER,
+            Some(_) => crate::protocol::proxy_protocol::CREDENTIAL_HEADER,
             None => "Authorization",
         }
     }
@@ -169,7 +169,7 @@ impl Route {
     /// The response header that carries the upstream's auth challenge.
     pub fn challenge_header(&self) -> &'static str {
         match self.proxy {
-            Some(_) => crate::proxy_protocol::CHALLENGE_HEADER,
+            Some(_) => crate::protocol::proxy_protocol::CHALLENGE_HEADER,
             None => "www-authenticate",
         }
     }

@@ -11,7 +11,10 @@ pub fn app_page_policy(page: &str) -> String {
     let hashes: String = inline_scripts(page)
         .map(|script| {
             let digest = Sha256::digest(script.as_bytes());
-            format!(" 'sha256-{}'", crate::auth::base64(digest.as_slice()))
+            format!(
+                " 'sha256-{}'",
+                crate::protocol::auth::base64(digest.as_slice())
+            )
         })
         .collect();
     format!(
@@ -54,7 +57,7 @@ mod tests {
         let hash = |text: &str| {
             format!(
                 "'sha256-{}'",
-                crate::auth::base64(Sha256::digest(text.as_bytes()).as_slice())
+                crate::protocol::auth::base64(Sha256::digest(text.as_bytes()).as_slice())
             )
         };
         assert!(

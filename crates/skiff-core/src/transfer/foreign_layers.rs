@@ -5,7 +5,7 @@
 //! uploaded and made ordinary layers: same digest and size, the ordinary media type of the same
 //! compression, no `urls`. Everything else in the manifest stays as written.
 
-use crate::media_type::MediaType;
+use crate::image::media_type::MediaType;
 use crate::Error;
 
 /// The manifest with its foreign layers made ordinary, and how many there were; `None` when it

@@ -1,0 +1,10 @@
+//! Tar files: the archive Skiff writes, the ones others made, and bounds on both.
+
+/// The docker-load / OCI-layout archive, described as parts.
+pub mod layout;
+/// An image archive picked to push: its tar index, its layout, the blobs of each image.
+pub mod push_archive;
+/// Bounds on tar streams from others: long names, entries, path length and depth.
+pub mod tar_limits;
+/// A tar writer that emits parts, so a driver assembles the archive from staged blobs.
+pub mod tar_parts;

@@ -1,0 +1,14 @@
+//! Moving blobs: every byte checked before it counts.
+
+/// The layer cache's index and its least-recently-used evictions.
+pub mod cache;
+/// Choosing an index's platforms to copy.
+pub mod copy_plan;
+/// Copying one blob from registry to registry without holding it whole.
+pub mod copy_window;
+/// Foreign (non-distributable) layers made ordinary for a push.
+pub mod foreign_layers;
+/// Decompressing layers while verifying them, in bounded pieces, under limits.
+pub mod layer;
+/// Pushing one blob: check, mount, monolithic or chunked upload, resume after a break.
+pub mod upload;
