@@ -6,6 +6,7 @@
 use skiff_core::protocol::proxy_protocol::ProxyErrorKind;
 use skiff_core::protocol::resume::{ResumeAccepted, ResumeState};
 use skiff_core::protocol::retry::{Decision, GiveUp, Outcome, RetryAfter, RetryPolicy};
+use skiff_core::protocol::session::MAX_AUTH_RETRIES;
 use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
 use super::check::{Check, Verified};
@@ -16,8 +17,6 @@ use crate::services::stream::{ChunkReader, Stalled};
 
 /// The start of an error body kept for the message.
 const MAX_ERROR_BODY: usize = 4096;
-/// 401s answered with a fresh token in one request before giving up.
-const MAX_REAUTH: u32 = 2;
 
 pub struct Job {
     spec: LayerJob,
@@ -216,18 +215,23 @@ impl Job {
                 Ok(response) => response,
             };
             let status = response.status();
+            let header = |name| response.headers().get(name).ok().flatten();
             if status == 416 && range.is_some() {
-                // The server no longer agrees about what was kept: start over, once.
-                self.resume.restart_whole_once().map_err(|_| {
-                    LayerFailure::Http(Box::new(HttpFacts {
+                // The resume state decides: start over once, or the refusal stands.
+                let decided =
+                    self.resume
+                        .handle_response(status, header("content-range").as_deref(), None);
+                if decided != Ok(ResumeAccepted::StartOver) {
+                    let facts = HttpFacts {
                         status,
                         ..Default::default()
-                    }))
-                })?;
+                    };
+                    return Err(LayerFailure::Http(Box::new(facts)));
+                }
                 self.reset_bytes()?;
                 continue;
             }
-            if status == 401 && source.registry && reauths < MAX_REAUTH {
+            if status == 401 && source.registry && reauths < MAX_AUTH_RETRIES {
                 reauths += 1;
                 attempt -= 1;
                 let challenge = response
@@ -261,7 +265,6 @@ impl Job {
                 }
                 continue;
             }
-            let header = |name| response.headers().get(name).ok().flatten();
             let length = header("content-length").and_then(|v| v.trim().parse().ok());
             match self
                 .resume
@@ -271,6 +274,10 @@ impl Job {
                 // The server ignored `Range` and sent it all: keep that, drop what was kept.
                 ResumeAccepted::Restart => self.reset_bytes()?,
                 ResumeAccepted::Continue { .. } => {}
+                ResumeAccepted::StartOver => {
+                    self.reset_bytes()?;
+                    continue;
+                }
             }
             attempt = 0;
             let before = self.fetched;

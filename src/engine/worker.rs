@@ -187,33 +187,38 @@ impl JobLink {
     fn report(&self, sent: &Sent<'_>, response: Option<&Response>, started_ms: f64) {
         self.requests.set(self.requests.get() + 1);
         let source = sent.source;
-        let mut request_headers = Vec::new();
+        let mut headers = Vec::new();
         if let (true, Some(authorization)) = (source.registry, sent.authorization) {
-            request_headers.extend(exchange::request_header("Authorization", authorization));
+            headers.push((sent.route.credential_header(), authorization));
         }
         if let Some(range) = sent.range {
-            request_headers.extend(exchange::request_header("Range", range));
+            headers.push(("Range", range));
         }
-        let record = Exchange {
-            id: format!("w{}-{}", self.job, self.requests.get()),
-            purpose: if source.registry {
-                Purpose::Layer
-            } else {
-                Purpose::ForeignLayer
+        let answer = response.map(|r| {
+            let headers = gloo_net::http::Headers::from_raw(r.headers())
+                .entries()
+                .collect();
+            (r.status(), headers)
+        });
+        let mut record = Exchange::sent(
+            exchange::Sent {
+                id: format!("w{}-{}", self.job, self.requests.get()),
+                purpose: if source.registry {
+                    Purpose::Layer
+                } else {
+                    Purpose::ForeignLayer
+                },
+                method: Method::Get,
+                url: &source.shown_url,
+                headers: &headers,
+                started_ms,
             },
-            method: Method::Get,
-            url: exchange::shown_url(&source.shown_url),
-            request_headers,
-            status: response.map(Response::status),
-            response_headers: response.map(shown_headers).unwrap_or_default(),
-            started_ms,
-            first_byte_ms: response.map(|_| js_sys::Date::now()),
-            finished_ms: None,
-            bytes: None,
-            note: source
-                .local
-                .then(|| "read from this browser's layer cache, not the network".to_owned()),
-        };
+            answer,
+            js_sys::Date::now(),
+        );
+        record.note = source
+            .local
+            .then(|| "read from this browser's layer cache, not the network".to_owned());
         self.post_exchange(&record);
         *self.last.borrow_mut() = Some(record);
     }
@@ -271,18 +276,4 @@ impl JobLink {
         super::opfs::pause(ms.min(i32::MAX as u64) as i32).await;
         self.check_cancelled()
     }
-}
-
-/// The headers of an answer the explorer shows (the core decides which).
-fn shown_headers(response: &Response) -> Vec<exchange::Header> {
-    let mut all = Vec::new();
-    if let Ok(Some(entries)) = js_sys::try_iter(&response.headers()) {
-        for entry in entries.flatten() {
-            let pair: js_sys::Array = entry.unchecked_into();
-            if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
-                all.push((name, value));
-            }
-        }
-    }
-    exchange::response_headers(all.iter().map(|(n, v)| (n.as_str(), v.as_str())))
 }

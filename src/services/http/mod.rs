@@ -15,7 +15,7 @@ use skiff_core::image::manifest::check_document_size;
 use skiff_core::protocol::auth::Scope;
 use skiff_core::protocol::registry::{credential_goes_to, Route};
 use skiff_core::protocol::retry::{Decision, Outcome, RetryAfter, RetryPolicy};
-use skiff_core::protocol::session::{AuthSession, AuthStep, TokenRequest};
+use skiff_core::protocol::session::{AuthSession, AuthStep, TokenRequest, MAX_AUTH_RETRIES};
 use skiff_core::Reference;
 use web_sys::AbortSignal;
 use yew::Callback;
@@ -26,9 +26,6 @@ pub use errors::{error_for, error_from_facts};
 use crate::engine::protocol::JobAuth;
 use crate::error::{js_error_text, AppError};
 use crate::state::Credentials;
-
-/// Rounds of "answer a 401" in one request before giving up: a token, then a retry with it.
-const MAX_AUTH_ROUNDS: u32 = 3;
 
 /// One registry, one repository, one pull.
 pub struct RegistrySession {
@@ -278,7 +275,7 @@ impl RegistrySession {
             match step {
                 AuthStep::Proceed => return Ok(response),
                 AuthStep::Fail(error) => return Err(auth::app_error(error, what)),
-                _ if rounds >= MAX_AUTH_ROUNDS => return Ok(response),
+                _ if rounds > MAX_AUTH_RETRIES => return Ok(response),
                 AuthStep::FetchToken(request) => self.fetch_token(request).await?,
                 AuthStep::RetryRequest => {}
             }
@@ -497,23 +494,20 @@ impl RegistrySession {
             None => request.send().await,
         };
         let response = result.as_ref().ok();
-        let record = Exchange {
-            id: next_exchange_id(),
-            purpose: *purpose,
-            method: *method,
-            url: exchange::shown_url_for(*purpose, upstream),
-            request_headers: sent_headers
-                .iter()
-                .filter_map(|(name, value)| exchange::request_header(name, value))
-                .collect(),
-            status: response.map(Response::status),
-            response_headers: response.map(shown_headers).unwrap_or_default(),
-            started_ms,
-            first_byte_ms: response.map(|_| js_sys::Date::now()),
-            finished_ms: None,
-            bytes: None,
-            note: None,
-        };
+        let headers: Vec<(&str, &str)> =
+            sent_headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let record = Exchange::sent(
+            exchange::Sent {
+                id: next_exchange_id(),
+                purpose: *purpose,
+                method: *method,
+                url: upstream,
+                headers: &headers,
+                started_ms,
+            },
+            response.map(|r| (r.status(), r.headers().entries().collect())),
+            js_sys::Date::now(),
+        );
         self.report.emit(record.clone());
         *self.last.borrow_mut() = Some(record);
         result.map_err(|error| {
@@ -555,12 +549,6 @@ struct Outgoing<'a> {
     purpose: Purpose,
     authorization: Option<String>,
     extra: &'a [(&'a str, String)],
-}
-
-/// The headers of an answer the explorer shows (the core decides which).
-fn shown_headers(response: &Response) -> Vec<exchange::Header> {
-    let all: Vec<(String, String)> = response.headers().entries().collect();
-    exchange::response_headers(all.iter().map(|(n, v)| (n.as_str(), v.as_str())))
 }
 
 /// Resolves after `ms` milliseconds.

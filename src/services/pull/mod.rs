@@ -681,7 +681,10 @@ fn short_media_type(media_type: &str) -> String {
         media_type::DOCKER_LAYER_GZIP | media_type::DOCKER_FOREIGN_LAYER => "tar+gzip",
         other => other.rsplit(['.', '/']).next().unwrap_or(other),
     };
-    if media_type.contains("foreign") || media_type.contains("nondistributable") {
+    let foreign = media_type
+        .parse::<skiff_core::image::media_type::MediaType>()
+        .is_ok_and(|m| m.is_foreign());
+    if foreign {
         format!("foreign {compression}")
     } else {
         compression.to_owned()

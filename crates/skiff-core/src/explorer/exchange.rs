@@ -97,7 +97,53 @@ pub struct Exchange {
     pub note: Option<String>,
 }
 
+/// A request as it was sent, for [`Exchange::sent`]: the filters that keep secrets out of the
+/// record apply to it there, once.
+pub struct Sent<'a> {
+    pub id: String,
+    pub purpose: Purpose,
+    pub method: Method,
+    /// The upstream URL as requested (shown without its query).
+    pub url: &'a str,
+    /// The request headers as sent (only those worth showing are kept, credentials hidden).
+    pub headers: &'a [(&'a str, &'a str)],
+    pub started_ms: f64,
+}
+
 impl Exchange {
+    /// The record of a request, and of its answer (`None`: no answer came) with the answer's
+    /// headers as received, at `answered_ms`. The one way drivers make a record.
+    pub fn sent(
+        request: Sent<'_>,
+        answer: Option<(u16, Vec<(String, String)>)>,
+        answered_ms: f64,
+    ) -> Self {
+        let (status, headers) = match answer {
+            Some((status, headers)) => (Some(status), headers),
+            None => (None, Vec::new()),
+        };
+        Self {
+            id: request.id,
+            purpose: request.purpose,
+            method: request.method,
+            url: shown_url_for(request.purpose, request.url),
+            request_headers: request
+                .headers
+                .iter()
+                .filter_map(|(name, value)| request_header(name, value))
+                .collect(),
+            status,
+            response_headers: response_headers(
+                headers.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+            ),
+            started_ms: request.started_ms,
+            first_byte_ms: status.map(|_| answered_ms),
+            finished_ms: None,
+            bytes: None,
+            note: None,
+        }
+    }
+
     pub fn response_header(&self, name: &str) -> Option<&str> {
         find(&self.response_headers, name)
     }
@@ -304,6 +350,35 @@ pub(crate) mod tests {
                 "www-authenticate"
             ]
         );
+    }
+
+    #[test]
+    fn a_record_keeps_no_secret() {
+        let record = Exchange::sent(
+            Sent {
+                id: "p1".into(),
+                purpose: Purpose::Upload,
+                method: Method::Put,
+                url: "https://s3.example/up?X-Amz-Signature=sig",
+                headers: &[
+                    ("X-Skiff-Authorization", "Bearer tok.en"),
+                    ("Cookie", "c=1"),
+                ],
+                started_ms: 1.0,
+            },
+            Some((
+                201,
+                vec![("Location".into(), "https://s3.example/up?sig=2".into())],
+            )),
+            2.0,
+        );
+        let printed = format!("{record:?}");
+        for secret in ["sig", "tok.en", "c=1"] {
+            assert!(!printed.contains(secret), "{secret} in {printed}");
+        }
+        assert_eq!(record.status, Some(201));
+        assert_eq!(record.first_byte_ms, Some(2.0));
+        assert!(record.authenticated());
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub enum ResumeAccepted {
     /// The server ignored `Range` and sent the whole blob: discard what was kept and hash again
     /// from byte 0.
     Restart,
+    /// The server refused the `Range` (416): it no longer agrees about what was kept. Discard
+    /// it and ask for the whole blob again, without a `Range` (once per blob).
+    StartOver,
 }
 
 /// A parsed `Content-Range` header.
@@ -237,13 +240,19 @@ impl ResumeState {
         }
     }
 
-    /// [`ResumeState::check_response`], then applies it: a restart forgets the kept bytes.
+    /// [`ResumeState::check_response`], then applies it: a restart forgets the kept bytes; a
+    /// `416` to a `Range` starts the blob over, once (a second time, the refusal stands).
     pub fn handle_response(
         &mut self,
         status: u16,
         content_range: Option<&str>,
         content_length: Option<u64>,
     ) -> Result<ResumeAccepted, ResumeError> {
+        let refused_range = status == 416 && self.written > 0;
+        if refused_range && !self.whole_restart_used {
+            self.restart_whole_once()?;
+            return Ok(ResumeAccepted::StartOver);
+        }
         let accepted = self.check_response(status, content_range, content_length)?;
         if accepted == ResumeAccepted::Restart {
             self.written = 0;
@@ -342,6 +351,26 @@ fn shorten(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_range_starts_the_blob_over_once() {
+        let mut state = ResumeState::new(100);
+        state.handle_progress(40).unwrap();
+        assert_eq!(
+            state.handle_response(416, Some("bytes */100"), None),
+            Ok(ResumeAccepted::StartOver)
+        );
+        assert_eq!(state.written(), 0);
+        assert_eq!(state.next_request().range_header(), None);
+        state.handle_progress(30).unwrap();
+        assert_eq!(
+            state.handle_response(416, Some("bytes */100"), None),
+            Err(ResumeError::RangeNotSatisfiable {
+                from: 30,
+                size: 100
+            })
+        );
+    }
 
     #[test]
     fn parses_content_range_strictly() {

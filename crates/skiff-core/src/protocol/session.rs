@@ -19,6 +19,11 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// How many times one request refused with `401` is sent again with a fresh credential (a new
+/// token, or the login) before the refusal stands: the page's requests and the layer workers'
+/// alike.
+pub const MAX_AUTH_RETRIES: u32 = 2;
+
 /// A username and password (or access token). `Debug` shows neither.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Login {
