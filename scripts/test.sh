@@ -11,21 +11,9 @@ cd "$(dirname "$0")/.."
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-$(nproc)}
 
-if [[ "${1:-}" == "--quick" ]]; then
-  scripts/setup.sh
-  step "cargo fmt --check"
-  cargo fmt --all --check
-  step "clippy (host)"
-  cargo clippy --workspace --all-targets -- -D warnings
-  step "clippy (wasm32)"
-  cargo clippy --target wasm32-unknown-unknown -p skiff -p skiff-core --all-targets -- -D warnings
-  step "unit and property tests"
-  cargo test --workspace --lib --bins
-  cargo test -p skiff-proxy --test properties
-  exit 0
-fi
-
-scripts/setup.sh --test
+quick=false
+[[ "${1:-}" == "--quick" ]] && quick=true
+if $quick; then scripts/setup.sh; else scripts/setup.sh --test; fi
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -35,6 +23,14 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "clippy (wasm32)"
 cargo clippy --target wasm32-unknown-unknown -p skiff -p skiff-core --all-targets -- -D warnings
+
+if $quick; then
+  step "unit and property tests"
+  cargo test --workspace --lib --bins
+  cargo test -p skiff-core --test properties
+  cargo test -p skiff-proxy --test properties
+  exit 0
+fi
 
 step "unit tests and proxy tests against a real registry"
 cargo test --workspace
