@@ -6,11 +6,11 @@ use std::rc::Rc;
 
 use skiff_core::explorer::exchange::Purpose;
 use skiff_core::image::manifest::{check_document_size, MANIFEST_ACCEPT};
-use skiff_core::image::manifest_check::{check_manifest, Expected};
+use skiff_core::image::manifest_check::Expected;
 use skiff_core::image::media_type::MediaType;
 use skiff_core::image::referrers::{self, FoundBy, Referrer};
-use skiff_core::protocol::registry::{blob_url, manifest_url, ping_url, referrers_url, Route};
-use skiff_core::{BlobVerifier, Digest, Reference};
+use skiff_core::protocol::registry::{manifest_url, ping_url, referrers_url, Route};
+use skiff_core::{Digest, Reference};
 use yew::Callback;
 
 use super::http::{js_error, RegistrySession};
@@ -143,40 +143,33 @@ async fn fetch(
         || target.media_type.is_image_manifest()
         || matches!(target.media_type, MediaType::Other(_)) && target.size.is_none();
     if is_manifest {
-        let url = manifest_url(reference, &target.digest.to_string());
-        let document = session
-            .get_document(&url, Some(MANIFEST_ACCEPT), Purpose::Manifest, target.size)
-            .await?;
         let pin = Expected {
             digest: &target.digest,
             size: target.size,
             source: "the link",
         };
-        let digest = check_manifest(&document.body, Some(pin), document.digest.as_deref())?;
-        let media_type = document
+        let checked = session
+            .fetch_manifest(reference, &target.digest.to_string(), Some(pin))
+            .await?;
+        let media_type = checked
             .content_type
             .clone()
             .unwrap_or_else(|| target.media_type.to_string());
         return Ok(manifest_doc(
-            &document.body,
-            digest,
+            &checked.body,
+            checked.digest,
             &media_type,
             Role::Opened,
-            document.digest.as_deref(),
+            checked.header_digest.as_deref(),
             Some(pin),
         ));
     }
-    let url = blob_url(reference, &target.digest);
     let body = session
-        .get_document(&url, None, Purpose::Config, target.size)
-        .await?
-        .body;
-    let mut verifier = BlobVerifier::new(target.digest.clone(), body.len() as u64);
-    verifier.update(&body)?;
-    let digest = verifier.finish()?;
+        .fetch_blob_document(reference, &target.digest, target.size, Purpose::Config)
+        .await?;
     Ok(blob_doc(
         &body,
-        digest,
+        target.digest.clone(),
         target.media_type.clone(),
         Role::Opened,
     ))

@@ -5,6 +5,7 @@
 //! hands their answers to those.
 
 mod auth;
+mod documents;
 mod errors;
 
 use std::cell::{Cell, RefCell};
@@ -20,6 +21,7 @@ use skiff_core::Reference;
 use web_sys::AbortSignal;
 use yew::Callback;
 
+pub use documents::CheckedManifest;
 use errors::proxy_error_kind;
 pub use errors::{error_for, error_from_facts};
 

@@ -2,17 +2,14 @@
 //! each checked against the digest it was referred to by.
 
 use skiff_core::explorer::exchange::Purpose;
-use skiff_core::image::manifest::{
-    check_document_size, Descriptor, ImageManifest, Manifest, MANIFEST_ACCEPT,
-};
-use skiff_core::image::manifest_check::{check_manifest, Expected, DOCUMENT_FETCHES};
+use skiff_core::image::manifest::{check_document_size, Descriptor, ImageManifest, Manifest};
+use skiff_core::image::manifest_check::Expected;
 use skiff_core::image::platform::{self, Platform};
-use skiff_core::protocol::registry::{blob_url, manifest_url};
-use skiff_core::{BlobVerifier, Digest, Reference};
+use skiff_core::{Digest, Reference};
 
 use super::Emit;
 use crate::error::AppError;
-use crate::services::http::{Document, RegistrySession};
+use crate::services::http::RegistrySession;
 use crate::services::objects;
 use crate::state::explorer::Role;
 use crate::state::{PlatformOffer, PullEvent};
@@ -94,9 +91,9 @@ impl Resolver<'_> {
         }
     }
 
-    /// Fetches one manifest document and checks it against the digest (and size) it was
-    /// referred to by, and against the registry's `Docker-Content-Digest`. `platform`: the
-    /// index entry it was chosen as.
+    /// Fetches one manifest document, checked against the digest (and size) it was referred to
+    /// by and the registry's `Docker-Content-Digest`, and shows it in the explorer.
+    /// `platform`: the index entry it was chosen as.
     pub async fn fetch_manifest(
         &self,
         reference: &Reference,
@@ -104,62 +101,30 @@ impl Resolver<'_> {
         expected: Option<(Digest, Option<u64>, &'static str)>,
         platform: Option<String>,
     ) -> Result<(Vec<u8>, Manifest, String), AppError> {
-        let mut attempt = 1;
-        loop {
-            let fetched = self
-                .fetch_manifest_once(reference, manifest_reference, &expected, &platform)
-                .await;
-            match fetched {
-                Err(AppError::ManifestMismatch(_)) if attempt < DOCUMENT_FETCHES => attempt += 1,
-                other => return other,
-            }
-        }
-    }
-
-    async fn fetch_manifest_once(
-        &self,
-        reference: &Reference,
-        manifest_reference: &str,
-        expected: &Option<(Digest, Option<u64>, &'static str)>,
-        platform: &Option<String>,
-    ) -> Result<(Vec<u8>, Manifest, String), AppError> {
-        let url = manifest_url(reference, manifest_reference);
-        let Document {
-            content_type,
-            digest: header_digest,
-            body,
-            ..
-        } = self
-            .session
-            .get_document(
-                &url,
-                Some(MANIFEST_ACCEPT),
-                Purpose::Manifest,
-                expected.as_ref().and_then(|(_, size, _)| *size),
-            )
-            .await?;
         let pin = expected.as_ref().map(|(digest, size, source)| Expected {
             digest,
             size: *size,
             source,
         });
-        let digest = check_manifest(&body, pin, header_digest.as_deref())?;
-        let (manifest, media_type) = Manifest::parse(content_type.as_deref(), &body)?;
+        let checked = self
+            .session
+            .fetch_manifest(reference, manifest_reference, pin)
+            .await?;
+        let (manifest, media_type) =
+            Manifest::parse(checked.content_type.as_deref(), &checked.body)?;
         let role = match (&manifest, platform) {
             (Manifest::Index(_), _) => Role::Index,
-            (Manifest::Image(_), platform) => Role::Manifest {
-                platform: platform.clone(),
-            },
+            (Manifest::Image(_), platform) => Role::Manifest { platform },
         };
         (self.emit)(PullEvent::Object(objects::manifest_doc(
-            &body,
-            digest,
+            &checked.body,
+            checked.digest,
             &media_type,
             role,
-            header_digest.as_deref(),
+            checked.header_digest.as_deref(),
             pin,
         )));
-        Ok((body, manifest, media_type))
+        Ok((checked.body, manifest, media_type))
     }
 
     /// The config, checked against its digest and size (fetched once more after a mismatch).
@@ -168,40 +133,18 @@ impl Resolver<'_> {
         reference: &Reference,
         descriptor: &Descriptor,
     ) -> Result<Vec<u8>, AppError> {
-        let mut attempt = 1;
-        loop {
-            match self.fetch_config_once(reference, descriptor).await {
-                Err(AppError::Core(
-                    skiff_core::Error::DigestMismatch { .. }
-                    | skiff_core::Error::SizeMismatch { .. },
-                )) if attempt < DOCUMENT_FETCHES => attempt += 1,
-                other => return other,
-            }
-        }
-    }
-
-    async fn fetch_config_once(
-        &self,
-        reference: &Reference,
-        descriptor: &Descriptor,
-    ) -> Result<Vec<u8>, AppError> {
-        check_document_size("image config", descriptor.size)?;
         let body = self
             .session
-            .get_document(
-                &blob_url(reference, &descriptor.digest),
-                None,
-                Purpose::Config,
+            .fetch_blob_document(
+                reference,
+                &descriptor.digest,
                 Some(descriptor.size),
+                Purpose::Config,
             )
-            .await?
-            .body;
-        let mut verifier = BlobVerifier::new(descriptor.digest.clone(), descriptor.size);
-        verifier.update(&body)?;
-        let digest = verifier.finish()?;
+            .await?;
         (self.emit)(PullEvent::Object(objects::blob_doc(
             &body,
-            digest,
+            descriptor.digest.clone(),
             descriptor
                 .media_type
                 .parse()

@@ -6,10 +6,9 @@
 //! choice of them writes a new index (the core's [`choose_platforms`]).
 
 use skiff_core::archive::push_archive::ArchivedImage;
-use skiff_core::explorer::exchange::Purpose;
-use skiff_core::image::manifest::{Manifest, MANIFEST_ACCEPT};
-use skiff_core::image::manifest_check::{check_manifest, Expected};
-use skiff_core::protocol::registry::{blob_url, manifest_url, ping_url, Route};
+use skiff_core::image::manifest::Manifest;
+use skiff_core::image::manifest_check::Expected;
+use skiff_core::protocol::registry::{blob_url, ping_url, Route};
 use skiff_core::transfer::copy_plan::choose_platforms;
 use skiff_core::{Digest, Platform, Reference};
 use yew::Callback;
@@ -251,21 +250,17 @@ async fn fetch_manifest(
     reference: &str,
     pin: Option<&Digest>,
 ) -> Result<(ArchivedImage, Manifest), AppError> {
-    let url = manifest_url(from, reference);
-    let document = session
-        .get_document(&url, Some(MANIFEST_ACCEPT), Purpose::Manifest, None)
-        .await?;
     let expected = pin.map(|digest| Expected {
         digest,
         size: None,
         source: "the reference",
     });
-    check_manifest(&document.body, expected, document.digest.as_deref())?;
-    let (manifest, media_type) = Manifest::parse(document.content_type.as_deref(), &document.body)?;
+    let checked = session.fetch_manifest(from, reference, expected).await?;
+    let (manifest, media_type) = Manifest::parse(checked.content_type.as_deref(), &checked.body)?;
     Ok((
         ArchivedImage {
             name: None,
-            manifest: document.body,
+            manifest: checked.body,
             media_type,
             blobs: Vec::new(),
         },
