@@ -1,4 +1,5 @@
 mod explore;
+mod pulls;
 
 use yew::prelude::*;
 
@@ -16,6 +17,7 @@ use super::tag_list::TagList;
 use crate::services::link::ViewLink;
 use crate::services::{prefs, pull, tags};
 use crate::state::{Action, Credentials, Phase, State};
+use pulls::use_pulls;
 use skiff_core::image::reference::PullInput;
 
 #[function_component(App)]
@@ -51,9 +53,11 @@ pub fn app() -> Html {
         }
     });
 
+    let pulls = use_pulls(&state);
+
     // At start: what the layer cache holds, and a pull a reload interrupted, resumed.
     {
-        let state = state.clone();
+        let (state, pulls) = (state.clone(), pulls.clone());
         use_effect_with((), move |_| {
             let dispatcher = state.dispatcher();
             let cap = prefs::pull_settings().cache_cap_bytes;
@@ -69,22 +73,10 @@ pub fn app() -> Html {
             });
             let link = ViewLink::current();
             if let Some(interrupted) = prefs::interrupted_pull() {
-                resume_pull(&state, interrupted);
+                pulls.resume(interrupted);
             } else if !link.images.is_empty() && (link.view.is_some() || link.object.is_some()) {
                 // A shared link to a view: look inside the image to show it.
-                let pull = prefs::InterruptedPull {
-                    images: link.images,
-                    platform: state.platform_input.clone(),
-                    uncompressed: false,
-                };
-                run(
-                    &state,
-                    pull,
-                    Run {
-                        inspect_only: true,
-                        ..Run::default()
-                    },
-                );
+                pulls.inspect_images(link.images);
             }
         });
     }
@@ -160,16 +152,8 @@ pub fn app() -> Html {
         matches!(&state.phase, Phase::Failed(report) if report.wants_credentials);
 
     let on_clear_cache = {
-        let dispatcher = state.dispatcher();
-        let cap = state.cache.cap;
-        Callback::from(move |()| {
-            let dispatcher = dispatcher.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                if let Some(info) = pull::clear_cache(cap).await {
-                    dispatcher.dispatch(Action::CacheCleared(info));
-                }
-            });
-        })
+        let pulls = pulls.clone();
+        Callback::from(move |()| pulls.clear_cache())
     };
     let on_cache_cap = {
         let state = state.clone();
@@ -183,10 +167,8 @@ pub fn app() -> Html {
     };
 
     let on_pull = {
-        let state = state.clone();
-        Callback::from(move |()| {
-            start_pull(&state, state.platform_input.clone(), state.uncompressed)
-        })
+        let pulls = pulls.clone();
+        Callback::from(move |()| pulls.start(None, None))
     };
     let on_push = {
         let state = state.clone();
@@ -222,23 +204,23 @@ pub fn app() -> Html {
     let on_copy = copy_service(crate::services::push::start_copy);
     let on_read_platforms = copy_service(crate::services::push::read_platforms);
     let on_inspect = {
-        let state = state.clone();
-        Callback::from(move |()| inspect(&state))
+        let pulls = pulls.clone();
+        Callback::from(move |()| pulls.inspect())
     };
     // The same images again, stored uncompressed: the layers come from the cache.
     let on_save_uncompressed = {
-        let state = state.clone();
+        let (state, pulls) = (state.clone(), pulls.clone());
         Callback::from(move |()| {
             state.dispatch(Action::SetUncompressed(true));
-            start_pull(&state, state.platform_input.clone(), true);
+            pulls.start(None, Some(true));
         })
     };
     // Picking another platform of the index pulls it at once.
     let on_choose_platform = {
-        let state = state.clone();
+        let (state, pulls) = (state.clone(), pulls.clone());
         Callback::from(move |platform: String| {
             state.dispatch(Action::EditPlatform(platform.clone()));
-            start_pull(&state, platform, state.uncompressed);
+            pulls.start(Some(platform), None);
         })
     };
 
@@ -274,7 +256,7 @@ pub fn app() -> Html {
                 on_save_to_file={let state = state.clone(); Callback::from(move |save| state.dispatch(Action::SetSaveToFile(save)))}
                 {on_pull}
                 {on_inspect}
-                on_cancel={Callback::from(|()| pull::cancel())}
+                on_cancel={let pulls = pulls.clone(); Callback::from(move |()| pulls.cancel())}
             >
                 <CredentialsPanel
                     credentials={state.credentials.clone()}
@@ -314,156 +296,6 @@ pub fn app() -> Html {
     }
 }
 
-fn start_pull(state: &UseReducerHandle<State>, platform: String, uncompressed: bool) {
-    let images = state.images_to_pull();
-    if images.is_empty() {
-        return;
-    }
-    prefs::save_proxy(&state.proxy_input);
-    prefs::save_platform(&platform);
-    prefs::save_uncompressed(uncompressed);
-    show_images_in_url(&images, &platform);
-    let pull = prefs::InterruptedPull {
-        images,
-        platform,
-        uncompressed,
-    };
-    if !state.save_to_file {
-        return run_pull(state, pull, None);
-    }
-    // Asked now, while the click still counts as the user's gesture.
-    let suggested = pull.images[0]
-        .parse::<PullInput>()
-        .map(|input| pull::archive_file_name(&input.reference, pull.images.len()))
-        .unwrap_or_else(|_| "image.tar".to_owned());
-    let state = state.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        match pull::target::pick(&suggested).await {
-            Ok(Some(handle)) => run_pull(&state, pull, Some(handle)),
-            Ok(None) => {}
-            Err(error) => run_failed(&state, &error),
-        }
-    });
-}
-
-/// The images (and platform) in the page's address, to share; the view stays, the object
-/// belonged to the last image.
-fn show_images_in_url(images: &[String], platform: &str) {
-    ViewLink {
-        images: images.to_vec(),
-        platform: Some(platform.to_owned()).filter(|p| !p.is_empty()),
-        object: None,
-        ..ViewLink::current()
-    }
-    .show(false);
-}
-
-/// Fetches the manifest and config of the image in the form, no layers.
-fn inspect(state: &UseReducerHandle<State>) {
-    let images = state.images_to_pull();
-    let Some(last) = images.last() else { return };
-    show_images_in_url(std::slice::from_ref(last), &state.platform_input);
-    let pull = prefs::InterruptedPull {
-        images: vec![last.clone()],
-        platform: state.platform_input.clone(),
-        uncompressed: false,
-    };
-    run(
-        state,
-        pull,
-        Run {
-            inspect_only: true,
-            ..Run::default()
-        },
-    );
-}
-
-/// A pull that could not start (no file could be chosen), reported like any failed pull.
-fn run_failed(state: &UseReducerHandle<State>, error: &crate::error::AppError) {
-    let pull_id = state.pull_id + 1;
-    for event in [
-        crate::state::PullEvent::Started {
-            reference: String::new(),
-        },
-        crate::state::PullEvent::Failed(crate::state::ErrorReport {
-            title: error.title().to_owned(),
-            message: error.to_string(),
-            wants_credentials: false,
-        }),
-    ] {
-        state.dispatch(Action::Pull { pull_id, event });
-    }
-}
-
-/// Pulls again what a reload interrupted: finished layers come from the cache, a partial one
-/// continues where it stopped.
-fn resume_pull(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull) {
-    if pull.images.is_empty() {
-        return prefs::clear_pull_in_progress();
-    }
-    run(
-        state,
-        pull,
-        Run {
-            resumed: true,
-            ..Run::default()
-        },
-    );
-}
-
-fn run_pull(
-    state: &UseReducerHandle<State>,
-    pull: prefs::InterruptedPull,
-    save_to: Option<web_sys::FileSystemFileHandle>,
-) {
-    run(
-        state,
-        pull,
-        Run {
-            save_to,
-            ..Run::default()
-        },
-    );
-}
-
-/// How a pull runs, beyond what it pulls.
-#[derive(Default)]
-struct Run {
-    /// Pulled again after a reload interrupted it.
-    resumed: bool,
-    save_to: Option<web_sys::FileSystemFileHandle>,
-    /// Manifests and configs only.
-    inspect_only: bool,
-}
-
-fn run(state: &UseReducerHandle<State>, pull: prefs::InterruptedPull, how: Run) {
-    let first_registry = pull.images[0]
-        .parse::<PullInput>()
-        .ok()
-        .map(|input| input.reference.registry().to_owned());
-    let credentials = credentials_for(state, first_registry.as_deref());
-    prefs::remember_credentials(credentials.as_ref().filter(|_| state.remember_credentials));
-    if !how.inspect_only {
-        prefs::mark_pull_in_progress(&pull);
-    }
-    let dispatcher = state.dispatcher();
-    pull::start(
-        pull::PullRequest {
-            images: pull.images,
-            proxy: state.proxy_input.clone(),
-            platform: pull.platform,
-            uncompressed: pull.uncompressed,
-            credentials,
-            settings: prefs::pull_settings(),
-            resumed: how.resumed,
-            save_to: how.save_to,
-            inspect_only: how.inspect_only,
-        },
-        state.pull_id + 1,
-        Callback::from(move |action| dispatcher.dispatch(action)),
-    );
-}
-
 /// The credentials to hand a registry service (pull, tag list) whose first request goes to
 /// `registry`. Unbound credentials belong to the registry they are first used with, and the
 /// form shows that binding. Every service's session then drops them for any other registry
@@ -499,7 +331,10 @@ fn copy_request(
     }
 }
 
-fn credentials_for(state: &UseReducerHandle<State>, registry: Option<&str>) -> Option<Credentials> {
+pub(super) fn credentials_for(
+    state: &UseReducerHandle<State>,
+    registry: Option<&str>,
+) -> Option<Credentials> {
     let mut credentials = state.credentials.if_given()?;
     if credentials.registry.is_empty() {
         credentials.registry = registry?.to_owned();

@@ -84,25 +84,70 @@ pub struct PullRequest {
     pub inspect_only: bool,
 }
 
-/// The running (or last) pull's resources, released when the next pull starts.
-struct Previous {
-    controller: AbortController,
+/// A pull started: cancel it, or release what it holds (its requests, its workers, the download
+/// link of its archive). Whoever starts pulls keeps the last one's handle, and releases it
+/// before starting the next; no global holds it.
+#[derive(Clone, Default)]
+pub struct PullHandle(Rc<RefCell<Held>>);
+
+#[derive(Default)]
+struct Held {
+    controller: Option<AbortController>,
     pool: Option<Rc<Pool>>,
     object_url: Option<String>,
-    /// The cached blobs the offered archive's Blob refers to: clearing the cache keeps them.
+    /// The cached blobs the offered archive's Blob refers to.
     offered: BTreeSet<Digest>,
 }
 
-thread_local! {
-    static PREVIOUS: RefCell<Option<Previous>> = const { RefCell::new(None) };
+impl PullHandle {
+    /// Stops the pull: its requests are aborted and its workers terminated; it then reports
+    /// itself as cancelled.
+    pub fn cancel(&self) {
+        let mut held = self.0.borrow_mut();
+        if let Some(controller) = &held.controller {
+            controller.abort();
+        }
+        if let Some(pool) = held.pool.take() {
+            pool.terminate();
+        }
+    }
+
+    /// Cancels the pull and withdraws its archive's download link.
+    pub fn release(&self) {
+        self.cancel();
+        self.withdraw_offer();
+    }
+
+    /// The archive on offer is made of cached files: withdrawn before the cache is cleared.
+    fn withdraw_offer(&self) {
+        let mut held = self.0.borrow_mut();
+        if let Some(url) = held.object_url.take() {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        }
+        held.offered.clear();
+    }
+
+    fn remember_pool(&self, pool: Rc<Pool>) {
+        self.0.borrow_mut().pool = Some(pool);
+    }
+
+    fn remember_offer(&self, object_url: String, offered: BTreeSet<Digest>) {
+        let mut held = self.0.borrow_mut();
+        held.pool = None;
+        held.object_url = Some(object_url);
+        held.offered = offered;
+    }
 }
 
-/// Starts a pull in the background; it reports through `dispatch`.
-pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) {
+/// Starts a pull in the background; it reports through `dispatch`. The caller keeps the handle
+/// (and has released the previous pull's).
+pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) -> PullHandle {
     let emit: Emit = {
         let dispatch = dispatch.clone();
         Rc::new(move |event| dispatch.emit(Action::Pull { pull_id, event }))
     };
+    let handle = PullHandle::default();
+    let held = handle.clone();
     wasm_bindgen_futures::spawn_local(async move {
         emit(PullEvent::Started {
             reference: request.images.join(", "),
@@ -111,12 +156,7 @@ pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) {
             Ok(controller) => controller,
             Err(e) => return fail(&emit, &js_error("starting the pull", &e)),
         };
-        release_previous(Previous {
-            controller: controller.clone(),
-            pool: None,
-            object_url: None,
-            offered: BTreeSet::new(),
-        });
+        held.0.borrow_mut().controller = Some(controller.clone());
         let target = match &request.save_to {
             Some(handle) => match Target::open(handle).await {
                 Ok(target) => Some(target),
@@ -129,6 +169,7 @@ pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) {
             controller,
             request,
             target,
+            handle: held,
         };
         let result = pull.run().await;
         // Finished, failed or cancelled: nothing to resume after a reload.
@@ -141,6 +182,7 @@ pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) {
             dispatch.emit(Action::CacheInfo(info));
         }
     });
+    handle
 }
 
 /// What the layer cache holds now, for the settings panel.
@@ -165,17 +207,10 @@ pub async fn storage_problem() -> Option<String> {
     open_cache().await.err().map(|error| error.to_string())
 }
 
-/// Empties the layer cache. The archive on offer is made of cached files, so it is withdrawn
-/// first. (The app offers this only while no pull runs.)
-pub async fn clear_cache(cap: u64) -> Option<CacheInfo> {
-    PREVIOUS.with(|slot| {
-        if let Some(previous) = slot.borrow_mut().as_mut() {
-            if let Some(url) = previous.object_url.take() {
-                let _ = web_sys::Url::revoke_object_url(&url);
-            }
-            previous.offered.clear();
-        }
-    });
+/// Empties the layer cache. The archive on offer (`last`'s) is made of cached files, so it is
+/// withdrawn first. (The app offers this only while no pull runs.)
+pub async fn clear_cache(last: &PullHandle, cap: u64) -> Option<CacheInfo> {
+    last.withdraw_offer();
     if let Ok(cache) = Cache::open(now_ms()).await {
         cache.clear(&BTreeSet::new()).await;
     }
@@ -204,43 +239,6 @@ fn fail(emit: &Emit, error: &AppError) {
     }));
 }
 
-/// Stops the running pull: its requests are aborted and its workers terminated; it then
-/// reports itself as cancelled.
-pub fn cancel() {
-    PREVIOUS.with(|slot| {
-        if let Some(previous) = slot.borrow_mut().as_mut() {
-            previous.controller.abort();
-            if let Some(pool) = previous.pool.take() {
-                pool.terminate();
-            }
-        }
-    });
-}
-
-/// Cancels the previous pull and revokes its download link.
-fn release_previous(next: Previous) {
-    let previous = PREVIOUS.with(|slot| slot.borrow_mut().replace(next));
-    if let Some(mut previous) = previous {
-        previous.controller.abort();
-        if let Some(pool) = previous.pool.take() {
-            pool.terminate();
-        }
-        if let Some(url) = previous.object_url {
-            let _ = web_sys::Url::revoke_object_url(&url);
-        }
-    }
-}
-
-fn remember(pool: Option<Rc<Pool>>, object_url: Option<String>, offered: BTreeSet<Digest>) {
-    PREVIOUS.with(|slot| {
-        if let Some(previous) = slot.borrow_mut().as_mut() {
-            previous.pool = pool;
-            previous.object_url = object_url;
-            previous.offered = offered;
-        }
-    });
-}
-
 /// What the archive's images brought so far.
 #[derive(Default)]
 struct Brought {
@@ -259,6 +257,8 @@ struct Pull {
     request: PullRequest,
     /// The file the user chose to save into, if any.
     target: Option<Target>,
+    /// Where its workers and its offered archive are kept, for whoever cancels or releases it.
+    handle: PullHandle,
 }
 
 /// One image, found: its registry session, manifest and config.
@@ -346,7 +346,7 @@ impl Pull {
         }
 
         let pool = Rc::new(Pool::new(self.request.settings.parallel_layers));
-        remember(Some(pool.clone()), None, BTreeSet::new());
+        self.handle.remember_pool(pool.clone());
         let mut brought = Brought::default();
         let mut images = Vec::new();
         for (position, image) in resolved.iter().enumerate() {
@@ -386,7 +386,7 @@ impl Pull {
                 None,
             ),
         };
-        remember(None, Some(object_url.clone()), offered);
+        self.handle.remember_offer(object_url.clone(), offered);
         let first = &inputs[0].0;
         (self.emit)(PullEvent::Finished(SavedArchive {
             object_url,
