@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::Router;
 
@@ -17,6 +17,8 @@ use skiff_core::protocol::proxy_protocol::{
 use crate::access_log::{Entry, LogFormat};
 use crate::allow::{Scheme, Target};
 use crate::app_files::AppFiles;
+use crate::cors::Cors;
+use crate::gate::{is_own_origin, refuse_fetch_mode, refuse_foreign_host};
 use crate::net::{CheckedResolver, PrivateAddress};
 use crate::writes::{UPLOAD_REQUEST_HEADERS, WRITE_METHODS};
 use crate::Config;
@@ -31,19 +33,6 @@ const FORWARDED_REQUEST_HEADERS: &[HeaderName] = &[
     header::IF_RANGE,
 ];
 
-/// Set on every answer, so that nothing relayed can act in the proxy's origin: a page an upstream
-/// serves (an HTML file in an allowlisted bucket, say) is a sandboxed download, never a document.
-const INERT_RESPONSE_HEADERS: [(HeaderName, &str); 4] = [
-    (header::CONTENT_SECURITY_POLICY, "sandbox"),
-    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-    (header::CONTENT_DISPOSITION, "attachment"),
-    // Nothing relayed is kept by the browser's HTTP cache: a broken body must not be reused,
-    // and tokens' answers are secrets.
-    (header::CACHE_CONTROL, "no-store"),
-];
-
-const ALLOWED_REQUEST_HEADERS: &str =
-    "X-Skiff-Authorization, Accept, Range, If-None-Match, If-Range, Content-Type, Content-Range";
 const MAX_REDIRECTS: usize = 10;
 
 struct Shared {
@@ -245,75 +234,6 @@ async fn respond(shared: &Shared, request: Request) -> Response {
     }
 }
 
-/// DNS rebinding: a page on `evil.example` whose name now points at 127.0.0.1 reaches the proxy
-/// with `Host: evil.example`. Only the proxy's own names are served.
-fn refuse_foreign_host(config: &Config, cors: &Cors, request: &Request) -> Option<Response> {
-    let from_header = request
-        .headers()
-        .get(header::HOST)
-        .map(|value| value.to_str().ok().map(str::to_owned));
-    let from_uri = request.uri().authority().map(|a| Some(a.host().to_owned()));
-    let names: Vec<Option<String>> = from_header.into_iter().chain(from_uri).collect();
-    let answers = !names.is_empty()
-        && names.iter().all(|name| {
-            name.as_deref()
-                .map(strip_port)
-                .is_some_and(|host| config.answers_to(host))
-        });
-    (!answers).then(|| {
-        cors.refuse(
-            StatusCode::MISDIRECTED_REQUEST,
-            ProxyErrorKind::HostHeaderNotAllowed,
-            "this request was addressed to a name that is not Skiff's proxy; a deployment names its public host with --public-host".to_owned(),
-        )
-    })
-}
-
-/// Whether `origin` is the proxy's own, as the browser addressed it (`Host`, already checked to
-/// be one of the proxy's names): the app it serves, pushing from its own page. Compared by
-/// authority only, since a TLS terminator in front makes the scheme differ.
-fn is_own_origin(origin: &str, headers: &HeaderMap) -> bool {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let authority = origin.split_once("://").map(|(_, rest)| rest);
-    matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
-}
-
-/// `host:port`, `[v6]:port` → the host part.
-fn strip_port(authority: &str) -> &str {
-    if authority.starts_with('[') {
-        return authority
-            .split_once(']')
-            .map_or(authority, |(host, _)| &authority[..host.len() + 1]);
-    }
-    authority
-        .rsplit_once(':')
-        .map_or(authority, |(host, _)| host)
-}
-
-/// Only `fetch` in CORS mode is served: a navigation would render what an upstream sent, and a
-/// no-cors load (`<img>`, `<script>`) from any page would reach the upstream and leak its status.
-/// And only as data (`Sec-Fetch-Dest: empty`): a service worker or worker script registered
-/// from a relayed URL would run with the proxy's origin (same-origin mode, but dest
-/// `serviceworker`), and with `--serve-app` that origin is the app's.
-fn refuse_fetch_mode(cors: &Cors, headers: &HeaderMap) -> Option<Response> {
-    let text = |name| headers.get(name).map(|v| v.to_str().unwrap_or("such"));
-    let mode_refused =
-        text("sec-fetch-mode").filter(|mode| !matches!(*mode, "cors" | "same-origin"));
-    let dest_refused = text("sec-fetch-dest").filter(|dest| *dest != "empty");
-    let (what, detail) = match (mode_refused, dest_refused) {
-        (Some(mode), _) => ("mode", mode),
-        (None, Some(dest)) => ("destination", dest),
-        (None, None) => return None,
-    };
-    Some(cors.refuse(
-        StatusCode::FORBIDDEN,
-        ProxyErrorKind::FetchModeNotAllowed,
-        format!(
-            "Skiff's proxy serves the Skiff app's fetch requests only, not requests of {what} {detail}; open the Skiff app instead"
-        ),
-    ))
-}
-
 /// Forwards the request to `target`; `body`: an upload's, streamed on (`--allow-push`).
 async fn forward(
     shared: &Shared,
@@ -437,75 +357,6 @@ fn shown_host(url: &url::Url) -> String {
     }
 }
 
-#[derive(Default)]
-struct Cors {
-    origin: Option<String>,
-}
-
-impl Cors {
-    fn apply(&self, headers: &mut HeaderMap) {
-        for (name, value) in INERT_RESPONSE_HEADERS {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
-        let allow = self.origin.as_deref().unwrap_or("*");
-        if let Ok(value) = HeaderValue::from_str(allow) {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
-        }
-        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
-        let exposed = RELAYED_RESPONSE_HEADERS
-            .iter()
-            .copied()
-            .chain([PROXY_ERROR_HEADER, REDIRECTED_TO_HEADER, CHALLENGE_HEADER])
-            .collect::<Vec<_>>()
-            .join(", ");
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_str(&exposed).expect("header names are valid values"),
-        );
-    }
-
-    fn preflight(&self, request_headers: &HeaderMap, writes: bool) -> Response {
-        let methods = if writes {
-            "GET, HEAD, OPTIONS, POST, PUT, PATCH"
-        } else {
-            "GET, HEAD, OPTIONS"
-        };
-        let mut response = Response::builder()
-            .status(StatusCode::NO_CONTENT)
-            .header(header::ACCESS_CONTROL_ALLOW_METHODS, methods)
-            // `*` never covers Authorization, so name every header explicitly.
-            .header(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                ALLOWED_REQUEST_HEADERS,
-            )
-            .header(header::ACCESS_CONTROL_MAX_AGE, "600");
-        if request_headers.contains_key("access-control-request-private-network") {
-            response = response.header("access-control-allow-private-network", "true");
-        }
-        let mut response = response.body(Body::empty()).expect("valid preflight");
-        self.apply(response.headers_mut());
-        response
-    }
-
-    fn text(&self, status: StatusCode, message: String) -> Response {
-        let mut response = Response::builder()
-            .status(status)
-            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(Body::from(message))
-            .expect("valid response");
-        self.apply(response.headers_mut());
-        response
-    }
-
-    fn refuse(&self, status: StatusCode, kind: ProxyErrorKind, message: String) -> Response {
-        let mut response = self.text(status, format!("{message}\n"));
-        response
-            .headers_mut()
-            .insert(PROXY_ERROR_HEADER, HeaderValue::from_static(kind.as_str()));
-        response
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -563,18 +414,6 @@ mod tests {
                 (Err(reason), Err(part)) => assert!(reason.contains(part), "{next}: {reason}"),
                 (got, _) => panic!("{next} after {} hops: {got:?}", previous.len()),
             }
-        }
-    }
-
-    #[test]
-    fn strips_ports_from_authorities() {
-        for (authority, host) in [
-            ("127.0.0.1:8787", "127.0.0.1"),
-            ("localhost", "localhost"),
-            ("[::1]:8787", "[::1]"),
-            ("[::1]", "[::1]"),
-        ] {
-            assert_eq!(strip_port(authority), host);
         }
     }
 }
