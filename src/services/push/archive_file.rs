@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use skiff_core::archive::push_archive::{
-    docker_save_images, oci_images, ArchiveError, ArchivedImage, Layout, Member, TarIndex,
-    MAX_DOCUMENT_MEMBER,
+    docker_save_images, oci_images, ArchiveError, ArchivedImage, Layout, MAX_DOCUMENT_MEMBER,
 };
+use skiff_core::archive::tar_index::{Member, TarIndex};
 use skiff_core::BlobVerifier;
 use wasm_bindgen_futures::JsFuture;
 

@@ -4,6 +4,8 @@
 pub mod layout;
 /// An image archive picked to push: its tar index, its layout, the blobs of each image.
 pub mod push_archive;
+/// Where each file of a tar archive is, read header by header.
+pub mod tar_index;
 /// Bounds on tar streams from others: long names, entries, path length and depth.
 pub mod tar_limits;
 /// A tar writer that emits parts, so a driver assembles the archive from staged blobs.
