@@ -1,14 +1,18 @@
-//! One pull, start to finish, as a short orchestration: references checked, then per image the
-//! version check and auth, manifest and config ([`resolve`]), the layers from the cache or the
-//! worker pool ([`layers`]); then the archive assembled from cached files ([`assemble`]).
-//! Everything it reports is a [`PullEvent`]; the reducer maps those to state.
+//! One pull, start to finish, as a short orchestration: references checked, then per image
+//! ([`image`]) the version check and auth, manifest and config ([`resolve`]), the layers from
+//! the cache or the worker pool ([`layers`]); then the archive assembled from cached files
+//! ([`assemble`]). Whoever starts it keeps its [`PullHandle`] ([`handle`]); the layer cache as
+//! the app sees it is in [`storage`]. Everything it reports is a [`PullEvent`]; the reducer maps
+//! those to state.
 
 mod assemble;
+mod handle;
+mod image;
 mod layers;
 mod resolve;
+mod storage;
 pub mod target;
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
@@ -16,11 +20,9 @@ use skiff_core::archive::layout::{docker_archive, uncompressed_manifest, Archive
 use skiff_core::image::manifest::ImageConfig;
 use skiff_core::image::platform::Platform;
 use skiff_core::image::reference::PullInput;
-use skiff_core::image::unpacked_size::SizeProbe;
 use skiff_core::protocol::registry::{ping_url, Route};
 use skiff_core::transfer::layer::UnpackedLayer;
 use skiff_core::{Digest, Reference};
-use wasm_bindgen::JsCast as _;
 use web_sys::AbortController;
 use yew::Callback;
 
@@ -30,12 +32,14 @@ use crate::engine::protocol::JobSettings;
 use crate::error::AppError;
 use crate::services::http::{js_error, now_ms, RegistrySession};
 use crate::state::{
-    Action, CacheInfo, Credentials, ErrorReport, ImageContents, LayerRow, PinnedTag, PullEvent,
-    SavedArchive,
+    Action, Credentials, ErrorReport, ImageContents, LayerRow, PinnedTag, PullEvent, SavedArchive,
 };
 
+pub use handle::PullHandle;
 use layers::{Layers, ProgressGate};
 use resolve::Resolver;
+use storage::open_cache;
+pub use storage::{cache_info, clear_cache, storage_problem};
 use target::Target;
 
 /// How a pull reports.
@@ -84,61 +88,6 @@ pub struct PullRequest {
     pub inspect_only: bool,
 }
 
-/// A pull started: cancel it, or release what it holds (its requests, its workers, the download
-/// link of its archive). Whoever starts pulls keeps the last one's handle, and releases it
-/// before starting the next; no global holds it.
-#[derive(Clone, Default)]
-pub struct PullHandle(Rc<RefCell<Held>>);
-
-#[derive(Default)]
-struct Held {
-    controller: Option<AbortController>,
-    pool: Option<Rc<Pool>>,
-    object_url: Option<String>,
-    /// The cached blobs the offered archive's Blob refers to.
-    offered: BTreeSet<Digest>,
-}
-
-impl PullHandle {
-    /// Stops the pull: its requests are aborted and its workers terminated; it then reports
-    /// itself as cancelled.
-    pub fn cancel(&self) {
-        let mut held = self.0.borrow_mut();
-        if let Some(controller) = &held.controller {
-            controller.abort();
-        }
-        if let Some(pool) = held.pool.take() {
-            pool.terminate();
-        }
-    }
-
-    /// Cancels the pull and withdraws its archive's download link.
-    pub fn release(&self) {
-        self.cancel();
-        self.withdraw_offer();
-    }
-
-    /// The archive on offer is made of cached files: withdrawn before the cache is cleared.
-    fn withdraw_offer(&self) {
-        let mut held = self.0.borrow_mut();
-        if let Some(url) = held.object_url.take() {
-            let _ = web_sys::Url::revoke_object_url(&url);
-        }
-        held.offered.clear();
-    }
-
-    fn remember_pool(&self, pool: Rc<Pool>) {
-        self.0.borrow_mut().pool = Some(pool);
-    }
-
-    fn remember_offer(&self, object_url: String, offered: BTreeSet<Digest>) {
-        let mut held = self.0.borrow_mut();
-        held.pool = None;
-        held.object_url = Some(object_url);
-        held.offered = offered;
-    }
-}
-
 /// Starts a pull in the background; it reports through `dispatch`. The caller keeps the handle
 /// (and has released the previous pull's).
 pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) -> PullHandle {
@@ -183,38 +132,6 @@ pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) -> 
         }
     });
     handle
-}
-
-/// What the layer cache holds now, for the settings panel.
-pub async fn cache_info(cap: u64) -> Option<CacheInfo> {
-    open_cache().await.ok().map(|cache| CacheInfo {
-        layers: cache.len(),
-        bytes: cache.total_size(),
-        cap,
-    })
-}
-
-/// The layer cache, or why this window has none (a private window has no OPFS).
-async fn open_cache() -> Result<Cache, AppError> {
-    Cache::open(now_ms()).await.map_err(|e| {
-        AppError::Storage(format!("{e}. Skiff keeps layers in the browser's private file system (OPFS) while it verifies them, which this browser or window does not offer (a private window?). Pull in a normal window; \"Look inside\" works here."))
-    })
-}
-
-/// At start: `Some(why)` when this window cannot keep layers, so the page says it before a
-/// pull fails on it.
-pub async fn storage_problem() -> Option<String> {
-    open_cache().await.err().map(|error| error.to_string())
-}
-
-/// Empties the layer cache. The archive on offer (`last`'s) is made of cached files, so it is
-/// withdrawn first. (The app offers this only while no pull runs.)
-pub async fn clear_cache(last: &PullHandle, cap: u64) -> Option<CacheInfo> {
-    last.withdraw_offer();
-    if let Ok(cache) = Cache::open(now_ms()).await {
-        cache.clear(&BTreeSet::new()).await;
-    }
-    cache_info(cap).await
 }
 
 /// Names the image an error belongs to when the archive holds several.
@@ -433,246 +350,6 @@ impl Pull {
         }));
         Ok(())
     }
-
-    /// Every reference is checked before anything is fetched.
-    fn parse_inputs(&self) -> Result<Vec<(Reference, Platform)>, AppError> {
-        let total = self.request.images.len();
-        let mut inputs = Vec::new();
-        for (position, text) in self.request.images.iter().enumerate() {
-            let input: PullInput = text
-                .parse()
-                .map_err(|e: skiff_core::Error| in_image(position, total, text, e.into()))?;
-            // A pasted `--platform` wins over the form's field.
-            let wanted = match &input.platform {
-                Some(platform) => platform.clone(),
-                None => self.request.platform.parse::<Platform>()?,
-            };
-            inputs.push((input.reference, wanted));
-        }
-        Ok(inputs)
-    }
-
-    /// The version check and auth, the manifest (through an index) and the config.
-    async fn resolve(
-        &self,
-        reference: &Reference,
-        wanted: &Platform,
-    ) -> Result<Resolved, AppError> {
-        (self.emit)(PullEvent::Exploring(reference.clone()));
-        let emit = self.emit.clone();
-        let session = Rc::new(RegistrySession::new(
-            Route::new(&self.request.proxy),
-            reference,
-            self.request.credentials.clone(),
-            self.controller.signal(),
-            Callback::from(move |exchange| emit(PullEvent::Exchange(exchange))),
-        ));
-        self.stage(format!(
-            "Checking {} and its authentication",
-            reference.registry()
-        ));
-        session.ping(&ping_url(reference.registry())).await?;
-        self.stage(format!("Fetching the manifest of {reference}"));
-        let resolver = Resolver {
-            session: &session,
-            emit: &self.emit,
-        };
-        let (manifest, media_type, image) = resolver.resolve_image(reference, wanted).await?;
-        self.stage("Fetching the image config");
-        let config = resolver.fetch_config(reference, &image.config).await?;
-        let diff_ids = ImageConfig::parse(&config)?.rootfs.diff_ids;
-        if diff_ids.len() != image.layers.len() {
-            return Err(AppError::LayerCountMismatch {
-                diff_ids: diff_ids.len(),
-                layers: image.layers.len(),
-            });
-        }
-        Ok(Resolved {
-            reference: reference.clone(),
-            session,
-            manifest,
-            media_type,
-            image,
-            config,
-            diff_ids,
-        })
-    }
-
-    /// The layers of one resolved image, from the cache or the workers.
-    async fn fetch_layers(
-        &self,
-        resolved: &Resolved,
-        cache: &Cache,
-        pool: &Rc<Pool>,
-        brought: &mut Brought,
-    ) -> Result<ArchiveImage, AppError> {
-        let reference = &resolved.reference;
-        let image = &resolved.image;
-        let diff_ids: HashMap<&Digest, &Digest> = image
-            .layers
-            .iter()
-            .map(|l| &l.digest)
-            .zip(&resolved.diff_ids)
-            .collect();
-        let uncompressed = self.request.uncompressed;
-        let wanted = layers::wanted(&image.layers, &diff_ids, uncompressed, &brought.rows);
-        self.make_room(&wanted, cache, resolved).await?;
-        (self.emit)(PullEvent::LayersAdded(
-            wanted
-                .iter()
-                .map(|w| {
-                    LayerRow::new(
-                        w.layer.digest.to_string(),
-                        short_media_type(&w.layer.media_type),
-                        w.layer.size,
-                    )
-                })
-                .collect(),
-        ));
-        self.stage(format!(
-            "Downloading and verifying {} layer{} of {reference}",
-            wanted.len(),
-            if wanted.len() == 1 { "" } else { "s" }
-        ));
-        let progress = ProgressGate::new(self.request.settings.render_interval_ms);
-        let layers = Layers {
-            session: &resolved.session,
-            reference,
-            emit: &self.emit,
-            pool,
-            cache,
-            settings: &self.request.settings,
-            progress: &progress,
-            target: self.target.as_ref(),
-        };
-        for fetched in layers.fetch(&wanted).await? {
-            brought.transferred += fetched.transferred;
-            brought.from_cache += usize::from(fetched.from_cache);
-            brought.worker_memory = brought.worker_memory.max(fetched.worker_memory);
-            if let Some(unpacked) = fetched.unpacked {
-                brought.unpacked.insert(fetched.digest, unpacked);
-            }
-        }
-        brought
-            .rows
-            .extend(wanted.iter().map(|w| w.layer.digest.clone()));
-        if uncompressed {
-            let (manifest, layers) =
-                uncompressed_manifest(&resolved.manifest, &resolved.media_type, &brought.unpacked)?;
-            Ok(ArchiveImage {
-                manifest,
-                layers,
-                ..resolved.as_downloaded()
-            })
-        } else {
-            Ok(resolved.as_downloaded())
-        }
-    }
-
-    /// The image's unpacked size for the summary: each layer's gzip trailer or zstd header (from
-    /// the cache if there, else a small `Range` request).
-    async fn report_unpacked(&self, image: &Resolved, cache: Option<&Cache>) {
-        let mut total = 0u64;
-        for layer in &image.image.layers {
-            total = total.saturating_add(unpacked_size(image, layer, cache).await);
-        }
-        (self.emit)(PullEvent::Unpacked(total));
-    }
-
-    /// Checks the browser's quota and the cache's cap for the layers still to fetch, evicting
-    /// least recently used layers the pull does not use.
-    async fn make_room(
-        &self,
-        wanted: &[layers::Wanted<'_>],
-        cache: &Cache,
-        resolved: &Resolved,
-    ) -> Result<(), AppError> {
-        // What will really be written: layers kept as downloaded take their size; uncompressed
-        // ones what their gzip trailer or zstd header says they expand to.
-        let mut needed = 0u64;
-        for want in wanted.iter().filter(|w| w.cached_size(cache).is_none()) {
-            let size = match want.diff_id {
-                Some(_) => unpacked_size(resolved, want.layer, Some(cache)).await,
-                None => want.layer.size,
-            };
-            needed = needed
-                .checked_add(size)
-                .ok_or(skiff_core::Error::SizeOverflow {
-                    what: "layer sizes",
-                })?;
-        }
-        let pinned: BTreeSet<Digest> = wanted.iter().map(|w| w.key().clone()).collect();
-        cache
-            .make_room(needed, self.request.settings.cache_cap_bytes, &pinned)
-            .await
-            .map_err(|e| AppError::Storage(e.to_string()))?;
-        if let Some(available) = available_bytes().await {
-            if needed > available {
-                return Err(AppError::QuotaTooSmall {
-                    needed_mb: needed.div_ceil(1 << 20),
-                    available_mb: available >> 20,
-                });
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A layer's uncompressed size, from the few bytes of it that say so (one small `Range`
-/// request); its compressed size when they say nothing.
-async fn unpacked_size(
-    resolved: &Resolved,
-    layer: &skiff_core::image::manifest::Descriptor,
-    cache: Option<&Cache>,
-) -> u64 {
-    let probe = layer
-        .media_type
-        .parse::<skiff_core::image::media_type::MediaType>()
-        .ok()
-        .and_then(|media_type| media_type.layer_compression())
-        .and_then(SizeProbe::for_compression);
-    let Some((probe, range)) = probe.and_then(|p| Some((p, p.range(layer.size)?))) else {
-        return layer.size;
-    };
-    // The download already in the cache tells without asking the registry.
-    if let (Some((first, last)), Some(cache)) = (
-        probe.span(layer.size),
-        cache.filter(|cache| cache.size_of(&layer.digest) == Some(layer.size)),
-    ) {
-        if let Some(bytes) = cached_bytes(cache, &layer.digest, first, last).await {
-            return probe.read(layer.size, &bytes).unwrap_or(layer.size);
-        }
-    }
-    let url = skiff_core::protocol::registry::blob_url(&resolved.reference, &layer.digest);
-    match resolved.session.get_range(&url, &range).await {
-        Some(bytes) => probe.read(layer.size, &bytes).unwrap_or(layer.size),
-        None => layer.size,
-    }
-}
-
-/// Bytes `first..=last` of a cached blob.
-async fn cached_bytes(cache: &Cache, digest: &Digest, first: u64, last: u64) -> Option<Vec<u8>> {
-    let file = cache.file(digest).await.ok()?;
-    let part = file
-        .slice_with_f64_and_f64(first as f64, (last + 1) as f64)
-        .ok()?;
-    let buffer = wasm_bindgen_futures::JsFuture::from(part.array_buffer())
-        .await
-        .ok()?;
-    Some(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-/// Free bytes the browser grants this origin, if it says.
-async fn available_bytes() -> Option<u64> {
-    let storage = web_sys::window()?.navigator().storage();
-    let estimate: web_sys::StorageEstimate =
-        wasm_bindgen_futures::JsFuture::from(storage.estimate().ok()?)
-            .await
-            .ok()?
-            .unchecked_into();
-    let quota = estimate.get_quota()?;
-    let usage = estimate.get_usage().unwrap_or(0.0);
-    Some((quota - usage).max(0.0) as u64)
 }
 
 fn short_media_type(media_type: &str) -> String {
