@@ -10,13 +10,12 @@ use skiff_core::protocol::session::MAX_AUTH_RETRIES;
 use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
 use super::check::{Check, Verified};
-use super::opfs::{self, CacheDirs, StorageError};
+pub use super::job_store::http_facts;
+use super::job_store::{keep_nothing, resume_failure, storage, Spill, Stop};
+use super::opfs::{self, CacheDirs};
 use super::protocol::{HttpFacts, LayerFailure, LayerJob, Source, Stored, VerifyFailure};
 use super::worker::{JobLink, Sent};
 use crate::services::stream::{ChunkReader, Stalled};
-
-/// The start of an error body kept for the message.
-const MAX_ERROR_BODY: usize = 4096;
 
 pub struct Job {
     spec: LayerJob,
@@ -450,96 +449,6 @@ impl Job {
             self.last_progress_ms = now;
             self.link.progress(self.resume.written());
         }
-    }
-}
-
-/// Why checking and storing stopped: the bytes failed a check, or the disk refused them.
-enum Stop {
-    Check(skiff_core::Error),
-    Store(LayerFailure),
-}
-
-impl From<skiff_core::Error> for Stop {
-    fn from(error: skiff_core::Error) -> Self {
-        Self::Check(error)
-    }
-}
-
-impl Stop {
-    fn into_failure(self) -> LayerFailure {
-        match self {
-            Self::Check(error) => verify_failure(&error),
-            Self::Store(failure) => failure,
-        }
-    }
-}
-
-/// Where decompressed pieces go: gathered into writes of `chunk_bytes`, so however much a
-/// chunk unpacks to, no more than that waits in memory.
-struct Spill<'a> {
-    handle: &'a FileSystemSyncAccessHandle,
-    pending: &'a mut Vec<u8>,
-    stored: &'a mut u64,
-    chunk_bytes: usize,
-}
-
-impl Spill<'_> {
-    fn take(&mut self, piece: &[u8]) -> Result<(), Stop> {
-        self.pending.extend_from_slice(piece);
-        if self.pending.len() >= self.chunk_bytes {
-            opfs::write_at(self.handle, self.pending, *self.stored)
-                .map_err(|e| Stop::Store(storage(e)))?;
-            *self.stored += self.pending.len() as u64;
-            self.pending.clear();
-        }
-        Ok(())
-    }
-}
-
-/// The sink of a check whose input is stored as it is.
-fn keep_nothing(_: &[u8]) -> Result<(), Stop> {
-    Ok(())
-}
-
-fn storage(error: StorageError) -> LayerFailure {
-    LayerFailure::Storage {
-        detail: error.to_string(),
-    }
-}
-
-fn resume_failure(error: skiff_core::protocol::resume::ResumeError) -> LayerFailure {
-    LayerFailure::Resume {
-        reason: error.to_string(),
-    }
-}
-
-fn verify_failure(error: &skiff_core::Error) -> LayerFailure {
-    match VerifyFailure::from_core(error) {
-        Some(failure) => LayerFailure::Verify(failure),
-        None => LayerFailure::Storage {
-            detail: error.to_string(),
-        },
-    }
-}
-
-/// What an error answer says: status, the proxy's reason, rate limits, the body's start.
-pub async fn http_facts(response: &Response) -> HttpFacts {
-    let header = |name| response.headers().get(name).ok().flatten();
-    let body = match response.text() {
-        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise)
-            .await
-            .ok()
-            .and_then(|v| v.as_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    HttpFacts {
-        status: response.status(),
-        proxy_error: header(skiff_core::protocol::proxy_protocol::PROXY_ERROR_HEADER),
-        body: body.chars().take(MAX_ERROR_BODY).collect(),
-        retry_after: header("retry-after"),
-        ratelimit_limit: header("ratelimit-limit"),
-        ratelimit_remaining: header("ratelimit-remaining"),
     }
 }
 
