@@ -5,116 +5,14 @@ use std::rc::Rc;
 use yew::Reducible;
 
 pub mod explorer;
+pub mod pull;
 pub mod push;
 
 pub use explorer::{ExplorerAction, ExplorerState, ObjectDoc};
-
-/// Where a pull is.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Phase {
-    Idle,
-    Running {
-        stage: String,
-    },
-    /// Looked inside without downloading the layers.
-    Inspected,
-    Done(SavedArchive),
-    Failed(ErrorReport),
-}
-
-/// The finished archive, ready to download.
-#[derive(Clone, Debug, PartialEq)]
-pub struct SavedArchive {
-    pub object_url: String,
-    pub file_name: String,
-    pub size: u64,
-    /// The tags `docker load` will give, one per tagged image.
-    pub repo_tags: Vec<String>,
-    pub images: usize,
-    /// Layers in the archive, and how many of them the layer cache already held.
-    pub layers: usize,
-    pub layers_from_cache: usize,
-    /// Layer bytes that came over the network for this archive.
-    pub transferred: u64,
-    /// The most wasm memory a layer worker used (0 when none ran).
-    pub worker_memory: u64,
-    /// Written into this file the user chose (then `object_url` is empty).
-    pub saved_to: Option<String>,
-    /// Each image's layers as the cache keeps them, for the file browser.
-    pub contents: Vec<ImageContents>,
-    /// Layers kept zstd-compressed (docker before 23 cannot load those).
-    pub zstd_layers: usize,
-    /// References given as `name:tag@digest`: pulled by the digest, tagged with the tag.
-    pub pinned: Vec<PinnedTag>,
-    pub uncompressed: bool,
-}
-
-/// A `name:tag@digest` reference: what `docker load` will call it, and the digest that chose it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PinnedTag {
-    pub repo_tag: String,
-    pub digest: skiff_core::Digest,
-}
-
-/// An image of the archive and its layers' keys in the layer cache, bottom first.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ImageContents {
-    pub reference: String,
-    pub layers: Vec<skiff_core::Digest>,
-    /// Each layer's size as stored, in the same order.
-    pub sizes: Vec<u64>,
-    /// The image config, as served.
-    pub config: Rc<String>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct ErrorReport {
-    pub title: String,
-    pub message: String,
-    /// Credentials would fix it: the panel opens.
-    pub wants_credentials: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LayerStatus {
-    Queued,
-    Downloading,
-    Verified,
-    /// Found verified in the layer cache.
-    Cached,
-    Failed,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct LayerRow {
-    pub digest: String,
-    pub media_type: String,
-    pub size: u64,
-    pub received: u64,
-    pub status: LayerStatus,
-    pub started_ms: Option<f64>,
-    pub updated_ms: f64,
-}
-
-impl LayerRow {
-    pub fn new(digest: String, media_type: String, size: u64) -> Self {
-        Self {
-            digest,
-            media_type,
-            size,
-            received: 0,
-            status: LayerStatus::Queued,
-            started_ms: None,
-            updated_ms: 0.0,
-        }
-    }
-
-    /// Average speed since the download started, bytes per second.
-    pub fn bytes_per_second(&self) -> Option<f64> {
-        let elapsed = (self.updated_ms - self.started_ms?) / 1000.0;
-        (elapsed > 0.2 && self.received > 0).then(|| self.received as f64 / elapsed)
-    }
-}
+pub use pull::{
+    ErrorReport, ImageContents, LayerOutcome, LayerRow, LayerStatus, Phase, PinnedTag,
+    PlatformOffer, PullEvent, SavedArchive,
+};
 
 /// A login for a registry. Lives in memory (and in sessionStorage only if the user opts in);
 /// `Debug` never shows the password.
@@ -152,16 +50,6 @@ impl std::fmt::Debug for Credentials {
             .field("password", &"<redacted>")
             .finish()
     }
-}
-
-/// One platform an index offers.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PlatformOffer {
-    /// `linux/arm64/v8`, with `os.version` appended for Windows.
-    pub label: String,
-    /// What to put in the platform field to pick it: `linux/arm64/v8`.
-    pub platform: String,
-    pub digest: String,
 }
 
 /// The tag list panel.
@@ -211,56 +99,6 @@ pub struct State {
     /// Why this window cannot keep layers (no OPFS), found at start.
     pub storage_problem: Option<String>,
     pub push: push::PushView,
-}
-
-/// What a pull reports, in order: the engine's own events, which the reducer maps to state here
-/// and nowhere else.
-#[derive(Clone, Debug, PartialEq)]
-pub enum PullEvent {
-    Started {
-        reference: String,
-    },
-    Resolved {
-        reference: String,
-    },
-    Stage(String),
-    /// The last image's layers, unpacked, bytes (about: a zstd layer may not say).
-    Unpacked(u64),
-    /// This image's documents come next (the explorer's links resolve against it).
-    Exploring(skiff_core::Reference),
-    Exchange(Exchange),
-    IndexFetched {
-        offers: Vec<PlatformOffer>,
-    },
-    /// A document fetched and checked (index, manifest, config).
-    Object(ObjectDoc),
-    PlatformChosen {
-        platform: String,
-    },
-    LayersAdded(Vec<LayerRow>),
-    /// Bytes verified so far, for the rows that moved since the last update.
-    LayersProgress {
-        received: Vec<(usize, u64)>,
-        now_ms: f64,
-    },
-    LayerDone {
-        index: usize,
-        outcome: LayerOutcome,
-    },
-    Finished(SavedArchive),
-    /// An inspection (no layers) found the image.
-    Inspected,
-    Failed(ErrorReport),
-}
-
-/// How a layer row ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LayerOutcome {
-    /// Fetched (all or the rest of it) and verified.
-    Verified,
-    /// Already in the layer cache: nothing transferred.
-    Cached,
-    Failed,
 }
 
 /// What the layer cache holds.
