@@ -3,6 +3,7 @@
 //! references to blobs the driver has staged elsewhere (OPFS files in the browser). The driver
 //! then assembles the archive without copying a layer into one big buffer.
 
+use crate::archive::tar_header::{encode, padding, EntryHeader};
 use crate::{Digest, Error};
 
 const BLOCK: u64 = 512;
@@ -106,27 +107,34 @@ impl TarBuilder {
                 reason: "an empty, `.` or `..` component".to_owned(),
             });
         }
-        let mut header = tar::Header::new_ustar();
-        header
-            .set_path(path)
-            .map_err(|e| Error::InvalidArchivePath {
+        // The layout's own names are short; one that is not is a bug, not a name to extend.
+        if path.len() > 100 {
+            return Err(Error::InvalidArchivePath {
                 path: path.to_owned(),
-                reason: e.to_string(),
-            })?;
-        header.set_size(size);
-        header.set_entry_type(kind);
-        header.set_mode(mode);
-        header.set_uid(0);
-        header.set_gid(0);
-        header.set_mtime(self.mtime);
-        header.set_cksum();
-        Ok(header.as_bytes().to_vec())
+                reason: "longer than the 100 bytes a tar header's name holds".to_owned(),
+            });
+        }
+        let header = EntryHeader {
+            path,
+            kind,
+            size,
+            mode,
+            uid: 0,
+            gid: 0,
+            mtime: self.mtime,
+            link: None,
+            device: None,
+        };
+        encode(&header).map_err(|e| Error::InvalidArchivePath {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
     }
 
     fn push_padding(&mut self, size: u64) {
-        let rem = size % BLOCK;
-        if rem != 0 {
-            self.push_bytes(vec![0; (BLOCK - rem) as usize]);
+        let padding = padding(size);
+        if !padding.is_empty() {
+            self.push_bytes(padding.to_vec());
         }
     }
 

@@ -11,6 +11,7 @@ use super::entry::{Entry, Kind};
 use super::read::{for_each_entry, Flow};
 use super::tree::Tree;
 use super::{Change, OverlayError};
+use crate::archive::tar_header::{self, EntryHeader};
 
 /// What to write, worked out from the merged tree before any layer is read again.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -124,7 +125,7 @@ pub enum ExportError {
     Write(io::Error),
 }
 
-/// A tar writer with PAX records for long names and link targets.
+/// Writes the export's entries ([`tar_header`] makes their headers, PAX records included).
 struct TarWriter<W: Write> {
     out: W,
 }
@@ -181,80 +182,32 @@ impl<W: Write> TarWriter<W> {
         if entry.kind == Kind::Dir {
             path.push('/');
         }
-        let mut pax: Vec<(&str, &[u8])> = Vec::new();
-        if path.len() > 100 {
-            pax.push(("path", path.as_bytes()));
-        }
-        let link = entry.link.as_deref().unwrap_or("");
-        if link.len() > 100 {
-            pax.push(("linkpath", link.as_bytes()));
-        }
-        if !pax.is_empty() {
-            self.pax(&pax)?;
-        }
-        let mut header = tar::Header::new_ustar();
-        let name = truncate(&path, 100);
-        header.as_ustar_mut().expect("a ustar header").name[..name.len()]
-            .copy_from_slice(name.as_bytes());
-        if !link.is_empty() {
-            let link = truncate(link, 100);
-            header.as_ustar_mut().expect("a ustar header").linkname[..link.len()]
-                .copy_from_slice(link.as_bytes());
-        }
-        header.set_entry_type(match entry.kind {
-            Kind::File => tar::EntryType::Regular,
-            Kind::Dir => tar::EntryType::Directory,
-            Kind::Symlink => tar::EntryType::Symlink,
-            Kind::HardLink => tar::EntryType::Link,
-            Kind::CharDevice => tar::EntryType::Char,
-            Kind::BlockDevice => tar::EntryType::Block,
-            Kind::Fifo => tar::EntryType::Fifo,
-        });
-        header.set_size(size);
-        header.set_mode(entry.mode);
-        header.set_uid(entry.uid);
-        header.set_gid(entry.gid);
-        header.set_mtime(entry.mtime);
-        if let Some((major, minor)) = entry.device {
-            header.set_device_major(major).map_err(ExportError::Write)?;
-            header.set_device_minor(minor).map_err(ExportError::Write)?;
-        }
-        header.set_cksum();
-        self.out
-            .write_all(header.as_bytes())
-            .map_err(ExportError::Write)
-    }
-
-    fn pax(&mut self, records: &[(&str, &[u8])]) -> Result<(), ExportError> {
-        let mut body = Vec::new();
-        for (key, value) in records {
-            // "LEN key=value\n", where LEN counts itself.
-            let rest = key.len() + value.len() + 3;
-            let mut len = rest + rest.to_string().len();
-            if len.to_string().len() != rest.to_string().len() {
-                len += 1;
-            }
-            body.extend_from_slice(format!("{len} {key}=").as_bytes());
-            body.extend_from_slice(value);
-            body.push(b'\n');
-        }
-        let mut header = tar::Header::new_ustar();
-        header.set_path("PaxHeader").map_err(ExportError::Write)?;
-        header.set_entry_type(tar::EntryType::XHeader);
-        header.set_size(body.len() as u64);
-        header.set_mode(0o644);
-        header.set_cksum();
-        self.out
-            .write_all(header.as_bytes())
-            .map_err(ExportError::Write)?;
-        self.out.write_all(&body).map_err(ExportError::Write)?;
-        self.pad(body.len() as u64)
+        let header = EntryHeader {
+            path: &path,
+            kind: match entry.kind {
+                Kind::File => tar::EntryType::Regular,
+                Kind::Dir => tar::EntryType::Directory,
+                Kind::Symlink => tar::EntryType::Symlink,
+                Kind::HardLink => tar::EntryType::Link,
+                Kind::CharDevice => tar::EntryType::Char,
+                Kind::BlockDevice => tar::EntryType::Block,
+                Kind::Fifo => tar::EntryType::Fifo,
+            },
+            size,
+            mode: entry.mode,
+            uid: entry.uid,
+            gid: entry.gid,
+            mtime: entry.mtime,
+            link: entry.link.as_deref(),
+            device: entry.device,
+        };
+        let bytes = tar_header::encode(&header).map_err(ExportError::Write)?;
+        self.out.write_all(&bytes).map_err(ExportError::Write)
     }
 
     fn pad(&mut self, size: u64) -> Result<(), ExportError> {
-        let rest = (512 - size % 512) % 512;
         self.out
-            .write_all(&[0; 512][..rest as usize])
+            .write_all(tar_header::padding(size))
             .map_err(ExportError::Write)
     }
 
@@ -263,15 +216,6 @@ impl<W: Write> TarWriter<W> {
         self.out.flush().map_err(ExportError::Write)?;
         Ok(self.out)
     }
-}
-
-/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
-fn truncate(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_owned()
 }
 
 #[cfg(test)]
