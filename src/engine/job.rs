@@ -1,12 +1,12 @@
 //! One layer job, run inside a worker: bring the blob into `partial/`, verifying every byte,
 //! and commit it to `blobs/` only through a verified finish. Bytes an interrupted earlier job
 //! left in `partial/` are verified again and continued with `Range`. Every decision (retry,
-//! backoff, resume, restart after a corrupt download) is the core's; this only moves bytes.
+//! backoff, resume, restart after a corrupt download) is the core's `BlobFetch`; this drives it
+//! and only moves bytes.
 
 use skiff_core::protocol::proxy_protocol::ProxyErrorKind;
-use skiff_core::protocol::resume::{ResumeAccepted, ResumeState};
-use skiff_core::protocol::retry::{Decision, GiveUp, Outcome, RetryAfter, RetryPolicy};
-use skiff_core::protocol::session::MAX_AUTH_RETRIES;
+use skiff_core::protocol::retry::{RetryAfter, RetryPolicy};
+use skiff_core::transfer::blob_fetch::{Answer, BlobFetch, FetchFailure, FetchStep};
 use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
 use super::check::{Check, Verified};
@@ -24,7 +24,9 @@ pub struct Job {
     file: FileSystemFileHandle,
     handle: FileSystemSyncAccessHandle,
     check: Check,
-    resume: ResumeState,
+    fetch: BlobFetch,
+    /// Why the last body broke off, for the message if breaks keep coming.
+    last_break: String,
     /// Where the next stored byte goes (differs from `received` when decompressing).
     stored: u64,
     fetched: u64,
@@ -36,6 +38,17 @@ pub struct Job {
     pending: Vec<u8>,
     last_flush_ms: f64,
     last_progress_ms: f64,
+}
+
+/// Why the last request did not bring the blob: no answer, or an answer that was not a success.
+enum Refusal {
+    NoAnswer(String),
+    Answer(Box<HttpFacts>),
+}
+
+/// The page's clock, for the core's decisions.
+fn now() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 enum Pumped {
@@ -58,7 +71,11 @@ impl Job {
             spec.diff_id.as_ref(),
             spec.settings.unpack_limits,
         );
-        let resume = ResumeState::new(spec.size);
+        let policy = RetryPolicy {
+            max_attempts: spec.settings.max_attempts,
+            ..RetryPolicy::default()
+        };
+        let fetch = BlobFetch::new(spec.size, policy);
         let chunk = spec.settings.chunk_bytes.max(64 * 1024) as usize;
         Ok(Self {
             spec,
@@ -67,7 +84,8 @@ impl Job {
             file,
             handle,
             check,
-            resume,
+            fetch,
+            last_break: String::new(),
             stored: 0,
             fetched: 0,
             reused: 0,
@@ -146,14 +164,14 @@ impl Job {
         }
         self.stored = at;
         self.reused = at;
-        self.resume.handle_progress(at).map_err(resume_failure)?;
+        self.fetch.handle_progress(at).map_err(resume_failure)?;
         self.report_progress(true);
         Ok(())
     }
 
     /// Forgets every byte and the resume budget: a fresh start (another source, say).
     fn restart(&mut self) -> Result<(), LayerFailure> {
-        self.resume = ResumeState::new(self.spec.size);
+        self.fetch.forget_kept();
         self.reset_bytes()
     }
 
@@ -173,155 +191,151 @@ impl Job {
         Ok(())
     }
 
+    /// Drives the core's [`BlobFetch`] for one source: it decides, this sends, reads and stores.
     async fn fetch_from(&mut self, source: &Source) -> Result<Verified, LayerFailure> {
         self.remote = !source.local;
-        let policy = RetryPolicy {
-            max_attempts: self.spec.settings.max_attempts,
-            ..RetryPolicy::default()
-        };
+        self.fetch.begin_source(source.registry);
         let mut authorization = source.authorization.clone();
-        let (mut attempt, mut reauths) = (0, 0);
+        // The last answer that was not a success, for the message if it stands.
+        let mut refusal = None;
+        let mut challenge = None;
+        let mut step = self.fetch.poll();
         loop {
-            if self.resume.is_complete() {
-                match self.finish() {
+            step = match step {
+                FetchStep::Finish => match self.finish() {
                     Ok(proof) => return Ok(proof),
                     Err(failure @ LayerFailure::Verify(VerifyFailure::Digest { .. })) => {
-                        // A corrupt download may not repeat: once more from the start.
-                        self.resume
-                            .restart_whole_once()
-                            .map_err(|_| failure.clone())?;
-                        self.reset_bytes()?;
-                        continue;
+                        match self.fetch.handle_corrupt() {
+                            FetchStep::Fail(_) => return Err(failure),
+                            next => next,
+                        }
                     }
                     Err(failure) => return Err(failure),
-                }
-            }
-            attempt += 1;
-            let range = self.resume.next_request().range_header();
-            let sent = Sent {
-                source,
-                route: &self.spec.route,
-                authorization: authorization.as_ref().map(|a| a.header.as_str()),
-                range: range.as_deref(),
-            };
-            let response = match self.link.send(&sent).await {
-                Err(detail) => {
-                    self.link.check_cancelled()?;
-                    self.wait_or_give_up(&policy, attempt, Outcome::ConnectionError, &detail)
-                        .await?;
-                    continue;
-                }
-                Ok(response) => response,
-            };
-            let status = response.status();
-            let header = |name| response.headers().get(name).ok().flatten();
-            if status == 416 && range.is_some() {
-                // The resume state decides: start over once, or the refusal stands.
-                let decided =
-                    self.resume
-                        .handle_response(status, header("content-range").as_deref(), None);
-                if decided != Ok(ResumeAccepted::StartOver) {
-                    let facts = HttpFacts {
-                        status,
-                        ..Default::default()
+                },
+                FetchStep::Send { range } => {
+                    let sent = Sent {
+                        source,
+                        route: &self.spec.route,
+                        authorization: authorization.as_ref().map(|a| a.header.as_str()),
+                        range: range.as_deref(),
                     };
-                    return Err(LayerFailure::Http(Box::new(facts)));
-                }
-                self.reset_bytes()?;
-                continue;
-            }
-            if status == 401 && source.registry && reauths < MAX_AUTH_RETRIES {
-                reauths += 1;
-                attempt -= 1;
-                let challenge = response
-                    .headers()
-                    .get(self.spec.route.challenge_header())
-                    .ok()
-                    .flatten();
-                let refused = authorization.as_ref().map_or(0, |a| a.generation);
-                authorization = Some(self.link.ask_authorization(challenge, refused).await?);
-                continue;
-            }
-            if !response.ok() {
-                let facts = http_facts(&response).await;
-                let outcome = Outcome::Status {
-                    status,
-                    retry_after: facts
-                        .retry_after
-                        .as_deref()
-                        .and_then(|v| RetryAfter::parse(v).ok()),
-                    // The proxy's own refusals are final; its "upstream failed" answers are not.
-                    refused_by_proxy: facts.proxy_error.as_deref().is_some_and(|kind| {
-                        kind.parse::<ProxyErrorKind>()
-                            .map_or(true, |kind| !kind.is_transient())
-                    }),
-                };
-                match policy.decide(attempt, outcome, js_sys::Date::now() as u64) {
-                    Decision::Retry { after_ms } => self.link.sleep(after_ms).await?,
-                    Decision::Done | Decision::GiveUp { .. } => {
-                        return Err(LayerFailure::Http(Box::new(facts)))
+                    match self.link.send(&sent).await {
+                        Err(detail) => {
+                            self.link.check_cancelled()?;
+                            refusal = Some(Refusal::NoAnswer(detail));
+                            self.fetch.handle_no_answer(now())
+                        }
+                        Ok(response) => {
+                            let step = self.answered(&response, &mut refusal, &mut challenge).await;
+                            if let FetchStep::ReadBody { discard } = step {
+                                if discard {
+                                    self.reset_bytes()?;
+                                }
+                                self.read_body(&response).await?;
+                                self.fetch.handle_body_end()
+                            } else {
+                                step
+                            }
+                        }
                     }
                 }
-                continue;
-            }
-            let length = header("content-length").and_then(|v| v.trim().parse().ok());
-            match self
-                .resume
-                .handle_response(status, header("content-range").as_deref(), length)
-                .map_err(resume_failure)?
-            {
-                // The server ignored `Range` and sent it all: keep that, drop what was kept.
-                ResumeAccepted::Restart => self.reset_bytes()?,
-                ResumeAccepted::Continue { .. } => {}
-                ResumeAccepted::StartOver => {
-                    self.reset_bytes()?;
-                    continue;
+                FetchStep::Wait { ms } => {
+                    self.link.sleep(ms).await?;
+                    self.fetch.poll()
                 }
-            }
-            attempt = 0;
-            let before = self.fetched;
-            let pumped = self.pump(&response).await;
-            self.link.finish_exchange(self.fetched - before);
-            match pumped? {
-                Pumped::Ended if self.resume.is_complete() => continue,
-                Pumped::Ended => self.broke("the body ended early")?,
-                Pumped::Broke(detail) => self.broke(&detail)?,
-            }
-            self.link.sleep(200).await?;
+                FetchStep::Reauthorize => {
+                    let refused = authorization.as_ref().map_or(0, |a| a.generation);
+                    let fresh = self
+                        .link
+                        .ask_authorization(challenge.take(), refused)
+                        .await?;
+                    authorization = Some(fresh);
+                    self.fetch.poll()
+                }
+                FetchStep::StartOver => {
+                    self.reset_bytes()?;
+                    self.fetch.poll()
+                }
+                FetchStep::ReadBody { .. } => self.fetch.poll(),
+                FetchStep::Fail(failure) => return Err(self.failure(failure, refusal)),
+            };
         }
     }
 
-    /// A body that broke off: resumed unless breaks keep coming without progress.
-    fn broke(&mut self, detail: &str) -> Result<(), LayerFailure> {
-        self.resume
-            .handle_break()
-            .map(drop)
-            .map_err(|_| LayerFailure::Broken {
-                received: self.check.received(),
-                size: self.spec.size,
-                detail: detail.to_owned(),
-            })
+    /// Hands an answer to the core; an error answer's facts are kept for the message.
+    async fn answered(
+        &mut self,
+        response: &Response,
+        refusal: &mut Option<Refusal>,
+        challenge: &mut Option<String>,
+    ) -> FetchStep {
+        let header = |name| response.headers().get(name).ok().flatten();
+        let status = response.status();
+        if status == 401 {
+            *challenge = header(self.spec.route.challenge_header());
+        }
+        let content_range = header("content-range");
+        let mut answer = Answer {
+            status,
+            content_range: content_range.as_deref(),
+            content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
+            ..Answer::default()
+        };
+        if !response.ok() {
+            let facts = http_facts(response).await;
+            answer.retry_after = facts
+                .retry_after
+                .as_deref()
+                .and_then(|v| RetryAfter::parse(v).ok());
+            // The proxy's own refusals are final; its "upstream failed" answers are not.
+            answer.refused_by_proxy = facts.proxy_error.as_deref().is_some_and(|kind| {
+                kind.parse::<ProxyErrorKind>()
+                    .map_or(true, |kind| !kind.is_transient())
+            });
+            *refusal = Some(Refusal::Answer(Box::new(facts)));
+        }
+        self.fetch.handle_answer(answer, now())
     }
 
-    async fn wait_or_give_up(
-        &self,
-        policy: &RetryPolicy,
-        attempt: u32,
-        outcome: Outcome,
-        detail: &str,
-    ) -> Result<(), LayerFailure> {
-        match policy.decide(attempt, outcome, js_sys::Date::now() as u64) {
-            Decision::Retry { after_ms } => self.link.sleep(after_ms).await,
-            Decision::GiveUp {
-                reason: GiveUp::ConnectionFailed { attempts },
-            } => Err(LayerFailure::Unreachable {
-                detail: detail.to_owned(),
+    /// Reads one answer's body into storage, reporting its bytes to the request's record.
+    async fn read_body(&mut self, response: &Response) -> Result<(), LayerFailure> {
+        let before = self.fetched;
+        let pumped = self.pump(response).await;
+        self.link.finish_exchange(self.fetched - before);
+        match pumped? {
+            Pumped::Ended if self.fetch.is_complete() => {}
+            Pumped::Ended => self.last_break = "the body ended early".to_owned(),
+            Pumped::Broke(detail) => self.last_break = detail,
+        }
+        Ok(())
+    }
+
+    /// What the page is told when the core says stop.
+    fn failure(&self, failure: FetchFailure, refusal: Option<Refusal>) -> LayerFailure {
+        match (failure, refusal) {
+            (FetchFailure::Unreachable { attempts }, refusal) => LayerFailure::Unreachable {
+                detail: match refusal {
+                    Some(Refusal::NoAnswer(detail)) => detail,
+                    _ => String::new(),
+                },
                 attempts,
-            }),
-            _ => Err(LayerFailure::Unreachable {
-                detail: detail.to_owned(),
-                attempts: attempt,
-            }),
+            },
+            (FetchFailure::Status { .. }, Some(Refusal::Answer(facts))) => {
+                LayerFailure::Http(facts)
+            }
+            (FetchFailure::Status { status }, _) => LayerFailure::Http(Box::new(HttpFacts {
+                status,
+                ..Default::default()
+            })),
+            (FetchFailure::Broken, _) => LayerFailure::Broken {
+                received: self.check.received(),
+                size: self.spec.size,
+                detail: self.last_break.clone(),
+            },
+            (FetchFailure::Resume(error), _) => resume_failure(error),
+            (FetchFailure::CorruptTwice, _) => LayerFailure::Resume {
+                reason: skiff_core::protocol::resume::ResumeError::CorruptTwice.to_string(),
+            },
         }
     }
 
@@ -392,11 +406,11 @@ impl Job {
             if self.remote {
                 self.fetched += u64::from(chunk.length());
             }
-            self.resume
+            self.fetch
                 .handle_progress(self.check.received())
                 .map_err(resume_failure)?;
             self.report_progress(false);
-            if self.resume.is_complete() {
+            if self.fetch.is_complete() {
                 // Every byte is here: the end of the body is not worth waiting for.
                 reader.cancel();
                 self.flush()?;
@@ -447,7 +461,7 @@ impl Job {
             || now - self.last_progress_ms >= f64::from(self.spec.settings.progress_interval_ms)
         {
             self.last_progress_ms = now;
-            self.link.progress(self.resume.written());
+            self.link.progress(self.fetch.written());
         }
     }
 }

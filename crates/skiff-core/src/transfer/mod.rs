@@ -1,5 +1,7 @@
 //! Moving blobs: every byte checked before it counts.
 
+/// Fetching one blob whole: attempts, backoff, credential renewal, resume, start-overs.
+pub mod blob_fetch;
 /// The layer cache's index and its least-recently-used evictions.
 pub mod cache;
 /// Choosing an index's platforms to copy.
