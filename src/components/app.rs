@@ -1,5 +1,6 @@
 mod explore;
 mod pulls;
+mod reports;
 
 use yew::prelude::*;
 
@@ -15,7 +16,9 @@ use super::push_panel::PushPanel;
 use super::save_panel::SavePanel;
 use super::tag_list::TagList;
 use crate::services::link::ViewLink;
+use crate::services::Report;
 use crate::services::{prefs, pull, tags};
+use crate::state::push::PushEvent;
 use crate::state::{Action, Credentials, Phase, State};
 use pulls::use_pulls;
 use skiff_core::image::reference::PullInput;
@@ -108,7 +111,6 @@ pub fn app() -> Html {
     let on_list_tags = {
         let state = state.clone();
         Callback::from(move |()| {
-            let dispatcher = state.dispatcher();
             let registry = state
                 .image_input
                 .parse::<PullInput>()
@@ -120,7 +122,7 @@ pub fn app() -> Html {
                     proxy: state.proxy_input.clone(),
                     credentials: credentials_for(&state, registry.as_deref()),
                 },
-                Callback::from(move |action| dispatcher.dispatch(action)),
+                reports::tags(&state),
             );
         })
     };
@@ -178,7 +180,6 @@ pub fn app() -> Html {
                 .ok()
                 .map(|r| r.registry().to_owned())
                 .or_else(|| target.split('/').next().map(str::to_owned));
-            let dispatcher = state.dispatcher();
             crate::services::push::start(
                 crate::services::push::PushRequest {
                     file,
@@ -186,19 +187,15 @@ pub fn app() -> Html {
                     proxy: state.proxy_input.clone(),
                     credentials: credentials_for(&state, registry.as_deref()),
                 },
-                Callback::from(move |action| dispatcher.dispatch(action)),
+                reports::push(&state),
             );
         })
     };
     // Copying and reading a copy source's platforms take the same request.
-    let copy_service = |service: fn(crate::services::push::CopyRequest, Callback<Action>)| {
+    let copy_service = |service: fn(crate::services::push::CopyRequest, Report<PushEvent>)| {
         let state = state.clone();
         Callback::from(move |form: CopyForm| {
-            let dispatcher = state.dispatcher();
-            service(
-                copy_request(&state, form),
-                Callback::from(move |action| dispatcher.dispatch(action)),
-            );
+            service(copy_request(&state, form), reports::push(&state))
         })
     };
     let on_copy = copy_service(crate::services::push::start_copy);

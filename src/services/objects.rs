@@ -11,12 +11,12 @@ use skiff_core::image::media_type::MediaType;
 use skiff_core::image::referrers::{self, FoundBy, Referrer};
 use skiff_core::protocol::registry::{manifest_url, ping_url, referrers_url, Route};
 use skiff_core::{Digest, Reference};
-use yew::Callback;
 
 use super::http::{js_error, RegistrySession};
+use super::Report;
 use crate::error::AppError;
 use crate::state::explorer::{ExplorerAction, ObjectDoc, Opened, ReferrersView, Role, Target};
-use crate::state::{Action, Credentials};
+use crate::state::Credentials;
 
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
@@ -90,16 +90,15 @@ pub struct Origin {
 }
 
 impl Origin {
-    async fn session(&self, dispatch: &Callback<Action>) -> Result<RegistrySession, AppError> {
+    async fn session(&self, report: &Report<ExplorerAction>) -> Result<RegistrySession, AppError> {
         let controller =
             web_sys::AbortController::new().map_err(|e| js_error("opening an object", &e))?;
-        let dispatch = dispatch.clone();
         let session = RegistrySession::new(
             Route::new(&self.proxy),
             &self.reference,
             self.credentials.clone(),
             controller.signal(),
-            Callback::from(move |exchange| dispatch.emit(Action::Exchange(exchange))),
+            report.exchanges(),
         );
         session.ping(&ping_url(self.reference.registry())).await?;
         Ok(session)
@@ -108,36 +107,33 @@ impl Origin {
 
 /// Opens `target` from a link: a manifest or a small blob is fetched and checked; a layer is
 /// only described (it is downloaded by a pull, not to look at).
-pub fn open(origin: Origin, target: Target, dispatch: Callback<Action>) {
-    let explorer = |action| Action::Explorer(action);
+pub fn open(origin: Origin, target: Target, report: Report<ExplorerAction>) {
     if target.media_type.is_layer() {
-        return dispatch.emit(explorer(ExplorerAction::Open(Opened::Layer(target))));
+        return report.emit(ExplorerAction::Open(Opened::Layer(target)));
     }
-    dispatch.emit(explorer(ExplorerAction::Open(Opened::Loading(
-        target.digest.clone(),
-    ))));
+    report.emit(ExplorerAction::Open(Opened::Loading(target.digest.clone())));
     wasm_bindgen_futures::spawn_local(async move {
         let digest = target.digest.clone();
-        let action = match fetch(&origin, &target, &dispatch).await {
+        let action = match fetch(&origin, &target, &report).await {
             Ok(doc) => ExplorerAction::Loaded(doc),
             Err(error) => ExplorerAction::Open(Opened::Failed {
                 digest,
                 message: error.to_string(),
             }),
         };
-        dispatch.emit(explorer(action));
+        report.emit(action);
     });
 }
 
 async fn fetch(
     origin: &Origin,
     target: &Target,
-    dispatch: &Callback<Action>,
+    report: &Report<ExplorerAction>,
 ) -> Result<ObjectDoc, AppError> {
     if let Some(size) = target.size {
         check_document_size("object", size)?;
     }
-    let session = origin.session(dispatch).await?;
+    let session = origin.session(report).await?;
     let reference = &origin.reference;
     let is_manifest = target.media_type.is_index()
         || target.media_type.is_image_manifest()
@@ -177,25 +173,23 @@ async fn fetch(
 
 /// Looks for the referrers of `subjects` (the index's digest and the manifest's) the three
 /// ways registries list them, and reports what each way gave.
-pub fn find_referrers(origin: Origin, subjects: Vec<Digest>, dispatch: Callback<Action>) {
-    dispatch.emit(Action::Explorer(ExplorerAction::Referrers(
-        ReferrersView::Looking,
-    )));
+pub fn find_referrers(origin: Origin, subjects: Vec<Digest>, report: Report<ExplorerAction>) {
+    report.emit(ExplorerAction::Referrers(ReferrersView::Looking));
     wasm_bindgen_futures::spawn_local(async move {
-        let view = match search(&origin, &subjects, &dispatch).await {
+        let view = match search(&origin, &subjects, &report).await {
             Ok((referrers, ways)) => ReferrersView::Found { referrers, ways },
             Err(error) => ReferrersView::Failed(error.to_string()),
         };
-        dispatch.emit(Action::Explorer(ExplorerAction::Referrers(view)));
+        report.emit(ExplorerAction::Referrers(view));
     });
 }
 
 async fn search(
     origin: &Origin,
     subjects: &[Digest],
-    dispatch: &Callback<Action>,
+    report: &Report<ExplorerAction>,
 ) -> Result<(Vec<Referrer>, Vec<String>), AppError> {
-    let session = origin.session(dispatch).await?;
+    let session = origin.session(report).await?;
     let reference = &origin.reference;
     let (mut found, mut ways) = (Vec::<Referrer>::new(), Vec::new());
     let add = |new: Vec<Referrer>, found: &mut Vec<Referrer>| {

@@ -1,13 +1,12 @@
 //! Lists a repository's tags (`/v2/<name>/tags/list`), following `Link` pages.
 
+use super::http::RegistrySession;
+use super::Report;
+use crate::error::AppError;
+use crate::state::Credentials;
 use skiff_core::explorer::exchange::Purpose;
 use skiff_core::image::reference::PullInput;
 use skiff_core::protocol::registry::{next_page_url, ping_url, tags_url, Route, TagList};
-use yew::Callback;
-
-use super::http::RegistrySession;
-use crate::error::AppError;
-use crate::state::{Action, Credentials};
 
 const PAGE_SIZE: u32 = 100;
 /// Enough for any sane repository; stops a registry that links pages in a circle.
@@ -19,22 +18,38 @@ pub struct TagsRequest {
     pub credentials: Option<Credentials>,
 }
 
-pub fn start(request: TagsRequest, dispatch: Callback<Action>) {
+/// What listing tags reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TagsEvent {
+    Loading {
+        repository: String,
+    },
+    Loaded {
+        repository: String,
+        tags: Vec<String>,
+        pages: usize,
+    },
+    Failed {
+        message: String,
+    },
+}
+
+pub fn start(request: TagsRequest, report: Report<TagsEvent>) {
     wasm_bindgen_futures::spawn_local(async move {
-        match list(&request, &dispatch).await {
+        match list(&request, &report).await {
             Ok(()) => {}
-            Err(error) => dispatch.emit(Action::TagsFailed {
+            Err(error) => report.emit(TagsEvent::Failed {
                 message: error.to_string(),
             }),
         }
     });
 }
 
-async fn list(request: &TagsRequest, dispatch: &Callback<Action>) -> Result<(), AppError> {
+async fn list(request: &TagsRequest, report: &Report<TagsEvent>) -> Result<(), AppError> {
     let input: PullInput = request.image_input.parse()?;
     let reference = input.reference;
     let repository = reference.familiar_name();
-    dispatch.emit(Action::TagsLoading {
+    report.emit(TagsEvent::Loading {
         repository: repository.clone(),
     });
     let controller =
@@ -44,10 +59,7 @@ async fn list(request: &TagsRequest, dispatch: &Callback<Action>) -> Result<(), 
         &reference,
         request.credentials.clone(),
         controller.signal(),
-        {
-            let dispatch = dispatch.clone();
-            Callback::from(move |exchange| dispatch.emit(Action::Exchange(exchange)))
-        },
+        report.exchanges(),
     );
     session.ping(&ping_url(reference.registry())).await?;
     let mut tags = Vec::new();
@@ -65,7 +77,7 @@ async fn list(request: &TagsRequest, dispatch: &Callback<Action>) -> Result<(), 
         tags.extend(TagList::parse(&body)?.tags.unwrap_or_default());
         url = link.and_then(|link| next_page_url(&current, &link));
     }
-    dispatch.emit(Action::TagsLoaded {
+    report.emit(TagsEvent::Loaded {
         repository,
         tags,
         pages,

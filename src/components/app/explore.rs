@@ -50,12 +50,7 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
                     subjects.push(manifest.digest.clone());
                 }
             }
-            let dispatcher = state.dispatcher();
-            objects::find_referrers(
-                origin,
-                subjects,
-                Callback::from(move |a| dispatcher.dispatch(a)),
-            );
+            objects::find_referrers(origin, subjects, super::reports::explorer(&state));
         })
     };
     html! {
@@ -81,12 +76,7 @@ fn open(state: &UseReducerHandle<State>, target: Target) {
         ))));
     }
     if let Some(origin) = origin(state) {
-        let dispatcher = state.dispatcher();
-        objects::open(
-            origin,
-            target,
-            Callback::from(move |a| dispatcher.dispatch(a)),
-        );
+        objects::open(origin, target, super::reports::explorer(state));
     }
 }
 

@@ -148,7 +148,6 @@ impl Pulls {
         if !how.inspect_only {
             prefs::mark_pull_in_progress(&pull);
         }
-        let dispatcher = state.dispatcher();
         let request = pull::PullRequest {
             images: pull.images,
             proxy: state.proxy_input.clone(),
@@ -162,11 +161,8 @@ impl Pulls {
         };
         // One pull at a time: the last one's requests, workers and download link go first.
         self.last.borrow().release();
-        let started = pull::start(
-            request,
-            state.pull_id + 1,
-            Callback::from(move |action| dispatcher.dispatch(action)),
-        );
+        let (events, cache) = super::reports::pull(state, state.pull_id + 1);
+        let started = pull::start(request, events, cache);
         *self.last.borrow_mut() = started;
     }
 

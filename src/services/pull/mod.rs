@@ -32,7 +32,8 @@ use crate::engine::protocol::JobSettings;
 use crate::error::AppError;
 use crate::services::http::{js_error, now_ms, RegistrySession};
 use crate::state::{
-    Action, Credentials, ErrorReport, ImageContents, LayerRow, PinnedTag, PullEvent, SavedArchive,
+    CacheInfo, Credentials, ErrorReport, ImageContents, LayerRow, PinnedTag, PullEvent,
+    SavedArchive,
 };
 
 pub use handle::PullHandle;
@@ -88,13 +89,14 @@ pub struct PullRequest {
     pub inspect_only: bool,
 }
 
-/// Starts a pull in the background; it reports through `dispatch`. The caller keeps the handle
-/// (and has released the previous pull's).
-pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) -> PullHandle {
-    let emit: Emit = {
-        let dispatch = dispatch.clone();
-        Rc::new(move |event| dispatch.emit(Action::Pull { pull_id, event }))
-    };
+/// Starts a pull in the background; it reports its [`PullEvent`]s, and, once it ended, what the
+/// layer cache holds. The caller keeps the handle (and has released the previous pull's).
+pub fn start(
+    request: PullRequest,
+    events: Callback<PullEvent>,
+    cache: Callback<CacheInfo>,
+) -> PullHandle {
+    let emit: Emit = Rc::new(move |event| events.emit(event));
     let handle = PullHandle::default();
     let held = handle.clone();
     wasm_bindgen_futures::spawn_local(async move {
@@ -128,7 +130,7 @@ pub fn start(request: PullRequest, pull_id: u32, dispatch: Callback<Action>) -> 
             fail(&emit, &error);
         }
         if let Some(info) = cache_info(pull.request.settings.cache_cap_bytes).await {
-            dispatch.emit(Action::CacheInfo(info));
+            cache.emit(info);
         }
     });
     handle

@@ -11,14 +11,14 @@ use skiff_core::image::manifest_check::Expected;
 use skiff_core::protocol::registry::{blob_url, ping_url, Route};
 use skiff_core::transfer::copy_plan::choose_platforms;
 use skiff_core::{Digest, Platform, Reference};
-use yew::Callback;
 
 use super::send::{push_blob, put_manifest, Source};
 use super::streamed::StreamedBlob;
 use crate::error::AppError;
 use crate::services::http::{js_error, RegistrySession};
+use crate::services::Report;
 use crate::state::push::{BlobState, ChosenPlatforms, PushEvent, PushSummary, PushedBlob};
-use crate::state::{Action, Credentials};
+use crate::state::Credentials;
 
 pub struct CopyRequest {
     pub from: String,
@@ -31,36 +31,36 @@ pub struct CopyRequest {
     pub to_credentials: Option<Credentials>,
 }
 
-pub fn start_copy(request: CopyRequest, dispatch: Callback<Action>) {
-    dispatch.emit(Action::Push(PushEvent::Started { copy: true }));
+pub fn start_copy(request: CopyRequest, report: Report<PushEvent>) {
+    report.emit(PushEvent::Started { copy: true });
     wasm_bindgen_futures::spawn_local(async move {
-        let event = match copy(&request, &dispatch).await {
+        let event = match copy(&request, &report).await {
             Ok(summary) => PushEvent::Done(summary),
             Err(error) => PushEvent::Failed(error.to_string()),
         };
-        dispatch.emit(Action::Push(event));
+        report.emit(event);
     });
 }
 
 /// Reads the source's top manifest and says which platforms it offers (none: one image).
-pub fn read_platforms(request: CopyRequest, dispatch: Callback<Action>) {
+pub fn read_platforms(request: CopyRequest, report: Report<PushEvent>) {
     wasm_bindgen_futures::spawn_local(async move {
-        let offered = offered_platforms(&request, &dispatch)
+        let offered = offered_platforms(&request, &report)
             .await
             .map_err(|error| error.to_string());
-        dispatch.emit(Action::Push(PushEvent::Offered {
+        report.emit(PushEvent::Offered {
             from: request.from.trim().to_owned(),
             platforms: offered,
-        }));
+        });
     });
 }
 
 async fn offered_platforms(
     request: &CopyRequest,
-    dispatch: &Callback<Action>,
+    report: &Report<PushEvent>,
 ) -> Result<Vec<Platform>, AppError> {
     let from: Reference = request.from.trim().parse()?;
-    let (source, _controller) = source_session(request, &from, dispatch)?;
+    let (source, _controller) = source_session(request, &from, report)?;
     source.ping(&ping_url(from.registry())).await?;
     let pin = from.digest().cloned();
     let (_, manifest) =
@@ -74,15 +74,10 @@ async fn offered_platforms(
     })
 }
 
-fn reporter(dispatch: &Callback<Action>) -> Callback<skiff_core::explorer::exchange::Exchange> {
-    let dispatch = dispatch.clone();
-    Callback::from(move |exchange| dispatch.emit(Action::Exchange(exchange)))
-}
-
 fn source_session(
     request: &CopyRequest,
     from: &Reference,
-    dispatch: &Callback<Action>,
+    report: &Report<PushEvent>,
 ) -> Result<(RegistrySession, web_sys::AbortController), AppError> {
     let controller =
         web_sys::AbortController::new().map_err(|e| js_error("starting the copy", &e))?;
@@ -91,7 +86,7 @@ fn source_session(
         from,
         request.from_credentials.clone(),
         controller.signal(),
-        reporter(dispatch),
+        report.exchanges(),
     );
     Ok((session, controller))
 }
@@ -103,11 +98,11 @@ struct Written {
     by_digest: bool,
 }
 
-async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<PushSummary, AppError> {
+async fn copy(request: &CopyRequest, report: &Report<PushEvent>) -> Result<PushSummary, AppError> {
     let from: Reference = request.from.trim().parse()?;
     let to: Reference = request.to.trim().parse()?;
-    let stage = |text: String| dispatch.emit(Action::Push(PushEvent::Stage(text)));
-    let (source, controller) = source_session(request, &from, dispatch)?;
+    let stage = |text: String| report.emit(PushEvent::Stage(text));
+    let (source, controller) = source_session(request, &from, report)?;
     stage(format!("Reading {from}"));
     source.ping(&ping_url(from.registry())).await?;
     let pin = from.digest().cloned();
@@ -172,7 +167,7 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
         document: top,
         by_digest: false,
     });
-    dispatch.emit(Action::Push(PushEvent::Blobs(
+    report.emit(PushEvent::Blobs(
         blobs
             .iter()
             .map(|(digest, size)| PushedBlob {
@@ -181,14 +176,14 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
                 state: BlobState::Waiting,
             })
             .collect(),
-    )));
+    ));
 
     let target = RegistrySession::for_push(
         Route::new(&request.proxy),
         &to,
         request.to_credentials.clone(),
         controller.signal(),
-        reporter(dispatch),
+        report.exchanges(),
     );
     // One registry: the target mounts the blob from the source repository, no bytes move.
     let mount_from = (from.registry() == to.registry() && from.repository() != to.repository())
@@ -211,7 +206,7 @@ async fn copy(request: &CopyRequest, dispatch: &Callback<Action>) -> Result<Push
             (digest, *size),
             &bytes,
             mount_from.clone(),
-            dispatch,
+            report,
         );
         summary.count(pushed.await?);
     }

@@ -14,12 +14,12 @@ use send::{push_blob, put_manifest, Source};
 use skiff_core::archive::push_archive::ArchivedImage;
 use skiff_core::protocol::registry::Route;
 use skiff_core::Reference;
-use yew::Callback;
 
 use super::http::{js_error, RegistrySession};
 use crate::error::AppError;
+use crate::services::Report;
 use crate::state::push::{BlobState, MadeOrdinary, PushEvent, PushSummary, PushedBlob};
-use crate::state::{Action, Credentials};
+use crate::state::Credentials;
 
 pub struct PushRequest {
     pub file: web_sys::File,
@@ -29,29 +29,29 @@ pub struct PushRequest {
     pub credentials: Option<Credentials>,
 }
 
-pub fn start(request: PushRequest, dispatch: Callback<Action>) {
-    dispatch.emit(Action::Push(PushEvent::Started { copy: false }));
+pub fn start(request: PushRequest, report: Report<PushEvent>) {
+    report.emit(PushEvent::Started { copy: false });
     wasm_bindgen_futures::spawn_local(async move {
         let pusher = Pusher {
             request: &request,
-            dispatch: dispatch.clone(),
+            report: report.clone(),
         };
         let event = match pusher.run().await {
             Ok(summary) => PushEvent::Done(summary),
             Err(error) => PushEvent::Failed(error.to_string()),
         };
-        dispatch.emit(Action::Push(event));
+        report.emit(event);
     });
 }
 
 struct Pusher<'a> {
     request: &'a PushRequest,
-    dispatch: Callback<Action>,
+    report: Report<PushEvent>,
 }
 
 impl Pusher<'_> {
     fn emit(&self, event: PushEvent) {
-        self.dispatch.emit(Action::Push(event));
+        self.report.emit(event);
     }
 
     fn stage(&self, stage: impl Into<String>) {
@@ -98,13 +98,12 @@ impl Pusher<'_> {
         self.stage(format!("Pushing to {target}"));
         let controller =
             web_sys::AbortController::new().map_err(|e| js_error("starting the push", &e))?;
-        let dispatch = self.dispatch.clone();
         let session = RegistrySession::for_push(
             Route::new(&self.request.proxy),
             target,
             self.request.credentials.clone(),
             controller.signal(),
-            Callback::from(move |exchange| dispatch.emit(Action::Exchange(exchange))),
+            self.report.exchanges(),
         );
         // Saved from another repository of this registry: its blobs are mounted from there.
         let mount_from = image
@@ -132,7 +131,7 @@ impl Pusher<'_> {
                 (&blob.digest, blob.member.size),
                 &source,
                 mount_from.clone(),
-                &self.dispatch,
+                &self.report,
             );
             summary.count(pushed.await?);
         }

@@ -8,14 +8,13 @@ use skiff_core::protocol::proxy_protocol::upstream_location;
 use skiff_core::protocol::registry::{api_base, blob_url, manifest_url};
 use skiff_core::transfer::upload::{Answer, BlobUpload, UploadRequest, Uploaded};
 use skiff_core::{Digest, Reference};
-use yew::Callback;
 
 use super::archive_file;
 use super::streamed::{Part, StreamedBlob};
 use crate::error::AppError;
 use crate::services::http::{error_for, Call, RegistrySession};
+use crate::services::Report;
 use crate::state::push::{BlobState, PushEvent};
-use crate::state::Action;
 
 /// Where a blob's bytes come from: the picked archive (checked whole before any upload), or
 /// the source registry of a copy (streamed; its last byte goes only after the whole blob
@@ -49,13 +48,13 @@ pub async fn push_blob(
     (digest, size): (&Digest, u64),
     source: &Source<'_>,
     mount_from: Option<String>,
-    dispatch: &Callback<Action>,
+    report: &Report<PushEvent>,
 ) -> Result<Uploaded, AppError> {
     let emit = |state| {
-        dispatch.emit(Action::Push(PushEvent::Blob {
+        report.emit(PushEvent::Blob {
             digest: digest.clone(),
             state,
-        }))
+        })
     };
     let base = api_base(target.registry());
     let uploads = format!("{base}/v2/{}/blobs/uploads/", target.repository());

@@ -1,0 +1,62 @@
+//! The one place where what services report becomes the app's actions: each service emits its
+//! own events (and its requests, for the explorer), and knows nothing of the UI.
+
+use skiff_core::explorer::exchange::Exchange;
+use yew::prelude::*;
+
+use crate::services::tags::TagsEvent;
+use crate::services::Report;
+use crate::state::explorer::ExplorerAction;
+use crate::state::push::PushEvent;
+use crate::state::{Action, CacheInfo, PullEvent, State};
+
+/// Every request a service made goes to the explorer's list.
+fn exchanges(state: &UseReducerHandle<State>) -> Callback<Exchange> {
+    let dispatcher = state.dispatcher();
+    Callback::from(move |exchange| dispatcher.dispatch(Action::Exchange(exchange)))
+}
+
+fn report<E: 'static>(state: &UseReducerHandle<State>, action: fn(E) -> Action) -> Report<E> {
+    let dispatcher = state.dispatcher();
+    Report::new(
+        Callback::from(move |event| dispatcher.dispatch(action(event))),
+        exchanges(state),
+    )
+}
+
+pub fn tags(state: &UseReducerHandle<State>) -> Report<TagsEvent> {
+    report(state, |event| match event {
+        TagsEvent::Loading { repository } => Action::TagsLoading { repository },
+        TagsEvent::Loaded {
+            repository,
+            tags,
+            pages,
+        } => Action::TagsLoaded {
+            repository,
+            tags,
+            pages,
+        },
+        TagsEvent::Failed { message } => Action::TagsFailed { message },
+    })
+}
+
+pub fn explorer(state: &UseReducerHandle<State>) -> Report<ExplorerAction> {
+    report(state, Action::Explorer)
+}
+
+pub fn push(state: &UseReducerHandle<State>) -> Report<PushEvent> {
+    report(state, Action::Push)
+}
+
+/// A pull's events (under its number: a superseded pull's are ignored), and what the layer
+/// cache holds once it ended.
+pub fn pull(
+    state: &UseReducerHandle<State>,
+    pull_id: u32,
+) -> (Callback<PullEvent>, Callback<CacheInfo>) {
+    let dispatcher = state.dispatcher();
+    let events = Callback::from(move |event| dispatcher.dispatch(Action::Pull { pull_id, event }));
+    let dispatcher = state.dispatcher();
+    let cache = Callback::from(move |info| dispatcher.dispatch(Action::CacheInfo(info)));
+    (events, cache)
+}
