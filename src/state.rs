@@ -72,8 +72,9 @@ pub enum TagsView {
 
 pub use skiff_core::explorer::exchange::Exchange;
 
+/// What the form holds: kept across pulls.
 #[derive(Clone, Debug, PartialEq)]
-pub struct State {
+pub struct FormState {
     pub image_input: String,
     /// References queued to go into the same archive, before `image_input`.
     pub queue: Vec<String>,
@@ -85,15 +86,27 @@ pub struct State {
     pub uncompressed: bool,
     /// Write the archive into a file the user chooses instead of offering a download.
     pub save_to_file: bool,
+}
+
+/// One pull as the page shows it: replaced whole when the next pull starts.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PullView {
+    /// Events of any other pull are dropped.
     pub pull_id: u32,
     pub reference: Option<String>,
     pub phase: Phase,
     pub layers: Vec<LayerRow>,
     pub exchanges: Vec<Exchange>,
-    pub explorer: ExplorerState,
     /// What the pulled index offers; empty for single-platform images.
     pub offers: Vec<PlatformOffer>,
     pub chosen_platform: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct State {
+    pub form: FormState,
+    pub pull: PullView,
+    pub explorer: ExplorerState,
     pub tags: TagsView,
     pub cache: CacheInfo,
     /// Why this window cannot keep layers (no OPFS), found at start.
@@ -153,13 +166,14 @@ impl State {
     /// A new exchange, or a later report (its body read) of one already listed.
     fn record(&mut self, exchange: Exchange) {
         match self
+            .pull
             .exchanges
             .iter_mut()
             .rev()
             .find(|e| e.id == exchange.id)
         {
             Some(listed) => *listed = exchange,
-            None => self.exchanges.push(exchange),
+            None => self.pull.exchanges.push(exchange),
         }
     }
 
@@ -167,25 +181,25 @@ impl State {
     fn apply(&mut self, event: PullEvent) {
         match event {
             PullEvent::Started { reference } | PullEvent::Resolved { reference } => {
-                self.reference = Some(reference)
+                self.pull.reference = Some(reference)
             }
-            PullEvent::Stage(stage) => self.phase = Phase::Running { stage },
+            PullEvent::Stage(stage) => self.pull.phase = Phase::Running { stage },
             PullEvent::Exchange(exchange) => self.record(exchange),
             PullEvent::IndexFetched { offers } => {
-                self.offers = offers;
+                self.pull.offers = offers;
             }
-            PullEvent::PlatformChosen { platform } => self.chosen_platform = Some(platform),
+            PullEvent::PlatformChosen { platform } => self.pull.chosen_platform = Some(platform),
             PullEvent::Object(doc) => self.explorer.add(doc),
             PullEvent::Exploring(reference) => self.explorer.reference = Some(reference),
             PullEvent::Unpacked(bytes) => self.explorer.unpacked = Some(bytes),
-            PullEvent::LayersAdded(layers) => self.layers.extend(layers),
+            PullEvent::LayersAdded(layers) => self.pull.layers.extend(layers),
             PullEvent::LayersProgress { received, now_ms } => {
                 for (index, received) in received {
                     // A report gathered before the row finished changes nothing.
                     let moving = |row: &&mut LayerRow| {
                         matches!(row.status, LayerStatus::Queued | LayerStatus::Downloading)
                     };
-                    if let Some(row) = self.layers.get_mut(index).filter(moving) {
+                    if let Some(row) = self.pull.layers.get_mut(index).filter(moving) {
                         row.status = LayerStatus::Downloading;
                         row.started_ms.get_or_insert(now_ms);
                         row.received = received;
@@ -194,7 +208,7 @@ impl State {
                 }
             }
             PullEvent::LayerDone { index, outcome } => {
-                if let Some(row) = self.layers.get_mut(index) {
+                if let Some(row) = self.pull.layers.get_mut(index) {
                     row.status = match outcome {
                         LayerOutcome::Verified => {
                             // Its last progress may still wait for the next update.
@@ -209,30 +223,26 @@ impl State {
                     };
                 }
             }
-            PullEvent::Finished(archive) => self.phase = Phase::Done(archive),
-            PullEvent::Inspected => self.phase = Phase::Inspected,
-            PullEvent::Failed(report) => self.phase = Phase::Failed(report),
+            PullEvent::Finished(archive) => self.pull.phase = Phase::Done(archive),
+            PullEvent::Inspected => self.pull.phase = Phase::Inspected,
+            PullEvent::Failed(report) => self.pull.phase = Phase::Failed(report),
         }
     }
 
     pub fn new(image_input: String, proxy_input: String, platform_input: String) -> Self {
         Self {
-            image_input,
-            queue: Vec::new(),
-            proxy_input,
-            platform_input,
-            credentials: Credentials::default(),
-            remember_credentials: false,
-            uncompressed: false,
-            save_to_file: false,
-            pull_id: 0,
-            reference: None,
-            phase: Phase::Idle,
-            layers: Vec::new(),
-            exchanges: Vec::new(),
+            form: FormState {
+                image_input,
+                queue: Vec::new(),
+                proxy_input,
+                platform_input,
+                credentials: Credentials::default(),
+                remember_credentials: false,
+                uncompressed: false,
+                save_to_file: false,
+            },
+            pull: PullView::default(),
             explorer: ExplorerState::default(),
-            offers: Vec::new(),
-            chosen_platform: None,
             tags: TagsView::Hidden,
             cache: CacheInfo::default(),
             storage_problem: None,
@@ -241,13 +251,13 @@ impl State {
     }
 
     pub fn is_running(&self) -> bool {
-        matches!(self.phase, Phase::Running { .. })
+        matches!(self.pull.phase, Phase::Running { .. })
     }
 
     /// What a pull takes: the queue, then the image field if it holds something new.
     pub fn images_to_pull(&self) -> Vec<String> {
-        let mut images = self.queue.clone();
-        let current = self.image_input.trim();
+        let mut images = self.form.queue.clone();
+        let current = self.form.image_input.trim();
         if !current.is_empty() && !images.iter().any(|i| i == current) {
             images.push(current.to_owned());
         }
@@ -261,15 +271,15 @@ impl Reducible for State {
     fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
         let mut next = (*self).clone();
         // Actions from a pull that has been superseded are dropped.
-        let current = |pull_id: u32| pull_id == self.pull_id;
+        let current = |pull_id: u32| pull_id == self.pull.pull_id;
         match action {
-            Action::EditImage(text) => next.image_input = text,
+            Action::EditImage(text) => next.form.image_input = text,
             Action::Enqueue => {
-                let image = next.image_input.trim().to_owned();
-                if !image.is_empty() && !next.queue.contains(&image) {
-                    next.queue.push(image);
+                let image = next.form.image_input.trim().to_owned();
+                if !image.is_empty() && !next.form.queue.contains(&image) {
+                    next.form.queue.push(image);
                 }
-                next.image_input.clear();
+                next.form.image_input.clear();
             }
             Action::TagsLoading { repository } => next.tags = TagsView::Loading { repository },
             Action::TagsLoaded {
@@ -285,43 +295,32 @@ impl Reducible for State {
             }
             Action::TagsFailed { message } => next.tags = TagsView::Failed { message },
             Action::Dequeue(index) => {
-                if index < next.queue.len() {
-                    next.queue.remove(index);
+                if index < next.form.queue.len() {
+                    next.form.queue.remove(index);
                 }
             }
-            Action::EditProxy(text) => next.proxy_input = text,
-            Action::EditPlatform(text) => next.platform_input = text,
-            Action::EditCredentials(credentials) => next.credentials = credentials,
-            Action::RememberCredentials(remember) => next.remember_credentials = remember,
-            Action::SetUncompressed(uncompressed) => next.uncompressed = uncompressed,
-            Action::SetSaveToFile(save) => next.save_to_file = save,
+            Action::EditProxy(text) => next.form.proxy_input = text,
+            Action::EditPlatform(text) => next.form.platform_input = text,
+            Action::EditCredentials(credentials) => next.form.credentials = credentials,
+            Action::RememberCredentials(remember) => next.form.remember_credentials = remember,
+            Action::SetUncompressed(uncompressed) => next.form.uncompressed = uncompressed,
+            Action::SetSaveToFile(save) => next.form.save_to_file = save,
             Action::Pull {
                 pull_id,
                 event: PullEvent::Started { reference },
             } => {
-                next = State {
-                    queue: self.queue.clone(),
-                    tags: self.tags.clone(),
-                    credentials: self.credentials.clone(),
-                    remember_credentials: self.remember_credentials,
-                    uncompressed: self.uncompressed,
-                    save_to_file: self.save_to_file,
-                    cache: self.cache.clone(),
-                    storage_problem: self.storage_problem.clone(),
-                    push: self.push.clone(),
-                    ..State::new(
-                        self.image_input.clone(),
-                        self.proxy_input.clone(),
-                        self.platform_input.clone(),
-                    )
+                // One assignment: the form, tags, cache and push stay; the pull is new.
+                next.pull = PullView {
+                    pull_id,
+                    ..PullView::default()
                 };
-                next.pull_id = pull_id;
+                next.explorer = ExplorerState::default();
                 // The tab the user chose, and an object a link asked for, stay; what the tab
                 // showed belonged to the last image.
                 next.explorer.view = self.explorer.view;
                 next.explorer.pending = self.explorer.pending.clone();
-                next.reference = Some(reference);
-                next.phase = Phase::Running {
+                next.pull.reference = Some(reference);
+                next.pull.phase = Phase::Running {
                     stage: "Contacting the registry".to_owned(),
                 };
             }
@@ -334,8 +333,8 @@ impl Reducible for State {
             Action::CacheCleared(info) => {
                 next.cache = info;
                 // The archive on offer was made of cached files: it is gone with them.
-                if matches!(next.phase, Phase::Done(_)) {
-                    next.phase = Phase::Idle;
+                if matches!(next.pull.phase, Phase::Done(_)) {
+                    next.pull.phase = Phase::Idle;
                 }
             }
             _ => return self,
@@ -379,8 +378,8 @@ mod tests {
             },
         });
         assert!(state.is_running());
-        assert!(state.exchanges.is_empty());
-        assert_eq!(state.image_input, "busybox");
+        assert!(state.pull.exchanges.is_empty());
+        assert_eq!(state.form.image_input, "busybox");
     }
 
     #[test]
@@ -397,8 +396,8 @@ mod tests {
                 reference: "r".into(),
             },
         });
-        assert_eq!(state.credentials, login);
-        let given = state.credentials.if_given().unwrap();
+        assert_eq!(state.form.credentials, login);
+        let given = state.form.credentials.if_given().unwrap();
         assert_eq!(given.username, "me");
         assert!(given.belong_to("docker.io"));
         assert!(!given.belong_to("ghcr.io"));
@@ -410,7 +409,7 @@ mod tests {
     fn queued_images_come_first_and_once() {
         let state = Rc::new(State::new("a".into(), String::new(), String::new()));
         let state = state.reduce(Action::Enqueue);
-        assert_eq!(state.image_input, "");
+        assert_eq!(state.form.image_input, "");
         let state = state.reduce(Action::EditImage(" b ".into()));
         let state = state.reduce(Action::Enqueue);
         let state = state.reduce(Action::EditImage("a".into()));
@@ -455,8 +454,8 @@ mod tests {
                 now_ms: 2000.0,
             },
         });
-        assert_eq!(state.layers[0].status, LayerStatus::Downloading);
-        assert_eq!(state.layers[0].bytes_per_second(), Some(500.0));
+        assert_eq!(state.pull.layers[0].status, LayerStatus::Downloading);
+        assert_eq!(state.pull.layers[0].bytes_per_second(), Some(500.0));
         let state = state.reduce(Action::Pull {
             pull_id: 7,
             event: PullEvent::LayerDone {
@@ -464,8 +463,8 @@ mod tests {
                 outcome: LayerOutcome::Verified,
             },
         });
-        assert_eq!(state.layers[0].status, LayerStatus::Verified);
-        assert_eq!(state.layers[0].received, 1000);
+        assert_eq!(state.pull.layers[0].status, LayerStatus::Verified);
+        assert_eq!(state.pull.layers[0].received, 1000);
         // A late progress report does not bring a finished row back.
         let state = state.reduce(Action::Pull {
             pull_id: 7,
@@ -474,8 +473,8 @@ mod tests {
                 now_ms: 3000.0,
             },
         });
-        assert_eq!(state.layers[0].status, LayerStatus::Verified);
-        assert_eq!(state.layers[0].received, 1000);
+        assert_eq!(state.pull.layers[0].status, LayerStatus::Verified);
+        assert_eq!(state.pull.layers[0].received, 1000);
     }
 
     #[test]
@@ -495,8 +494,8 @@ mod tests {
                 outcome: LayerOutcome::Cached,
             },
         });
-        assert_eq!(state.layers[0].status, LayerStatus::Cached);
-        assert_eq!(state.layers[0].received, 1000);
+        assert_eq!(state.pull.layers[0].status, LayerStatus::Cached);
+        assert_eq!(state.pull.layers[0].received, 1000);
         let archive = SavedArchive {
             object_url: "blob:x".into(),
             file_name: "a.tar".into(),
@@ -517,14 +516,14 @@ mod tests {
             pull_id: 7,
             event: PullEvent::Finished(archive),
         });
-        assert!(matches!(state.phase, Phase::Done(_)));
+        assert!(matches!(state.pull.phase, Phase::Done(_)));
         let info = CacheInfo {
             layers: 0,
             bytes: 0,
             cap: 5,
         };
         let state = state.reduce(Action::CacheCleared(info.clone()));
-        assert_eq!(state.phase, Phase::Idle);
+        assert_eq!(state.pull.phase, Phase::Idle);
         assert_eq!(state.cache, info);
     }
 }

@@ -34,26 +34,19 @@ pub fn app() -> Html {
     let state = use_reducer(|| {
         let link = ViewLink::current();
         let remembered = prefs::remembered_credentials();
-        State {
-            remember_credentials: remembered.is_some(),
-            uncompressed: prefs::saved_uncompressed(),
-            credentials: remembered.unwrap_or_default(),
-            cache: crate::state::CacheInfo {
-                cap: prefs::pull_settings().cache_cap_bytes,
-                ..Default::default()
-            },
-            queue: link.images[..link.images.len().saturating_sub(1)].to_vec(),
-            explorer: crate::state::ExplorerState {
-                view: link.view.unwrap_or_default(),
-                pending: link.object.clone(),
-                ..Default::default()
-            },
-            ..State::new(
-                link.images.last().cloned().unwrap_or_default(),
-                prefs::saved_proxy(),
-                link.platform.clone().unwrap_or_else(prefs::saved_platform),
-            )
-        }
+        let mut state = State::new(
+            link.images.last().cloned().unwrap_or_default(),
+            prefs::saved_proxy(),
+            link.platform.clone().unwrap_or_else(prefs::saved_platform),
+        );
+        state.form.remember_credentials = remembered.is_some();
+        state.form.uncompressed = prefs::saved_uncompressed();
+        state.form.credentials = remembered.unwrap_or_default();
+        state.form.queue = link.images[..link.images.len().saturating_sub(1)].to_vec();
+        state.cache.cap = prefs::pull_settings().cache_cap_bytes;
+        state.explorer.view = link.view.unwrap_or_default();
+        state.explorer.pending = link.object.clone();
+        state
     });
 
     let pulls = use_pulls(&state);
@@ -112,14 +105,15 @@ pub fn app() -> Html {
         let state = state.clone();
         Callback::from(move |()| {
             let registry = state
+                .form
                 .image_input
                 .parse::<PullInput>()
                 .ok()
                 .map(|input| input.reference.registry().to_owned());
             tags::start(
                 tags::TagsRequest {
-                    image_input: state.image_input.clone(),
-                    proxy: state.proxy_input.clone(),
+                    image_input: state.form.image_input.clone(),
+                    proxy: state.form.proxy_input.clone(),
                     credentials: credentials_for(&state, registry.as_deref()),
                 },
                 reports::tags(&state),
@@ -151,7 +145,7 @@ pub fn app() -> Html {
         Callback::from(move |remember| state.dispatch(Action::RememberCredentials(remember)))
     };
     let credentials_wanted =
-        matches!(&state.phase, Phase::Failed(report) if report.wants_credentials);
+        matches!(&state.pull.phase, Phase::Failed(report) if report.wants_credentials);
 
     let on_clear_cache = {
         let pulls = pulls.clone();
@@ -184,7 +178,7 @@ pub fn app() -> Html {
                 crate::services::push::PushRequest {
                     file,
                     target,
-                    proxy: state.proxy_input.clone(),
+                    proxy: state.form.proxy_input.clone(),
                     credentials: credentials_for(&state, registry.as_deref()),
                 },
                 reports::push(&state),
@@ -221,7 +215,7 @@ pub fn app() -> Html {
         })
     };
 
-    let stage = match &state.phase {
+    let stage = match &state.pull.phase {
         Phase::Running { stage } => {
             html! { <p class="stage" role="status"><span class="spinner"></span>{ stage }</p> }
         }
@@ -236,28 +230,28 @@ pub fn app() -> Html {
                 <p class="tagline">{ "Pull a container image from any registry into a tar that " }<code>{ "docker load" }</code>{ " accepts — in this browser tab, no Docker needed." }</p>
             </header>
             <PullForm
-                image={state.image_input.clone()}
-                queue={state.queue.clone()}
+                image={state.form.image_input.clone()}
+                queue={state.form.queue.clone()}
                 {on_enqueue}
                 {on_dequeue}
                 {on_list_tags}
-                proxy={state.proxy_input.clone()}
+                proxy={state.form.proxy_input.clone()}
                 running={state.is_running()}
-                platform={state.platform_input.clone()}
+                platform={state.form.platform_input.clone()}
                 {on_image}
                 {on_proxy}
                 {on_platform}
-                uncompressed={state.uncompressed}
+                uncompressed={state.form.uncompressed}
                 {on_uncompressed}
-                save_to_file={pull::target::can_pick().then_some(state.save_to_file)}
+                save_to_file={pull::target::can_pick().then_some(state.form.save_to_file)}
                 on_save_to_file={let state = state.clone(); Callback::from(move |save| state.dispatch(Action::SetSaveToFile(save)))}
                 {on_pull}
                 {on_inspect}
                 on_cancel={let pulls = pulls.clone(); Callback::from(move |()| pulls.cancel())}
             >
                 <CredentialsPanel
-                    credentials={state.credentials.clone()}
-                    remember={state.remember_credentials}
+                    credentials={state.form.credentials.clone()}
+                    remember={state.form.remember_credentials}
                     wanted={credentials_wanted}
                     on_change={on_credentials}
                     {on_remember}
@@ -266,25 +260,25 @@ pub fn app() -> Html {
             if let Some(why) = &state.storage_problem {
                 <p id="storage-note" class="warning" role="alert">{ why }</p>
             }
-            if let Some(reference) = &state.reference {
+            if let Some(reference) = &state.pull.reference {
                 <p class="reference">{ "Image: " }<code id="resolved-reference">{ reference }</code></p>
             }
             <TagList view={state.tags.clone()} on_pick={on_pick_tag} />
             { stage }
             <PlatformPicker
-                offers={state.offers.clone()}
-                chosen={state.chosen_platform.clone()}
+                offers={state.pull.offers.clone()}
+                chosen={state.pull.chosen_platform.clone()}
                 running={state.is_running()}
                 on_choose={on_choose_platform}
             />
-            if let Phase::Failed(report) = &state.phase {
+            if let Phase::Failed(report) = &state.pull.phase {
                 <ErrorPanel report={report.clone()} />
             }
-            if let Phase::Done(archive) = &state.phase {
+            if let Phase::Done(archive) = &state.pull.phase {
                 <SavePanel archive={archive.clone()} on_save_uncompressed={on_save_uncompressed} />
                 <FilesPanel contents={archive.contents.clone()} />
             }
-            <LayerList layers={state.layers.clone()} />
+            <LayerList layers={state.pull.layers.clone()} />
             <CachePanel info={state.cache.clone()} running={state.is_running()}
                 on_clear={on_clear_cache} on_cap={on_cache_cap} />
             { explore::explorer(&state) }
@@ -314,6 +308,7 @@ fn copy_request(
     let from_registry = registry_of(&form.from);
     let from_credentials = form.source_login.or_else(|| {
         state
+            .form
             .credentials
             .if_given()
             .filter(|c| from_registry.as_deref().is_some_and(|r| c.belong_to(r)))
@@ -322,7 +317,7 @@ fn copy_request(
         from: form.from,
         to: form.to,
         platforms: form.platforms,
-        proxy: state.proxy_input.clone(),
+        proxy: state.form.proxy_input.clone(),
         from_credentials,
         to_credentials,
     }
@@ -332,12 +327,12 @@ pub(super) fn credentials_for(
     state: &UseReducerHandle<State>,
     registry: Option<&str>,
 ) -> Option<Credentials> {
-    let mut credentials = state.credentials.if_given()?;
+    let mut credentials = state.form.credentials.if_given()?;
     if credentials.registry.is_empty() {
         credentials.registry = registry?.to_owned();
         state.dispatch(Action::EditCredentials(Credentials {
             registry: credentials.registry.clone(),
-            ..state.credentials.clone()
+            ..state.form.credentials.clone()
         }));
     }
     Some(credentials)

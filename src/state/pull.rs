@@ -6,8 +6,9 @@ use std::rc::Rc;
 use super::{Exchange, ObjectDoc};
 
 /// Where a pull is.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub enum Phase {
+    #[default]
     Idle,
     Running {
         stage: String,

@@ -55,11 +55,11 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
     };
     html! {
         <Explorer
-            exchanges={state.exchanges.clone()}
+            exchanges={state.pull.exchanges.clone()}
             state={state.explorer.clone()}
             // Parsed only for the tab that shows it: the app redraws 4× a second mid-pull.
             image={(state.explorer.view == View::Summary).then(|| image(state)).flatten()}
-            platforms={state.offers.iter().map(|o| o.label.clone()).collect::<Vec<_>>()}
+            platforms={state.pull.offers.iter().map(|o| o.label.clone()).collect::<Vec<_>>()}
             {on_show}
             {on_open}
             {on_find_referrers}
@@ -83,7 +83,7 @@ fn open(state: &UseReducerHandle<State>, target: Target) {
 /// A link's object, once the pull or inspection that could fetch it has ended.
 #[hook]
 pub fn use_pending_object(state: &UseReducerHandle<State>) {
-    let settled = !matches!(state.phase, Phase::Running { .. } | Phase::Idle);
+    let settled = !matches!(state.pull.phase, Phase::Running { .. } | Phase::Idle);
     let pending = state.explorer.pending.clone().filter(|_| settled);
     let state = state.clone();
     use_effect_with(pending, move |pending| {
@@ -121,13 +121,13 @@ fn origin(state: &UseReducerHandle<State>) -> Option<Origin> {
     Some(Origin {
         credentials: credentials_for(state, Some(reference.registry())),
         reference,
-        proxy: state.proxy_input.clone(),
+        proxy: state.form.proxy_input.clone(),
     })
 }
 
 /// The image for the summary: the archive's, or the inspected manifest and config.
 fn image(state: &State) -> Option<ImageContents> {
-    if let Phase::Done(archive) = &state.phase {
+    if let Phase::Done(archive) = &state.pull.phase {
         return archive.contents.last().cloned();
     }
     let explorer = &state.explorer;

@@ -50,9 +50,9 @@ impl Pulls {
         if images.is_empty() {
             return;
         }
-        let platform = platform.unwrap_or_else(|| state.platform_input.clone());
-        let uncompressed = uncompressed.unwrap_or(state.uncompressed);
-        prefs::save_proxy(&state.proxy_input);
+        let platform = platform.unwrap_or_else(|| state.form.platform_input.clone());
+        let uncompressed = uncompressed.unwrap_or(state.form.uncompressed);
+        prefs::save_proxy(&state.form.proxy_input);
         prefs::save_platform(&platform);
         prefs::save_uncompressed(uncompressed);
         show_images_in_url(&images, &platform);
@@ -61,7 +61,7 @@ impl Pulls {
             platform,
             uncompressed,
         };
-        if !state.save_to_file {
+        if !state.form.save_to_file {
             return self.run(pull, Run::default());
         }
         // Asked now, while the click still counts as the user's gesture.
@@ -89,7 +89,7 @@ impl Pulls {
     pub fn inspect(&self) {
         let images = self.state.images_to_pull();
         let Some(last) = images.last() else { return };
-        show_images_in_url(std::slice::from_ref(last), &self.state.platform_input);
+        show_images_in_url(std::slice::from_ref(last), &self.state.form.platform_input);
         self.inspect_images(vec![last.clone()]);
     }
 
@@ -97,7 +97,7 @@ impl Pulls {
     pub fn inspect_images(&self, images: Vec<String>) {
         let pull = prefs::InterruptedPull {
             images,
-            platform: self.state.platform_input.clone(),
+            platform: self.state.form.platform_input.clone(),
             uncompressed: false,
         };
         let how = Run {
@@ -144,13 +144,17 @@ impl Pulls {
             .ok()
             .map(|input| input.reference.registry().to_owned());
         let credentials = credentials_for(state, first_registry.as_deref());
-        prefs::remember_credentials(credentials.as_ref().filter(|_| state.remember_credentials));
+        prefs::remember_credentials(
+            credentials
+                .as_ref()
+                .filter(|_| state.form.remember_credentials),
+        );
         if !how.inspect_only {
             prefs::mark_pull_in_progress(&pull);
         }
         let request = pull::PullRequest {
             images: pull.images,
-            proxy: state.proxy_input.clone(),
+            proxy: state.form.proxy_input.clone(),
             platform: pull.platform,
             uncompressed: pull.uncompressed,
             credentials,
@@ -161,14 +165,14 @@ impl Pulls {
         };
         // One pull at a time: the last one's requests, workers and download link go first.
         self.last.borrow().release();
-        let (events, cache) = super::reports::pull(state, state.pull_id + 1);
+        let (events, cache) = super::reports::pull(state, state.pull.pull_id + 1);
         let started = pull::start(request, events, cache);
         *self.last.borrow_mut() = started;
     }
 
     /// A pull that could not start (no file could be chosen), reported like any failed pull.
     fn failed_to_start(&self, error: &crate::error::AppError) {
-        let pull_id = self.state.pull_id + 1;
+        let pull_id = self.state.pull.pull_id + 1;
         for event in [
             crate::state::PullEvent::Started {
                 reference: String::new(),
