@@ -4,8 +4,7 @@
 //! backoff, resume, restart after a corrupt download) is the core's `BlobFetch`; this drives it
 //! and only moves bytes.
 
-use skiff_core::protocol::proxy_protocol::ProxyErrorKind;
-use skiff_core::protocol::retry::{RetryAfter, RetryPolicy};
+use skiff_core::protocol::retry::RetryPolicy;
 use skiff_core::transfer::blob_fetch::{Answer, BlobFetch, FetchFailure, FetchStep};
 use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
@@ -274,26 +273,18 @@ impl Job {
         if status == 401 {
             *challenge = header(self.spec.route.challenge_header());
         }
-        let content_range = header("content-range");
-        let mut answer = Answer {
+        let (content_range, retry_after) = (header("content-range"), header("retry-after"));
+        let proxy_error = header(skiff_core::protocol::proxy_protocol::PROXY_ERROR_HEADER);
+        if !response.ok() {
+            *refusal = Some(Refusal::Answer(Box::new(http_facts(response).await)));
+        }
+        let answer = Answer {
             status,
             content_range: content_range.as_deref(),
             content_length: header("content-length").and_then(|v| v.trim().parse().ok()),
-            ..Answer::default()
+            retry_after: retry_after.as_deref(),
+            proxy_error: proxy_error.as_deref(),
         };
-        if !response.ok() {
-            let facts = http_facts(response).await;
-            answer.retry_after = facts
-                .retry_after
-                .as_deref()
-                .and_then(|v| RetryAfter::parse(v).ok());
-            // The proxy's own refusals are final; its "upstream failed" answers are not.
-            answer.refused_by_proxy = facts.proxy_error.as_deref().is_some_and(|kind| {
-                kind.parse::<ProxyErrorKind>()
-                    .map_or(true, |kind| !kind.is_transient())
-            });
-            *refusal = Some(Refusal::Answer(Box::new(facts)));
-        }
         self.fetch.handle_answer(answer, now())
     }
 

@@ -3,9 +3,9 @@
 
 use gloo_net::http::{Request, Response};
 use skiff_core::explorer::exchange::{self, Exchange, Method, Purpose};
-use skiff_core::protocol::retry::{Decision, Outcome, RetryAfter, RetryPolicy};
+use skiff_core::protocol::proxy_protocol::PROXY_ERROR_HEADER;
+use skiff_core::protocol::retry::{Decision, Outcome, RetryPolicy};
 
-use super::errors::proxy_error_kind;
 use super::{next_exchange_id, now_ms, sleep_ms, RegistrySession};
 use crate::error::AppError;
 
@@ -23,15 +23,14 @@ impl RegistrySession {
             attempt += 1;
             let sent = self.send(outgoing).await;
             let outcome = match &sent {
-                Ok(response) => Outcome::Status {
-                    status: response.status(),
-                    retry_after: response
-                        .headers()
-                        .get("retry-after")
-                        .and_then(|v| RetryAfter::parse(&v).ok()),
-                    refused_by_proxy: proxy_error_kind(response)
-                        .is_some_and(|kind| !kind.is_transient()),
-                },
+                Ok(response) => {
+                    let header = |name| response.headers().get(name);
+                    Outcome::of_answer(
+                        response.status(),
+                        header("retry-after").as_deref(),
+                        header(PROXY_ERROR_HEADER).as_deref(),
+                    )
+                }
                 Err(AppError::Cancelled) => return sent,
                 Err(_) => Outcome::ConnectionError,
             };

@@ -46,6 +46,23 @@ pub enum Outcome {
     ConnectionError,
 }
 
+impl Outcome {
+    /// An answer as the policy sees it, from its status and two headers: `Retry-After`, and
+    /// the proxy's `x-skiff-proxy-error` (its own refusals stand; "the upstream failed" does
+    /// not; a kind this build does not know counts as a refusal).
+    pub fn of_answer(status: u16, retry_after: Option<&str>, proxy_error: Option<&str>) -> Self {
+        use crate::protocol::proxy_protocol::ProxyErrorKind;
+        Self::Status {
+            status,
+            retry_after: retry_after.and_then(|value| RetryAfter::parse(value).ok()),
+            refused_by_proxy: proxy_error.is_some_and(|kind| {
+                kind.parse::<ProxyErrorKind>()
+                    .map_or(true, |kind| !kind.is_transient())
+            }),
+        }
+    }
+}
+
 /// What the driver does next.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
@@ -262,6 +279,27 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_an_answer_for_the_policy() {
+        let table = [
+            (503, Some("2"), None, Some(RetryAfter::Seconds(2)), false),
+            (403, None, Some("host-not-allowed"), None, true),
+            (502, None, Some("upstream-unreachable"), None, false),
+            (403, Some("soon"), Some("from-a-newer-proxy"), None, true),
+        ];
+        for (status, retry_after, proxy_error, parsed, refused) in table {
+            assert_eq!(
+                Outcome::of_answer(status, retry_after, proxy_error),
+                Outcome::Status {
+                    status,
+                    retry_after: parsed,
+                    refused_by_proxy: refused
+                },
+                "{status} {proxy_error:?}"
+            );
+        }
+    }
 
     fn status(status: u16, retry_after: Option<RetryAfter>) -> Outcome {
         Outcome::Status {

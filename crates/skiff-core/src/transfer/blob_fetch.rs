@@ -6,7 +6,7 @@
 //! reads bodies, stores what its checker passed, and runs the final check.
 
 use crate::protocol::resume::{ResumeAccepted, ResumeError, ResumeState};
-use crate::protocol::retry::{Decision, GiveUp, Outcome, RetryAfter, RetryPolicy};
+use crate::protocol::retry::{Decision, GiveUp, Outcome, RetryPolicy};
 use crate::protocol::session::MAX_AUTH_RETRIES;
 
 /// The wait before continuing a body that broke off (the connection, not the server, failed).
@@ -49,15 +49,15 @@ pub enum FetchFailure {
     CorruptTwice,
 }
 
-/// An answer's status and the headers that decide what follows.
+/// An answer's status and the headers that decide what follows, as received.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Answer<'a> {
     pub status: u16,
     pub content_range: Option<&'a str>,
     pub content_length: Option<u64>,
-    pub retry_after: Option<RetryAfter>,
-    /// The proxy refused the request itself, for good (not "the upstream failed").
-    pub refused_by_proxy: bool,
+    pub retry_after: Option<&'a str>,
+    /// The proxy's `x-skiff-proxy-error`, when it answered itself.
+    pub proxy_error: Option<&'a str>,
 }
 
 /// One blob's download, from one source at a time.
@@ -160,11 +160,7 @@ impl BlobFetch {
             return FetchStep::Reauthorize;
         }
         if !(200..300).contains(&status) {
-            let outcome = Outcome::Status {
-                status,
-                retry_after: answer.retry_after,
-                refused_by_proxy: answer.refused_by_proxy,
-            };
+            let outcome = Outcome::of_answer(status, answer.retry_after, answer.proxy_error);
             return match self.policy.decide(self.attempt, outcome, now_ms) {
                 Decision::Retry { after_ms } => FetchStep::Wait { ms: after_ms },
                 Decision::Done | Decision::GiveUp { .. } => {
@@ -307,7 +303,7 @@ mod tests {
             (
                 "the proxy refused",
                 vec![Answer {
-                    refused_by_proxy: true,
+                    proxy_error: Some("host-not-allowed"),
                     ..ok(403)
                 }],
                 FetchStep::Fail(FetchFailure::Status { status: 403 }),
