@@ -128,17 +128,8 @@ pub enum Action {
     /// Moves the image field into the queue.
     Enqueue,
     Dequeue(usize),
-    TagsLoading {
-        repository: String,
-    },
-    TagsLoaded {
-        repository: String,
-        tags: Vec<String>,
-        pages: usize,
-    },
-    TagsFailed {
-        message: String,
-    },
+    /// What listing tags shows now (loading, the list, or why not).
+    Tags(TagsView),
     EditProxy(String),
     EditPlatform(String),
     EditCredentials(Credentials),
@@ -281,19 +272,7 @@ impl Reducible for State {
                 }
                 next.form.image_input.clear();
             }
-            Action::TagsLoading { repository } => next.tags = TagsView::Loading { repository },
-            Action::TagsLoaded {
-                repository,
-                tags,
-                pages,
-            } => {
-                next.tags = TagsView::Loaded {
-                    repository,
-                    tags,
-                    pages,
-                }
-            }
-            Action::TagsFailed { message } => next.tags = TagsView::Failed { message },
+            Action::Tags(view) => next.tags = view,
             Action::Dequeue(index) => {
                 if index < next.form.queue.len() {
                     next.form.queue.remove(index);

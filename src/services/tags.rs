@@ -3,7 +3,7 @@
 use super::http::RegistrySession;
 use super::Report;
 use crate::error::AppError;
-use crate::state::Credentials;
+use crate::state::{Credentials, TagsView};
 use skiff_core::explorer::exchange::Purpose;
 use skiff_core::image::reference::PullInput;
 use skiff_core::protocol::registry::{next_page_url, ping_url, tags_url, Route, TagList};
@@ -18,38 +18,22 @@ pub struct TagsRequest {
     pub credentials: Option<Credentials>,
 }
 
-/// What listing tags reports.
-#[derive(Clone, Debug, PartialEq)]
-pub enum TagsEvent {
-    Loading {
-        repository: String,
-    },
-    Loaded {
-        repository: String,
-        tags: Vec<String>,
-        pages: usize,
-    },
-    Failed {
-        message: String,
-    },
-}
-
-pub fn start(request: TagsRequest, report: Report<TagsEvent>) {
+pub fn start(request: TagsRequest, report: Report<TagsView>) {
     wasm_bindgen_futures::spawn_local(async move {
         match list(&request, &report).await {
             Ok(()) => {}
-            Err(error) => report.emit(TagsEvent::Failed {
+            Err(error) => report.emit(TagsView::Failed {
                 message: error.to_string(),
             }),
         }
     });
 }
 
-async fn list(request: &TagsRequest, report: &Report<TagsEvent>) -> Result<(), AppError> {
+async fn list(request: &TagsRequest, report: &Report<TagsView>) -> Result<(), AppError> {
     let input: PullInput = request.image_input.parse()?;
     let reference = input.reference;
     let repository = reference.familiar_name();
-    report.emit(TagsEvent::Loading {
+    report.emit(TagsView::Loading {
         repository: repository.clone(),
     });
     let controller =
@@ -77,7 +61,7 @@ async fn list(request: &TagsRequest, report: &Report<TagsEvent>) -> Result<(), A
         tags.extend(TagList::parse(&body)?.tags.unwrap_or_default());
         url = link.and_then(|link| next_page_url(&current, &link));
     }
-    report.emit(TagsEvent::Loaded {
+    report.emit(TagsView::Loaded {
         repository,
         tags,
         pages,

@@ -4,11 +4,10 @@
 use skiff_core::explorer::exchange::Exchange;
 use yew::prelude::*;
 
-use crate::services::tags::TagsEvent;
 use crate::services::Report;
 use crate::state::explorer::ExplorerAction;
 use crate::state::push::PushEvent;
-use crate::state::{Action, CacheInfo, PullEvent, State};
+use crate::state::{Action, CacheInfo, PullEvent, State, TagsView};
 
 /// Every request a service made goes to the explorer's list.
 fn exchanges(state: &UseReducerHandle<State>) -> Callback<Exchange> {
@@ -24,20 +23,8 @@ fn report<E: 'static>(state: &UseReducerHandle<State>, action: fn(E) -> Action) 
     )
 }
 
-pub fn tags(state: &UseReducerHandle<State>) -> Report<TagsEvent> {
-    report(state, |event| match event {
-        TagsEvent::Loading { repository } => Action::TagsLoading { repository },
-        TagsEvent::Loaded {
-            repository,
-            tags,
-            pages,
-        } => Action::TagsLoaded {
-            repository,
-            tags,
-            pages,
-        },
-        TagsEvent::Failed { message } => Action::TagsFailed { message },
-    })
+pub fn tags(state: &UseReducerHandle<State>) -> Report<TagsView> {
+    report(state, Action::Tags)
 }
 
 pub fn explorer(state: &UseReducerHandle<State>) -> Report<ExplorerAction> {
