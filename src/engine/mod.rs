@@ -7,7 +7,6 @@ pub mod cache;
 pub mod check;
 pub mod inspect;
 pub mod job;
-mod job_store;
 pub mod opfs;
 pub mod pool;
 pub mod protocol;

@@ -9,12 +9,14 @@ use skiff_core::transfer::blob_fetch::{Answer, BlobFetch, FetchFailure, FetchSte
 use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
 use super::check::{Check, Verified};
-pub use super::job_store::http_facts;
-use super::job_store::{keep_nothing, resume_failure, storage, Spill, Stop};
+pub use store::http_facts;
+mod body;
+mod store;
+
 use super::opfs::{self, CacheDirs};
 use super::protocol::{HttpFacts, LayerFailure, LayerJob, Source, Stored, VerifyFailure};
 use super::worker::{JobLink, Sent};
-use crate::services::stream::{ChunkReader, Stalled};
+use store::{keep_nothing, resume_failure, storage};
 
 pub struct Job {
     spec: LayerJob,
@@ -327,132 +329,6 @@ impl Job {
             (FetchFailure::CorruptTwice, _) => LayerFailure::Resume {
                 reason: skiff_core::protocol::resume::ResumeError::CorruptTwice.to_string(),
             },
-        }
-    }
-
-    /// Reads the body: each chunk is copied once into wasm memory, where it is checked and
-    /// gathered into writes of `chunk_bytes` (a browser hands out small chunks, and every write
-    /// to the file is a call into the browser). What was checked is on disk before the body
-    /// ends or a resume continues after it.
-    async fn pump(&mut self, response: &Response) -> Result<Pumped, LayerFailure> {
-        let Some(body) = response.body() else {
-            return Ok(Pumped::Ended);
-        };
-        let mut reader = ChunkReader::reusing(&body, self.spec.settings.read_bytes);
-        let stall_ms = self.spec.settings.stall_timeout_ms.min(i32::MAX as u32) as i32;
-        loop {
-            let chunk = match reader.next_within(stall_ms).await {
-                Ok(Ok(Some(chunk))) => chunk,
-                Ok(Ok(None)) => {
-                    self.flush()?;
-                    return Ok(Pumped::Ended);
-                }
-                Ok(Err(Stalled)) => {
-                    reader.cancel();
-                    self.flush()?;
-                    return Ok(Pumped::Broke(format!(
-                        "no bytes arrived for {} s",
-                        stall_ms / 1000
-                    )));
-                }
-                Err(error) => {
-                    self.flush()?;
-                    self.link.check_cancelled()?;
-                    return Ok(Pumped::Broke(crate::error::js_error_text(&error)));
-                }
-            };
-            let length = chunk.length() as usize;
-            let checked = match &self.check {
-                Check::Verify(_) => {
-                    // Straight into the pending write, and hashed there.
-                    let start = self.pending.len();
-                    self.pending.resize(start + length, 0);
-                    chunk.copy_to(&mut self.pending[start..]);
-                    self.check.update(&self.pending[start..], &mut keep_nothing)
-                }
-                Check::Unpack(_) => {
-                    self.buffer.resize(length, 0);
-                    chunk.copy_to(&mut self.buffer);
-                    let mut spill = Spill {
-                        handle: &self.handle,
-                        pending: &mut self.pending,
-                        stored: &mut self.stored,
-                        chunk_bytes: self.spec.settings.chunk_bytes as usize,
-                    };
-                    self.check
-                        .update(&self.buffer, &mut |piece: &[u8]| spill.take(piece))
-                }
-            };
-            if let Err(stop) = checked {
-                reader.cancel();
-                return Err(stop.into_failure());
-            }
-            // Full, or waiting long enough that a reload should not lose it.
-            let waited = js_sys::Date::now() - self.last_flush_ms;
-            if self.pending.len() >= self.spec.settings.chunk_bytes as usize
-                || waited >= f64::from(self.spec.settings.progress_interval_ms)
-            {
-                self.flush()?;
-            }
-            if self.remote {
-                self.fetched += u64::from(chunk.length());
-            }
-            self.fetch
-                .handle_progress(self.check.received())
-                .map_err(resume_failure)?;
-            self.report_progress(false);
-            if self.fetch.is_complete() {
-                // Every byte is here: the end of the body is not worth waiting for.
-                reader.cancel();
-                self.flush()?;
-                return Ok(Pumped::Ended);
-            }
-        }
-    }
-
-    /// Writes what was checked and not yet stored.
-    fn flush(&mut self) -> Result<(), LayerFailure> {
-        self.last_flush_ms = js_sys::Date::now();
-        if !self.pending.is_empty() {
-            opfs::write_at(&self.handle, &self.pending, self.stored).map_err(storage)?;
-            self.stored += self.pending.len() as u64;
-            self.pending.clear();
-        }
-        Ok(())
-    }
-
-    /// The final checks, and the decompressor's last bytes.
-    fn finish(&mut self) -> Result<Verified, LayerFailure> {
-        let check = std::mem::replace(
-            &mut self.check,
-            Check::new(
-                &self.spec.digest,
-                self.spec.size,
-                self.spec.diff_id.as_ref(),
-                self.spec.settings.unpack_limits,
-            ),
-        );
-        let mut spill = Spill {
-            handle: &self.handle,
-            pending: &mut self.pending,
-            stored: &mut self.stored,
-            chunk_bytes: self.spec.settings.chunk_bytes as usize,
-        };
-        let proof = check
-            .finish(&mut |piece: &[u8]| spill.take(piece))
-            .map_err(Stop::into_failure)?;
-        self.flush()?;
-        self.report_progress(true);
-        Ok(proof)
-    }
-
-    fn report_progress(&mut self, always: bool) {
-        let now = js_sys::Date::now();
-        if always
-            || now - self.last_progress_ms >= f64::from(self.spec.settings.progress_interval_ms)
-        {
-            self.last_progress_ms = now;
-            self.link.progress(self.fetch.written());
         }
     }
 }

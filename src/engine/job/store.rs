@@ -3,14 +3,14 @@
 
 use web_sys::{FileSystemSyncAccessHandle, Response};
 
-use super::opfs::{self, StorageError};
-use super::protocol::{HttpFacts, LayerFailure, VerifyFailure};
+use crate::engine::opfs::{self, StorageError};
+use crate::engine::protocol::{HttpFacts, LayerFailure, VerifyFailure};
 
 /// The start of an error body kept for the message.
 const MAX_ERROR_BODY: usize = 4096;
 
 /// Why checking and storing stopped: the bytes failed a check, or the disk refused them.
-pub(super) enum Stop {
+pub(in crate::engine) enum Stop {
     Check(skiff_core::Error),
     Store(LayerFailure),
 }
@@ -22,7 +22,7 @@ impl From<skiff_core::Error> for Stop {
 }
 
 impl Stop {
-    pub(super) fn into_failure(self) -> LayerFailure {
+    pub(in crate::engine) fn into_failure(self) -> LayerFailure {
         match self {
             Self::Check(error) => verify_failure(&error),
             Self::Store(failure) => failure,
@@ -32,15 +32,15 @@ impl Stop {
 
 /// Where decompressed pieces go: gathered into writes of `chunk_bytes`, so however much a
 /// chunk unpacks to, no more than that waits in memory.
-pub(super) struct Spill<'a> {
-    pub(super) handle: &'a FileSystemSyncAccessHandle,
-    pub(super) pending: &'a mut Vec<u8>,
-    pub(super) stored: &'a mut u64,
-    pub(super) chunk_bytes: usize,
+pub(in crate::engine) struct Spill<'a> {
+    pub(in crate::engine) handle: &'a FileSystemSyncAccessHandle,
+    pub(in crate::engine) pending: &'a mut Vec<u8>,
+    pub(in crate::engine) stored: &'a mut u64,
+    pub(in crate::engine) chunk_bytes: usize,
 }
 
 impl Spill<'_> {
-    pub(super) fn take(&mut self, piece: &[u8]) -> Result<(), Stop> {
+    pub(in crate::engine) fn take(&mut self, piece: &[u8]) -> Result<(), Stop> {
         self.pending.extend_from_slice(piece);
         if self.pending.len() >= self.chunk_bytes {
             opfs::write_at(self.handle, self.pending, *self.stored)
@@ -53,23 +53,25 @@ impl Spill<'_> {
 }
 
 /// The sink of a check whose input is stored as it is.
-pub(super) fn keep_nothing(_: &[u8]) -> Result<(), Stop> {
+pub(in crate::engine) fn keep_nothing(_: &[u8]) -> Result<(), Stop> {
     Ok(())
 }
 
-pub(super) fn storage(error: StorageError) -> LayerFailure {
+pub(in crate::engine) fn storage(error: StorageError) -> LayerFailure {
     LayerFailure::Storage {
         detail: error.to_string(),
     }
 }
 
-pub(super) fn resume_failure(error: skiff_core::protocol::resume::ResumeError) -> LayerFailure {
+pub(in crate::engine) fn resume_failure(
+    error: skiff_core::protocol::resume::ResumeError,
+) -> LayerFailure {
     LayerFailure::Resume {
         reason: error.to_string(),
     }
 }
 
-pub(super) fn verify_failure(error: &skiff_core::Error) -> LayerFailure {
+pub(in crate::engine) fn verify_failure(error: &skiff_core::Error) -> LayerFailure {
     match VerifyFailure::from_core(error) {
         Some(failure) => LayerFailure::Verify(failure),
         None => LayerFailure::Storage {
