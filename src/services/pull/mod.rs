@@ -331,11 +331,7 @@ impl Pull {
                 .iter()
                 .flat_map(|image| &image.layers)
                 .filter(|layer| {
-                    layer
-                        .media_type
-                        .parse::<skiff_core::image::media_type::MediaType>()
-                        .ok()
-                        .and_then(|m| m.layer_compression())
+                    layer.media_type.layer_compression()
                         == Some(skiff_core::transfer::layer::Compression::Zstd)
                 })
                 .count(),
@@ -354,16 +350,14 @@ impl Pull {
     }
 }
 
-fn short_media_type(media_type: &str) -> String {
-    use skiff_core::image::manifest::media_type;
+fn short_media_type(media_type: &skiff_core::image::media_type::MediaType) -> String {
+    use skiff_core::image::media_type::MediaType;
+    let text = media_type.as_str();
     let compression = match media_type {
-        media_type::DOCKER_LAYER_GZIP | media_type::DOCKER_FOREIGN_LAYER => "tar+gzip",
-        other => other.rsplit(['.', '/']).next().unwrap_or(other),
+        MediaType::DockerLayerGzip | MediaType::DockerForeignLayerGzip => "tar+gzip",
+        _ => text.rsplit(['.', '/']).next().unwrap_or(text),
     };
-    let foreign = media_type
-        .parse::<skiff_core::image::media_type::MediaType>()
-        .is_ok_and(|m| m.is_foreign());
-    if foreign {
+    if media_type.is_foreign() {
         format!("foreign {compression}")
     } else {
         compression.to_owned()

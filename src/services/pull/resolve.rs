@@ -145,10 +145,10 @@ impl Resolver<'_> {
         (self.emit)(PullEvent::Object(objects::blob_doc(
             &body,
             descriptor.digest.clone(),
-            descriptor
-                .media_type
-                .parse()
-                .unwrap_or(MediaType::DockerConfig),
+            match &descriptor.media_type {
+                MediaType::Other(unknown) if unknown.is_empty() => MediaType::DockerConfig,
+                known => known.clone(),
+            },
             Role::Config,
         )));
         Ok(body)

@@ -54,9 +54,7 @@ pub(super) async fn unpacked_size(
 ) -> u64 {
     let probe = layer
         .media_type
-        .parse::<skiff_core::image::media_type::MediaType>()
-        .ok()
-        .and_then(|media_type| media_type.layer_compression())
+        .layer_compression()
         .and_then(SizeProbe::for_compression);
     let Some((probe, range)) = probe.and_then(|p| Some((p, p.range(layer.size)?))) else {
         return layer.size;

@@ -118,10 +118,7 @@ async fn copy(request: &CopyRequest, report: &Report<PushEvent>) -> Result<PushS
         if let Manifest::Image(image) = manifest {
             for d in std::iter::once(&image.config).chain(&image.layers) {
                 // Like skopeo: a foreign layer stays at its URLs, the manifest naming them.
-                let foreign = d
-                    .media_type
-                    .parse::<skiff_core::image::media_type::MediaType>()
-                    .is_ok_and(|m| m.is_foreign());
+                let foreign = d.media_type.is_foreign();
                 if !foreign && !blobs.iter().any(|(digest, _)| *digest == d.digest) {
                     blobs.push((d.digest.clone(), d.size));
                 }

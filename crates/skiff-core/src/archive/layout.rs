@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::archive::tar_parts::{Part, TarBuilder};
 use crate::image::manifest::{media_type, Descriptor};
+use crate::image::media_type::MediaType;
 use crate::transfer::layer::UnpackedLayer;
 use crate::{Digest, Error, Reference};
 
@@ -138,9 +139,9 @@ pub fn uncompressed_manifest(
     let mut value: serde_json::Value =
         serde_json::from_slice(manifest).map_err(|e| malformed(e.to_string()))?;
     let plain_type = if manifest_media_type == media_type::DOCKER_MANIFEST {
-        media_type::DOCKER_LAYER
+        MediaType::DockerLayer
     } else {
-        media_type::OCI_LAYER
+        MediaType::OciLayer
     };
     let layers = value["layers"]
         .as_array_mut()
@@ -150,14 +151,14 @@ pub fn uncompressed_manifest(
         let mut descriptor: Descriptor =
             serde_json::from_value(layer.clone()).map_err(|e| malformed(e.to_string()))?;
         if let Some(unpacked) = unpacked.get(&descriptor.digest) {
-            descriptor.media_type = plain_type.to_owned();
+            descriptor.media_type = plain_type.clone();
             descriptor.digest = unpacked.diff_id.clone();
             descriptor.size = unpacked.size;
             descriptor.urls = None;
             let object = layer
                 .as_object_mut()
                 .ok_or_else(|| malformed("a layer is not an object".to_owned()))?;
-            object.insert("mediaType".to_owned(), plain_type.into());
+            object.insert("mediaType".to_owned(), plain_type.as_str().into());
             object.insert("digest".to_owned(), unpacked.diff_id.to_string().into());
             object.insert("size".to_owned(), unpacked.size.into());
             object.remove("urls");
@@ -183,7 +184,7 @@ mod tests {
     fn layer(bytes: &[u8]) -> (Descriptor, Vec<u8>) {
         (
             Descriptor {
-                media_type: media_type::DOCKER_LAYER_GZIP.to_owned(),
+                media_type: MediaType::DockerLayerGzip,
                 digest: Digest::of(bytes),
                 size: bytes.len() as u64,
                 urls: None,

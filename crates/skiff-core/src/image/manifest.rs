@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::image::media_type::MediaType;
 use crate::{Digest, Error};
 
 pub mod media_type {
@@ -62,8 +63,8 @@ application/vnd.docker.distribution.manifest.v2+json";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
-    #[serde(default)]
-    pub media_type: String,
+    #[serde(default, deserialize_with = "MediaType::deserialize_lenient")]
+    pub media_type: MediaType,
     pub digest: Digest,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

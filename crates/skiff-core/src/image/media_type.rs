@@ -244,6 +244,13 @@ impl FromStr for MediaType {
     }
 }
 
+/// Compared with the string a document carries.
+impl PartialEq<&str> for MediaType {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 impl fmt::Display for MediaType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -253,6 +260,25 @@ impl fmt::Display for MediaType {
 impl Serialize for MediaType {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
+    }
+}
+
+/// A descriptor that names no media type (a few tools' `index.json` entries): it is carried as
+/// none given, and written back the same way.
+impl Default for MediaType {
+    fn default() -> Self {
+        Self::Other(String::new())
+    }
+}
+
+impl MediaType {
+    /// As a descriptor field: a value that is not a media type at all is kept as written
+    /// (`Other`), not a reason to refuse the whole manifest.
+    pub fn deserialize_lenient<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(text.parse().unwrap_or(Self::Other(text)))
     }
 }
 
