@@ -29,6 +29,16 @@ impl Check {
         }
     }
 
+    /// The check a layer job's bytes go through: as downloaded, or unpacked under its limits.
+    pub fn for_job(job: &super::protocol::LayerJob) -> Self {
+        Self::new(
+            &job.digest,
+            job.size,
+            job.diff_id.as_ref(),
+            job.settings.unpack_limits,
+        )
+    }
+
     /// Compressed bytes checked so far.
     pub fn received(&self) -> u64 {
         match self {

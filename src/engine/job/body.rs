@@ -3,10 +3,9 @@
 
 use web_sys::Response;
 
-use super::store::{keep_nothing, resume_failure, storage, Spill, Stop};
+use super::store::{keep_nothing, resume_failure, storage, store_pending, Spill, Stop};
 use super::{Job, Pumped};
 use crate::engine::check::{Check, Verified};
-use crate::engine::opfs;
 use crate::engine::protocol::LayerFailure;
 use crate::services::stream::{ChunkReader, Stalled};
 
@@ -94,25 +93,12 @@ impl Job {
     /// Writes what was checked and not yet stored.
     pub(super) fn flush(&mut self) -> Result<(), LayerFailure> {
         self.last_flush_ms = js_sys::Date::now();
-        if !self.pending.is_empty() {
-            opfs::write_at(&self.handle, &self.pending, self.stored).map_err(storage)?;
-            self.stored += self.pending.len() as u64;
-            self.pending.clear();
-        }
-        Ok(())
+        store_pending(&self.handle, &mut self.pending, &mut self.stored).map_err(storage)
     }
 
     /// The final checks, and the decompressor's last bytes.
     pub(super) fn finish(&mut self) -> Result<Verified, LayerFailure> {
-        let check = std::mem::replace(
-            &mut self.check,
-            Check::new(
-                &self.spec.digest,
-                self.spec.size,
-                self.spec.diff_id.as_ref(),
-                self.spec.settings.unpack_limits,
-            ),
-        );
+        let check = std::mem::replace(&mut self.check, Check::for_job(&self.spec));
         let mut spill = Spill {
             handle: &self.handle,
             pending: &mut self.pending,

@@ -66,12 +66,7 @@ impl Job {
             .await
             .map_err(storage)?;
         let handle = opfs::sync_handle(&file).await.map_err(storage)?;
-        let check = Check::new(
-            &spec.digest,
-            spec.size,
-            spec.diff_id.as_ref(),
-            spec.settings.unpack_limits,
-        );
+        let check = Check::for_job(&spec);
         let policy = RetryPolicy {
             max_attempts: spec.settings.max_attempts,
             ..RetryPolicy::default()
@@ -181,12 +176,7 @@ impl Job {
         self.handle
             .truncate_with_f64(0.0)
             .map_err(|e| storage(opfs::fail("emptying a cache file", &e)))?;
-        self.check = Check::new(
-            &self.spec.digest,
-            self.spec.size,
-            self.spec.diff_id.as_ref(),
-            self.spec.settings.unpack_limits,
-        );
+        self.check = Check::for_job(&self.spec);
         self.stored = 0;
         self.pending.clear();
         Ok(())

@@ -43,13 +43,25 @@ impl Spill<'_> {
     pub(in crate::engine) fn take(&mut self, piece: &[u8]) -> Result<(), Stop> {
         self.pending.extend_from_slice(piece);
         if self.pending.len() >= self.chunk_bytes {
-            opfs::write_at(self.handle, self.pending, *self.stored)
+            store_pending(self.handle, self.pending, self.stored)
                 .map_err(|e| Stop::Store(storage(e)))?;
-            *self.stored += self.pending.len() as u64;
-            self.pending.clear();
         }
         Ok(())
     }
+}
+
+/// Writes the checked bytes waiting in `pending` at `stored`, and moves `stored` past them.
+pub(in crate::engine) fn store_pending(
+    handle: &FileSystemSyncAccessHandle,
+    pending: &mut Vec<u8>,
+    stored: &mut u64,
+) -> Result<(), StorageError> {
+    if !pending.is_empty() {
+        opfs::write_at(handle, pending, *stored)?;
+        *stored += pending.len() as u64;
+        pending.clear();
+    }
+    Ok(())
 }
 
 /// The sink of a check whose input is stored as it is.
