@@ -414,8 +414,8 @@ mod tests {
         let state = started().reduce(Action::Pull {
             pull_id: 7,
             event: PullEvent::LayersAdded(vec![LayerRow::new(
-                "sha256:a".into(),
-                "gzip".into(),
+                skiff_core::Digest::of(b"a"),
+                skiff_core::image::media_type::MediaType::OciLayerGzip,
                 1000,
             )]),
         });
@@ -461,8 +461,8 @@ mod tests {
         let state = started().reduce(Action::Pull {
             pull_id: 7,
             event: PullEvent::LayersAdded(vec![LayerRow::new(
-                "sha256:a".into(),
-                "gzip".into(),
+                skiff_core::Digest::of(b"a"),
+                skiff_core::image::media_type::MediaType::OciLayerGzip,
                 1000,
             )]),
         });

@@ -60,8 +60,8 @@ fn row(index: usize, layer: &LayerRow) -> Html {
     html! {
         <tr class={classes!("layer", state_class)}>
             <td>{ index + 1 }</td>
-            <td><code title={layer.digest.clone()}>{ short(&layer.digest) }</code></td>
-            <td>{ &layer.media_type }</td>
+            <td><code title={layer.digest.to_string()}>{ format!("{}…", layer.digest.short()) }</code></td>
+            <td title={layer.media_type.to_string()}>{ layer.media_type.short_name() }</td>
             <td class="progress-cell">
                 <progress max="100" value={format!("{percent:.1}")}></progress>
                 <span>{ format!("{} / {}", human_bytes(layer.received), human_bytes(layer.size)) }</span>
@@ -70,8 +70,4 @@ fn row(index: usize, layer: &LayerRow) -> Html {
             <td class="state">{ state_text }</td>
         </tr>
     }
-}
-
-fn short(digest: &str) -> String {
-    digest.get(..19).unwrap_or(digest).to_owned() + "…"
 }

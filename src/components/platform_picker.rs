@@ -21,10 +21,11 @@ pub fn platform_picker(props: &PlatformPickerProps) -> Html {
             <h2>{ format!("This image is multi-platform: {} platforms", props.offers.len()) }</h2>
             <ul>
                 { for props.offers.iter().map(|offer| {
-                    let chosen = props.chosen.as_deref() == Some(offer.platform.as_str());
+                    let platform = offer.platform.to_string();
+                    let chosen = props.chosen.as_deref() == Some(platform.as_str());
                     let on_click = {
                         let on_choose = props.on_choose.clone();
-                        let platform = offer.platform.clone();
+                        let platform = platform.clone();
                         Callback::from(move |_| on_choose.emit(platform.clone()))
                     };
                     html! {
@@ -32,10 +33,10 @@ pub fn platform_picker(props: &PlatformPickerProps) -> Html {
                             <button
                                 type="button"
                                 class={classes!("platform", chosen.then_some("chosen"))}
-                                title={offer.digest.clone()}
+                                title={offer.digest.to_string()}
                                 disabled={props.running || chosen}
                                 onclick={on_click}
-                                data-platform={offer.platform.clone()}
+                                data-platform={platform}
                             >
                                 { &offer.label }
                                 if chosen { { " ✓" } }

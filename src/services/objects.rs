@@ -10,6 +10,7 @@ use skiff_core::image::manifest_check::Expected;
 use skiff_core::image::media_type::MediaType;
 use skiff_core::image::referrers::{self, FoundBy, Referrer};
 use skiff_core::protocol::registry::{manifest_url, ping_url, referrers_url, Route};
+use skiff_core::transfer::resolve::CheckedManifest;
 use skiff_core::{Digest, Reference};
 
 use super::http::{js_error, RegistrySession};
@@ -18,8 +19,6 @@ use crate::error::AppError;
 use crate::state::explorer::{ExplorerAction, ObjectDoc, Opened, ReferrersView, Role, Target};
 use crate::state::Credentials;
 
-const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-
 /// Pretty-printed JSON (the text as it is if it is not JSON).
 pub fn pretty(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
@@ -27,15 +26,16 @@ pub fn pretty(body: &[u8]) -> String {
         .unwrap_or_else(|_| String::from_utf8_lossy(body).into_owned())
 }
 
-/// A manifest or index that passed [`check_manifest`], with the checks in words.
+/// A manifest or index that passed its checks, with the checks in words. `media_type`: what
+/// it was read as, else what the answer or the link said it is.
 pub fn manifest_doc(
-    body: &[u8],
-    digest: Digest,
-    media_type: &str,
+    checked: &CheckedManifest,
+    media_type: MediaType,
     role: Role,
-    header_digest: Option<&str>,
     pin: Option<Expected<'_>>,
 ) -> ObjectDoc {
+    let (body, digest) = (&checked.body, checked.digest.clone());
+    let header_digest = checked.header_digest.as_deref();
     let mut checks = vec![format!(
         "sha256 of these {} bytes, computed here: {digest}",
         body.len()
@@ -55,9 +55,7 @@ pub fn manifest_doc(
         ));
     }
     ObjectDoc {
-        media_type: media_type
-            .parse()
-            .unwrap_or_else(|_| MediaType::Other(media_type.to_owned())),
+        media_type,
         digest,
         role,
         size: body.len() as u64,
@@ -149,16 +147,9 @@ async fn fetch(
             .await?;
         let media_type = checked
             .content_type
-            .clone()
-            .unwrap_or_else(|| target.media_type.to_string());
-        return Ok(manifest_doc(
-            &checked.body,
-            checked.digest,
-            &media_type,
-            Role::Opened,
-            checked.header_digest.as_deref(),
-            Some(pin),
-        ));
+            .as_deref()
+            .map_or_else(|| target.media_type.clone(), MediaType::lenient);
+        return Ok(manifest_doc(&checked, media_type, Role::Opened, Some(pin)));
     }
     let body = session
         .fetch_blob_document(reference, &target.digest, target.size, Purpose::Config)
@@ -204,7 +195,7 @@ async fn search(
         let api = session
             .get_if_found(
                 &referrers_url(reference, subject),
-                Some(OCI_INDEX),
+                Some(MediaType::OciIndex.as_str()),
                 Purpose::Referrers,
             )
             .await?;
@@ -223,7 +214,7 @@ async fn search(
         let schema = session
             .get_if_found(
                 &manifest_url(reference, &tag),
-                Some(OCI_INDEX),
+                Some(MediaType::OciIndex.as_str()),
                 Purpose::Referrers,
             )
             .await?;
@@ -247,10 +238,7 @@ async fn search(
             let media_type = document
                 .content_type
                 .as_deref()
-                .unwrap_or("application/vnd.oci.image.manifest.v1+json");
-            let media_type = media_type
-                .parse()
-                .unwrap_or_else(|_| MediaType::Other(media_type.to_owned()));
+                .map_or(MediaType::OciManifest, MediaType::lenient);
             let referrer = referrers::from_cosign_manifest(&document.body, media_type, &tag, kind)?;
             ways.push(format!("{short}: cosign tag {tag} found"));
             add(vec![referrer], &mut found);

@@ -4,6 +4,8 @@
 use std::rc::Rc;
 
 use super::{Exchange, ObjectDoc};
+use skiff_core::image::media_type::MediaType;
+use skiff_core::{Digest, Platform};
 
 /// Where a pull is.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -84,8 +86,8 @@ pub enum LayerStatus {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct LayerRow {
-    pub digest: String,
-    pub media_type: String,
+    pub digest: Digest,
+    pub media_type: MediaType,
     pub size: u64,
     pub received: u64,
     pub status: LayerStatus,
@@ -94,7 +96,7 @@ pub struct LayerRow {
 }
 
 impl LayerRow {
-    pub fn new(digest: String, media_type: String, size: u64) -> Self {
+    pub fn new(digest: Digest, media_type: MediaType, size: u64) -> Self {
         Self {
             digest,
             media_type,
@@ -119,8 +121,8 @@ pub struct PlatformOffer {
     /// `linux/arm64/v8`, with `os.version` appended for Windows.
     pub label: String,
     /// What to put in the platform field to pick it: `linux/arm64/v8`.
-    pub platform: String,
-    pub digest: String,
+    pub platform: Platform,
+    pub digest: Digest,
 }
 
 /// What a pull reports, in order: the engine's own events, which the reducer maps to state here

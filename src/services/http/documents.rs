@@ -1,32 +1,95 @@
 //! Documents read whole (manifests, indexes, configs, tag lists), size-capped while they are
-//! read, and checked before anyone uses them: one way for the pull, the copy and the explorer. A document that fails its check is fetched once
-//! more ([`DOCUMENT_FETCHES`]): corruption on the way seldom repeats.
+//! read, and checked before anyone uses them: one way for the pull, the copy and the explorer.
+//! What to do after a body that broke off, or bytes that failed their check, is the core's
+//! [`DocumentFetch`]; this only sends, reads and checks.
 
 use skiff_core::explorer::exchange::Purpose;
 use skiff_core::image::manifest::{check_document_size, MANIFEST_ACCEPT};
-use skiff_core::image::manifest_check::{check_manifest, Expected, DOCUMENT_FETCHES};
+use skiff_core::image::manifest_check::Expected;
 use skiff_core::protocol::registry::{blob_url, manifest_url};
+use skiff_core::transfer::document_fetch::{BodyEnd, DocumentFailure, DocumentFetch, DocumentStep};
+use skiff_core::transfer::resolve::CheckedManifest;
 use skiff_core::{BlobVerifier, Digest, Reference};
 
 use gloo_net::http::Response;
-use skiff_core::protocol::retry::{Decision, Outcome, RetryPolicy};
 
 use super::errors::{error_for, proxy_error_kind};
 use super::{now_ms, sleep_ms, RegistrySession};
 use crate::error::{js_error_text, AppError};
 
-/// A manifest or index that matched what it was asked for by, and the registry's word for it.
-pub struct CheckedManifest {
-    pub body: Vec<u8>,
-    pub digest: Digest,
-    pub content_type: Option<String>,
-    /// `Docker-Content-Digest`, as the registry sent it.
-    pub header_digest: Option<String>,
-}
-
 impl RegistrySession {
-    /// GET of a JSON document (manifest, config, tag list page), read whole. A body that
-    /// breaks off is fetched again, with the core's backoff, like any failed request.
+    /// GET of a document, read whole and handed to `check` (which returns what the document
+    /// is, or why its bytes are wrong), as the core's [`DocumentFetch`] decides: a body that
+    /// breaks off is fetched again with backoff; bytes that fail `check` once more.
+    pub async fn fetch_document<T, E: Into<AppError>>(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        purpose: Purpose,
+        expected_size: Option<u64>,
+        mut check: impl FnMut(Document) -> Result<T, E>,
+    ) -> Result<T, AppError> {
+        let what = purpose.label();
+        let mut fetch = DocumentFetch::new(expected_size);
+        let mut step = fetch.start();
+        let (mut last_break, mut mismatch) = (String::new(), None::<E>);
+        loop {
+            match step {
+                DocumentStep::Fetch => {
+                    let response = expect_ok(self.get(url, accept, purpose).await?, what).await?;
+                    let (document, end, broke) = read_body(response).await;
+                    if end.broke && self.signal.aborted() {
+                        return Err(AppError::Cancelled);
+                    }
+                    if let Some(why) = broke {
+                        last_break = why;
+                    } else {
+                        self.finish_exchange(end.received);
+                    }
+                    step = fetch.handle_body(end, now_ms());
+                    if step == DocumentStep::Check {
+                        match check(document) {
+                            Ok(checked) => return Ok(checked),
+                            Err(error) => mismatch = Some(error),
+                        }
+                        step = fetch.handle_mismatch();
+                    }
+                }
+                DocumentStep::Wait { ms } => {
+                    sleep_ms(ms.min(u32::MAX as u64) as u32).await;
+                    step = DocumentStep::Fetch;
+                }
+                DocumentStep::Check => unreachable!("a body is checked as soon as it is read"),
+                DocumentStep::Fail(failure) => {
+                    return Err(match failure {
+                        DocumentFailure::TooLarge { size } => {
+                            check_document_size(what, size).err().map_or_else(
+                                || AppError::Browser(format!("the {what} is too large")),
+                                Into::into,
+                            )
+                        }
+                        DocumentFailure::Broken { received, expected } => {
+                            let of = expected.map_or(String::new(), |e| format!(" of {e}"));
+                            let why = if last_break.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({last_break})")
+                            };
+                            AppError::Browser(format!(
+                                "reading the {what} failed: the connection broke after {received}{of} bytes{why}"
+                            ))
+                        }
+                        DocumentFailure::Mismatch => match mismatch.take() {
+                            Some(error) => error.into(),
+                            None => AppError::Browser(format!("the {what} failed its check")),
+                        },
+                    })
+                }
+            }
+        }
+    }
+
+    /// A document read whole, as it came (a tag list page).
     pub async fn get_document(
         &self,
         url: &str,
@@ -34,55 +97,8 @@ impl RegistrySession {
         purpose: Purpose,
         expected_size: Option<u64>,
     ) -> Result<Document, AppError> {
-        let what = purpose.label();
-        let policy = RetryPolicy::default();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let response = expect_ok(self.get(url, accept, purpose).await?, what).await?;
-            let headers = response.headers();
-            let (content_type, digest) = (
-                headers.get("content-type"),
-                headers.get("docker-content-digest"),
-            );
-            let link = headers.get("link");
-            let read = read_document(response, what)
-                .await
-                .and_then(|body| match expected_size {
-                    // Shorter than its descriptor says: the connection broke (a chunked body that
-                    // ended early looks complete).
-                    Some(size) if (body.len() as u64) < size => Err(AppError::Browser(format!(
-                        "reading the {what} failed: the connection broke after {} of {size} bytes",
-                        body.len()
-                    ))),
-                    _ => Ok(body),
-                });
-            if let Ok(body) = &read {
-                self.finish_exchange(body.len() as u64);
-            }
-            match read {
-                Ok(body) => {
-                    return Ok(Document {
-                        content_type,
-                        digest,
-                        link,
-                        body,
-                    })
-                }
-                Err(AppError::Browser(_)) if self.signal.aborted() => {
-                    return Err(AppError::Cancelled)
-                }
-                Err(error @ AppError::Browser(_)) => {
-                    match policy.decide(attempt, Outcome::ConnectionError, now_ms()) {
-                        Decision::Retry { after_ms } => {
-                            sleep_ms(after_ms.min(u32::MAX as u64) as u32).await
-                        }
-                        _ => return Err(error),
-                    }
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        self.fetch_document(url, accept, purpose, expected_size, Ok::<_, AppError>)
+            .await
     }
 
     /// A document that may not exist: `None` for a 404 (a tag nobody pushed, an API the
@@ -98,20 +114,9 @@ impl RegistrySession {
             return Ok(None);
         }
         let response = expect_ok(response, purpose.label()).await?;
-        let headers = response.headers();
-        let (content_type, digest, link) = (
-            headers.get("content-type"),
-            headers.get("docker-content-digest"),
-            headers.get("link"),
-        );
-        let body = read_document(response, purpose.label()).await?;
-        self.finish_exchange(body.len() as u64);
-        Ok(Some(Document {
-            content_type,
-            digest,
-            link,
-            body,
-        }))
+        let document = read_document_whole(response, purpose.label()).await?;
+        self.finish_exchange(document.body.len() as u64);
+        Ok(Some(document))
     }
 
     /// GET of a manifest or index by tag or digest, checked against `expected` (the pin or the
@@ -122,29 +127,23 @@ impl RegistrySession {
         manifest_reference: &str,
         expected: Option<Expected<'_>>,
     ) -> Result<CheckedManifest, AppError> {
-        if let Some(size) = expected.and_then(|e| e.size) {
-            check_document_size("manifest", size)?;
-        }
         let url = manifest_url(reference, manifest_reference);
-        let mut attempt = 1;
-        loop {
-            let size = expected.and_then(|e| e.size);
-            let document = self
-                .get_document(&url, Some(MANIFEST_ACCEPT), Purpose::Manifest, size)
-                .await?;
-            match check_manifest(&document.body, expected, document.digest.as_deref()) {
-                Ok(digest) => {
-                    return Ok(CheckedManifest {
-                        body: document.body,
-                        digest,
-                        content_type: document.content_type,
-                        header_digest: document.digest,
-                    })
-                }
-                Err(_) if attempt < DOCUMENT_FETCHES => attempt += 1,
-                Err(mismatch) => return Err(mismatch.into()),
-            }
-        }
+        let size = expected.and_then(|e| e.size);
+        self.fetch_document(
+            &url,
+            Some(MANIFEST_ACCEPT),
+            Purpose::Manifest,
+            size,
+            |document| {
+                CheckedManifest::check(
+                    document.body,
+                    document.content_type,
+                    document.digest,
+                    expected,
+                )
+            },
+        )
+        .await
     }
 
     /// A blob read whole (a config, a small artifact), checked against its digest and, when
@@ -156,21 +155,16 @@ impl RegistrySession {
         size: Option<u64>,
         purpose: Purpose,
     ) -> Result<Vec<u8>, AppError> {
-        if let Some(size) = size {
-            check_document_size(purpose.label(), size)?;
-        }
         let url = blob_url(reference, digest);
-        let mut attempt = 1;
-        loop {
-            let body = self.get_document(&url, None, purpose, size).await?.body;
+        self.fetch_document(&url, None, purpose, size, |document| {
+            let body = document.body;
             let mut verifier = BlobVerifier::new(digest.clone(), size.unwrap_or(body.len() as u64));
-            let checked = verifier.update(&body).and_then(|()| verifier.finish());
-            match checked {
-                Ok(_) => return Ok(body),
-                Err(_) if attempt < DOCUMENT_FETCHES => attempt += 1,
-                Err(error) => return Err(error.into()),
-            }
-        }
+            verifier
+                .update(&body)
+                .and_then(|()| verifier.finish())
+                .map(|_| body)
+        })
+        .await
     }
 }
 
@@ -193,41 +187,76 @@ pub struct Document {
     pub body: Vec<u8>,
 }
 
-/// Reads a JSON document (manifest, config, token, tag list) whole, refusing one larger than
-/// [`skiff_core::image::manifest::MAX_DOCUMENT_BYTES`] before it fills memory: by its `Content-Length`
-/// first, then while reading.
-pub async fn read_document(response: Response, what: &'static str) -> Result<Vec<u8>, AppError> {
-    let announced = response
-        .headers()
+/// Reads a body whole, stopping once it passes the document cap
+/// ([`skiff_core::image::manifest::MAX_DOCUMENT_BYTES`]) so it never fills memory: the
+/// document with the headers that say what it is, how the read ended, and why it broke.
+async fn read_body(response: Response) -> (Document, BodyEnd, Option<String>) {
+    let headers = response.headers();
+    let announced = headers
         .get("content-length")
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if let Some(length) = announced {
-        check_document_size(what, length)?;
+    let mut document = Document {
+        content_type: headers.get("content-type"),
+        digest: headers.get("docker-content-digest"),
+        link: headers.get("link"),
+        body: Vec::new(),
+    };
+    let mut end = BodyEnd {
+        received: 0,
+        announced,
+        broke: false,
+    };
+    let too_large = |size: u64| check_document_size("document", size).is_err();
+    if announced.is_some_and(too_large) {
+        end.broke = true;
+        return (document, end, None);
     }
     let Some(body) = response.body() else {
-        return Ok(Vec::new());
+        return (document, end, None);
     };
     let mut reader = crate::services::stream::ChunkReader::new(&body);
-    let mut document = Vec::new();
-    while let Some(chunk) = reader.next().await.map_err(|e| {
-        AppError::Browser(format!("reading the {what} failed: {}", js_error_text(&e)))
-    })? {
-        let size = document.len() as u64 + u64::from(chunk.length());
-        if let Err(error) = check_document_size(what, size) {
-            reader.cancel();
-            return Err(error.into());
+    loop {
+        match reader.next().await {
+            Ok(Some(chunk)) => {
+                let start = document.body.len();
+                end.received = (start + chunk.length() as usize) as u64;
+                if too_large(end.received) {
+                    reader.cancel();
+                    end.broke = true;
+                    return (document, end, None);
+                }
+                document.body.resize(end.received as usize, 0);
+                chunk.copy_to(&mut document.body[start..]);
+            }
+            Ok(None) => return (document, end, None),
+            Err(error) => {
+                end.broke = true;
+                return (document, end, Some(js_error_text(&error)));
+            }
         }
-        let start = document.len();
-        document.resize(start + chunk.length() as usize, 0);
-        chunk.copy_to(&mut document[start..]);
     }
-    match announced {
+}
+
+/// Reads a document (a token answer, a few bytes of a blob, an optional document) whole,
+/// once, refusing one larger than the cap and one that broke off.
+async fn read_document_whole(response: Response, what: &'static str) -> Result<Document, AppError> {
+    let (document, end, broke) = read_body(response).await;
+    check_document_size(what, end.announced.unwrap_or(0).max(end.received))?;
+    match (broke, end.announced) {
+        (Some(why), _) => Err(AppError::Browser(format!(
+            "reading the {what} failed: {why}"
+        ))),
         // A body that ends early is a connection that broke (a browser may report it as a
         // clean end).
-        Some(length) if (document.len() as u64) < length => Err(AppError::Browser(format!(
+        (None, Some(length)) if end.received < length => Err(AppError::Browser(format!(
             "reading the {what} failed: the connection broke after {} of {length} bytes",
-            document.len()
+            end.received
         ))),
         _ => Ok(document),
     }
+}
+
+/// [`read_document_whole`]'s bytes.
+pub async fn read_document(response: Response, what: &'static str) -> Result<Vec<u8>, AppError> {
+    read_document_whole(response, what).await.map(|d| d.body)
 }

@@ -20,7 +20,7 @@ use skiff_core::Reference;
 use web_sys::AbortSignal;
 use yew::Callback;
 
-pub use documents::{expect_ok, read_document, CheckedManifest, Document};
+pub use documents::{expect_ok, read_document, Document};
 use errors::proxy_error_kind;
 pub use errors::{error_for, error_from_facts};
 use send::Outgoing;
@@ -196,10 +196,34 @@ impl RegistrySession {
         Some(bytes)
     }
 
-    /// GET of a blob's body, from a byte on when `range` (`bytes=N-`) is given.
-    pub async fn get_blob(&self, url: &str, range: Option<String>) -> Result<Response, AppError> {
+    /// One GET of a blob's body (from a byte on when `range`, `bytes=N-`, is given) with the
+    /// credential `auth`, as a layer worker sends it: neither retried nor re-authorized here,
+    /// since the caller's core state machine decides what follows the answer.
+    pub async fn get_blob_once(
+        &self,
+        url: &str,
+        range: Option<String>,
+        auth: Option<&JobAuth>,
+    ) -> Result<Response, AppError> {
         let extra: Vec<(&str, String)> = range.map(|r| ("Range", r)).into_iter().collect();
-        self.get_with(url, None, Purpose::Layer, &extra).await
+        let authorization = auth
+            .filter(|_| credential_goes_to(&self.registry, url))
+            .map(|a| a.header.clone());
+        self.send(&Outgoing {
+            method: Method::Get,
+            upstream: url,
+            accept: None,
+            purpose: Purpose::Layer,
+            authorization,
+            extra: &extra,
+            body: None,
+        })
+        .await
+    }
+
+    /// The header a registry's challenge arrives in through this route.
+    pub fn challenge(&self, response: &Response) -> Option<String> {
+        response.headers().get(self.route.challenge_header())
     }
 
     async fn get_with(

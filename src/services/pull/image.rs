@@ -48,24 +48,15 @@ impl Pull {
             session: &session,
             emit: &self.emit,
         };
-        let (manifest, media_type, image) = resolver.resolve_image(reference, wanted).await?;
-        self.stage("Fetching the image config");
-        let config = resolver.fetch_config(reference, &image.config).await?;
-        let diff_ids = ImageConfig::parse(&config)?.rootfs.diff_ids;
-        if diff_ids.len() != image.layers.len() {
-            return Err(AppError::LayerCountMismatch {
-                diff_ids: diff_ids.len(),
-                layers: image.layers.len(),
-            });
-        }
+        let found = resolver.resolve(reference, wanted).await?;
         Ok(Resolved {
             reference: reference.clone(),
             session,
-            manifest,
-            media_type,
-            image,
-            config,
-            diff_ids,
+            manifest: found.manifest.body,
+            media_type: found.media_type,
+            image: found.image,
+            config: found.config,
+            diff_ids: found.diff_ids,
         })
     }
 
@@ -93,8 +84,8 @@ impl Pull {
                 .iter()
                 .map(|w| {
                     LayerRow::new(
-                        w.layer.digest.to_string(),
-                        short_media_type(&w.layer.media_type),
+                        w.layer.digest.clone(),
+                        w.layer.media_type.clone(),
                         w.layer.size,
                     )
                 })

@@ -17,7 +17,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 use skiff_core::archive::layout::{docker_archive, uncompressed_manifest, ArchiveImage};
-use skiff_core::image::manifest::ImageConfig;
 use skiff_core::image::platform::Platform;
 use skiff_core::image::reference::PullInput;
 use skiff_core::protocol::registry::{ping_url, Route};
@@ -185,7 +184,7 @@ struct Resolved {
     reference: Reference,
     session: Rc<RegistrySession>,
     manifest: Vec<u8>,
-    media_type: String,
+    media_type: skiff_core::image::media_type::MediaType,
     image: skiff_core::image::manifest::ImageManifest,
     config: Vec<u8>,
     diff_ids: Vec<Digest>,
@@ -347,19 +346,5 @@ impl Pull {
                 .collect(),
         }));
         Ok(())
-    }
-}
-
-fn short_media_type(media_type: &skiff_core::image::media_type::MediaType) -> String {
-    use skiff_core::image::media_type::MediaType;
-    let text = media_type.as_str();
-    let compression = match media_type {
-        MediaType::DockerLayerGzip | MediaType::DockerForeignLayerGzip => "tar+gzip",
-        _ => text.rsplit(['.', '/']).next().unwrap_or(text),
-    };
-    if media_type.is_foreign() {
-        format!("foreign {compression}")
-    } else {
-        compression.to_owned()
     }
 }

@@ -1,11 +1,13 @@
-//! Finding the image: its manifest (through an index, for the wanted platform) and its config,
-//! each checked against the digest it was referred to by.
+//! Finding the image: the core's [`ImageResolver`] says what to fetch (the manifest, through an
+//! index for the wanted platform, then the config) and checks what came; this fetches it and
+//! tells the pull's view and the explorer what was found.
 
 use skiff_core::explorer::exchange::Purpose;
-use skiff_core::image::manifest::{check_document_size, Descriptor, ImageManifest, Manifest};
-use skiff_core::image::manifest_check::Expected;
-use skiff_core::image::platform::{self, Platform};
-use skiff_core::{Digest, Reference};
+use skiff_core::image::manifest::Descriptor;
+use skiff_core::image::media_type::MediaType;
+use skiff_core::image::platform::Platform;
+use skiff_core::transfer::resolve::{ImageResolver, Learned, ResolveError, ResolvedImage, Wanted};
+use skiff_core::Reference;
 
 use super::Emit;
 use crate::error::AppError;
@@ -13,7 +15,6 @@ use crate::services::http::RegistrySession;
 use crate::services::objects;
 use crate::state::explorer::Role;
 use crate::state::{PlatformOffer, PullEvent};
-use skiff_core::image::media_type::MediaType;
 
 pub struct Resolver<'a> {
     pub session: &'a RegistrySession,
@@ -21,136 +22,117 @@ pub struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    /// The image manifest to pull: fetched by tag or digest and, when that is an index, the
-    /// entry for `wanted`.
-    pub async fn resolve_image(
+    /// The image to pull for `wanted`: its manifest (through an index when the reference names
+    /// one) and its config, each checked against what named it.
+    pub async fn resolve(
         &self,
         reference: &Reference,
         wanted: &Platform,
-    ) -> Result<(Vec<u8>, String, ImageManifest), AppError> {
-        let pinned = reference
-            .digest()
-            .map(|d| (d.clone(), None, "the reference"));
-        let (body, manifest, media_type) = self
-            .fetch_manifest(reference, &reference.manifest_reference(), pinned, None)
-            .await?;
-        let index = match manifest {
-            Manifest::Image(image) => return Ok((body, media_type, *image)),
-            Manifest::Index(index) => index,
-        };
-        let offers: Vec<PlatformOffer> = platform::offered(&index)
-            .into_iter()
-            .map(|(label, descriptor)| PlatformOffer {
-                platform: descriptor
-                    .platform
-                    .as_ref()
-                    .map(|p| Platform::from(p).to_string())
-                    .unwrap_or_default(),
-                label,
-                digest: descriptor.digest.to_string(),
-            })
-            .collect();
-        (self.emit)(PullEvent::IndexFetched {
-            offers: offers.clone(),
-        });
-        let Some(entry) = platform::choose(&index, wanted) else {
-            return Err(AppError::PlatformNotOffered {
-                reference: reference.to_string(),
-                wanted: wanted.to_string(),
-                offered: offers
-                    .iter()
-                    .map(|o| o.label.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        };
-        let chosen = entry
-            .platform
-            .as_ref()
-            .map(|p| Platform::from(p).to_string())
-            .unwrap_or_default();
+    ) -> Result<ResolvedImage, AppError> {
+        let mut resolver = ImageResolver::new(reference.clone(), wanted.clone());
+        let failed = |error| self.refused(error, reference);
+        loop {
+            match resolver.poll() {
+                Wanted::Manifest {
+                    manifest_reference,
+                    expected,
+                    platform,
+                } => {
+                    let checked = self
+                        .session
+                        .fetch_manifest(reference, &manifest_reference, expected)
+                        .await?;
+                    let (_, media_type) = checked.parse()?;
+                    let role = match (media_type.is_index(), platform) {
+                        (true, _) => Role::Index,
+                        (false, platform) => Role::Manifest { platform },
+                    };
+                    let doc = objects::manifest_doc(&checked, media_type, role, expected);
+                    (self.emit)(PullEvent::Object(doc));
+                    if let Learned::Index { offered, chosen } =
+                        resolver.handle_manifest(checked).map_err(failed)?
+                    {
+                        self.found_index(offered, chosen);
+                    }
+                }
+                Wanted::Config(descriptor) => {
+                    (self.emit)(PullEvent::Stage("Fetching the image config".into()));
+                    let body = self
+                        .session
+                        .fetch_blob_document(
+                            reference,
+                            &descriptor.digest,
+                            Some(descriptor.size),
+                            Purpose::Config,
+                        )
+                        .await?;
+                    let media_type = match &descriptor.media_type {
+                        MediaType::Other(none) if none.is_empty() => MediaType::DockerConfig,
+                        known => known.clone(),
+                    };
+                    let doc = objects::blob_doc(
+                        &body,
+                        descriptor.digest.clone(),
+                        media_type,
+                        Role::Config,
+                    );
+                    (self.emit)(PullEvent::Object(doc));
+                    resolver.handle_config(body).map_err(failed)?;
+                }
+                Wanted::Done => {
+                    return Ok(resolver
+                        .into_image()
+                        .expect("the resolver is done with an image"))
+                }
+            }
+        }
+    }
+
+    fn found_index(&self, offered: Vec<(String, Descriptor)>, chosen: String) {
+        self.offered(offered);
         (self.emit)(PullEvent::PlatformChosen {
             platform: chosen.clone(),
         });
         (self.emit)(PullEvent::Stage(format!(
             "Fetching the manifest for {chosen}"
         )));
-        check_document_size("manifest", entry.size)?;
-        let expected = Some((entry.digest.clone(), Some(entry.size), "the index entry"));
-        let (body, manifest, media_type) = self
-            .fetch_manifest(
-                reference,
-                &entry.digest.to_string(),
-                expected,
-                Some(chosen.clone()),
-            )
-            .await?;
-        match manifest {
-            Manifest::Image(image) => Ok((body, media_type, *image)),
-            Manifest::Index(_) => Err(AppError::NestedIndex { platform: chosen }),
+    }
+
+    /// The index's platforms, for the platform picker.
+    fn offered(&self, offered: Vec<(String, Descriptor)>) {
+        let offers = offered
+            .into_iter()
+            .map(|(label, descriptor)| PlatformOffer {
+                platform: descriptor
+                    .platform
+                    .as_ref()
+                    .map(Platform::from)
+                    .expect("offered entries have a platform"),
+                label,
+                digest: descriptor.digest,
+            })
+            .collect();
+        (self.emit)(PullEvent::IndexFetched { offers });
+    }
+
+    /// The resolver's refusal, in the app's words (the platforms an index offers shown, so
+    /// another can be picked).
+    fn refused(&self, error: ResolveError, reference: &Reference) -> AppError {
+        match error {
+            ResolveError::PlatformNotOffered { wanted, offered } => {
+                let labels: Vec<String> = offered.iter().map(|(l, _)| l.clone()).collect();
+                self.offered(offered);
+                AppError::PlatformNotOffered {
+                    reference: reference.to_string(),
+                    wanted,
+                    offered: labels.join(", "),
+                }
+            }
+            ResolveError::NestedIndex { platform } => AppError::NestedIndex { platform },
+            ResolveError::LayerCountMismatch { diff_ids, layers } => {
+                AppError::LayerCountMismatch { diff_ids, layers }
+            }
+            ResolveError::Document(error) => error.into(),
         }
-    }
-
-    /// Fetches one manifest document, checked against the digest (and size) it was referred to
-    /// by and the registry's `Docker-Content-Digest`, and shows it in the explorer.
-    /// `platform`: the index entry it was chosen as.
-    pub async fn fetch_manifest(
-        &self,
-        reference: &Reference,
-        manifest_reference: &str,
-        expected: Option<(Digest, Option<u64>, &'static str)>,
-        platform: Option<String>,
-    ) -> Result<(Vec<u8>, Manifest, String), AppError> {
-        let pin = expected.as_ref().map(|(digest, size, source)| Expected {
-            digest,
-            size: *size,
-            source,
-        });
-        let checked = self
-            .session
-            .fetch_manifest(reference, manifest_reference, pin)
-            .await?;
-        let (manifest, media_type) =
-            Manifest::parse(checked.content_type.as_deref(), &checked.body)?;
-        let role = match (&manifest, platform) {
-            (Manifest::Index(_), _) => Role::Index,
-            (Manifest::Image(_), platform) => Role::Manifest { platform },
-        };
-        (self.emit)(PullEvent::Object(objects::manifest_doc(
-            &checked.body,
-            checked.digest,
-            &media_type,
-            role,
-            checked.header_digest.as_deref(),
-            pin,
-        )));
-        Ok((checked.body, manifest, media_type))
-    }
-
-    /// The config, checked against its digest and size (fetched once more after a mismatch).
-    pub async fn fetch_config(
-        &self,
-        reference: &Reference,
-        descriptor: &Descriptor,
-    ) -> Result<Vec<u8>, AppError> {
-        let body = self
-            .session
-            .fetch_blob_document(
-                reference,
-                &descriptor.digest,
-                Some(descriptor.size),
-                Purpose::Config,
-            )
-            .await?;
-        (self.emit)(PullEvent::Object(objects::blob_doc(
-            &body,
-            descriptor.digest.clone(),
-            match &descriptor.media_type {
-                MediaType::Other(unknown) if unknown.is_empty() => MediaType::DockerConfig,
-                known => known.clone(),
-            },
-            Role::Config,
-        )));
-        Ok(body)
     }
 }

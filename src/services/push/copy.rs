@@ -248,7 +248,7 @@ async fn fetch_manifest(
         source: "the reference",
     });
     let checked = session.fetch_manifest(from, reference, expected).await?;
-    let (manifest, media_type) = Manifest::parse(checked.content_type.as_deref(), &checked.body)?;
+    let (manifest, media_type) = checked.parse()?;
     Ok((
         ArchivedImage {
             name: None,

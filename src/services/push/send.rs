@@ -166,7 +166,7 @@ pub async fn put_manifest(
     let digest = Digest::of(&image.manifest);
     let url = manifest_url(target, reference);
     let body = js_sys::Uint8Array::from(image.manifest.as_slice());
-    let extra = [("Content-Type", image.media_type.clone())];
+    let extra = [("Content-Type", image.media_type.to_string())];
     let call = Call {
         method: Method::Put,
         url: &url,

@@ -7,12 +7,14 @@
 
 use std::cell::{Cell, RefCell};
 
-use skiff_core::transfer::copy_window::{CopyWindow, Need, Progress};
+use skiff_core::protocol::proxy_protocol::PROXY_ERROR_HEADER;
+use skiff_core::transfer::blob_fetch::Answer;
+use skiff_core::transfer::copy_window::{CopyWindow, Need, Opened, Progress};
 use skiff_core::Digest;
 
 use super::chunk_file::ChunkFile;
 use crate::error::AppError;
-use crate::services::http::{error_for, js_error, RegistrySession};
+use crate::services::http::{error_for, js_error, now_ms, sleep_ms, RegistrySession};
 use crate::services::stream::ChunkReader;
 
 /// Bytes per read of the source body (one buffer, reused).
@@ -76,7 +78,7 @@ impl<'a> StreamedBlob<'a> {
             let need = self.window.borrow_mut().poll_need(first, last);
             match need {
                 Need::Ready => return self.outgoing(first, last).await,
-                Need::Open(request) => self.open(request.range_header()).await?,
+                Need::Send { range } => self.open(range).await?,
                 Need::Read => {
                     if self.read_next().await? == Progress::StartOver {
                         self.close();
@@ -145,19 +147,57 @@ impl<'a> StreamedBlob<'a> {
         Ok(Part::Send(blob.into(), length))
     }
 
+    /// Sends the `GET` [`Need::Send`] asked for and does what the window says of the answer:
+    /// read, wait, renew the credential, or report it.
     async fn open(&self, range: Option<String>) -> Result<(), AppError> {
         self.close();
-        let response = self.session.get_blob(&self.url, range).await?;
-        let status = response.status();
-        if !matches!(status, 200 | 206) {
-            return Err(error_for(&response, "the source blob").await);
-        }
-        let headers = response.headers();
-        let length = headers.get("content-length").and_then(|l| l.parse().ok());
-        self.window
-            .borrow_mut()
-            .handle_opened(status, headers.get("content-range").as_deref(), length)
-            .map_err(|e| AppError::Upload(e.to_string()))?;
+        let auth = self.session.fresh_authorization().await?;
+        let sent = self
+            .session
+            .get_blob_once(&self.url, range, auth.as_ref())
+            .await;
+        let opened = match &sent {
+            Ok(response) => {
+                let headers = response.headers();
+                let (content_range, retry_after, proxy_error) = (
+                    headers.get("content-range"),
+                    headers.get("retry-after"),
+                    headers.get(PROXY_ERROR_HEADER),
+                );
+                let answer = Answer {
+                    status: response.status(),
+                    content_range: content_range.as_deref(),
+                    content_length: headers.get("content-length").and_then(|l| l.parse().ok()),
+                    retry_after: retry_after.as_deref(),
+                    proxy_error: proxy_error.as_deref(),
+                };
+                self.window
+                    .borrow_mut()
+                    .handle_answer(answer, now_ms())
+                    .map_err(|e| AppError::Upload(e.to_string()))?
+            }
+            Err(AppError::Cancelled) => return Err(AppError::Cancelled),
+            Err(_) => self.window.borrow_mut().handle_no_answer(now_ms()),
+        };
+        let response = match (opened, sent) {
+            (Opened::Reading, Ok(response)) => response,
+            (Opened::Wait { ms }, _) => {
+                sleep_ms(ms.min(u32::MAX as u64) as u32).await;
+                return Ok(());
+            }
+            (Opened::Reauthorize, Ok(response)) => {
+                let challenge = self.session.challenge(&response);
+                let refused = auth.as_ref().map_or(0, |a| a.generation);
+                self.session
+                    .reauthorize(refused, challenge.as_deref())
+                    .await?;
+                return Ok(());
+            }
+            (Opened::Refused { .. } | Opened::GiveUp, Ok(response)) => {
+                return Err(error_for(&response, "the source blob").await)
+            }
+            (_, Err(error)) => return Err(error),
+        };
         let body = response
             .body()
             .ok_or_else(|| AppError::Upload("the source blob came without a body".into()))?;
@@ -187,10 +227,12 @@ impl<'a> StreamedBlob<'a> {
         // The body ended early, stalled or broke: it is opened again from where it stopped.
         reader.cancel();
         self.session.finish_sent(self.body_bytes.get());
-        self.window
+        let pause = self
+            .window
             .borrow_mut()
             .handle_break()
             .map_err(|e| AppError::Upload(e.to_string()))?;
+        sleep_ms(pause.min(u32::MAX as u64) as u32).await;
         Ok(Progress::More)
     }
 

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::archive::tar_parts::{Part, TarBuilder};
-use crate::image::manifest::{media_type, Descriptor};
+use crate::image::manifest::Descriptor;
 use crate::image::media_type::MediaType;
 use crate::transfer::layer::UnpackedLayer;
 use crate::{Digest, Error, Reference};
@@ -19,7 +19,7 @@ pub struct ArchiveImage {
     pub reference: Reference,
     /// The single-platform manifest, byte for byte as served.
     pub manifest: Vec<u8>,
-    pub manifest_media_type: String,
+    pub manifest_media_type: MediaType,
     /// The config blob, byte for byte.
     pub config: Vec<u8>,
     /// Layers as the manifest lists them; their bytes are staged by the driver.
@@ -38,14 +38,14 @@ struct DockerManifestEntry {
 #[serde(rename_all = "camelCase")]
 struct OciIndex {
     schema_version: u32,
-    media_type: &'static str,
+    media_type: MediaType,
     manifests: Vec<OciIndexEntry>,
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct OciIndexEntry {
-    media_type: String,
+    media_type: MediaType,
     digest: Digest,
     size: u64,
     annotations: BTreeMap<&'static str, String>,
@@ -111,7 +111,7 @@ pub fn docker_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, 
 
     let index = OciIndex {
         schema_version: 2,
-        media_type: media_type::OCI_INDEX,
+        media_type: MediaType::OciIndex,
         manifests: index_entries,
     };
     tar.append_data("index.json", &to_json(&index))?;
@@ -129,7 +129,7 @@ pub fn docker_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, 
 /// archive. Returns the new manifest bytes and the new layer descriptors.
 pub fn uncompressed_manifest(
     manifest: &[u8],
-    manifest_media_type: &str,
+    manifest_media_type: &MediaType,
     unpacked: &BTreeMap<Digest, UnpackedLayer>,
 ) -> Result<(Vec<u8>, Vec<Descriptor>), Error> {
     let malformed = |reason: String| Error::MalformedJson {
@@ -138,7 +138,7 @@ pub fn uncompressed_manifest(
     };
     let mut value: serde_json::Value =
         serde_json::from_slice(manifest).map_err(|e| malformed(e.to_string()))?;
-    let plain_type = if manifest_media_type == media_type::DOCKER_MANIFEST {
+    let plain_type = if *manifest_media_type == MediaType::DockerManifest {
         MediaType::DockerLayer
     } else {
         MediaType::OciLayer
@@ -199,7 +199,7 @@ mod tests {
         ArchiveImage {
             reference: reference.parse().unwrap(),
             manifest: format!("{{\"manifest-of\":\"{reference}\"}}").into_bytes(),
-            manifest_media_type: media_type::DOCKER_MANIFEST.to_owned(),
+            manifest_media_type: MediaType::DockerManifest,
             config: config.to_vec(),
             layers: layers.iter().map(|(d, _)| d.clone()).collect(),
         }
@@ -273,7 +273,7 @@ mod tests {
         let index = file("index.json");
         assert_eq!(index["schemaVersion"], 2);
         let entry = &index["manifests"][0];
-        assert_eq!(entry["mediaType"], media_type::DOCKER_MANIFEST);
+        assert_eq!(entry["mediaType"], MediaType::DockerManifest.as_str());
         assert_eq!(entry["digest"], Digest::of(&images[0].manifest).to_string());
         assert_eq!(entry["size"], images[0].manifest.len());
         assert_eq!(
@@ -301,12 +301,12 @@ mod tests {
             {{"mediaType":"{}","digest":"{gz}","size":10}},
             {{"mediaType":"{}","digest":"{foreign}","size":20,"urls":["https://x/y"]}},
             {{"mediaType":"{}","digest":"{kept}","size":30}}]}}"#,
-            media_type::DOCKER_MANIFEST,
-            media_type::DOCKER_CONFIG,
+            MediaType::DockerManifest.as_str(),
+            MediaType::DockerConfig.as_str(),
             Digest::of(b"{}"),
-            media_type::DOCKER_LAYER_GZIP,
-            media_type::DOCKER_FOREIGN_LAYER,
-            media_type::DOCKER_LAYER,
+            MediaType::DockerLayerGzip.as_str(),
+            MediaType::DockerForeignLayerGzip.as_str(),
+            MediaType::DockerLayer.as_str(),
         );
         let unpacked: BTreeMap<Digest, UnpackedLayer> = [
             (
@@ -326,25 +326,28 @@ mod tests {
         ]
         .into();
         let (bytes, layers) =
-            uncompressed_manifest(manifest.as_bytes(), media_type::DOCKER_MANIFEST, &unpacked)
+            uncompressed_manifest(manifest.as_bytes(), &MediaType::DockerManifest, &unpacked)
                 .unwrap();
         let (parsed, media) = crate::image::manifest::Manifest::parse(None, &bytes).unwrap();
-        assert_eq!(media, media_type::DOCKER_MANIFEST);
+        assert_eq!(media, MediaType::DockerManifest);
         let crate::image::manifest::Manifest::Image(image) = parsed else {
             panic!("an image")
         };
         assert_eq!(image.layers, layers);
         assert_eq!(layers[0].digest, Digest::of(b"gz-raw"));
         assert_eq!(layers[0].size, 100);
-        assert_eq!(layers[0].media_type, media_type::DOCKER_LAYER);
+        assert_eq!(layers[0].media_type, MediaType::DockerLayer);
         assert_eq!(layers[1].urls, None);
-        assert_eq!(layers[1].media_type, media_type::DOCKER_LAYER);
+        assert_eq!(layers[1].media_type, MediaType::DockerLayer);
         assert_eq!(layers[2].digest, kept);
         assert_eq!(layers[2].size, 30);
-        let oci = manifest.replace(media_type::DOCKER_MANIFEST, media_type::OCI_MANIFEST);
+        let oci = manifest.replace(
+            MediaType::DockerManifest.as_str(),
+            MediaType::OciManifest.as_str(),
+        );
         let (_, layers) =
-            uncompressed_manifest(oci.as_bytes(), media_type::OCI_MANIFEST, &unpacked).unwrap();
-        assert_eq!(layers[0].media_type, media_type::OCI_LAYER);
+            uncompressed_manifest(oci.as_bytes(), &MediaType::OciManifest, &unpacked).unwrap();
+        assert_eq!(layers[0].media_type, MediaType::OciLayer);
     }
 
     #[test]

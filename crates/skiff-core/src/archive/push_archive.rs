@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::archive::tar_index::Member;
+use crate::image::media_type::MediaType;
 use crate::Digest;
 
 /// Largest index, manifest or config read from an archive: as large as a registry accepts.
@@ -54,7 +55,7 @@ pub struct ArchivedImage {
     pub name: Option<String>,
     /// The manifest's exact bytes and media type.
     pub manifest: Vec<u8>,
-    pub media_type: String,
+    pub media_type: MediaType,
     /// Config first, then the layers, in the manifest's order.
     pub blobs: Vec<BlobSource>,
 }
@@ -176,7 +177,7 @@ pub fn docker_save_images(
         images.push(ArchivedImage {
             name: image.repo_tags.and_then(|tags| tags.into_iter().next()),
             manifest: serde_json::to_vec(&manifest).expect("JSON values serialize"),
-            media_type: "application/vnd.docker.distribution.manifest.v2+json".to_owned(),
+            media_type: MediaType::DockerManifest,
             blobs,
         });
     }
@@ -185,8 +186,12 @@ pub fn docker_save_images(
 
 #[derive(Deserialize)]
 struct Listed {
-    #[serde(rename = "mediaType", default)]
-    media_type: String,
+    #[serde(
+        rename = "mediaType",
+        default,
+        deserialize_with = "MediaType::deserialize_lenient"
+    )]
+    media_type: MediaType,
     digest: Digest,
     #[serde(default)]
     annotations: BTreeMap<String, String>,
@@ -244,9 +249,7 @@ pub fn oci_images(
                 "its bytes do not hash to its name".to_owned(),
             ));
         }
-        if descriptor.media_type.contains("index")
-            || descriptor.media_type.contains("manifest.list")
-        {
+        if descriptor.media_type.is_index() {
             let nested: ListedIndex =
                 serde_json::from_slice(&bytes).map_err(|e| malformed(&file, e.to_string()))?;
             pending.extend(nested.manifests.into_iter().map(|d| (d, name.clone())));
@@ -264,10 +267,9 @@ pub fn oci_images(
         }
         images.push(ArchivedImage {
             name,
-            media_type: if descriptor.media_type.is_empty() {
-                "application/vnd.oci.image.manifest.v1+json".to_owned()
-            } else {
-                descriptor.media_type
+            media_type: match descriptor.media_type {
+                MediaType::Other(none) if none.is_empty() => MediaType::OciManifest,
+                written => written,
             },
             manifest: bytes,
             blobs,

@@ -7,26 +7,6 @@ use serde::{Deserialize, Serialize};
 use crate::image::media_type::MediaType;
 use crate::{Digest, Error};
 
-pub mod media_type {
-    pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-    pub const DOCKER_MANIFEST_LIST: &str =
-        "application/vnd.docker.distribution.manifest.list.v2+json";
-    pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
-    pub const DOCKER_SCHEMA1_SIGNED: &str =
-        "application/vnd.docker.distribution.manifest.v1+prettyjws";
-    pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
-    pub const DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
-    pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
-    pub const DOCKER_FOREIGN_LAYER: &str =
-        "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
-    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-    pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-    pub const OCI_LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
-    pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
-    pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
-}
-
 /// The most Skiff reads of a manifest, index, config, token answer or tag list: real ones are
 /// kilobytes; anything near this is not what it claims to be (and must not fill the page's memory).
 pub const MAX_DOCUMENT_BYTES: u64 = 4 << 20;
@@ -96,7 +76,7 @@ pub struct PlatformSpec {
 pub struct ImageManifest {
     pub schema_version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
+    pub media_type: Option<MediaType>,
     pub config: Descriptor,
     pub layers: Vec<Descriptor>,
 }
@@ -107,7 +87,7 @@ pub struct ImageManifest {
 pub struct ImageIndex {
     pub schema_version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
+    pub media_type: Option<MediaType>,
     pub manifests: Vec<Descriptor>,
 }
 
@@ -130,24 +110,29 @@ struct Probe {
 impl Manifest {
     /// Parses a manifest body. `content_type` is the response's `Content-Type`, which wins over
     /// the body's `mediaType` when present (some registries omit the latter).
-    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<(Self, String), Error> {
+    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<(Self, MediaType), Error> {
         let malformed = |e: serde_json::Error| Error::MalformedJson {
             what: "manifest",
             reason: e.to_string(),
         };
         let probe: Probe = serde_json::from_slice(body).map_err(malformed)?;
+        let said = |text: &str| {
+            text.parse::<MediaType>()
+                .map_err(|_| Error::UnsupportedMediaType {
+                    what: "manifest",
+                    media_type: text.to_owned(),
+                })
+        };
         let header_type = content_type
-            .map(|ct| ct.split(';').next().unwrap_or("").trim().to_owned())
-            .filter(|ct| !ct.is_empty() && ct != "application/json" && ct != "text/plain");
-        let media_type = match (header_type, probe.media_type.clone()) {
-            (Some(header), _) => header,
-            (None, Some(body)) => body,
-            (None, None) if probe.schema_version == Some(1) => {
-                media_type::DOCKER_SCHEMA1.to_owned()
-            }
+            .map(|ct| ct.split(';').next().unwrap_or("").trim())
+            .filter(|ct| !ct.is_empty() && *ct != "application/json" && *ct != "text/plain");
+        let media_type = match (header_type, probe.media_type.as_deref()) {
+            (Some(header), _) => said(header)?,
+            (None, Some(body)) => said(body)?,
+            (None, None) if probe.schema_version == Some(1) => MediaType::DockerSchema1,
             // OCI allows omitting mediaType; fall back on the shape.
-            (None, None) if probe.manifests.is_some() => media_type::OCI_INDEX.to_owned(),
-            (None, None) if probe.layers.is_some() => media_type::OCI_MANIFEST.to_owned(),
+            (None, None) if probe.manifests.is_some() => MediaType::OciIndex,
+            (None, None) if probe.layers.is_some() => MediaType::OciManifest,
             (None, None) => {
                 return Err(Error::UnsupportedMediaType {
                     what: "manifest",
@@ -155,20 +140,18 @@ impl Manifest {
                 })
             }
         };
-        let manifest = match media_type.as_str() {
-            media_type::DOCKER_MANIFEST | media_type::OCI_MANIFEST => {
+        let manifest = match &media_type {
+            kind if kind.is_image_manifest() => {
                 Self::Image(Box::new(serde_json::from_slice(body).map_err(malformed)?))
             }
-            media_type::DOCKER_MANIFEST_LIST | media_type::OCI_INDEX => {
+            kind if kind.is_index() => {
                 Self::Index(serde_json::from_slice(body).map_err(malformed)?)
             }
-            media_type::DOCKER_SCHEMA1 | media_type::DOCKER_SCHEMA1_SIGNED => {
-                return Err(Error::DeprecatedSchema1)
-            }
+            kind if kind.is_schema1() => return Err(Error::DeprecatedSchema1),
             other => {
                 return Err(Error::UnsupportedMediaType {
                     what: "manifest",
-                    media_type: other.to_owned(),
+                    media_type: other.to_string(),
                 })
             }
         };
@@ -218,52 +201,52 @@ mod tests {
     fn docker_manifest() -> String {
         format!(
             r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":12,"digest":"{A}"}},"layers":[{{"mediaType":"{}","size":34,"digest":"{B}"}}]}}"#,
-            media_type::DOCKER_MANIFEST,
-            media_type::DOCKER_CONFIG,
-            media_type::DOCKER_LAYER_GZIP
+            MediaType::DockerManifest.as_str(),
+            MediaType::DockerConfig.as_str(),
+            MediaType::DockerLayerGzip.as_str()
         )
     }
 
     #[test]
     fn decodes_docker_v2s2() {
         let (manifest, media_type) = Manifest::parse(None, docker_manifest().as_bytes()).unwrap();
-        assert_eq!(media_type, media_type::DOCKER_MANIFEST);
+        assert_eq!(media_type, MediaType::DockerManifest);
         let Manifest::Image(image) = manifest else {
             panic!("not an image")
         };
         assert_eq!(image.config.size, 12);
         assert_eq!(image.config.digest.to_string(), A);
         assert_eq!(image.layers.len(), 1);
-        assert_eq!(image.layers[0].media_type, media_type::DOCKER_LAYER_GZIP);
+        assert_eq!(image.layers[0].media_type, MediaType::DockerLayerGzip);
     }
 
     #[test]
     fn decodes_oci_manifest_without_media_type_field() {
         let body = format!(
             r#"{{"schemaVersion":2,"config":{{"mediaType":"{}","size":1,"digest":"{A}"}},"layers":[],"annotations":{{"x":"y"}}}}"#,
-            media_type::OCI_CONFIG
+            MediaType::OciConfig.as_str()
         );
         let (manifest, media_type) = Manifest::parse(
             Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"),
             body.as_bytes(),
         )
         .unwrap();
-        assert_eq!(media_type, media_type::OCI_MANIFEST);
+        assert_eq!(media_type, MediaType::OciManifest);
         assert!(matches!(manifest, Manifest::Image(m) if m.layers.is_empty()));
         let (_, media_type) = Manifest::parse(None, body.as_bytes()).unwrap();
-        assert_eq!(media_type, media_type::OCI_MANIFEST);
+        assert_eq!(media_type, MediaType::OciManifest);
     }
 
     #[test]
     fn decodes_indexes() {
         let body = format!(
             r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[{{"mediaType":"{}","size":5,"digest":"{A}","platform":{{"architecture":"arm64","os":"linux","variant":"v8"}}}},{{"mediaType":"{}","size":6,"digest":"{B}","platform":{{"architecture":"unknown","os":"unknown"}},"annotations":{{"vnd.docker.reference.type":"attestation-manifest"}}}}]}}"#,
-            media_type::OCI_INDEX,
-            media_type::OCI_MANIFEST,
-            media_type::OCI_MANIFEST
+            MediaType::OciIndex.as_str(),
+            MediaType::OciManifest.as_str(),
+            MediaType::OciManifest.as_str()
         );
         let (manifest, media_type) = Manifest::parse(None, body.as_bytes()).unwrap();
-        assert_eq!(media_type, media_type::OCI_INDEX);
+        assert_eq!(media_type, MediaType::OciIndex);
         let Manifest::Index(index) = manifest else {
             panic!("not an index")
         };
@@ -284,7 +267,7 @@ mod tests {
             Err(Error::DeprecatedSchema1)
         );
         assert_eq!(
-            Manifest::parse(Some(media_type::DOCKER_SCHEMA1_SIGNED), schema1),
+            Manifest::parse(Some(MediaType::DockerSchema1Signed.as_str()), schema1),
             Err(Error::DeprecatedSchema1)
         );
         assert!(matches!(
@@ -300,7 +283,7 @@ mod tests {
         ));
         let missing_layers = format!(
             r#"{{"schemaVersion":2,"mediaType":"{}"}}"#,
-            media_type::DOCKER_MANIFEST
+            MediaType::DockerManifest.as_str()
         );
         assert!(matches!(
             Manifest::parse(None, missing_layers.as_bytes()),
@@ -316,10 +299,10 @@ mod tests {
     #[test]
     fn accept_header_offers_every_manifest_type_parse_reads() {
         for media_type in [
-            media_type::DOCKER_MANIFEST,
-            media_type::DOCKER_MANIFEST_LIST,
-            media_type::OCI_MANIFEST,
-            media_type::OCI_INDEX,
+            MediaType::DockerManifest.as_str(),
+            MediaType::DockerManifestList.as_str(),
+            MediaType::OciManifest.as_str(),
+            MediaType::OciIndex.as_str(),
         ] {
             assert!(
                 MANIFEST_ACCEPT

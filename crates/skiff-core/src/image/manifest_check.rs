@@ -4,14 +4,8 @@
 
 use crate::Digest;
 
-/// How many times a document (manifest, config) is fetched while its bytes fail their digest:
-/// once more after a mismatch, as a layer is downloaded whole once more
-/// ([`crate::protocol::resume::ResumeState::restart_whole_once`]). Corruption on the way seldom repeats;
-/// a registry that serves wrong bytes twice is reported.
-pub const DOCUMENT_FETCHES: u32 = 2;
-
 /// What a manifest must match, and who said so (for the error).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Expected<'a> {
     pub digest: &'a Digest,
     pub size: Option<u64>,

@@ -112,8 +112,8 @@ pub fn cosign_tags(subject: &Digest) -> [(String, ArtifactKind); 3] {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Listed {
-    #[serde(default)]
-    media_type: String,
+    #[serde(default, deserialize_with = "MediaType::deserialize_lenient")]
+    media_type: MediaType,
     digest: Digest,
     size: u64,
     artifact_type: Option<String>,
@@ -140,10 +140,7 @@ pub fn from_index(body: &[u8], found_by: &FoundBy) -> Result<Vec<Referrer>, crat
                 ArtifactKind::of_type(d.artifact_type.as_deref().unwrap_or(d.media_type.as_str()));
             Referrer {
                 digest: d.digest,
-                media_type: d
-                    .media_type
-                    .parse()
-                    .unwrap_or(MediaType::Other(d.media_type.clone())),
+                media_type: d.media_type,
                 artifact_type: d.artifact_type,
                 kind,
                 size: d.size,
@@ -177,7 +174,7 @@ pub fn from_cosign_manifest(
     let declared = manifest
         .artifact_type
         .clone()
-        .or_else(|| manifest.layers.first().map(|l| l.media_type.clone()));
+        .or_else(|| manifest.layers.first().map(|l| l.media_type.to_string()));
     let kind = match declared.as_deref().map(ArtifactKind::of_type) {
         Some(ArtifactKind::Other) | None => suffix_kind,
         Some(kind) => kind,

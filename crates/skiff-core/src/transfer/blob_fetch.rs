@@ -35,17 +35,22 @@ pub enum FetchStep {
 }
 
 /// Why a fetch stopped.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum FetchFailure {
     /// No answer on every attempt.
+    #[error("no answer after {attempts} attempts")]
     Unreachable { attempts: u32 },
     /// An answer that stands (the driver reports it with what the answer said).
+    #[error("the answer was {status}")]
     Status { status: u16 },
     /// The body kept breaking off without bringing new bytes.
+    #[error("the body kept breaking off without bringing new bytes")]
     Broken,
     /// The answer to a `Range` did not fit, or the bytes did not add up.
+    #[error(transparent)]
     Resume(ResumeError),
     /// The blob arrived whole twice, and its digest was wrong both times.
+    #[error("the blob arrived whole twice and did not match its digest either time")]
     CorruptTwice,
 }
 
@@ -92,6 +97,12 @@ impl BlobFetch {
         self.attempt = 0;
         self.reauths = 0;
         self.credentialed = credentialed;
+    }
+
+    /// Reads the blob again from its first byte (its consumer needs bytes it let go of); the
+    /// one whole re-download a corrupt blob is allowed stays used if it was.
+    pub fn rewind(&mut self) {
+        self.resume.rewind();
     }
 
     /// Forgets every byte kept (another source starts from nothing).

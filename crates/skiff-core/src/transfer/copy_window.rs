@@ -10,7 +10,9 @@
 //! match is read once more from the start and the upload starts over with it
 //! ([`Progress::StartOver`]); a second mismatch is final.
 
-use crate::protocol::resume::{ResumeAccepted, ResumeError, ResumeRequest, ResumeState};
+use crate::protocol::resume::ResumeError;
+use crate::protocol::retry::RetryPolicy;
+use crate::transfer::blob_fetch::{Answer, BlobFetch, FetchFailure, FetchStep};
 use crate::{BlobVerifier, Digest};
 
 /// What it takes to hand over the bytes the upload asks for.
@@ -20,8 +22,24 @@ pub enum Need {
     Ready,
     /// Read the next chunk of the open source body.
     Read,
-    /// Open the source body (a `GET`, with the request's `Range` header if any).
-    Open(ResumeRequest),
+    /// Open the source body: a `GET` (with `Range: range` if given, and the current
+    /// credential), then [`CopyWindow::handle_answer`] or [`CopyWindow::handle_no_answer`].
+    Send { range: Option<String> },
+}
+
+/// What follows the source's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// The body is open: read it.
+    Reading,
+    /// Wait this long, then ask [`CopyWindow::poll_need`] again.
+    Wait { ms: u64 },
+    /// Get a fresh credential (the answer's challenge says how), then ask again.
+    Reauthorize,
+    /// The answer stands: report it with what it said.
+    Refused { status: u16 },
+    /// No answer on every attempt: report the last failure.
+    GiveUp,
 }
 
 /// How a chunk of the source changed things.
@@ -43,6 +61,11 @@ pub enum CopyError {
         #[source]
         source: ResumeError,
     },
+    #[error("reading blob {digest} from the source: {failure}")]
+    Fetch {
+        digest: Digest,
+        failure: FetchFailure,
+    },
     #[error("blob {digest} from the source did not match its digest twice in a row; the source registry serves corrupt data for it, so nothing of it was committed to the target")]
     CorruptTwice { digest: Digest },
     #[error("blob {digest}: the source sent more than its {size} bytes; nothing of it was committed to the target")]
@@ -54,7 +77,8 @@ pub struct CopyWindow {
     digest: Digest,
     size: u64,
     verifier: BlobVerifier,
-    source: ResumeState,
+    /// The source's download: attempts, credential renewals, resume, start-overs.
+    source: BlobFetch,
     /// A source body is open and its next byte is `source.written()`.
     open: bool,
     /// The offset of `kept[0]`; bytes before it were handed over and are not needed again.
@@ -65,11 +89,13 @@ pub struct CopyWindow {
 
 impl CopyWindow {
     pub fn new(digest: Digest, size: u64) -> Self {
+        let mut source = BlobFetch::new(size, RetryPolicy::default());
+        source.begin_source(true);
         Self {
             verifier: BlobVerifier::new(digest.clone(), size),
             digest,
             size,
-            source: ResumeState::new(size),
+            source,
             open: false,
             kept_from: 0,
             kept: Vec::new(),
@@ -91,6 +117,7 @@ impl CopyWindow {
     pub fn poll_need(&mut self, first: u64, last: u64) -> Need {
         if first < self.kept_from {
             // The upload went back (the registry forgot the session): read it all again.
+            self.source.rewind();
             self.restart(first);
         }
         let last_byte = last + 1 >= self.size;
@@ -98,9 +125,16 @@ impl CopyWindow {
             return Need::Ready;
         }
         if self.open {
-            Need::Read
-        } else {
-            Need::Open(self.source.next_request())
+            return Need::Read;
+        }
+        match self.source.poll() {
+            FetchStep::Send { range } => Need::Send { range },
+            // Every byte was read, yet not handed over verified: read it again.
+            _ => {
+                self.source.rewind();
+                self.restart(self.kept_from);
+                self.poll_need(first, last)
+            }
         }
     }
 
@@ -116,22 +150,35 @@ impl CopyWindow {
         &self.kept[..length]
     }
 
-    /// The source answered the `GET`: a `206` resumes where it broke, a `200` starts over.
-    pub fn handle_opened(
-        &mut self,
-        status: u16,
-        content_range: Option<&str>,
-        content_length: Option<u64>,
-    ) -> Result<(), CopyError> {
-        let accepted = self
-            .source
-            .check_response(status, content_range, content_length)
-            .map_err(|source| self.source_error(source))?;
-        if accepted == ResumeAccepted::Restart {
-            self.restart(self.kept_from);
+    /// The source answered the `GET`: a `206` resumes where it broke, a `200` starts over, a
+    /// `416` to a `Range` starts the blob over once; other answers as the retry policy says.
+    pub fn handle_answer(&mut self, answer: Answer<'_>, now_ms: u64) -> Result<Opened, CopyError> {
+        match self.source.handle_answer(answer, now_ms) {
+            FetchStep::ReadBody { discard } => {
+                if discard {
+                    self.restart(self.kept_from);
+                }
+                self.open = true;
+                Ok(Opened::Reading)
+            }
+            FetchStep::Wait { ms } => Ok(Opened::Wait { ms }),
+            FetchStep::Reauthorize => Ok(Opened::Reauthorize),
+            FetchStep::StartOver => {
+                self.restart(self.kept_from);
+                Ok(Opened::Wait { ms: 0 })
+            }
+            FetchStep::Fail(FetchFailure::Status { status }) => Ok(Opened::Refused { status }),
+            FetchStep::Fail(failure) => Err(self.failed(failure)),
+            FetchStep::Send { .. } | FetchStep::Finish => Ok(Opened::Wait { ms: 0 }),
         }
-        self.open = true;
-        Ok(())
+    }
+
+    /// The `GET` got no answer (the connection failed).
+    pub fn handle_no_answer(&mut self, now_ms: u64) -> Opened {
+        match self.source.handle_no_answer(now_ms) {
+            FetchStep::Wait { ms } => Opened::Wait { ms },
+            _ => Opened::GiveUp,
+        }
     }
 
     /// The next chunk of the source body.
@@ -149,7 +196,7 @@ impl CopyWindow {
             .expect("the length was checked above");
         self.source
             .handle_progress(end)
-            .map_err(|source| self.source_error(source))?;
+            .map_err(|source| self.failed(FetchFailure::Resume(source)))?;
         if end > self.kept_from {
             let skip = self.kept_from.saturating_sub(at) as usize;
             self.kept.extend_from_slice(&chunk[skip..]);
@@ -166,39 +213,44 @@ impl CopyWindow {
             self.verified = true;
             return Ok(Progress::Verified);
         }
-        self.source
-            .restart_whole_once()
-            .map_err(|_| CopyError::CorruptTwice {
+        match self.source.handle_corrupt() {
+            FetchStep::StartOver => {
+                self.restart(0);
+                Ok(Progress::StartOver)
+            }
+            _ => Err(CopyError::CorruptTwice {
                 digest: self.digest.clone(),
-            })?;
-        self.restart(0);
-        Ok(Progress::StartOver)
+            }),
+        }
     }
 
     /// The source body ended or broke before the blob's end: it is opened again with `Range`
-    /// from where it stopped, unless it keeps breaking without progress.
-    pub fn handle_break(&mut self) -> Result<(), CopyError> {
+    /// from where it stopped, after the pause returned, unless it keeps breaking without
+    /// progress.
+    pub fn handle_break(&mut self) -> Result<u64, CopyError> {
         self.open = false;
-        self.source
-            .handle_break()
-            .map(|_| ())
-            .map_err(|source| self.source_error(source))
+        match self.source.handle_body_end() {
+            FetchStep::Wait { ms } => Ok(ms),
+            FetchStep::Fail(failure) => Err(self.failed(failure)),
+            _ => Ok(0),
+        }
     }
 
     /// Reads the source again from its first byte, keeping what is at or after `keep_from`.
     fn restart(&mut self, keep_from: u64) {
         self.verifier = BlobVerifier::new(self.digest.clone(), self.size);
-        self.source.rewind();
         self.open = false;
         self.verified = false;
         self.kept.clear();
         self.kept_from = keep_from;
     }
 
-    fn source_error(&self, source: ResumeError) -> CopyError {
-        CopyError::Source {
-            digest: self.digest.clone(),
-            source,
+    fn failed(&self, failure: FetchFailure) -> CopyError {
+        let digest = self.digest.clone();
+        match failure {
+            FetchFailure::Resume(source) => CopyError::Source { digest, source },
+            FetchFailure::CorruptTwice => CopyError::CorruptTwice { digest },
+            failure => CopyError::Fetch { digest, failure },
         }
     }
 }
@@ -218,6 +270,7 @@ pub fn stale_chunk_file(name: &str, now_ms: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transfer::blob_fetch::BREAK_PAUSE_MS;
 
     fn blob(size: usize) -> (Vec<u8>, Digest) {
         let bytes: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
@@ -225,7 +278,26 @@ mod tests {
         (bytes, digest)
     }
 
-    /// Drives the window the way the app does, answering `Open` with `open` (status, range),
+    fn answer(status: u16, content_range: Option<&str>, content_length: Option<u64>) -> Answer<'_> {
+        Answer {
+            status,
+            content_range,
+            content_length,
+            ..Answer::default()
+        }
+    }
+
+    /// The way the app opens the source: `status`, `content_range`, `content_length`.
+    fn opened(
+        window: &mut CopyWindow,
+        status: u16,
+        content_range: Option<&str>,
+        content_length: Option<u64>,
+    ) -> Result<Opened, CopyError> {
+        window.handle_answer(answer(status, content_range, content_length), 0)
+    }
+
+    /// Drives the window the way the app does, answering a send with the bytes asked for,
     /// reading `step` bytes at a time; returns the bytes handed over for `first..=last`.
     fn serve(
         window: &mut CopyWindow,
@@ -236,11 +308,14 @@ mod tests {
         loop {
             match window.poll_need(first, last) {
                 Need::Ready => return Ok(window.take(first, last).to_vec()),
-                Need::Open(ResumeRequest::From { offset }) => {
+                Need::Send { range: Some(range) } => {
+                    let offset: usize = range["bytes=".len()..range.len() - 1].parse().unwrap();
                     let range = format!("bytes {offset}-{}/{}", bytes.len() - 1, bytes.len());
-                    window.handle_opened(206, Some(&range), None)?;
+                    opened(window, 206, Some(&range), None)?;
                 }
-                Need::Open(_) => window.handle_opened(200, None, Some(bytes.len() as u64))?,
+                Need::Send { range: None } => {
+                    opened(window, 200, None, Some(bytes.len() as u64))?;
+                }
                 Need::Read => {
                     let at = window.read() as usize;
                     let end = (at + step).min(bytes.len());
@@ -283,8 +358,8 @@ mod tests {
     fn the_last_byte_waits_for_the_digest() {
         let (bytes, digest) = blob(100);
         let mut window = CopyWindow::new(digest, 100);
-        assert_eq!(window.poll_need(0, 99), Need::Open(ResumeRequest::Whole));
-        window.handle_opened(200, None, Some(100)).unwrap();
+        assert_eq!(window.poll_need(0, 99), Need::Send { range: None });
+        opened(&mut window, 200, None, Some(100)).unwrap();
         assert_eq!(window.handle_bytes(&bytes[..60]).unwrap(), Progress::More);
         // The first 60 bytes may go; the whole blob may not.
         assert_eq!(window.poll_need(0, 49), Need::Ready);
@@ -302,16 +377,16 @@ mod tests {
         let (bytes, digest) = blob(300);
         let mut window = CopyWindow::new(digest, 300);
         window.poll_need(0, 299);
-        window.handle_opened(200, None, Some(300)).unwrap();
+        opened(&mut window, 200, None, Some(300)).unwrap();
         window.handle_bytes(&bytes[..120]).unwrap();
-        window.handle_break().unwrap();
+        assert_eq!(window.handle_break(), Ok(BREAK_PAUSE_MS));
         assert_eq!(
             window.poll_need(0, 299),
-            Need::Open(ResumeRequest::From { offset: 120 })
+            Need::Send {
+                range: Some("bytes=120-".into())
+            }
         );
-        window
-            .handle_opened(206, Some("bytes 120-299/300"), Some(180))
-            .unwrap();
+        opened(&mut window, 206, Some("bytes 120-299/300"), Some(180)).unwrap();
         assert_eq!(
             window.handle_bytes(&bytes[120..]).unwrap(),
             Progress::Verified
@@ -329,9 +404,9 @@ mod tests {
         // A 200 to the ranged GET: the bytes before the window are hashed again, not kept.
         assert!(matches!(
             window.poll_need(100, 299),
-            Need::Open(ResumeRequest::From { .. })
+            Need::Send { range: Some(_) }
         ));
-        window.handle_opened(200, None, Some(300)).unwrap();
+        opened(&mut window, 200, None, Some(300)).unwrap();
         assert_eq!(window.read(), 0);
         assert_eq!(window.handle_bytes(&bytes[..]).unwrap(), Progress::Verified);
         assert_eq!(window.take(100, 299), &bytes[100..]);
@@ -359,10 +434,10 @@ mod tests {
         bad[150] ^= 1;
         let mut window = CopyWindow::new(digest.clone(), 200);
         window.poll_need(0, 199);
-        window.handle_opened(200, None, Some(200)).unwrap();
+        opened(&mut window, 200, None, Some(200)).unwrap();
         assert_eq!(window.handle_bytes(&bad).unwrap(), Progress::StartOver);
-        assert_eq!(window.poll_need(0, 199), Need::Open(ResumeRequest::Whole));
-        window.handle_opened(200, None, Some(200)).unwrap();
+        assert_eq!(window.poll_need(0, 199), Need::Send { range: None });
+        opened(&mut window, 200, None, Some(200)).unwrap();
         assert_eq!(
             window.handle_bytes(&bad),
             Err(CopyError::CorruptTwice { digest })
@@ -376,7 +451,7 @@ mod tests {
         bad[3] ^= 1;
         let mut window = CopyWindow::new(digest, 200);
         window.poll_need(0, 199);
-        window.handle_opened(200, None, Some(200)).unwrap();
+        opened(&mut window, 200, None, Some(200)).unwrap();
         assert_eq!(window.handle_bytes(&bad).unwrap(), Progress::StartOver);
         assert_eq!(serve(&mut window, &bytes, (0, 199), 64).unwrap(), bytes);
     }
@@ -386,7 +461,7 @@ mod tests {
         let (bytes, digest) = blob(100);
         let mut window = CopyWindow::new(digest.clone(), 100);
         window.poll_need(0, 99);
-        window.handle_opened(200, None, None).unwrap();
+        opened(&mut window, 200, None, None).unwrap();
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(
@@ -400,11 +475,11 @@ mod tests {
         let (bytes, digest) = blob(100);
         let mut window = CopyWindow::new(digest, 100);
         window.poll_need(0, 99);
-        window.handle_opened(200, None, Some(100)).unwrap();
+        opened(&mut window, 200, None, Some(100)).unwrap();
         window.handle_bytes(&bytes[..40]).unwrap();
         window.handle_break().unwrap();
         window.poll_need(0, 99);
-        let wrong = window.handle_opened(206, Some("bytes 10-99/100"), None);
+        let wrong = opened(&mut window, 206, Some("bytes 10-99/100"), None);
         assert!(matches!(
             wrong,
             Err(CopyError::Source {
@@ -419,9 +494,9 @@ mod tests {
         let (bytes, digest) = blob(100);
         let mut window = CopyWindow::new(digest, 100);
         window.poll_need(0, 99);
-        window.handle_opened(200, None, Some(100)).unwrap();
+        opened(&mut window, 200, None, Some(100)).unwrap();
         window.handle_bytes(&bytes[..10]).unwrap();
-        let mut outcome = Ok(());
+        let mut outcome = Ok(0);
         for _ in 0..5 {
             outcome = window.handle_break();
             if outcome.is_err() {
@@ -430,10 +505,65 @@ mod tests {
         }
         assert!(matches!(
             outcome,
-            Err(CopyError::Source {
-                source: ResumeError::NoProgress { .. },
+            Err(CopyError::Fetch {
+                failure: FetchFailure::Broken,
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn the_source_answers_as_the_retry_policy_and_the_credential_say() {
+        let (bytes, digest) = blob(100);
+        let table: [(&str, Vec<Answer<'static>>, Opened); 4] = [
+            (
+                "a 503 is waited out",
+                vec![answer(503, None, None)],
+                Opened::Wait { ms: 500 },
+            ),
+            (
+                "a 401 renews the credential",
+                vec![answer(401, None, None)],
+                Opened::Reauthorize,
+            ),
+            (
+                "a 404 stands",
+                vec![answer(404, None, None)],
+                Opened::Refused { status: 404 },
+            ),
+            (
+                "a 401 after two renewals stands",
+                vec![answer(401, None, None); 3],
+                Opened::Refused { status: 401 },
+            ),
+        ];
+        for (what, answers, expected) in table {
+            let mut window = CopyWindow::new(digest.clone(), 100);
+            let mut last = Opened::GiveUp;
+            for a in answers {
+                assert!(
+                    matches!(window.poll_need(0, 99), Need::Send { .. }),
+                    "{what}"
+                );
+                last = window.handle_answer(a, 0).unwrap();
+            }
+            assert_eq!(last, expected, "{what}");
+        }
+        // A 416 to a Range starts the blob over from its first byte, once.
+        let mut window = CopyWindow::new(digest, 100);
+        window.poll_need(0, 99);
+        opened(&mut window, 200, None, Some(100)).unwrap();
+        window.handle_bytes(&bytes[..40]).unwrap();
+        window.handle_break().unwrap();
+        assert!(matches!(
+            window.poll_need(0, 99),
+            Need::Send { range: Some(_) }
+        ));
+        assert_eq!(
+            opened(&mut window, 416, Some("bytes */100"), None),
+            Ok(Opened::Wait { ms: 0 })
+        );
+        assert_eq!(window.poll_need(0, 99), Need::Send { range: None });
+        assert_eq!(window.read(), 0);
     }
 }

@@ -8,9 +8,13 @@ pub mod cache;
 pub mod copy_plan;
 /// Copying one blob from registry to registry without holding it whole.
 pub mod copy_window;
+/// Fetching one document whole (manifest, config, tag list): re-fetches and their limits.
+pub mod document_fetch;
 /// Foreign (non-distributable) layers made ordinary for a push.
 pub mod foreign_layers;
 /// Decompressing layers while verifying them, in bounded pieces, under limits.
 pub mod layer;
+/// Finding an image: reference, index, platform, manifest, config, each checked.
+pub mod resolve;
 /// Pushing one blob: check, mount, monolithic or chunked upload, resume after a break.
 pub mod upload;
