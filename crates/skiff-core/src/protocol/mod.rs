@@ -2,6 +2,8 @@
 
 /// `WWW-Authenticate` challenges, token scopes, token responses and their expiry.
 pub mod auth;
+/// A login, a token request, a sent credential: secrets that never print.
+pub mod credential;
 /// The app page's Content-Security-Policy, however it is served.
 pub mod page_policy;
 /// The headers and error kinds shared by Skiff's proxy and the app.

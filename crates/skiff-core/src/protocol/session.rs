@@ -5,88 +5,14 @@
 //! ([`AuthSession::poll_renewal`]); the session says whether to use the answer, fetch a token,
 //! resend, or fail. Secrets never appear in `Debug` output or error messages.
 
-use std::fmt;
-
-use crate::protocol::auth::{basic_authorization, Challenge, Scope, Token};
-
-/// A string `Debug` never prints.
-#[derive(Clone, PartialEq, Eq)]
-struct Secret(String);
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+use crate::protocol::auth::{Challenge, Scope, Token};
+use crate::protocol::credential::Secret;
+pub use crate::protocol::credential::{Login, SentAuth, TokenRequest};
 
 /// How many times one request refused with `401` is sent again with a fresh credential (a new
 /// token, or the login) before the refusal stands: the page's requests and the layer workers'
 /// alike.
 pub const MAX_AUTH_RETRIES: u32 = 2;
-
-/// A username and password (or access token). `Debug` shows neither.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Login {
-    username: Secret,
-    password: Secret,
-}
-
-impl Login {
-    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
-        Self {
-            username: Secret(username.into()),
-            password: Secret(password.into()),
-        }
-    }
-
-    pub fn username(&self) -> &str {
-        &self.username.0
-    }
-
-    fn authorization(&self) -> String {
-        basic_authorization(&self.username.0, &self.password.0)
-    }
-}
-
-/// A request to the token service: GET `url`, with `authorization` (the login, as Basic) if set.
-#[derive(Clone, PartialEq, Eq)]
-pub struct TokenRequest {
-    pub url: String,
-    pub authorization: Option<String>,
-}
-
-impl fmt::Debug for TokenRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenRequest")
-            .field("url", &self.url)
-            .field(
-                "authorization",
-                &self.authorization.as_ref().map(|_| "<redacted>"),
-            )
-            .finish()
-    }
-}
-
-/// The credential a request went out with, to hand back with its answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SentAuth {
-    header: Option<Secret>,
-    generation: u64,
-}
-
-impl SentAuth {
-    /// The `Authorization` header value to send, if any.
-    pub fn header(&self) -> Option<&str> {
-        self.header.as_ref().map(|h| h.0.as_str())
-    }
-
-    /// Which credential this was: a later one has a higher number. A driver that hands the
-    /// header to someone else (a worker) keeps this to report a 401 with
-    /// [`AuthSession::handle_response_from`].
-    pub fn generation(&self) -> u64 {
-        self.generation
-    }
-}
 
 /// What to do with an answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
