@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use skiff_core::archive::push_archive::{
-    docker_save_images, oci_images, ArchiveError, ArchivedImage, Layout, MAX_DOCUMENT_MEMBER,
+    archive_images, ArchiveError, ArchivedImage, MAX_DOCUMENT_MEMBER,
 };
 use skiff_core::archive::tar_index::{Member, TarIndex};
 use skiff_core::BlobVerifier;
@@ -46,15 +46,20 @@ pub async fn images(file: &web_sys::File) -> Result<Vec<ArchivedImage>, AppError
         index.handle_bytes(&bytes).map_err(archive_error)?;
     }
     let members = index.members();
-    let layout = Layout::of(members).map_err(archive_error)?;
-    let top = match layout {
-        Layout::Oci => "index.json",
-        Layout::DockerSave => "manifest.json",
-    };
-    let mut read_so_far = BTreeMap::new();
-    let mut wanted = vec![members[top].clone()];
+    let mut read_so_far: BTreeMap<u64, Vec<u8>> = BTreeMap::new();
     loop {
-        for member in wanted.drain(..) {
+        let mut wanted = Vec::new();
+        let images = archive_images(&members, |m: &Member| match read_so_far.get(&m.offset) {
+            Some(bytes) => bytes.clone(),
+            None => {
+                wanted.push(m.clone());
+                Vec::new()
+            }
+        });
+        if wanted.is_empty() {
+            return images.map_err(archive_error);
+        }
+        for member in wanted {
             if member.size > MAX_DOCUMENT_MEMBER {
                 let file = members
                     .iter()
@@ -68,21 +73,6 @@ pub async fn images(file: &web_sys::File) -> Result<Vec<ArchivedImage>, AppError
             }
             let bytes = read(file, member.offset, member.size).await?;
             read_so_far.insert(member.offset, bytes);
-        }
-        let read_member = |m: &Member| match read_so_far.get(&m.offset) {
-            Some(bytes) => bytes.clone(),
-            None => {
-                wanted.push(m.clone());
-                Vec::new()
-            }
-        };
-        let top_bytes = read_so_far[&members[top].offset].clone();
-        let images = match layout {
-            Layout::Oci => oci_images(members, &top_bytes, read_member),
-            Layout::DockerSave => docker_save_images(members, &top_bytes, read_member),
-        };
-        if wanted.is_empty() {
-            return images.map_err(archive_error);
         }
     }
 }

@@ -12,6 +12,7 @@ pub use copy::{read_platforms, start_copy, CopyRequest};
 use send::{push_blob, put_manifest, Source};
 
 use skiff_core::archive::push_archive::ArchivedImage;
+use skiff_core::archive::push_targets::push_targets;
 use skiff_core::protocol::registry::Route;
 use skiff_core::Reference;
 
@@ -158,24 +159,8 @@ impl Pusher<'_> {
     }
 }
 
-/// Where each image goes: the typed reference for one image; for several, the typed registry
-/// (and namespace) in front of each image's own repository and tag.
+/// Where each image goes, as the core's [`push_targets`] decides.
 fn targets(typed: &str, images: &[ArchivedImage]) -> Result<Vec<Reference>, AppError> {
-    let typed = typed.trim();
-    if images.len() == 1 {
-        return Ok(vec![typed.parse()?]);
-    }
-    let prefix = typed.trim_end_matches('/');
-    images
-        .iter()
-        .map(|image| {
-            let saved: Reference = image
-                .name
-                .as_deref()
-                .ok_or_else(|| AppError::Archive("the archive holds several images and one has no name; push it to a reference of its own".to_owned()))?
-                .parse()?;
-            let tag = saved.tag().unwrap_or("latest");
-            Ok(format!("{prefix}/{}:{tag}", saved.repository()).parse()?)
-        })
-        .collect()
+    let names: Vec<Option<&str>> = images.iter().map(|i| i.name.as_deref()).collect();
+    push_targets(typed, &names).map_err(|error| AppError::Archive(error.to_string()))
 }

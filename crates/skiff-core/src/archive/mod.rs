@@ -4,6 +4,8 @@
 pub mod layout;
 /// An image archive picked to push: its tar index, its layout, the blobs of each image.
 pub mod push_archive;
+/// Where each image of a pushed archive goes.
+pub mod push_targets;
 /// One entry's tar header as bytes (PAX records for long names), for every writer.
 pub mod tar_header;
 /// Where each file of a tar archive is, read header by header.

@@ -199,8 +199,25 @@ struct Listed {
 
 #[derive(Deserialize)]
 struct ListedIndex {
-    #[serde(default)]
+    /// Docker 25 writes `null` for an untagged image's save (its `manifest.json` has it).
+    #[serde(default, deserialize_with = "null_as_empty")]
     manifests: Vec<Listed>,
+}
+
+fn null_as_empty<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Vec<T>, D::Error> {
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// What a manifest says it is, read before committing to a shape: its own `mediaType`, and
+/// whether it lists manifests (an index) or a config (an image).
+#[derive(Deserialize)]
+struct Shape {
+    #[serde(rename = "mediaType", default)]
+    media_type: Option<String>,
+    manifests: Option<serde::de::IgnoredAny>,
+    config: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -249,7 +266,17 @@ pub fn oci_images(
                 "its bytes do not hash to its name".to_owned(),
             ));
         }
-        if descriptor.media_type.is_index() {
+        let shape: Shape =
+            serde_json::from_slice(&bytes).map_err(|e| malformed(&file, e.to_string()))?;
+        let own = shape.media_type.as_deref().map(MediaType::lenient);
+        let is_index = match &own {
+            Some(own) => own.is_index(),
+            None => {
+                shape.manifests.is_some()
+                    || (shape.config.is_none() && descriptor.media_type.is_index())
+            }
+        };
+        if is_index {
             let nested: ListedIndex =
                 serde_json::from_slice(&bytes).map_err(|e| malformed(&file, e.to_string()))?;
             pending.extend(nested.manifests.into_iter().map(|d| (d, name.clone())));
@@ -267,9 +294,12 @@ pub fn oci_images(
         }
         images.push(ArchivedImage {
             name,
-            media_type: match descriptor.media_type {
-                MediaType::Other(none) if none.is_empty() => MediaType::OciManifest,
-                written => written,
+            // The manifest's own type, as a registry checks it against the body: an index
+            // entry may say otherwise (and is wrong then).
+            media_type: match (own, descriptor.media_type) {
+                (Some(own), _) => own,
+                (None, listed) if listed.is_image_manifest() => listed,
+                (None, _) => MediaType::OciManifest,
             },
             manifest: bytes,
             blobs,
@@ -279,12 +309,54 @@ pub fn oci_images(
     Ok(images)
 }
 
-/// The name an OCI layout gives an image: containerd's full name, else the ref name.
+/// The name an OCI layout gives an image: containerd's full name, else the ref name when it is
+/// a full name. A ref name is often a tag alone (`1`, `latest`: skopeo and podman write what
+/// they were given), which names no repository.
 fn image_name(annotations: &BTreeMap<String, String>) -> Option<String> {
     annotations
         .get("io.containerd.image.name")
-        .or_else(|| annotations.get("org.opencontainers.image.ref.name"))
+        .or_else(|| {
+            annotations
+                .get("org.opencontainers.image.ref.name")
+                .filter(|name| name.contains('/') || name.contains(':') || name.contains('@'))
+        })
         .cloned()
+}
+
+/// The images of an archive, as its layout holds them: an OCI layout's `index.json`, or
+/// `manifest.json` where the index lists none (Docker 25's save of an untagged image) or there
+/// is no index. `read` gives a member's bytes.
+pub fn archive_images(
+    members: &BTreeMap<String, Member>,
+    mut read: impl FnMut(&Member) -> Vec<u8>,
+) -> Result<Vec<ArchivedImage>, ArchiveError> {
+    let images = match Layout::of(members)? {
+        Layout::Oci => {
+            let index = read(&members["index.json"]);
+            oci_images(members, &index, &mut read)?
+        }
+        Layout::DockerSave => Vec::new(),
+    };
+    if !images.is_empty() {
+        return Ok(images);
+    }
+    match members.get("manifest.json") {
+        Some(member) => {
+            let manifest_json = read(member);
+            let images = docker_save_images(members, &manifest_json, read)?;
+            if images.is_empty() {
+                return Err(ArchiveError::Malformed {
+                    file: "manifest.json".to_owned(),
+                    reason: "it lists no images".to_owned(),
+                });
+            }
+            Ok(images)
+        }
+        None => Err(ArchiveError::Malformed {
+            file: "index.json".to_owned(),
+            reason: "it lists no images, and there is no manifest.json beside it".to_owned(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -324,7 +396,7 @@ mod tests {
         let member = &index.members()[&long];
         assert_eq!(&bytes[member.offset as usize..][..4], b"data");
         assert_eq!(index.members()["oci-layout"].size, 1);
-        assert_eq!(Layout::of(index.members()), Ok(Layout::Oci));
+        assert_eq!(Layout::of(&index.members()), Ok(Layout::Oci));
     }
 
     #[test]
@@ -356,9 +428,9 @@ mod tests {
             ("abc/layer.tar", layer),
         ]);
         let index = index(&bytes).unwrap();
-        assert_eq!(Layout::of(index.members()), Ok(Layout::DockerSave));
+        assert_eq!(Layout::of(&index.members()), Ok(Layout::DockerSave));
         let read = |m: &Member| bytes[m.offset as usize..(m.offset + m.size) as usize].to_vec();
-        let images = docker_save_images(index.members(), manifest_json, read).unwrap();
+        let images = docker_save_images(&index.members(), manifest_json, read).unwrap();
         assert_eq!(images.len(), 1);
         let image = &images[0];
         assert_eq!(image.name.as_deref(), Some("busybox:1.36"));
@@ -374,7 +446,7 @@ mod tests {
         let missing = br#"[{"Config":"c0ffee.json","Layers":["gone/layer.tar"]}]"#;
         let read = |m: &Member| bytes[m.offset as usize..(m.offset + m.size) as usize].to_vec();
         assert_eq!(
-            docker_save_images(index.members(), missing, read),
+            docker_save_images(&index.members(), missing, read),
             Err(ArchiveError::Missing {
                 file: "manifest.json".into(),
                 missing: "gone/layer.tar".into()
@@ -420,7 +492,7 @@ mod tests {
         ]);
         let index = index(&bytes).unwrap();
         let read = |m: &Member| bytes[m.offset as usize..(m.offset + m.size) as usize].to_vec();
-        let images = oci_images(index.members(), index_json.as_bytes(), read).unwrap();
+        let images = oci_images(&index.members(), index_json.as_bytes(), read).unwrap();
         assert_eq!(images.len(), 1);
         assert_eq!(images[0].name.as_deref(), Some("docker.io/library/app:1"));
         assert_eq!(images[0].manifest, manifest.as_bytes());
@@ -443,8 +515,141 @@ mod tests {
         let read =
             |m: &Member| without_layer[m.offset as usize..(m.offset + m.size) as usize].to_vec();
         assert!(matches!(
-            oci_images(index.members(), index_json.as_bytes(), read),
+            oci_images(&index.members(), index_json.as_bytes(), read),
             Err(ArchiveError::Missing { missing, .. }) if missing == p2
         ));
+    }
+
+    /// A tar with regular files and links (`(path, None, target)` for a symlink).
+    fn tar_with_links(files: &[(&str, &[u8])], links: &[(&str, u8, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(Vec::new());
+        for (path, data) in files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(data.len() as u64);
+            header.set_mode(0o644);
+            builder.append_data(&mut header, path, *data).unwrap();
+        }
+        for (path, kind, target) in links {
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(if *kind == b'1' {
+                tar::EntryType::Link
+            } else {
+                tar::EntryType::Symlink
+            });
+            header.set_size(0);
+            builder.append_link(&mut header, path, target).unwrap();
+        }
+        builder.into_inner().unwrap()
+    }
+
+    fn read_from(bytes: &[u8]) -> impl FnMut(&Member) -> Vec<u8> + '_ {
+        |m: &Member| bytes[m.offset as usize..(m.offset + m.size) as usize].to_vec()
+    }
+
+    #[test]
+    fn a_layer_two_images_share_may_be_a_link() {
+        let layer = b"shared layer tar";
+        let diff_id = Digest::of(layer);
+        let config = |arch: &str| {
+            format!(
+                r#"{{"architecture":"{arch}","rootfs":{{"type":"layers","diff_ids":["{diff_id}"]}}}}"#
+            )
+        };
+        let (one, two) = (config("amd64"), config("arm64"));
+        let manifest_json = br#"[{"Config":"one.json","RepoTags":["a:1"],"Layers":["aaa/layer.tar"]},{"Config":"two.json","RepoTags":["b:1"],"Layers":["bbb/layer.tar"]},{"Config":"two.json","RepoTags":["c:1"],"Layers":["ccc/layer.tar"]}]"#;
+        let bytes = tar_with_links(
+            &[
+                ("manifest.json", manifest_json),
+                ("one.json", one.as_bytes()),
+                ("two.json", two.as_bytes()),
+                ("aaa/layer.tar", layer),
+            ],
+            // Older docker: a symlink from the second image's folder; a hard link too.
+            &[
+                ("bbb/layer.tar", b'2', "../aaa/layer.tar"),
+                ("ccc/layer.tar", b'1', "aaa/layer.tar"),
+                ("loop/a", b'2', "b"),
+                ("loop/b", b'2', "a"),
+            ],
+        );
+        let index = index(&bytes).unwrap();
+        let members = index.members();
+        assert_eq!(members["bbb/layer.tar"], members["aaa/layer.tar"]);
+        assert_eq!(members["ccc/layer.tar"], members["aaa/layer.tar"]);
+        assert!(!members.contains_key("loop/a"));
+        let images = archive_images(&members, read_from(&bytes)).unwrap();
+        assert_eq!(images.len(), 3);
+        assert!(images.iter().all(|i| i.blobs[1].digest == diff_id));
+    }
+
+    #[test]
+    fn an_untagged_docker_25_save_is_read_from_its_manifest_json() {
+        let layer = b"layer";
+        let config = format!(
+            r#"{{"rootfs":{{"type":"layers","diff_ids":["{}"]}}}}"#,
+            Digest::of(layer)
+        );
+        let path = |bytes: &[u8]| format!("blobs/sha256/{}", Digest::of(bytes).hex());
+        let (config_path, layer_path) = (path(config.as_bytes()), path(layer));
+        let manifest_json =
+            format!(r#"[{{"Config":"{config_path}","RepoTags":null,"Layers":["{layer_path}"]}}]"#);
+        let bytes = tar_of(&[
+            ("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#),
+            ("index.json", br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":null}"#),
+            ("manifest.json", manifest_json.as_bytes()),
+            (&config_path, config.as_bytes()),
+            (&layer_path, layer),
+        ]);
+        let members = index(&bytes).unwrap().members();
+        let images = archive_images(&members, read_from(&bytes)).unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].name, None);
+        assert_eq!(images[0].blobs[0].digest, Digest::of(config.as_bytes()));
+
+        let empty = tar_of(&[("index.json", br#"{"schemaVersion":2,"manifests":null}"#)]);
+        let members = index(&empty).unwrap().members();
+        assert!(matches!(
+            archive_images(&members, read_from(&empty)),
+            Err(ArchiveError::Malformed { file, .. }) if file == "index.json"
+        ));
+    }
+
+    #[test]
+    fn a_manifest_is_pushed_with_its_own_media_type_and_a_bare_ref_name_names_no_repository() {
+        let config = br#"{"rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","digest":"{}","size":{}}},"layers":[]}}"#,
+            Digest::of(config),
+            config.len()
+        );
+        let entry = |ref_name: &str| {
+            format!(
+                r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"annotations":{{"org.opencontainers.image.ref.name":"{ref_name}"}}}}"#,
+                Digest::of(manifest.as_bytes()),
+                manifest.len()
+            )
+        };
+        let index_json = format!(
+            r#"{{"schemaVersion":2,"manifests":[{},{}]}}"#,
+            entry("1"),
+            entry("registry.example/team/app:2")
+        );
+        let path = |bytes: &[u8]| format!("blobs/sha256/{}", Digest::of(bytes).hex());
+        let bytes = tar_of(&[
+            ("index.json", index_json.as_bytes()),
+            (&path(config), config),
+            (&path(manifest.as_bytes()), manifest.as_bytes()),
+        ]);
+        let members = index(&bytes).unwrap().members();
+        let images = archive_images(&members, read_from(&bytes)).unwrap();
+        assert_eq!(images.len(), 2);
+        assert!(images
+            .iter()
+            .all(|i| i.media_type == MediaType::DockerManifest));
+        assert_eq!(images[0].name, None);
+        assert_eq!(
+            images[1].name.as_deref(),
+            Some("registry.example/team/app:2")
+        );
     }
 }
