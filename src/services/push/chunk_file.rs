@@ -49,12 +49,47 @@ impl ChunkFile {
         Ok(wait(self.handle.get_file(), WHAT).await?.unchecked_into())
     }
 
+    /// A writer that fills the file from its start, piece by piece (what it held before is
+    /// gone).
+    pub async fn writer(&self) -> Result<ChunkWriter<'_>, StorageError> {
+        let stream: FileSystemWritableFileStream = wait(self.handle.create_writable(), WRITING)
+            .await?
+            .unchecked_into();
+        Ok(ChunkWriter { file: self, stream })
+    }
+
     /// Removes the file (in the background: nothing waits for it).
     pub fn remove(&self) {
         let (dir, name) = (self.dir.clone(), self.name.clone());
         wasm_bindgen_futures::spawn_local(async move {
             let _ = wait(dir.remove_entry(&name), "removing a staged chunk").await;
         });
+    }
+}
+
+const WRITING: &str = "staging a blob on disk";
+
+/// A [`ChunkFile`] being written.
+pub struct ChunkWriter<'a> {
+    file: &'a ChunkFile,
+    stream: FileSystemWritableFileStream,
+}
+
+impl ChunkWriter<'_> {
+    pub async fn write(&mut self, bytes: &Uint8Array) -> Result<(), StorageError> {
+        let written = self
+            .stream
+            .write_with_buffer_source(bytes)
+            .map_err(|e| fail(WRITING, &e))?;
+        wait(written, WRITING).await.map(|_| ())
+    }
+
+    /// The file as written, to send as a body.
+    pub async fn finish(self) -> Result<web_sys::File, StorageError> {
+        wait(self.stream.close(), WRITING).await?;
+        Ok(wait(self.file.handle.get_file(), WRITING)
+            .await?
+            .unchecked_into())
     }
 }
 

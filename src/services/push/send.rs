@@ -63,7 +63,9 @@ pub async fn push_blob(
     while let Some(request) = upload.poll_request() {
         let octets = ("Content-Type", "application/octet-stream".to_owned());
         let part = match &request {
-            UploadRequest::PutWhole { .. } => Some(source.part(0, size.saturating_sub(1)).await?),
+            UploadRequest::PutWhole { .. } | UploadRequest::PatchWhole { .. } => {
+                Some(source.part(0, size.saturating_sub(1)).await?)
+            }
             UploadRequest::Patch { first, last, .. } => Some(source.part(*first, *last).await?),
             _ => None,
         };
@@ -84,6 +86,7 @@ pub async fn push_blob(
             ),
             UploadRequest::Start => (Method::Post, uploads.clone(), vec![]),
             UploadRequest::PutWhole { url } => (Method::Put, url.clone(), vec![octets]),
+            UploadRequest::PatchWhole { url } => (Method::Patch, url.clone(), vec![octets]),
             UploadRequest::Patch { url, first, last } => {
                 let range = ("Content-Range", format!("{first}-{last}"));
                 (Method::Patch, url.clone(), vec![octets, range])
@@ -110,17 +113,11 @@ pub async fn push_blob(
         };
         let (sent, ()) = futures::future::join(session.send_call(&call), read_ahead).await;
         match sent {
-            // The upstream failed under the upload (the proxy says so with a 502/504, a
-            // registry with a 5xx): ask how much arrived.
-            Ok(response) if sending.is_some() && response.status() >= 500 => upload.handle_break(),
             Ok(response) => {
                 if let Some(bytes) = sending {
                     session.finish_sent(bytes);
                 }
                 let status = response.status();
-                if status >= 400 && status != 404 {
-                    return Err(error_for(&response, &what).await);
-                }
                 let headers = response.headers();
                 let location = headers
                     .get("location")
@@ -131,11 +128,21 @@ pub async fn push_blob(
                     location: location.as_deref(),
                     range: range.as_deref(),
                 };
-                upload
-                    .handle_response(&answer)
-                    .map_err(|e| AppError::Upload(format!("{what}: {e}")))?;
-                if let (Some(_), UploadRequest::Patch { last, .. }) = (sending, &request) {
-                    emit(BlobState::Uploading { sent: last + 1 });
+                if let Err(refusal) = upload.handle_response(&answer) {
+                    // The registry's own words from the answer that failed, when it sent any.
+                    return Err(if status >= 400 {
+                        error_for(&response, &what).await
+                    } else {
+                        AppError::Upload(format!("{what}: {refusal}"))
+                    });
+                }
+                let patched = match &request {
+                    UploadRequest::Patch { last, .. } => Some(last + 1),
+                    UploadRequest::PatchWhole { .. } => Some(size),
+                    _ => None,
+                };
+                if let (Some(sent), true) = (patched, status == 202) {
+                    emit(BlobState::Uploading { sent });
                 }
             }
             Err(AppError::Cancelled) => return Err(AppError::Cancelled),

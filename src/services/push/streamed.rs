@@ -16,6 +16,7 @@ use super::chunk_file::ChunkFile;
 use crate::error::AppError;
 use crate::services::http::{error_for, js_error, now_ms, sleep_ms, RegistrySession};
 use crate::services::stream::ChunkReader;
+use skiff_core::transfer::upload::CHUNK;
 
 /// Bytes per read of the source body (one buffer, reused).
 const READ_BUFFER: u32 = 1 << 20;
@@ -48,6 +49,8 @@ pub struct StreamedBlob<'a> {
     /// The file chunks go up from ([`ChunkFile`]); `Err` when the browser has no OPFS here (a
     /// private window), and chunks then go up as in-memory `Blob`s.
     staging: RefCell<Option<Result<std::rc::Rc<ChunkFile>, ()>>>,
+    /// The file a whole blob is staged in, for a registry that takes it only in one request.
+    whole: RefCell<Option<ChunkFile>>,
 }
 
 impl<'a> StreamedBlob<'a> {
@@ -63,6 +66,7 @@ impl<'a> StreamedBlob<'a> {
             failed: RefCell::new(None),
             outgoing: RefCell::new(None),
             staging: RefCell::new(None),
+            whole: RefCell::new(None),
         }
     }
 
@@ -74,19 +78,58 @@ impl<'a> StreamedBlob<'a> {
         if self.start_over.replace(false) {
             return Ok(Part::StartOver);
         }
+        if last - first + 1 > CHUNK {
+            return self.staged(first, last).await;
+        }
+        if !self.ready(first, last).await? {
+            return Ok(Part::StartOver);
+        }
+        self.outgoing(first, last).await
+    }
+
+    /// Reads the source until bytes `first..=last` are held; `false` when the blob turned out
+    /// corrupt and the upload must start over.
+    async fn ready(&self, first: u64, last: u64) -> Result<bool, AppError> {
         loop {
             let need = self.window.borrow_mut().poll_need(first, last);
             match need {
-                Need::Ready => return self.outgoing(first, last).await,
+                Need::Ready => return Ok(true),
                 Need::Send { range } => self.open(range).await?,
                 Need::Read => {
                     if self.read_next().await? == Progress::StartOver {
                         self.close();
-                        return Ok(Part::StartOver);
+                        return Ok(false);
                     }
                 }
             }
         }
+    }
+
+    /// More than a chunk in one body (a registry that takes a blob only in one `PATCH`): it is
+    /// written to the staging file a chunk at a time, so memory holds one chunk, and sent from
+    /// disk.
+    async fn staged(&self, first: u64, last: u64) -> Result<Part, AppError> {
+        let file = ChunkFile::create().await.map_err(|error| {
+            AppError::Upload(format!("the target registry takes a blob only whole, in one request, and this browser cannot hold it on disk for that ({error}); copy it through an archive instead"))
+        })?;
+        let mut writer = file.writer().await.map_err(storage)?;
+        let mut at = first;
+        while at <= last {
+            let end = (at + CHUNK - 1).min(last);
+            if !self.ready(at, end).await? {
+                file.remove();
+                return Ok(Part::StartOver);
+            }
+            let bytes = js_sys::Uint8Array::from(self.window.borrow_mut().take(at, end));
+            writer.write(&bytes).await.map_err(storage)?;
+            at = end + 1;
+        }
+        let staged = writer.finish().await.map_err(storage)?;
+        // Kept until the blob is done (the upload reads it); one at a time.
+        if let Some(earlier) = self.whole.replace(Some(file)) {
+            earlier.remove();
+        }
+        Ok(Part::Send(staged.into(), last - first + 1))
     }
 
     /// Reads on from the open source body up to byte `until` (exclusive) while a chunk is being
@@ -249,5 +292,12 @@ impl Drop for StreamedBlob<'_> {
         if let Some(Ok(file)) = self.staging.borrow().as_ref() {
             file.remove();
         }
+        if let Some(file) = self.whole.borrow_mut().take() {
+            file.remove();
+        }
     }
+}
+
+fn storage(error: crate::engine::opfs::StorageError) -> AppError {
+    AppError::Upload(format!("staging the blob on disk: {error}"))
 }

@@ -76,7 +76,13 @@ mod tests {
             Some("docker.io/library/busybox:1.36"),
             Some("ghcr.io/org/app:2"),
         ];
-        let table: [(&str, &[Option<&str>], Result<Vec<&str>, &str>); 8] = [
+        // (typed, saved names, the targets or the error's kind)
+        type Row<'a> = (
+            &'a str,
+            &'a [Option<&'a str>],
+            Result<Vec<&'a str>, &'a str>,
+        );
+        let table: [Row; 8] = [
             (
                 "localhost:5000/skiff/one:1",
                 &[None],

@@ -6,10 +6,12 @@
 //! 2. With a sibling repository that has it: `POST …/uploads/?mount=<digest>&from=<repo>`;
 //!    `201` → done (mounted); `202` → the registry opened an ordinary session instead.
 //! 3. `POST …/uploads/` → `202` with a `Location`.
-//! 4. Small blobs: `PUT <location>?digest=<digest>` with the whole body. Big ones: `PATCH`
-//!    chunks with `Content-Range`, then an empty `PUT …?digest=`.
+//! 4. The bytes, in one of three [`Dialect`]s: small blobs in one `PUT <location>?digest=`;
+//!    big ones in `PATCH` chunks with `Content-Range`, then an empty `PUT …?digest=`. A registry
+//!    that refuses either (or miscounts the chunks it got) gets what docker and skopeo send: one
+//!    `PATCH` with the whole blob, then the empty `PUT`, in a new session.
 //! 5. A broken connection: `GET <location>` tells how much arrived (`Range: 0-<last>`); the
-//!    upload continues from there.
+//!    upload continues from there. A registry that cannot say starts the blob over.
 
 use crate::Digest;
 
@@ -19,6 +21,18 @@ pub const MONOLITHIC_MAX: u64 = 8 << 20;
 pub const CHUNK: u64 = 16 << 20;
 /// Status checks after broken connections that brought no new bytes, before giving up.
 const MAX_STALLED_RESUMES: u32 = 3;
+
+/// How the bytes go up: registries differ in which they take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// One `PUT <location>?digest=` with the whole body (blobs up to [`MONOLITHIC_MAX`]).
+    Whole,
+    /// `PATCH` chunks with `Content-Range`, then an empty `PUT ?digest=`: resumable in pieces.
+    Chunked,
+    /// One `PATCH` with the whole body and no `Content-Range`, then an empty `PUT ?digest=`:
+    /// what docker and skopeo send, and all some registries take.
+    Streamed,
+}
 
 /// What to send next.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +47,8 @@ pub enum UploadRequest {
     PutWhole { url: String },
     /// `PATCH <url>` with bytes `first..=last` and `Content-Range: first-last`.
     Patch { url: String, first: u64, last: u64 },
+    /// `PATCH <url>` with the whole blob and no `Content-Range`.
+    PatchWhole { url: String },
     /// `GET <url>`: how much of the upload the registry holds.
     Status { url: String },
     /// `PUT <url>` with no body (`url` carries `digest=`): the upload is complete.
@@ -98,6 +114,11 @@ pub struct BlobUpload {
     offset: u64,
     sent: u64,
     stalled: u32,
+    dialect: Dialect,
+    /// The dialect was changed after a refusal (once only).
+    fell_back: bool,
+    /// Chunks refused with 416 (the registry and the upload disagreed on what arrived).
+    refused_chunks: u32,
 }
 
 impl BlobUpload {
@@ -113,7 +134,19 @@ impl BlobUpload {
             offset: 0,
             sent: 0,
             stalled: 0,
+            dialect: if size <= MONOLITHIC_MAX {
+                Dialect::Whole
+            } else {
+                Dialect::Chunked
+            },
+            fell_back: false,
+            refused_chunks: 0,
         }
+    }
+
+    /// How the bytes go up now.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// What to send now; `None` once the blob is in the registry.
@@ -125,10 +158,11 @@ impl BlobUpload {
                 from: self.mount_from.clone().unwrap_or_default(),
             },
             Phase::Starting => UploadRequest::Start,
-            Phase::Sending if self.size <= MONOLITHIC_MAX && self.offset == 0 => {
-                UploadRequest::PutWhole {
-                    url: with_digest(&location(), &self.digest),
-                }
+            Phase::Sending if self.dialect == Dialect::Whole => UploadRequest::PutWhole {
+                url: with_digest(&location(), &self.digest),
+            },
+            Phase::Sending if self.dialect == Dialect::Streamed => {
+                UploadRequest::PatchWhole { url: location() }
             }
             Phase::Sending => UploadRequest::Patch {
                 url: location(),
@@ -188,58 +222,81 @@ impl BlobUpload {
                 }
             },
             Phase::Sending => {
-                let whole = self.size <= MONOLITHIC_MAX && self.offset == 0;
                 let last = (self.offset + CHUNK).min(self.size) - 1;
-                match (whole, status) {
-                    (true, 201) => {
+                match (self.dialect, status) {
+                    (Dialect::Whole, 201) => {
                         self.sent += self.size;
                         self.phase = Phase::Done(Uploaded::Sent(self.sent));
                     }
-                    (false, 202) => {
+                    (Dialect::Chunked, 202) => {
                         self.sent += last + 1 - self.offset;
                         self.follow(answer);
                         let held = held(answer.range).unwrap_or(last + 1);
+                        if held > last + 1 || held <= self.offset {
+                            // It counts chunks some other way: the session's bytes are unknown.
+                            return self.fall_back("a chunk", status);
+                        }
                         self.advance_to(held)?;
                     }
+                    (Dialect::Streamed, 202) => {
+                        self.sent += self.size;
+                        self.follow(answer);
+                        self.advance_to(self.size)?;
+                    }
+                    // The upstream failed under the upload (the proxy says so with a 502 or
+                    // 504): ask how much arrived.
+                    (_, 502..=504) => self.handle_break(),
                     // The registry holds another amount than the chunk assumed: a new session.
-                    (false, 416) => self.start_over(),
-                    _ => {
+                    (Dialect::Chunked, 416) if self.refused_chunks == 0 => {
+                        self.refused_chunks += 1;
+                        self.start_over();
+                    }
+                    (_, 401 | 403 | 404 | 429) => {
                         return Err(UploadError::Status {
-                            what: if whole { "the upload" } else { "a chunk" },
+                            what: self.sending(),
                             status,
                         })
                     }
+                    (_, _) => return self.fall_back(self.sending(), status),
                 }
             }
             Phase::Asking => match status {
                 204 => {
                     self.follow(answer);
                     let held = held(answer.range).unwrap_or(0);
-                    if held <= self.offset {
-                        self.stalled += 1;
-                        if self.stalled > MAX_STALLED_RESUMES {
-                            return Err(UploadError::Stalled {
-                                tries: self.stalled,
-                            });
-                        }
-                    } else {
-                        self.stalled = 0;
-                    }
+                    self.count_progress(held > self.offset)?;
                     // A monolithic PUT that broke continues in chunks from what arrived.
+                    if self.dialect == Dialect::Whole && held > 0 {
+                        self.dialect = Dialect::Chunked;
+                    }
+                    if self.dialect == Dialect::Streamed && held < self.size {
+                        // One PATCH of everything: it goes again, whole, in a new session.
+                        self.start_over();
+                        return Ok(());
+                    }
                     self.offset = held;
                     self.advance_to(held)?;
                 }
-                // The session is gone (expired, or the registry restarted): start again.
-                404 => self.start_over(),
-                _ => {
+                401 | 403 => {
                     return Err(UploadError::Status {
                         what: "the upload's status",
                         status,
                     })
                 }
+                // The session is gone (expired, or the registry restarted), or the registry
+                // cannot say how much it holds: start again.
+                _ => {
+                    self.count_progress(false)?;
+                    self.start_over();
+                }
             },
             Phase::Finishing => match status {
                 201 => self.phase = Phase::Done(Uploaded::Sent(self.sent)),
+                502..=504 => self.handle_break(),
+                // The bytes did not add up to the digest: the chunks were miscounted.
+                400 if self.dialect == Dialect::Chunked => {
+                    return self.fall_back("completing the upload", status)
+                }
                 _ => {
                     return Err(UploadError::Status {
                         what: "completing the upload",
@@ -261,6 +318,42 @@ impl BlobUpload {
             // Nothing to resume yet: the same request again.
             _ => {}
         }
+    }
+
+    /// What the sending request is, for errors.
+    fn sending(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Whole => "the upload",
+            Dialect::Chunked => "a chunk",
+            Dialect::Streamed => "the upload (one PATCH)",
+        }
+    }
+
+    /// The registry refused how the bytes went up: once, they go again as docker sends them
+    /// (one `PATCH`, then an empty `PUT`), in a new session.
+    fn fall_back(&mut self, what: &'static str, status: u16) -> Result<(), UploadError> {
+        if self.fell_back || self.dialect == Dialect::Streamed {
+            return Err(UploadError::Status { what, status });
+        }
+        self.fell_back = true;
+        self.dialect = Dialect::Streamed;
+        self.start_over();
+        Ok(())
+    }
+
+    /// A status check after a break: progress, or one more try without any.
+    fn count_progress(&mut self, progressed: bool) -> Result<(), UploadError> {
+        if progressed {
+            self.stalled = 0;
+            return Ok(());
+        }
+        self.stalled += 1;
+        if self.stalled > MAX_STALLED_RESUMES {
+            return Err(UploadError::Stalled {
+                tries: self.stalled,
+            });
+        }
+        Ok(())
     }
 
     /// Leaves the session and starts a new one from the blob's first byte (the bytes sent
@@ -590,5 +683,160 @@ mod tests {
         assert_eq!(held(Some("0-9")), Some(10));
         assert_eq!(held(Some("5-9")), None);
         assert_eq!(held(Some("junk")), None);
+    }
+
+    /// Drives an upload with `answers`, one per request; returns the requests' kinds.
+    fn drive(upload: &mut BlobUpload, answers: &[Answer<'_>]) -> Vec<&'static str> {
+        let mut asked = Vec::new();
+        for answer in answers {
+            let Some(request) = upload.poll_request() else {
+                break;
+            };
+            asked.push(match request {
+                UploadRequest::Check => "HEAD",
+                UploadRequest::Mount { .. } => "POST mount",
+                UploadRequest::Start => "POST",
+                UploadRequest::PutWhole { .. } => "PUT body",
+                UploadRequest::Patch { .. } => "PATCH range",
+                UploadRequest::PatchWhole { .. } => "PATCH whole",
+                UploadRequest::Status { .. } => "GET status",
+                UploadRequest::Finish { .. } => "PUT empty",
+            });
+            upload.handle_response(answer).unwrap();
+        }
+        asked
+    }
+
+    #[test]
+    fn dialects_fall_back_to_one_patch_and_an_empty_put() {
+        let opened = answer(202, Some("/up/1"), None);
+        let (missing, created) = (answer(404, None, None), answer(201, None, None));
+        // A registry that refuses a PUT with a body (container-registry answers 500).
+        let mut small = BlobUpload::new(Digest::of(b"x"), 10, BASE, None);
+        let asked = drive(
+            &mut small,
+            &[
+                missing.clone(),
+                opened.clone(),
+                answer(500, None, None),
+                opened.clone(),
+                answer(202, None, Some("0-10")),
+                created.clone(),
+            ],
+        );
+        assert_eq!(
+            asked,
+            [
+                "HEAD",
+                "POST",
+                "PUT body",
+                "POST",
+                "PATCH whole",
+                "PUT empty"
+            ]
+        );
+        assert_eq!(small.outcome(), Some(Uploaded::Sent(10)));
+        assert_eq!(small.dialect(), Dialect::Streamed);
+
+        // A registry whose Range after a chunk is not the bytes it holds (it counts the
+        // chunk, off by one): the session's bytes are unknown, so everything again, whole.
+        let mut big = BlobUpload::new(Digest::of(b"x"), CHUNK + 5, BASE, None);
+        let miscounted = format!("0-{CHUNK}");
+        let asked = drive(
+            &mut big,
+            &[
+                missing.clone(),
+                opened.clone(),
+                Answer {
+                    status: 202,
+                    location: None,
+                    range: Some(&miscounted),
+                },
+                opened.clone(),
+                answer(202, None, None),
+                created.clone(),
+            ],
+        );
+        assert_eq!(
+            asked,
+            [
+                "HEAD",
+                "POST",
+                "PATCH range",
+                "POST",
+                "PATCH whole",
+                "PUT empty"
+            ]
+        );
+        assert_eq!(big.outcome(), Some(Uploaded::Sent(2 * CHUNK + 5)));
+
+        // Chunks whose sum did not match the digest: the finishing PUT is refused.
+        let mut summed = BlobUpload::new(Digest::of(b"x"), CHUNK + 5, BASE, None);
+        let whole = format!("0-{}", CHUNK - 1);
+        let rest = format!("0-{}", CHUNK + 4);
+        let asked = drive(
+            &mut summed,
+            &[
+                missing.clone(),
+                opened.clone(),
+                Answer {
+                    status: 202,
+                    location: None,
+                    range: Some(&whole),
+                },
+                Answer {
+                    status: 202,
+                    location: None,
+                    range: Some(&rest),
+                },
+                answer(400, None, None),
+                opened.clone(),
+            ],
+        );
+        assert_eq!(
+            asked,
+            [
+                "HEAD",
+                "POST",
+                "PATCH range",
+                "PATCH range",
+                "PUT empty",
+                "POST"
+            ]
+        );
+        assert_eq!(summed.dialect(), Dialect::Streamed);
+    }
+
+    #[test]
+    fn what_stands_and_what_is_asked_again() {
+        let opened = answer(202, Some("/up/1"), None);
+        let missing = answer(404, None, None);
+        // Streamed refused too: the refusal stands (no second fallback).
+        let mut upload = BlobUpload::new(Digest::of(b"x"), 10, BASE, None);
+        drive(&mut upload, &[missing.clone(), opened.clone()]);
+        upload.handle_response(&answer(500, None, None)).unwrap();
+        drive(&mut upload, &[opened.clone()]);
+        assert_eq!(
+            upload.handle_response(&answer(500, None, None)),
+            Err(UploadError::Status {
+                what: "the upload (one PATCH)",
+                status: 500
+            })
+        );
+        // Refusals for lack of rights never fall back.
+        let mut upload = BlobUpload::new(Digest::of(b"x"), 10, BASE, None);
+        drive(&mut upload, &[missing.clone(), opened.clone()]);
+        assert!(upload.handle_response(&answer(403, None, None)).is_err());
+        // The upstream failed under a send (502 from the proxy): ask what arrived.
+        let mut upload = BlobUpload::new(Digest::of(b"x"), 10, BASE, None);
+        drive(&mut upload, &[missing.clone(), opened.clone()]);
+        upload.handle_response(&answer(502, None, None)).unwrap();
+        assert!(matches!(
+            upload.poll_request(),
+            Some(UploadRequest::Status { .. })
+        ));
+        // A registry with no status endpoint (405): a new session, from the first byte.
+        upload.handle_response(&answer(405, None, None)).unwrap();
+        assert_eq!(upload.poll_request(), Some(UploadRequest::Start));
     }
 }
