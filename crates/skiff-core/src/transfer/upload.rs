@@ -815,7 +815,7 @@ mod tests {
         let mut upload = BlobUpload::new(Digest::of(b"x"), 10, BASE, None);
         drive(&mut upload, &[missing.clone(), opened.clone()]);
         upload.handle_response(&answer(500, None, None)).unwrap();
-        drive(&mut upload, &[opened.clone()]);
+        drive(&mut upload, std::slice::from_ref(&opened));
         assert_eq!(
             upload.handle_response(&answer(500, None, None)),
             Err(UploadError::Status {
