@@ -38,6 +38,14 @@ pub enum AppError {
         hint: String,
     },
 
+    #[error("{what}: the registry refused to store it (HTTP {status}{code}), although your credentials for {registry} went with the request: the account may pull but not push here. Ask for push (write) access to the repository, or enter an account or token that has it under Credentials.")]
+    PushDenied {
+        what: String,
+        status: u16,
+        code: String,
+        registry: String,
+    },
+
     #[error("{what}: the registry wants a login ({scheme}). Enter a username and a password or access token under Credentials, then pull again.")]
     NeedsCredentials { what: String, scheme: String },
 
@@ -140,6 +148,7 @@ impl AppError {
             Self::ProxyRefused { .. } => "The proxy refused",
             Self::NotFound { .. } => "Not found",
             Self::Denied { .. } => "Access denied",
+            Self::PushDenied { .. } => "No push access",
             Self::NeedsCredentials { .. } => "Login required",
             Self::Auth { .. } => "Login problem",
             Self::BadCredentials { .. } => "Wrong credentials",

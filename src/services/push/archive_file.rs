@@ -4,9 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use skiff_core::archive::push_archive::{
-    archive_images, ArchiveError, ArchivedImage, MAX_DOCUMENT_MEMBER,
-};
+use skiff_core::archive::push_archive::{ArchiveError, ArchivedImage, MAX_DOCUMENT_MEMBER};
+use skiff_core::archive::read_images::archive_images;
 use skiff_core::archive::tar_index::{Member, TarIndex};
 use skiff_core::BlobVerifier;
 use wasm_bindgen_futures::JsFuture;
@@ -109,17 +108,34 @@ pub async fn check(
             }
             let bytes = &mut buffer[..length];
             chunk.copy_to(bytes);
-            verifier.update(bytes)?;
+            verifier
+                .update(bytes)
+                .map_err(|error| corrupt(&blob.path, error))?;
         }
         verifier
             .finish()
-            .map_err(|error| AppError::CorruptArchive {
-                path: blob.path.clone(),
-                detail: error.to_string(),
-            })?;
+            .map_err(|error| corrupt(&blob.path, error))?;
         checked(&blob.digest);
     }
     Ok(())
+}
+
+/// A member of the picked file that does not match its digest: the file is damaged (no
+/// registry is involved yet).
+fn corrupt(path: &str, error: skiff_core::Error) -> AppError {
+    let detail = match error {
+        skiff_core::Error::DigestMismatch { expected, actual } => {
+            format!("its bytes hash to {actual}, not {expected}")
+        }
+        skiff_core::Error::SizeMismatch {
+            expected, actual, ..
+        } => format!("it holds {actual} bytes where {expected} were expected"),
+        other => other.to_string(),
+    };
+    AppError::CorruptArchive {
+        path: path.to_owned(),
+        detail,
+    }
 }
 
 fn archive_error(error: skiff_core::archive::push_archive::ArchiveError) -> AppError {

@@ -84,13 +84,49 @@ impl Pusher<'_> {
         })
         .await?;
         let mut summary = PushSummary::default();
-        for (image, target) in images.iter().zip(&targets) {
-            self.push_image(image, target, &mut summary).await?;
+        let total = images.len();
+        for (position, (image, target)) in images.iter().zip(&targets).enumerate() {
+            let pushed = self.push_image(image, target, &mut summary).await;
+            pushed.map_err(|error| match (total, error) {
+                (_, AppError::Cancelled) => AppError::Cancelled,
+                (1, error) => error,
+                (_, error) => AppError::Image {
+                    position: position + 1,
+                    total,
+                    reference: target.to_string(),
+                    source: Box::new(error),
+                },
+            })?;
         }
         Ok(summary)
     }
 
+    /// One image to `target`; a refusal the credentials given could not lift says so.
     async fn push_image(
+        &self,
+        image: &ArchivedImage,
+        target: &Reference,
+        summary: &mut PushSummary,
+    ) -> Result<(), AppError> {
+        let logged_in = self
+            .request
+            .credentials
+            .as_ref()
+            .is_some_and(|c| c.belong_to(target.registry()));
+        self.push_image_as(image, target, summary)
+            .await
+            .map_err(|error| match error {
+                AppError::Denied { what, status, code } if logged_in => AppError::PushDenied {
+                    what,
+                    status,
+                    code,
+                    registry: target.registry().to_owned(),
+                },
+                other => other,
+            })
+    }
+
+    async fn push_image_as(
         &self,
         image: &ArchivedImage,
         target: &Reference,

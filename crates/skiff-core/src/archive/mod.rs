@@ -6,6 +6,8 @@ pub mod layout;
 pub mod push_archive;
 /// Where each image of a pushed archive goes.
 pub mod push_targets;
+/// The images of a picked archive, whichever tool wrote it.
+pub mod read_images;
 /// One entry's tar header as bytes (PAX records for long names), for every writer.
 pub mod tar_header;
 /// Where each file of a tar archive is, read header by header.

@@ -323,45 +323,10 @@ fn image_name(annotations: &BTreeMap<String, String>) -> Option<String> {
         .cloned()
 }
 
-/// The images of an archive, as its layout holds them: an OCI layout's `index.json`, or
-/// `manifest.json` where the index lists none (Docker 25's save of an untagged image) or there
-/// is no index. `read` gives a member's bytes.
-pub fn archive_images(
-    members: &BTreeMap<String, Member>,
-    mut read: impl FnMut(&Member) -> Vec<u8>,
-) -> Result<Vec<ArchivedImage>, ArchiveError> {
-    let images = match Layout::of(members)? {
-        Layout::Oci => {
-            let index = read(&members["index.json"]);
-            oci_images(members, &index, &mut read)?
-        }
-        Layout::DockerSave => Vec::new(),
-    };
-    if !images.is_empty() {
-        return Ok(images);
-    }
-    match members.get("manifest.json") {
-        Some(member) => {
-            let manifest_json = read(member);
-            let images = docker_save_images(members, &manifest_json, read)?;
-            if images.is_empty() {
-                return Err(ArchiveError::Malformed {
-                    file: "manifest.json".to_owned(),
-                    reason: "it lists no images".to_owned(),
-                });
-            }
-            Ok(images)
-        }
-        None => Err(ArchiveError::Malformed {
-            file: "index.json".to_owned(),
-            reason: "it lists no images, and there is no manifest.json beside it".to_owned(),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::read_images::archive_images;
     use crate::archive::tar_index::TarIndex;
 
     fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
