@@ -281,7 +281,16 @@ async fn forward(
                 upstream = upstream.header(name, value);
             }
         }
-        upstream = upstream.body(reqwest::Body::wrap_stream(body.into_data_stream()));
+        // A body leaves with its length: a request that says none (an empty PUT that ends an
+        // upload) goes as an empty body of length 0, never as a chunked one, which some
+        // registries cannot read.
+        let framed = request_headers.contains_key(header::CONTENT_LENGTH)
+            || request_headers.contains_key(header::TRANSFER_ENCODING);
+        upstream = if framed {
+            upstream.body(reqwest::Body::wrap_stream(body.into_data_stream()))
+        } else {
+            upstream.header(header::CONTENT_LENGTH, 0).body(Vec::new())
+        };
     }
     let response = match upstream.send().await {
         Ok(response) => response,

@@ -25,6 +25,8 @@ struct Seen {
     referers: Vec<String>,
     /// The `Authorization` of each request, by path (`-` for none).
     authorizations: Vec<(String, String)>,
+    /// How each request's body was framed: `Content-Length` and `Transfer-Encoding`.
+    framing: Vec<(Option<String>, Option<String>)>,
 }
 
 #[derive(Clone)]
@@ -93,6 +95,16 @@ async fn record(
             .map_or("-", |v| v.to_str().unwrap_or("?"));
         seen.authorizations
             .push((request.uri().path().to_owned(), authorization.to_owned()));
+        let header = |name| {
+            request
+                .headers()
+                .get(name)
+                .map(|v: &axum::http::HeaderValue| v.to_str().unwrap_or("?").to_owned())
+        };
+        seen.framing.push((
+            header(header::CONTENT_LENGTH),
+            header(header::TRANSFER_ENCODING),
+        ));
         if let Some(referer) = request.headers().get(header::REFERER) {
             seen.referers
                 .push(referer.to_str().unwrap_or("?").to_owned());
@@ -640,5 +652,32 @@ async fn a_proxy_serving_the_app_takes_writes_from_its_own_origin_only() {
         upstream.hits(),
         ["/v2/a/blobs/uploads/"],
         "only the app's own write went through"
+    );
+}
+
+#[tokio::test]
+async fn upload_bodies_leave_with_their_length_never_chunked() {
+    let upstream = Upstream::start().await;
+    let mut config = config_for(&upstream);
+    config.allow_push = true;
+    let proxy = start_proxy(config).await;
+    let path = format!("/http://{}/v2/app/blobs/uploads/u1", upstream.addr);
+    for request in [
+        // An empty PUT that ends an upload, sent with no length at all.
+        format!("PUT {path} HTTP/1.1\r\nHost: {proxy}\r\nOrigin: {PAGE_ORIGIN}\r\nConnection: close\r\n\r\n"),
+        format!("PUT {path} HTTP/1.1\r\nHost: {proxy}\r\nOrigin: {PAGE_ORIGIN}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        format!("PATCH {path} HTTP/1.1\r\nHost: {proxy}\r\nOrigin: {PAGE_ORIGIN}\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
+    ] {
+        let answer = raw(proxy, request.as_bytes()).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    }
+    let framing = upstream.seen.lock().unwrap().framing.clone();
+    assert_eq!(
+        framing,
+        [
+            (Some("0".to_owned()), None),
+            (Some("0".to_owned()), None),
+            (Some("5".to_owned()), None),
+        ]
     );
 }
