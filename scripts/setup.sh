@@ -14,6 +14,7 @@ for_tests=false
 TRUNK_VERSION=0.21.14
 # Drives Debian's firefox-esr in the Firefox end-to-end tests (tests/e2e/firefox.test.mjs).
 GECKODRIVER_VERSION=0.36.0
+CONTAINER_REGISTRY_VERSION=0.3.1
 # wasm-bindgen-cli must equal the wasm-bindgen crate version pinned in Cargo.toml.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)".*/\1/p' Cargo.toml)
 [[ -n "$WASM_BINDGEN_VERSION" ]] || { echo "setup: no exact wasm-bindgen pin in Cargo.toml" >&2; exit 1; }
@@ -83,6 +84,12 @@ fi
 if [[ "$(geckodriver --version 2>/dev/null | head -n 1)" != "geckodriver $GECKODRIVER_VERSION" ]]; then
   say "installing geckodriver $GECKODRIVER_VERSION for the Firefox end-to-end tests (takes ~2 minutes)"
   cargo install --locked geckodriver --version "$GECKODRIVER_VERSION" -j"$(nproc)"
+fi
+
+# A second registry implementation for the interop tests (the rig runs it beside Distribution).
+if [[ "$(container-registry --version 2>/dev/null | head -n 1)" != "container-registry $CONTAINER_REGISTRY_VERSION" ]]; then
+  say "installing container-registry $CONTAINER_REGISTRY_VERSION, a second registry for the interop tests (takes ~3 minutes)"
+  cargo install --locked container-registry --version "$CONTAINER_REGISTRY_VERSION" --features bin -j"$(nproc)"
 fi
 
 if [[ ! -d tests/e2e/node_modules/playwright-core || ! -d tests/e2e/node_modules/axe-core ]]; then

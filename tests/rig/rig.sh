@@ -481,6 +481,20 @@ build_hostile() {
   done
 }
 
+# A second, independent registry: the `container-registry` crate (Basic auth, any user name
+# with the rig's password; uploads only as POST, PATCH and an empty PUT; single image manifests
+# with their mediaType; names of exactly two parts). The v2s2 fixture is copied into it.
+start_other_registry() {
+  other_port=$(free_port)
+  mkdir -p "$dir/other"
+  container-registry --bind "127.0.0.1:$other_port" --storage "$dir/other/data" \
+    --password "s3cret-token" > "$dir/registry-other.log" 2>&1 &
+  echo $! > "$dir/registry-other.pid"
+  wait_for 20 "container-registry" sh -c "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$other_port/v2/ | grep -q 401"
+  skopeo copy -q --format v2s2 --src-tls-verify=false --dest-tls-verify=false --dest-creds skiff:s3cret-token \
+    "docker://127.0.0.1:$registry_port/skiff/busybox:v2s2" "docker://127.0.0.1:$other_port/skiff/busybox:v2s2"
+}
+
 start_dockerd() {
   mkdir -p "$dir/docker"
   echo '{}' > "$dir/docker/daemon.json"
@@ -509,6 +523,7 @@ case "$cmd" in
     build_overlay
     build_many
     build_hostile
+    start_other_registry
     start_dockerd
     cat > "$dir/env.json" <<JSON
 {
@@ -519,6 +534,7 @@ case "$cmd" in
   "cdn": "http://127.0.0.1:$cdn_port",
   "relay": "127.0.0.1:$relay_port",
   "mirror": "127.0.0.1:$mirror_port",
+  "otherRegistry": "127.0.0.1:$other_port",
   "user": "skiff",
   "password": "s3cret-token",
   "dockerHost": "unix://$dir/docker/docker.sock",

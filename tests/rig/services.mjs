@@ -164,8 +164,10 @@ createServer(async (req, res) => {
     if (type !== 'repository' || !asked.includes('pull')) return [];
     // Like Docker Hub: anonymous requests for private repositories get a token without access.
     if (name.startsWith('skiff/private') && !subject) return [];
-    // Pushing takes a login.
-    return [{ type, name, actions: subject && asked.includes('push') ? ['pull', 'push'] : ['pull'] }];
+    // Pushing takes a login, and is never granted for skiff/readonly* (an account that may
+    // pull but not push there).
+    const mayPush = subject && asked.includes('push') && !name.startsWith('skiff/readonly');
+    return [{ type, name, actions: mayPush ? ['pull', 'push'] : ['pull'] }];
   });
   const lifetime = config.registryLifetime ?? config.tokenLifetime;
   const token = jwt(subject, access, lifetime);

@@ -131,7 +131,7 @@ pub async fn push_blob(
                 if let Err(refusal) = upload.handle_response(&answer) {
                     // The registry's own words from the answer that failed, when it sent any.
                     return Err(if status >= 400 {
-                        error_for(&response, &what).await
+                        write_refused(error_for(&response, &what).await)
                     } else {
                         AppError::Upload(format!("{what}: {refusal}"))
                     });
@@ -185,23 +185,28 @@ pub async fn put_manifest(
     let response = session.send_call(&call).await?;
     session.finish_sent(image.manifest.len() as u64);
     if response.status() != 201 {
-        return Err(match error_for(&response, "the manifest").await {
-            // Writes are not sent again blindly, so the read-side hint about retries is wrong.
-            AppError::Http {
-                what, status, code, ..
-            } if status >= 500 => AppError::Http {
-                what,
-                status,
-                code,
-                hint: "The registry failed while storing it (Skiff sent it once). Distribution answers 500 to some manifests it refuses; its log says why. Try again, or ask the registry's operators.".to_owned(),
-            },
-            other => other,
-        });
+        return Err(write_refused(error_for(&response, "the manifest").await));
     }
     match response.headers().get("docker-content-digest") {
         Some(said) if said != digest.to_string() => Err(AppError::Upload(format!(
             "the registry stored the manifest as {said}, but its bytes are {digest}"
         ))),
         _ => Ok(digest),
+    }
+}
+
+/// A write the registry refused with a 5xx: writes are not sent again blindly, so the
+/// read-side hint about retries is wrong.
+fn write_refused(error: AppError) -> AppError {
+    match error {
+        AppError::Http {
+            what, status, code, ..
+        } if status >= 500 => AppError::Http {
+            what,
+            status,
+            code,
+            hint: "The registry failed while storing it. Some registries answer 500 to what they refuse; the registry's own words are above, and its log says more. Try again, or ask the registry's operators.".to_owned(),
+        },
+        other => other,
     }
 }
