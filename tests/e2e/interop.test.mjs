@@ -27,19 +27,32 @@ const sh = (cmd, args) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['i
 let fixtureId; // the v2s2 fixture's config digest: docker's image ID
 let secondId;
 const second = `${rig.registry}/interop/second:${run}`;
+// Images with a layer of their own, so the second registry (which keeps blobs across
+// repositories) holds none of their blobs: one to push, one to copy.
+const unique = { push: `${rig.registry}/interop/unique-push:${run}`, copy: `${rig.registry}/interop/unique-copy:${run}` };
+const uniqueIds = {};
+
+/** `docker build` (the classic builder, no network) of `dockerfile` with `files` as context. */
+function build(tag, dockerfile, files = {}) {
+  const context = mkdtempSync(join(work, 'build-'));
+  writeFileSync(join(context, 'Dockerfile'), dockerfile);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(context, name), text);
+  execFileSync('/usr/bin/docker', ['build', '-q', '--network', 'none', '-t', tag, context], {
+    env: { ...process.env, DOCKER_HOST: rig.dockerHost, DOCKER_BUILDKIT: '0' }, stdio: 'ignore',
+  });
+  return JSON.parse(docker(['image', 'inspect', tag]))[0].Id;
+}
 
 before(() => {
   docker(['pull', rig.fixtures.v2s2]);
   fixtureId = JSON.parse(docker(['image', 'inspect', rig.fixtures.v2s2]))[0].Id;
   // A second image sharing every layer with the fixture, its own config (a label).
-  const context = join(work, 'second');
-  mkdirSync(context, { recursive: true });
-  writeFileSync(join(context, 'Dockerfile'), `FROM ${rig.fixtures.v2s2}\nLABEL org.example.interop=${run}\n`);
-  execFileSync('/usr/bin/docker', ['build', '-q', '--network', 'none', '-t', second, context], {
-    env: { ...process.env, DOCKER_HOST: rig.dockerHost, DOCKER_BUILDKIT: '0' }, stdio: 'ignore',
-  });
-  secondId = JSON.parse(docker(['image', 'inspect', second]))[0].Id;
+  secondId = build(second, `FROM ${rig.fixtures.v2s2}\nLABEL org.example.interop=${run}\n`);
   docker(['push', second]);
+  for (const [use, tag] of Object.entries(unique)) {
+    uniqueIds[use] = build(tag, `FROM ${rig.fixtures.v2s2}\nCOPY stamp /stamp\n`, { stamp: `${use} ${run}\n` });
+  }
+  docker(['push', unique.copy]);
   for (const image of [rig.fixtures.v2s2, second]) podman(['pull', '-q', '--tls-verify=false', image]);
 });
 
@@ -200,24 +213,25 @@ test('container-registry: push (POST, PATCH and an empty PUT), pull back, and co
   await page.goto(suite.app.url);
   await page.fill('#proxy', suite.proxy.url);
   const tar = join(work, 'for-other.tar');
-  docker(['save', '-o', tar, rig.fixtures.v2s2]);
+  docker(['save', '-o', tar, unique.push]);
   const pushedTo = `${rig.otherRegistry}/skiff/pushed-${run}:1`;
   const pushed = await push(page, tar, pushedTo, rig.otherRegistry);
   assert.equal(pushed.error, undefined, pushed.error);
+  assert.match(pushed.counts, /^[1-9]\d* blobs? uploaded/);
   // Pulled back through the app, from the other registry, with its login.
-  assert.equal(await pullBackAndLoad(page, pushedTo, rig.otherRegistry), fixtureId);
+  assert.equal(await pullBackAndLoad(page, pushedTo, rig.otherRegistry), uniqueIds.push);
   runs(pushedTo, FIXTURE_OUTPUT);
   docker(['rmi', pushedTo]);
 
   // Copy Distribution → container-registry, then back into Distribution; docker pulls both.
   const copyTo = `${rig.otherRegistry}/skiff/copied-${run}:1`;
-  for (const [from, to] of [[rig.fixtures.v2s2, copyTo], [copyTo, `${rig.registry}/interop/back-${run}:1`]]) {
+  for (const [from, to] of [[unique.copy, copyTo], [copyTo, `${rig.registry}/interop/back-${run}:1`]]) {
     assert.equal(await copy(page, from, to), null);
   }
   dockerAs(['login', '-u', rig.user, '--password-stdin', rig.otherRegistry], rig.password);
   for (const reference of [copyTo, `${rig.registry}/interop/back-${run}:1`]) {
     dockerAs(['pull', reference]);
-    assert.equal(JSON.parse(dockerAs(['image', 'inspect', reference]))[0].Id, fixtureId);
+    assert.equal(JSON.parse(dockerAs(['image', 'inspect', reference]))[0].Id, uniqueIds.copy);
     runs(reference, FIXTURE_OUTPUT);
     dockerAs(['rmi', reference]);
   }
