@@ -227,7 +227,8 @@ async fn copy(request: &CopyRequest, report: &Report<PushEvent>) -> Result<PushS
 fn with_foreign_hint(error: AppError, manifest: &[u8]) -> AppError {
     match skiff_core::transfer::foreign_layers::made_distributable(manifest) {
         Ok(Some((_, layers))) => AppError::Upload(format!(
-            "{error}. The manifest names {layers} foreign layer{} by URL, as the source has them, and registries such as Distribution refuse such manifests unless configured to allow the URLs (validation.manifests.urls.allow). Pull the image into an archive and push that instead: Skiff then uploads foreign layers as ordinary ones.",
+            "{}. The manifest names {layers} foreign layer{} by URL, as the source has them, and registries such as Distribution refuse such manifests unless configured to allow the URLs (validation.manifests.urls.allow). Pull the image into an archive and push that instead: Skiff then uploads foreign layers as ordinary ones.",
+            error.to_string().trim_end_matches('.'),
             if layers == 1 { "" } else { "s" }
         )),
         _ => error,

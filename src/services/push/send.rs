@@ -205,7 +205,7 @@ fn write_refused(error: AppError) -> AppError {
             what,
             status,
             code,
-            hint: "The registry failed while storing it. Some registries answer 500 to what they refuse; the registry's own words are above, and its log says more. Try again, or ask the registry's operators.".to_owned(),
+            hint: "The registry failed while storing it (Skiff sent it once). Some registries answer 500 to what they refuse; the registry's own words are above, and its log says more. Try again, or ask the registry's operators.".to_owned(),
         },
         other => other,
     }
