@@ -183,3 +183,28 @@ proptest! {
         prop_assert_eq!(read, expected);
     }
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Four streams hashed in step give each stream's own SHA-256, whatever the pieces, their
+    /// order across lanes and when each lane finishes.
+    #[test]
+    fn four_lane_sha256_is_sha256(
+        pieces in proptest::collection::vec((0usize..4, proptest::collection::vec(any::<u8>(), 0..300)), 0..40),
+        finish_order in Just([0usize, 1, 2, 3]).prop_shuffle(),
+    ) {
+        use sha2::{Digest as _, Sha256};
+        use skiff_core::image::sha256x4::Sha256x4;
+        let mut x4 = Sha256x4::new();
+        let mut streams: [Vec<u8>; 4] = Default::default();
+        for (lane, bytes) in &pieces {
+            x4.update(*lane, bytes);
+            streams[*lane].extend_from_slice(bytes);
+        }
+        for lane in finish_order {
+            let expected: [u8; 32] = Sha256::digest(&streams[lane]).into();
+            prop_assert_eq!(x4.finish(lane), expected);
+        }
+    }
+}

@@ -14,6 +14,8 @@ pub mod platform;
 pub mod reference;
 /// Signatures, SBOMs and attestations: the referrers API, the tag schema, cosign's tags.
 pub mod referrers;
+/// SHA-256 of four streams in step, in the lanes of one SIMD register.
+pub mod sha256x4;
 /// An image at a glance from its config: how it runs, its build history.
 pub mod summary;
 /// A compressed layer's uncompressed size from its gzip trailer or zstd frame header.
