@@ -324,20 +324,14 @@ fn image_name(annotations: &BTreeMap<String, String>) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::archive::read_images::archive_images;
     use crate::archive::tar_index::TarIndex;
 
-    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (path, data) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            builder.append_data(&mut header, path, *data).unwrap();
-        }
-        builder.into_inner().unwrap()
+    /// A tar of regular files.
+    pub(crate) fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+        tar_with_links(files, &[])
     }
 
     fn index(bytes: &[u8]) -> Result<TarIndex, ArchiveError> {
@@ -485,7 +479,8 @@ mod tests {
         ));
     }
 
-    /// A tar with regular files and links (`(path, None, target)` for a symlink).
+    /// A tar with regular files and links (`(path, kind, target)`: `b'1'` a hard link, else a
+    /// symlink).
     fn tar_with_links(files: &[(&str, &[u8])], links: &[(&str, u8, &str)]) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
         for (path, data) in files {

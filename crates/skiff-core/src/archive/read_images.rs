@@ -131,18 +131,8 @@ fn dir_images(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::push_archive::tests::tar_of;
     use crate::archive::tar_index::TarIndex;
-
-    fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(Vec::new());
-        for (path, data) in files {
-            let mut header = tar::Header::new_gnu();
-            header.set_size(data.len() as u64);
-            header.set_mode(0o644);
-            builder.append_data(&mut header, path, *data).unwrap();
-        }
-        builder.into_inner().unwrap()
-    }
 
     fn images_of(bytes: &[u8]) -> Result<Vec<ArchivedImage>, ArchiveError> {
         let mut index = TarIndex::new(bytes.len() as u64);
