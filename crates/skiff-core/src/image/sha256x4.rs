@@ -64,8 +64,101 @@ fn shr(a: Lanes, n: u32) -> Lanes {
     a.map(|x| x >> n)
 }
 
-/// One 64-byte block per lane through the compression function; `state[word][lane]`.
+/// One 64-byte block per lane through the compression function; `state[word][lane]`: in wasm
+/// `simd128` instructions where the build enables them, else on plain arrays.
 fn compress4(state: &mut [Lanes; 8], blocks: [&[u8]; 4]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    return simd::compress4(state, blocks);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    compress4_portable(state, blocks)
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use core::arch::wasm32::{
+        u32x4, u32x4_add, u32x4_extract_lane, u32x4_shl, u32x4_shr, u32x4_splat, v128, v128_and,
+        v128_andnot, v128_or, v128_xor,
+    };
+
+    use super::{Lanes, K};
+
+    #[inline(always)]
+    fn rotr(x: v128, n: u32) -> v128 {
+        v128_or(u32x4_shr(x, n), u32x4_shl(x, 32 - n))
+    }
+
+    #[inline(always)]
+    fn word(block: &[u8], t: usize) -> u32 {
+        u32::from_be_bytes([
+            block[t * 4],
+            block[t * 4 + 1],
+            block[t * 4 + 2],
+            block[t * 4 + 3],
+        ])
+    }
+
+    pub(super) fn compress4(state: &mut [Lanes; 8], blocks: [&[u8]; 4]) {
+        let lanes = |l: Lanes| u32x4(l[0], l[1], l[2], l[3]);
+        let mut w = [u32x4_splat(0); 16];
+        for (t, slot) in w.iter_mut().enumerate() {
+            *slot = u32x4(
+                word(blocks[0], t),
+                word(blocks[1], t),
+                word(blocks[2], t),
+                word(blocks[3], t),
+            );
+        }
+        let mut v = state.map(lanes);
+        for (t, k) in K.iter().enumerate() {
+            let wt = if t < 16 {
+                w[t]
+            } else {
+                let w15 = w[(t + 1) % 16];
+                let w2 = w[(t + 14) % 16];
+                let s0 = v128_xor(v128_xor(rotr(w15, 7), rotr(w15, 18)), u32x4_shr(w15, 3));
+                let s1 = v128_xor(v128_xor(rotr(w2, 17), rotr(w2, 19)), u32x4_shr(w2, 10));
+                let next = u32x4_add(u32x4_add(w[t % 16], s0), u32x4_add(w[(t + 9) % 16], s1));
+                w[t % 16] = next;
+                next
+            };
+            let [a, b, c, d, e, f, g, h] = v;
+            let s1 = v128_xor(v128_xor(rotr(e, 6), rotr(e, 11)), rotr(e, 25));
+            let ch = v128_xor(v128_and(e, f), v128_andnot(g, e));
+            let t1 = u32x4_add(
+                u32x4_add(u32x4_add(h, s1), u32x4_add(ch, u32x4_splat(*k))),
+                wt,
+            );
+            let s0 = v128_xor(v128_xor(rotr(a, 2), rotr(a, 13)), rotr(a, 22));
+            let maj = v128_xor(v128_xor(v128_and(a, b), v128_and(a, c)), v128_and(b, c));
+            v = [
+                u32x4_add(t1, u32x4_add(s0, maj)),
+                a,
+                b,
+                c,
+                u32x4_add(d, t1),
+                e,
+                f,
+                g,
+            ];
+        }
+        for (word, value) in state.iter_mut().zip(v) {
+            let sum = u32x4_add(lanes(*word), value);
+            *word = [
+                u32x4_extract_lane::<0>(sum),
+                u32x4_extract_lane::<1>(sum),
+                u32x4_extract_lane::<2>(sum),
+                u32x4_extract_lane::<3>(sum),
+            ];
+        }
+    }
+}
+
+/// [`compress4`] on plain arrays.
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
+fn compress4_portable(state: &mut [Lanes; 8], blocks: [&[u8]; 4]) {
     let mut w = [[0u32; 4]; 64];
     for (t, word) in w.iter_mut().take(16).enumerate() {
         for (lane, block) in blocks.iter().enumerate() {
