@@ -201,10 +201,10 @@ impl State {
             PullEvent::LayerDone { index, outcome } => {
                 if let Some(row) = self.pull.layers.get_mut(index) {
                     row.status = match outcome {
-                        LayerOutcome::Verified => {
+                        LayerOutcome::Verified { hashed_by } => {
                             // Its last progress may still wait for the next update.
                             row.received = row.size;
-                            LayerStatus::Verified
+                            LayerStatus::Verified(hashed_by)
                         }
                         LayerOutcome::Cached => {
                             row.received = row.size;
@@ -325,6 +325,7 @@ impl Reducible for State {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use skiff_core::transfer::hashing::HashBackend;
 
     fn started() -> Rc<State> {
         Rc::new(State::new(
@@ -439,10 +440,15 @@ mod tests {
             pull_id: 7,
             event: PullEvent::LayerDone {
                 index: 0,
-                outcome: LayerOutcome::Verified,
+                outcome: LayerOutcome::Verified {
+                    hashed_by: HashBackend::Native,
+                },
             },
         });
-        assert_eq!(state.pull.layers[0].status, LayerStatus::Verified);
+        assert_eq!(
+            state.pull.layers[0].status,
+            LayerStatus::Verified(HashBackend::Native)
+        );
         assert_eq!(state.pull.layers[0].received, 1000);
         // A late progress report does not bring a finished row back.
         let state = state.reduce(Action::Pull {
@@ -452,7 +458,10 @@ mod tests {
                 now_ms: 3000.0,
             },
         });
-        assert_eq!(state.pull.layers[0].status, LayerStatus::Verified);
+        assert_eq!(
+            state.pull.layers[0].status,
+            LayerStatus::Verified(HashBackend::Native)
+        );
         assert_eq!(state.pull.layers[0].received, 1000);
     }
 

@@ -39,12 +39,17 @@ fn row(index: usize, layer: &LayerRow) -> Html {
     let (state_class, state_text) = match layer.status {
         LayerStatus::Queued => ("queued", "queued"),
         LayerStatus::Downloading => ("downloading", "downloading"),
-        LayerStatus::Verified => ("verified", "verified ✓"),
+        LayerStatus::Verified(_) => ("verified", "verified ✓"),
         LayerStatus::Cached => ("cached", "from cache ✓"),
         LayerStatus::Failed => ("failed", "failed ✗"),
     };
+    // Which SHA-256 checked it: shown on hover, and read by the benchmark.
+    let hashed_by = match layer.status {
+        LayerStatus::Verified(backend) => Some(backend),
+        _ => None,
+    };
     let speed = match (&layer.status, layer.bytes_per_second()) {
-        (LayerStatus::Downloading | LayerStatus::Verified, Some(rate)) => {
+        (LayerStatus::Downloading | LayerStatus::Verified(_), Some(rate)) => {
             let eta = if layer.status == LayerStatus::Downloading && rate > 0.0 {
                 format!(
                     ", {:.0} s left",
@@ -67,7 +72,9 @@ fn row(index: usize, layer: &LayerRow) -> Html {
                 <span>{ format!("{} / {}", human_bytes(layer.received), human_bytes(layer.size)) }</span>
             </td>
             <td>{ speed }</td>
-            <td class="state">{ state_text }</td>
+            <td class="state"
+                title={hashed_by.map(|b| format!("digest computed by the {}", b.label()))}
+                data-hashed-by={hashed_by.map(|b| format!("{b:?}").to_lowercase())}>{ state_text }</td>
         </tr>
     }
 }

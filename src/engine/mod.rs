@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod check;
+pub mod hashers;
 pub mod inspect;
 pub mod job;
 pub mod opfs;

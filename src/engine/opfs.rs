@@ -163,15 +163,29 @@ pub fn write_at(
         .write_with_u8_array_and_options(bytes, &options)
         .map_err(|e| fail("writing a cache file", &e))?;
     if written != bytes.len() as f64 {
-        return Err(StorageError {
-            what: "writing a cache file",
-            detail: "the browser would not store more: this site's storage quota (or the disk) is full. Clear the layer cache, or free space in the browser's site data".to_owned(),
-        });
+        return Err(quota_full());
     }
     Ok(())
 }
 
 /// Reads up to `buffer.len()` bytes at `at`; returns how many.
+/// Writes bytes held in a JS buffer (a blob kept whole for the browser's SHA-256) at `at`.
+pub fn write_js_at(
+    handle: &FileSystemSyncAccessHandle,
+    bytes: &js_sys::Uint8Array,
+    at: u64,
+) -> Result<(), StorageError> {
+    let options = FileSystemReadWriteOptions::new();
+    options.set_at(at as f64);
+    let written = handle
+        .write_with_js_u8_array_and_options(bytes, &options)
+        .map_err(|e| fail("writing a cache file", &e))?;
+    if written != f64::from(bytes.length()) {
+        return Err(quota_full());
+    }
+    Ok(())
+}
+
 pub fn read_at(
     handle: &FileSystemSyncAccessHandle,
     buffer: &mut [u8],
@@ -224,4 +238,12 @@ pub async fn commit(
     wait(writable.close(), "committing a verified blob").await?;
     let _ = JsFuture::from(dirs.partial.remove_entry(name)).await;
     Ok(())
+}
+
+/// A write the browser cut short.
+fn quota_full() -> StorageError {
+    StorageError {
+        what: "writing a cache file",
+        detail: "the browser would not store more: this site's storage quota (or the disk) is full. Clear the layer cache, or free space in the browser's site data".to_owned(),
+    }
 }

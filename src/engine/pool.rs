@@ -1,5 +1,7 @@
-//! The page's side of the layer workers: up to N dedicated workers, each running one job at a
-//! time. [`Pool::run`] hands a job to an idle worker and resolves when the worker reports it
+//! The page's side of the layer workers: up to N dedicated workers. [`Pool::run`] grants a job
+//! its hashing (the browser's SHA-256 while the shared memory budget holds the blob, else a lane
+//! of a worker's four-stream SHA-256), hands it to a worker (jobs hashed in lanes share one, up
+//! to its lanes; any other job gets a worker of its own) and resolves when the worker reports it
 //! stored or failed; what happens meanwhile (progress, requests, a 401) reaches the job's
 //! `on_event`. Dropping the pool terminates its workers, which also cancels their fetches.
 
@@ -12,6 +14,8 @@ use futures::future::{FutureExt as _, Shared};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use skiff_core::transfer::hashing::{HashBackend, HashBudget, HashSettings};
 
 use super::protocol::{encode, LayerFailure, LayerJob, Stored, ToPage, ToWorker};
 
@@ -44,7 +48,9 @@ struct Waiting {
 
 struct Slot {
     worker: Worker,
-    busy: Cell<bool>,
+    /// Jobs running on it, and how many of them hash in its lanes.
+    jobs: Cell<usize>,
+    lane_jobs: Cell<usize>,
     /// It died (an uncaught error): terminated, never given a job again.
     dead: Cell<bool>,
     ready: Shared<oneshot::Receiver<Result<(), String>>>,
@@ -52,9 +58,9 @@ struct Slot {
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
 
-#[derive(Default)]
 struct Inner {
     slots: RefCell<Vec<Rc<Slot>>>,
+    hashing: RefCell<HashBudget>,
     waiting: RefCell<HashMap<u32, Waiting>>,
     next_job: Cell<u32>,
 }
@@ -65,10 +71,16 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// A pool of up to `size` workers, started as jobs need them.
-    pub fn new(size: usize) -> Self {
+    /// A pool of up to `size` workers, started as jobs need them, hashing as `hashing` says.
+    pub fn new(size: usize, hashing: HashSettings) -> Self {
+        let inner = Inner {
+            slots: RefCell::default(),
+            hashing: RefCell::new(HashBudget::new(hashing)),
+            waiting: RefCell::default(),
+            next_job: Cell::default(),
+        };
         Self {
-            inner: Rc::default(),
+            inner: Rc::new(inner),
             size: size.max(1),
         }
     }
@@ -80,13 +92,28 @@ impl Pool {
     /// Runs `job` (its `job` number is assigned here) on an idle worker. At most [`Pool::size`]
     /// runs may be pending at once.
     pub async fn run(&self, mut job: LayerJob, on_event: Rc<dyn Fn(JobEvent)>) -> Outcome {
-        let slot = match self.idle_slot() {
-            Ok(slot) => slot,
-            Err(detail) => return Err(LayerFailure::Storage { detail }),
+        let grant = (self.inner.hashing.borrow_mut()).grant(job.size, job.diff_id.is_some());
+        job.hashing = grant.backend;
+        let in_lanes = grant.backend == HashBackend::Lanes;
+        let outcome = match self.slot_for(in_lanes) {
+            Ok(slot) => {
+                let count = |cell: &Cell<usize>, up: bool| {
+                    cell.set(if up { cell.get() + 1 } else { cell.get() - 1 })
+                };
+                count(&slot.jobs, true);
+                if in_lanes {
+                    count(&slot.lane_jobs, true);
+                }
+                let outcome = self.run_on(&slot, &mut job, on_event).await;
+                count(&slot.jobs, false);
+                if in_lanes {
+                    count(&slot.lane_jobs, false);
+                }
+                outcome
+            }
+            Err(detail) => Err(LayerFailure::Storage { detail }),
         };
-        slot.busy.set(true);
-        let outcome = self.run_on(&slot, &mut job, on_event).await;
-        slot.busy.set(false);
+        self.inner.hashing.borrow_mut().release(grant);
         outcome
     }
 
@@ -153,9 +180,20 @@ impl Pool {
             .unwrap_or(usize::MAX)
     }
 
-    fn idle_slot(&self) -> Result<Rc<Slot>, String> {
+    /// A job hashed in lanes joins a worker whose lanes are in use and not all taken; any
+    /// other job (or one finding no such worker) takes an idle worker, or a new one.
+    fn slot_for(&self, in_lanes: bool) -> Result<Rc<Slot>, String> {
+        let lanes = self.inner.hashing.borrow().settings().lanes;
         let slots = self.inner.slots.borrow();
-        if let Some(slot) = slots.iter().find(|s| !s.busy.get() && !s.dead.get()) {
+        let live = || slots.iter().filter(|s| !s.dead.get());
+        let joinable = |s: &&Rc<Slot>| {
+            let lane_jobs = s.lane_jobs.get();
+            lane_jobs > 0 && lane_jobs < lanes && s.jobs.get() == lane_jobs
+        };
+        if let Some(slot) = live().find(joinable).filter(|_| in_lanes) {
+            return Ok(slot.clone());
+        }
+        if let Some(slot) = live().find(|s| s.jobs.get() == 0) {
             return Ok(slot.clone());
         }
         let index = slots.len();
@@ -215,7 +253,8 @@ fn spawn(inner: &Rc<Inner>, index: usize) -> Result<Slot, String> {
     worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
     Ok(Slot {
         worker,
-        busy: Cell::new(false),
+        jobs: Cell::new(0),
+        lane_jobs: Cell::new(0),
         dead: Cell::new(false),
         ready: ready_rx.shared(),
         _on_message: on_message,

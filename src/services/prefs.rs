@@ -151,7 +151,9 @@ const SETTINGS_KEY: &str = "skiff.settings";
 /// The engine's settings: the layer cache's limit (set in the app), layer parallelism, chunk
 /// and read buffer sizes (set by hand or by the benchmark in localStorage `skiff.settings`, e.g.
 /// `{"parallelLayers": 4, "chunkBytes": 1048576, "readBytes": 1048576, "cacheCapBytes": 21474836480}`;
-/// `"readBytes": 0` reads bodies with the default reader).
+/// `"readBytes": 0` reads bodies with the default reader; `"nativeHashBytes"`: memory all layer
+/// workers may hold for the browser's SHA-256, 0 to hash every blob as it streams;
+/// `"hashLanes"`: blobs one worker hashes in step, 1 for one each with `sha2`).
 pub fn pull_settings() -> PullSettings {
     let mut settings = PullSettings::default();
     let saved = local_storage()
@@ -175,6 +177,12 @@ pub fn pull_settings() -> PullSettings {
     }
     if let Some(n) = saved["cacheCapBytes"].as_u64() {
         settings.cache_cap_bytes = n.max(1 << 20);
+    }
+    if let Some(n) = saved["nativeHashBytes"].as_u64() {
+        settings.hashing.native_budget = n;
+    }
+    if let Some(n) = saved["hashLanes"].as_u64() {
+        settings.hashing.lanes = n.clamp(1, 4) as usize;
     }
     settings.job.unpack_limits = unpack_limits_in(&saved);
     settings

@@ -78,7 +78,8 @@ pub struct ErrorReport {
 pub enum LayerStatus {
     Queued,
     Downloading,
-    Verified,
+    /// Fetched and verified, its digest computed by this backend.
+    Verified(skiff_core::transfer::hashing::HashBackend),
     /// Found verified in the layer cache.
     Cached,
     Failed,
@@ -169,7 +170,9 @@ pub enum PullEvent {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LayerOutcome {
     /// Fetched (all or the rest of it) and verified.
-    Verified,
+    Verified {
+        hashed_by: skiff_core::transfer::hashing::HashBackend,
+    },
     /// Already in the layer cache: nothing transferred.
     Cached,
     Failed,

@@ -22,6 +22,6 @@ pub mod protocol;
 pub mod transfer;
 
 pub use error::Error;
-pub use image::digest::{BlobVerifier, Digest};
+pub use image::digest::{BlobVerifier, Digest, SizeCheck};
 pub use image::platform::Platform;
 pub use image::reference::Reference;

@@ -6,6 +6,7 @@ use web_sys::Response;
 use super::store::{keep_nothing, resume_failure, storage, store_pending, Spill, Stop};
 use super::{Job, Pumped};
 use crate::engine::check::{Check, Verified};
+use crate::engine::opfs;
 use crate::engine::protocol::LayerFailure;
 use crate::services::stream::{ChunkReader, Stalled};
 
@@ -42,8 +43,13 @@ impl Job {
                 }
             };
             let length = chunk.length() as usize;
-            let checked = match &self.check {
-                Check::Verify(_) => {
+            let checked = match &mut self.check {
+                // Straight into the blob's buffer; written to disk from there.
+                Check::Native(native) => native
+                    .take_chunk(&chunk)
+                    .map(|()| false)
+                    .map_err(Stop::from),
+                Check::Verify(_) | Check::Lanes(_) => {
                     // Straight into the pending write, and hashed there.
                     let start = self.pending.len();
                     self.pending.resize(start + length, 0);
@@ -69,7 +75,7 @@ impl Job {
             }
             // Full, or waiting long enough that a reload should not lose it.
             let waited = js_sys::Date::now() - self.last_flush_ms;
-            if self.pending.len() >= self.spec.settings.chunk_bytes as usize
+            if self.unwritten() >= self.spec.settings.chunk_bytes as u64
                 || waited >= f64::from(self.spec.settings.progress_interval_ms)
             {
                 self.flush()?;
@@ -90,15 +96,42 @@ impl Job {
         }
     }
 
+    /// Checked bytes not yet on disk.
+    fn unwritten(&self) -> u64 {
+        match &self.check {
+            Check::Native(native) => native.received().saturating_sub(self.stored),
+            _ => self.pending.len() as u64,
+        }
+    }
+
     /// Writes what was checked and not yet stored.
     pub(super) fn flush(&mut self) -> Result<(), LayerFailure> {
         self.last_flush_ms = js_sys::Date::now();
+        if let Check::Native(native) = &self.check {
+            let received = native.received();
+            if received > self.stored {
+                let bytes = native.bytes(self.stored, received);
+                opfs::write_js_at(&self.handle, &bytes, self.stored).map_err(storage)?;
+                self.stored = received;
+            }
+            return Ok(());
+        }
         store_pending(&self.handle, &mut self.pending, &mut self.stored).map_err(storage)
     }
 
     /// The final checks, and the decompressor's last bytes.
-    pub(super) fn finish(&mut self) -> Result<Verified, LayerFailure> {
-        let check = std::mem::replace(&mut self.check, Check::for_job(&self.spec));
+    pub(super) async fn finish(&mut self) -> Result<Verified, LayerFailure> {
+        // Every byte checked so far goes to disk first (a whole blob's rest, when native).
+        self.flush()?;
+        // A placeholder that holds nothing (no lane, no buffer) until a restart replaces it.
+        let placeholder = Check::new(
+            &self.spec.digest,
+            self.spec.size,
+            None,
+            self.spec.settings.unpack_limits,
+        );
+        let check = std::mem::replace(&mut self.check, placeholder);
+        self.hashed_by = check.backend();
         let mut spill = Spill {
             handle: &self.handle,
             pending: &mut self.pending,
@@ -107,6 +140,7 @@ impl Job {
         };
         let proof = check
             .finish(&mut |piece: &[u8]| spill.take(piece))
+            .await
             .map_err(Stop::into_failure)?;
         self.flush()?;
         self.report_progress(true);

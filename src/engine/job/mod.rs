@@ -6,6 +6,7 @@
 
 use skiff_core::protocol::retry::RetryPolicy;
 use skiff_core::transfer::blob_fetch::{Answer, BlobFetch, FetchFailure, FetchStep};
+use skiff_core::transfer::hashing::HashBackend;
 use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
 use super::check::{Check, Verified};
@@ -39,6 +40,8 @@ pub struct Job {
     pending: Vec<u8>,
     last_flush_ms: f64,
     last_progress_ms: f64,
+    /// The backend whose digest the last finish checked.
+    hashed_by: HashBackend,
 }
 
 /// Why the last request did not bring the blob: no answer, or an answer that was not a success.
@@ -90,6 +93,7 @@ impl Job {
             pending: Vec::with_capacity(chunk * 2),
             last_flush_ms: 0.0,
             last_progress_ms: 0.0,
+            hashed_by: HashBackend::Wasm,
         })
     }
 
@@ -120,6 +124,7 @@ impl Job {
                         fetched: self.fetched,
                         reused: self.reused,
                         wasm_memory: wasm_memory_bytes(),
+                        hashed_by: self.hashed_by,
                     };
                     return Ok((stored, proof));
                 }
@@ -176,7 +181,7 @@ impl Job {
         self.handle
             .truncate_with_f64(0.0)
             .map_err(|e| storage(opfs::fail("emptying a cache file", &e)))?;
-        self.check = Check::for_job(&self.spec);
+        self.check.restart(&self.spec);
         self.stored = 0;
         self.pending.clear();
         Ok(())
@@ -193,7 +198,7 @@ impl Job {
         let mut step = self.fetch.poll();
         loop {
             step = match step {
-                FetchStep::Finish => match self.finish() {
+                FetchStep::Finish => match self.finish().await {
                     Ok(proof) => return Ok(proof),
                     Err(failure @ LayerFailure::Verify(VerifyFailure::Digest { .. })) => {
                         match self.fetch.handle_corrupt() {

@@ -3,6 +3,7 @@
 //! words them exactly as it words its own.
 
 use serde::{Deserialize, Serialize};
+use skiff_core::transfer::hashing::HashBackend;
 use skiff_core::Digest;
 
 mod failure;
@@ -116,6 +117,9 @@ pub struct LayerJob {
     #[serde(default)]
     pub route: skiff_core::protocol::registry::Route,
     pub settings: JobSettings,
+    /// Which SHA-256 the page granted this blob ([`skiff_core::transfer::hashing::HashBudget`]).
+    #[serde(default)]
+    pub hashing: HashBackend,
 }
 
 impl LayerJob {
@@ -257,6 +261,9 @@ pub struct Stored {
     pub reused: u64,
     /// The worker's wasm memory when it finished (it never shrinks: its peak).
     pub wasm_memory: u64,
+    /// Which SHA-256 computed the digest that was checked.
+    #[serde(default)]
+    pub hashed_by: HashBackend,
 }
 
 /// Encodes a message for `postMessage`.
@@ -287,6 +294,7 @@ mod tests {
             }],
             route: skiff_core::protocol::registry::Route::new("http://127.0.0.1:8787/"),
             settings: JobSettings::default(),
+            hashing: HashBackend::Lanes,
         });
         assert!(!format!("{job:?}").contains("Bearer t\""), "{job:?}");
         let again: ToWorker = serde_json::from_str(&encode(&job)).unwrap();
@@ -295,6 +303,7 @@ mod tests {
             ToWorker::Layer(LayerJob {
                 job: 7,
                 size: 5,
+                hashing: HashBackend::Lanes,
                 ..
             })
         ));

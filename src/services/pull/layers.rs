@@ -10,6 +10,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use skiff_core::image::manifest::Descriptor;
 use skiff_core::protocol::registry::blob_url;
 use skiff_core::protocol::resume::DEFAULT_MAX_STALLED;
+use skiff_core::transfer::hashing::HashBackend;
 use skiff_core::transfer::layer::UnpackedLayer;
 use skiff_core::{Digest, Reference};
 
@@ -146,6 +147,7 @@ impl Layers<'_> {
                 size,
                 fetched,
                 wasm_memory,
+                hashed_by,
                 ..
             }) => {
                 self.cache.record(&key, size, now_ms());
@@ -157,7 +159,7 @@ impl Layers<'_> {
                     if from_cache {
                         LayerOutcome::Cached
                     } else {
-                        LayerOutcome::Verified
+                        LayerOutcome::Verified { hashed_by }
                     },
                 );
                 Ok(Fetched {
@@ -246,6 +248,8 @@ impl Layers<'_> {
             diff_id: want.diff_id.clone(),
             sources,
             settings: self.settings.job,
+            // The pool grants it when the job starts.
+            hashing: HashBackend::Wasm,
         })
     }
 

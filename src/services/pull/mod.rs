@@ -38,6 +38,7 @@ use crate::state::{
 pub use handle::PullHandle;
 use layers::{Layers, ProgressGate};
 use resolve::Resolver;
+use skiff_core::transfer::hashing::HashSettings;
 use storage::open_cache;
 pub use storage::{cache_info, clear_cache, storage_problem};
 use target::Target;
@@ -56,6 +57,8 @@ pub struct PullSettings {
     /// The layer rows are redrawn at most this often: painting progress on the page thread
     /// cost a tenth of the pull's time when every worker's report was drawn.
     pub render_interval_ms: u32,
+    /// Which SHA-256 hashes what: the browser's native memory budget, lanes per worker.
+    pub hashing: HashSettings,
 }
 
 impl Default for PullSettings {
@@ -65,6 +68,7 @@ impl Default for PullSettings {
             job: JobSettings::default(),
             cache_cap_bytes: 20_000_000_000,
             render_interval_ms: 250,
+            hashing: HashSettings::default(),
         }
     }
 }
@@ -263,7 +267,8 @@ impl Pull {
                 .await?;
         }
 
-        let pool = Rc::new(Pool::new(self.request.settings.parallel_layers));
+        let settings = &self.request.settings;
+        let pool = Rc::new(Pool::new(settings.parallel_layers, settings.hashing));
         self.handle.remember_pool(pool.clone());
         let mut brought = Brought::default();
         let mut images = Vec::new();

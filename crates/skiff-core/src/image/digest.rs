@@ -96,30 +96,29 @@ impl<'de> Deserialize<'de> for Digest {
     }
 }
 
-/// Hashes a blob as its bytes pass and, at the end, checks both size and digest against the
-/// descriptor. Too many bytes are refused as soon as they arrive, so a lying server cannot make
-/// the caller stage more than the descriptor promised.
-#[derive(Clone)]
-pub struct BlobVerifier {
+/// The size half of a blob's check, for a digest computed elsewhere (four streams in step,
+/// the browser's own SHA-256): counts the bytes, refuses the first byte past the expected size,
+/// and at the end checks the size, then the digest it is handed. Every backend's digest is
+/// checked here, so no blob is committed on a digest nobody compared.
+#[derive(Clone, Debug)]
+pub struct SizeCheck {
     expected: Digest,
     expected_size: u64,
     received: u64,
-    hasher: Sha256,
 }
 
-impl BlobVerifier {
+impl SizeCheck {
     pub fn new(expected: Digest, expected_size: u64) -> Self {
         Self {
             expected,
             expected_size,
             received: 0,
-            hasher: Sha256::new(),
         }
     }
 
-    /// Feeds the next chunk. Fails at once when the blob grows past its expected size.
-    pub fn update(&mut self, chunk: &[u8]) -> Result<(), Error> {
-        self.received += chunk.len() as u64;
+    /// Counts `length` more bytes. Fails at once when the blob grows past its expected size.
+    pub fn update(&mut self, length: usize) -> Result<(), Error> {
+        self.received += length as u64;
         if self.received > self.expected_size {
             return Err(Error::SizeMismatch {
                 digest: self.expected.clone(),
@@ -127,7 +126,6 @@ impl BlobVerifier {
                 actual: self.received,
             });
         }
-        self.hasher.update(chunk);
         Ok(())
     }
 
@@ -140,8 +138,12 @@ impl BlobVerifier {
         &self.expected
     }
 
-    /// Checks the size, then the digest.
-    pub fn finish(self) -> Result<Digest, Error> {
+    pub fn expected_size(&self) -> u64 {
+        self.expected_size
+    }
+
+    /// Checks the size, then `sha256` (the digest of every byte counted) against the expected.
+    pub fn finish(self, sha256: &[u8; 32]) -> Result<Digest, Error> {
         if self.received != self.expected_size {
             return Err(Error::SizeMismatch {
                 digest: self.expected,
@@ -149,7 +151,7 @@ impl BlobVerifier {
                 actual: self.received,
             });
         }
-        let actual = Digest::from_sha256(self.hasher.finalize().as_slice());
+        let actual = Digest::from_sha256(sha256);
         if actual != self.expected {
             return Err(Error::DigestMismatch {
                 expected: self.expected,
@@ -157,6 +159,46 @@ impl BlobVerifier {
             });
         }
         Ok(actual)
+    }
+}
+
+/// Hashes a blob as its bytes pass and, at the end, checks both size and digest against the
+/// descriptor. Too many bytes are refused as soon as they arrive, so a lying server cannot make
+/// the caller stage more than the descriptor promised.
+#[derive(Clone)]
+pub struct BlobVerifier {
+    size: SizeCheck,
+    hasher: Sha256,
+}
+
+impl BlobVerifier {
+    pub fn new(expected: Digest, expected_size: u64) -> Self {
+        Self {
+            size: SizeCheck::new(expected, expected_size),
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// Feeds the next chunk. Fails at once when the blob grows past its expected size.
+    pub fn update(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        self.size.update(chunk.len())?;
+        self.hasher.update(chunk);
+        Ok(())
+    }
+
+    /// Bytes seen so far.
+    pub fn received(&self) -> u64 {
+        self.size.received()
+    }
+
+    pub fn expected(&self) -> &Digest {
+        self.size.expected()
+    }
+
+    /// Checks the size, then the digest.
+    pub fn finish(self) -> Result<Digest, Error> {
+        let sha256: [u8; 32] = self.hasher.finalize().into();
+        self.size.finish(&sha256)
     }
 }
 

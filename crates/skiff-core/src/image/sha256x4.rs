@@ -11,6 +11,10 @@
 /// Bytes a lane may hold before its blocks are compressed without waiting for the others.
 pub const MAX_WAITING: usize = 256 * 1024;
 
+/// Streams with a block ready below which each is compressed alone: two of four lanes in step
+/// cost more than two `sha2` compressions.
+pub const MIN_IN_STEP: usize = 3;
+
 const K: [u32; 64] = [
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -277,12 +281,38 @@ impl Sha256x4 {
             if waiting_for_others && !every && !overfull {
                 break;
             }
-            self.compress_lanes(ready);
+            self.step(ready);
         }
         for lane in &mut self.lanes {
             lane.pending.drain(..lane.start);
             lane.start = 0;
         }
+    }
+
+    /// Compresses the `ready` lanes' blocks: one block of each in step when enough lanes have
+    /// one to pay for the lanes left idle, else each ready lane's blocks one stream at a time
+    /// (with fewer than [`MIN_IN_STEP`] streams, four lanes do less than `sha2` alone).
+    fn step(&mut self, ready: [bool; 4]) {
+        if ready.iter().filter(|&&r| r).count() >= MIN_IN_STEP {
+            self.compress_lanes(ready);
+            return;
+        }
+        for lane in (0..4).filter(|&lane| ready[lane]) {
+            self.compress_alone(lane);
+        }
+    }
+
+    /// Every whole block lane `lane` holds, through `sha2`'s compression on its own state.
+    fn compress_alone(&mut self, lane: usize) {
+        let stream = &mut self.lanes[lane];
+        let whole = stream.waiting() / 64 * 64;
+        let (blocks, _) = stream.pending[stream.start..stream.start + whole].as_chunks::<64>();
+        let mut state: [u32; 8] = std::array::from_fn(|word| self.state[word][lane]);
+        sha2::block_api::compress256(&mut state, blocks);
+        for (word, value) in self.state.iter_mut().zip(state) {
+            word[lane] = value;
+        }
+        stream.start += whole;
     }
 
     /// One block of each lane marked `ready`; the other lanes' states are left as they were.
@@ -321,12 +351,19 @@ impl Sha256x4 {
         // Its last blocks go now, with whatever the other lanes have ready.
         while self.lanes[lane].has_block() {
             let ready: [bool; 4] = std::array::from_fn(|i| self.lanes[i].has_block());
-            self.compress_lanes(ready);
+            self.step(ready);
         }
         let mut digest = [0u8; 32];
         for (word, out) in self.state.iter().zip(digest.chunks_exact_mut(4)) {
             out.copy_from_slice(&word[lane].to_be_bytes());
         }
+        self.abandon(lane);
+        digest
+    }
+
+    /// Forgets lane `lane`'s stream (a download that starts over, a job that ends without a
+    /// digest): the lane is free again.
+    pub fn abandon(&mut self, lane: usize) {
         for (word, initial) in self.state.iter_mut().zip(H0) {
             word[lane] = initial;
         }
@@ -335,7 +372,19 @@ impl Sha256x4 {
             other.pending.drain(..other.start);
             other.start = 0;
         }
-        digest
+    }
+
+    /// Forgets lane `lane`'s stream and keeps the lane for the same stream, from its start.
+    pub fn restart(&mut self, lane: usize) {
+        self.abandon(lane);
+        self.lanes[lane].in_use = true;
+    }
+
+    /// Takes a free lane for a new stream, if one is free.
+    pub fn take_lane(&mut self) -> Option<usize> {
+        let lane = self.free_lanes().next()?;
+        self.lanes[lane].in_use = true;
+        Some(lane)
     }
 }
 
@@ -411,5 +460,60 @@ mod tests {
         x4.update(1, &again);
         assert_eq!(x4.finish(1), sha2(&again));
         assert_eq!(x4.free_lanes().count(), 4);
+    }
+
+    #[test]
+    fn a_stream_abandoned_midway_leaves_the_others_and_its_lane_clean() {
+        let (a, b, c) = (data(300_000, 1), data(200_000, 2), data(100_000, 3));
+        let mut x4 = Sha256x4::new();
+        let lane_a = x4.take_lane().unwrap();
+        let lane_b = x4.take_lane().unwrap();
+        let lane_c = x4.take_lane().unwrap();
+        x4.update(lane_a, &a[..150_000]);
+        x4.update(lane_b, &b[..100_000]);
+        x4.update(lane_c, &c[..70_000]);
+        // The download behind lane b starts over: its lane hashes from scratch.
+        x4.abandon(lane_b);
+        let lane_b = x4.take_lane().unwrap();
+        x4.update(lane_a, &a[150_000..]);
+        x4.update(lane_b, &b);
+        x4.update(lane_c, &c[70_000..]);
+        assert_eq!(x4.finish(lane_c), sha2(&c));
+        assert_eq!(x4.finish(lane_a), sha2(&a));
+        assert_eq!(x4.finish(lane_b), sha2(&b));
+    }
+
+    #[test]
+    fn takes_lanes_until_none_is_free() {
+        let mut x4 = Sha256x4::new();
+        let taken: Vec<usize> = std::iter::from_fn(|| x4.take_lane()).collect();
+        assert_eq!(taken, [0, 1, 2, 3]);
+        x4.abandon(2);
+        assert_eq!(x4.take_lane(), Some(2));
+        assert_eq!(x4.take_lane(), None);
+    }
+
+    #[test]
+    fn one_two_three_and_four_streams_at_once_match_sha2() {
+        for streams in 1..=4 {
+            let inputs: Vec<Vec<u8>> = (0..streams)
+                .map(|i| data(MAX_WAITING + 1000 * i + 5, i as u8))
+                .collect();
+            let mut x4 = Sha256x4::new();
+            for piece in 0..=(MAX_WAITING + 5000) / 4096 {
+                for (lane, input) in inputs.iter().enumerate() {
+                    let start = (piece * 4096).min(input.len());
+                    let end = (start + 4096).min(input.len());
+                    x4.update(lane, &input[start..end]);
+                }
+            }
+            for (lane, input) in inputs.iter().enumerate() {
+                assert_eq!(
+                    x4.finish(lane),
+                    sha2(input),
+                    "{streams} streams, lane {lane}"
+                );
+            }
+        }
     }
 }

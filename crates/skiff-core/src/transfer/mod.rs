@@ -12,6 +12,8 @@ pub mod copy_window;
 pub mod document_fetch;
 /// Foreign (non-distributable) layers made ordinary for a push.
 pub mod foreign_layers;
+/// Which SHA-256 hashes a blob: the browser's, four streams in step, or `sha2`.
+pub mod hashing;
 /// Decompressing layers while verifying them, in bounded pieces, under limits.
 pub mod layer;
 /// Finding an image: reference, index, platform, manifest, config, each checked.
