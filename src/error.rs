@@ -55,7 +55,7 @@ pub enum AppError {
     #[error("{0}")]
     ManifestMismatch(#[from] skiff_core::image::manifest_check::ManifestMismatch),
 
-    #[error("the archive is corrupt: {path} does not match its digest ({detail}). Nothing was uploaded; save or download the archive again.")]
+    #[error("the archive is corrupt: {path} does not match its digest ({detail}). Nothing was committed: every upload's last request waits for the whole archive's check, so the registry keeps none of it. Save or download the archive again.")]
     CorruptArchive { path: String, detail: String },
 
     #[error("{0}")]

@@ -6,7 +6,7 @@ use yew::prelude::*;
 
 use super::copy_form::{CopyForm, CopyFormView};
 use super::human_bytes;
-use crate::state::push::{BlobState, PushView};
+use crate::state::push::{BlobState, PushView, PushedBlob};
 
 #[derive(Properties, PartialEq)]
 pub struct PushPanelProps {
@@ -76,7 +76,7 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
                         <li class="push-blob" data-state={state_name(&blob.state)} data-digest={blob.digest.to_string()}>
                             <code>{ blob.digest.short() }</code>
                             <span>{ human_bytes(blob.size) }</span>
-                            <span class="state">{ state_text(&blob.state, blob.size) }</span>
+                            <span class="state">{ row_text(blob) }</span>
                         </li>
                     }) }
                 </ul>
@@ -123,6 +123,16 @@ fn state_name(state: &BlobState) -> &'static str {
         BlobState::Mounted => "mounted",
         BlobState::Uploading { .. } => "uploading",
         BlobState::Uploaded { .. } => "uploaded",
+        BlobState::Held => "held",
+    }
+}
+
+/// What the upload did, and whether the check beside it passed.
+fn row_text(blob: &PushedBlob) -> String {
+    match (&blob.state, blob.checked) {
+        (BlobState::Waiting, true) => "checked ✓".into(),
+        (state, true) => format!("{} · checked ✓", state_text(state, blob.size)),
+        (state, false) => state_text(state, blob.size),
     }
 }
 
@@ -136,5 +146,6 @@ fn state_text(state: &BlobState, size: u64) -> String {
             format!("uploading {} of {}", human_bytes(*sent), human_bytes(size))
         }
         BlobState::Uploaded { .. } => "uploaded ✓".into(),
+        BlobState::Held => "sent; committed once the whole archive is checked".into(),
     }
 }

@@ -94,6 +94,17 @@ impl NativeCheck {
         self.size.received()
     }
 
+    /// A blob already whole in a buffer (a member of a picked archive, read in one go).
+    pub fn holding(
+        digest: &Digest,
+        size: u64,
+        whole: Uint8Array,
+    ) -> Result<Self, skiff_core::Error> {
+        let mut size = SizeCheck::new(digest.clone(), size);
+        size.update(whole.length() as usize)?;
+        Ok(Self { size, whole })
+    }
+
     /// Bytes already in wasm memory (a partial file read back), copied to their place.
     pub fn update(&mut self, bytes: &[u8]) -> Result<(), skiff_core::Error> {
         let at = self.size.received() as u32;
@@ -135,10 +146,9 @@ impl NativeCheck {
     }
 }
 
+/// The page's or the worker's `crypto.subtle` (undefined outside a secure context).
 fn subtle() -> Option<web_sys::SubtleCrypto> {
-    let scope: web_sys::WorkerGlobalScope = js_sys::global().dyn_into().ok()?;
-    let crypto = scope.crypto().ok()?;
-    // `crypto.subtle` is undefined outside a secure context.
+    let crypto = js_sys::Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
     let subtle = js_sys::Reflect::get(&crypto, &"subtle".into()).ok()?;
     subtle.dyn_into().ok()
 }

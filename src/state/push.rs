@@ -17,6 +17,8 @@ pub enum BlobState {
     Uploaded {
         sent: u64,
     },
+    /// Its bytes are sent; the request that commits it waits for the whole archive's check.
+    Held,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,6 +26,8 @@ pub struct PushedBlob {
     pub digest: Digest,
     pub size: u64,
     pub state: BlobState,
+    /// Read from the file and hashed: it matches its digest.
+    pub checked: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -132,7 +136,11 @@ impl PushView {
             PushEvent::Blobs(blobs) => self.blobs = blobs,
             PushEvent::Blob { digest, state } => {
                 for blob in self.blobs.iter_mut().filter(|b| b.digest == digest) {
-                    blob.state = state.clone();
+                    // The check runs beside the upload: it marks the row, the upload moves it.
+                    match state {
+                        BlobState::Verified => blob.checked = true,
+                        _ => blob.state = state.clone(),
+                    }
                 }
             }
             PushEvent::Done(summary) => {

@@ -1,7 +1,7 @@
 // Chromium as users run it, for the benchmarks: a persistent on-disk profile (a fresh
 // Playwright context keeps OPFS in memory), and its memory as PSS (shared pages counted once).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from '../e2e/harness.mjs';
@@ -70,3 +70,35 @@ export function samplePss(profile) {
   };
 }
 
+
+/** A process's short name: Chromium's by its `--type` (network, storage, renderer…), else its program. */
+function kindOf(args) {
+  const chromiumKind = /--utility-sub-type=(\S+)/.exec(args)?.[1] ?? /--type=(\S+)/.exec(args)?.[1];
+  if (chromiumKind) return chromiumKind.replace(/\.mojom\.\w+$/, '');
+  const program = args.split(' ')[0].split('/').pop();
+  return program === 'chromium' || program === 'chrome' ? 'browser' : program;
+}
+
+/** CPU seconds (user + system) of every live process, by kind, summed. */
+export function cpuByKind() {
+  const seconds = {};
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const kind = kindOf(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
+      seconds[kind] = (seconds[kind] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {}
+  }
+  return seconds;
+}
+
+/** What each kind spent between two `cpuByKind()` readings (kinds under 0.05 s left out). */
+export function cpuSpent(before, after) {
+  const spent = {};
+  for (const [kind, seconds] of Object.entries(after)) {
+    const delta = seconds - (before[kind] ?? 0);
+    if (delta >= 0.05) spent[kind] = delta;
+  }
+  return spent;
+}

@@ -2,20 +2,23 @@
 //  1. speed on the SPEED image: `skopeo copy` → docker-archive, `docker pull` + `docker save`,
 //     and Skiff (release app, release proxy, headless Chromium with an on-disk profile, as users
 //     run it), run after run, printing each Skiff time as a ratio of skopeo's;
+//     with the CPU seconds per GB each process spent (renderer, network, proxy, registry,
+//     skopeo) and which SHA-256 checked each layer; the same again for a REALISTIC image
+//     (layer sizes like a common base image's);
 //  2. memory on the MEMORY image: Chromium's proportional set size (PSS: shared pages counted
 //     once), all processes and the largest, idle and at peak, the layer workers' wasm memory,
 //     and the longest task on the page's main thread.
 //
 // Usage (scripts/bench.sh starts the rig and pushes the images):
-//   node tests/bench/pull.mjs SPEED_IMAGE MEMORY_IMAGE [RUNS]
+//   node tests/bench/pull.mjs SPEED_IMAGE MEMORY_IMAGE [RUNS] [REALISTIC_IMAGE]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serveApp, startProxy, registryManifest, docker } from '../e2e/harness.mjs';
-import { chromiumPss, samplePss, launchProfile } from './chromium.mjs';
+import { chromiumPss, samplePss, launchProfile, cpuByKind, cpuSpent } from './chromium.mjs';
 
-const [speedImage, memoryImage, runsText = '3'] = process.argv.slice(2);
+const [speedImage, memoryImage, runsText = '3', realisticImage] = process.argv.slice(2);
 const RUNS = Number(runsText);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const mb = (bytes) => bytes / 1e6;
@@ -33,11 +36,22 @@ function seconds(run) {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
+/** `skopeo copy` → docker-archive: its time, and the CPU seconds of skopeo and the rest. */
 function skopeo(image, dir) {
   const tar = join(dir, 'skopeo.tar');
   rmSync(tar, { force: true });
-  return seconds(() => execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false',
-    `docker://${image}`, `docker-archive:${tar}:${image}`], { stdio: 'ignore' }));
+  const before = cpuByKind();
+  let times = '';
+  // bash's `times` prints its children's user and system time: skopeo's, once it has ended.
+  const elapsed = seconds(() => {
+    times = execFileSync('bash', ['-c', 'skopeo copy --quiet --src-tls-verify=false "$1" "$2" >/dev/null; times',
+      'bench', `docker://${image}`, `docker-archive:${tar}:${image}`], { encoding: 'utf8' });
+  });
+  const cpu = cpuSpent(before, cpuByKind());
+  const [user, sys] = [...times.trim().split('\n').pop().matchAll(/(\d+)m([\d.]+)s/g)]
+    .map(([, m, sec]) => Number(m) * 60 + Number(sec));
+  cpu.skopeo = user + sys;
+  return { seconds: elapsed, cpu };
 }
 
 function dockerPullSave(image, dir) {
@@ -83,9 +97,11 @@ async function skiff(app, proxy, image, { measureMemory = false, chosenFile = fa
     const memory = samplePss(profile);
     await page.evaluate(() => { window.longTasks = []; });
     const started = Date.now();
+    const cpuBefore = cpuByKind();
     await page.click('#pull');
     await page.waitForSelector('#save, #saved, #error', { timeout: 30 * 60_000 });
     const pullSeconds = (Date.now() - started) / 1000;
+    const cpu = cpuSpent(cpuBefore, cpuByKind());
     const pullPeak = memory.mark();
     const error = await page.$('#error');
     if (error) throw new Error(`the pull failed: ${await error.innerText()}`);
@@ -105,7 +121,10 @@ async function skiff(app, proxy, image, { measureMemory = false, chosenFile = fa
     const savePeak = memory.stop();
     const longestTask = Math.max(0, ...(await page.evaluate(() => window.longTasks)));
     const workerMemory = await page.$eval('#worker-memory', (e) => e.textContent).catch(() => '');
+    const hashedBy = await page.$$eval('tr.layer .state', (cells) => cells.map((c) => c.dataset.hashedBy ?? 'cache'));
     return {
+      cpu,
+      hashedBy,
       pullSeconds,
       totalSeconds,
       tarMegabytes: mb(tarBytes),
@@ -126,32 +145,74 @@ async function skiff(app, proxy, image, { measureMemory = false, chosenFile = fa
 const app = await serveApp();
 const proxy = await startProxy();
 const work = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
-const speedBytes = await imageBytes(speedImage);
 const machine = `${execFileSync('nproc', { encoding: 'utf8' }).trim()} cores, ` +
   `${f(Number(/MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))[1]) / 1048576, 0)} GiB, ` +
   `${execFileSync('/usr/bin/chromium', ['--version'], { encoding: 'utf8' }).trim()}`;
 
 console.log(`\nMachine: ${machine}`);
-console.log(`Speed image: ${f(mb(speedBytes))} MB (${speedImage}), ${RUNS} runs, paired run by run\n`);
-console.log('| run | skopeo copy → docker-archive | docker pull + save | Skiff: layers verified and stored | Skiff: downloaded file finished | Skiff: written into a chosen file |');
-console.log('|---|---|---|---|---|---|');
-const rows = [];
-for (let run = 1; run <= RUNS; run++) {
-  const s = skopeo(speedImage, work);
-  const d = dockerPullSave(speedImage, work);
-  const k = await skiff(app, proxy, speedImage);
-  const c = await skiff(app, proxy, speedImage, { chosenFile: true });
-  rows.push({ s, d, k, c });
-  console.log(`| ${run} | ${f(s)} s | ${f(d)} s (${f(d / s, 2)}×) | ${f(k.pullSeconds)} s (${f(k.pullSeconds / s, 2)}×) | ` +
-    `${f(k.totalSeconds)} s (${f(k.totalSeconds / s, 2)}×) | ${f(c.totalSeconds)} s (${f(c.totalSeconds / s, 2)}×) |`);
+
+/** CPU kinds as the tables name them; the rest is summed under "other". */
+const CPU_KINDS = [['renderer', 'renderer (page + workers)'], ['network', 'network'], ['storage', 'storage'],
+  ['browser', 'browser'], ['gpu-process', 'gpu'], ['skiff-proxy', 'proxy'], ['docker-registry', 'registry'],
+  ['skopeo', 'skopeo']];
+
+function cpuPerGb(spent, gb) {
+  const row = {};
+  let total = 0;
+  for (const [kind, seconds] of Object.entries(spent)) {
+    // The benchmark's own node (Playwright) and the rig's services are not part of either tool.
+    if (kind === 'node' || kind === 'bash') continue;
+    const named = CPU_KINDS.find(([k]) => k === kind)?.[1] ?? 'other';
+    row[named] = (row[named] ?? 0) + seconds / gb;
+    total += seconds / gb;
+  }
+  row.total = total;
+  return row;
 }
-if (rows.length) {
-  const ratio = (pick) => median(rows.map((r) => pick(r) / r.s));
-  console.log(`| median ratio | 1.00× | ${f(ratio((r) => r.d), 2)}× | ${f(ratio((r) => r.k.pullSeconds), 2)}× | ` +
-    `${f(ratio((r) => r.k.totalSeconds), 2)}× | ${f(ratio((r) => r.c.totalSeconds), 2)}× |`);
-  console.log(`Longest main-thread task while pulling: ${f(Math.max(...rows.map((r) => r.k.longestTask)), 0)} ms; ` +
+
+async function speedRuns(image, label) {
+  const bytes = await imageBytes(image);
+  const gb = mb(bytes) / 1000;
+  console.log(`\n${label}: ${f(mb(bytes))} MB (${image}), ${RUNS} runs, paired run by run\n`);
+  console.log('| run | skopeo copy → docker-archive | docker pull + save | Skiff: layers verified and stored | Skiff: downloaded file finished | Skiff: written into a chosen file |');
+  console.log('|---|---|---|---|---|---|');
+  const rows = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const sk = skopeo(image, work);
+    const s = sk.seconds;
+    const d = dockerPullSave(image, work);
+    const k = await skiff(app, proxy, image);
+    const c = await skiff(app, proxy, image, { chosenFile: true });
+    rows.push({ s, d, k, c, skopeoCpu: cpuPerGb(sk.cpu, gb), skiffCpu: cpuPerGb(k.cpu, gb) });
+    console.log(`| ${run} | ${f(s)} s | ${f(d)} s (${f(d / s, 2)}×) | ${f(k.pullSeconds)} s (${f(k.pullSeconds / s, 2)}×) | ` +
+      `${f(k.totalSeconds)} s (${f(k.totalSeconds / s, 2)}×) | ${f(c.totalSeconds)} s (${f(c.totalSeconds / s, 2)}×) |`);
+  }
+  const ratios = (pick) => rows.map((r) => pick(r) / r.s);
+  const spread = (values) => `${f(median(values), 2)}× (${f(Math.min(...values), 2)}–${f(Math.max(...values), 2)})`;
+  console.log(`| median ratio (spread) | 1.00× | ${spread(ratios((r) => r.d))} | ${spread(ratios((r) => r.k.pullSeconds))} | ` +
+    `${spread(ratios((r) => r.k.totalSeconds))} | ${spread(ratios((r) => r.c.totalSeconds))} |`);
+  console.log(`\nLongest main-thread task while pulling: ${f(Math.max(...rows.map((r) => r.k.longestTask)), 0)} ms; ` +
     `layer workers' wasm memory: ${rows.map((r) => r.k.workerMemory).join(', ')}`);
+  const backends = {};
+  for (const by of rows[0].k.hashedBy) backends[by] = (backends[by] ?? 0) + 1;
+  console.log(`Layers checked by: ${Object.entries(backends).map(([b, n]) => `${b} ${n}`).join(', ')} ` +
+    `(layer by layer: ${rows[0].k.hashedBy.join(', ')})`);
+  // CPU seconds per GB of image, each process's median over the runs.
+  const names = [...new Set(rows.flatMap((r) => [...Object.keys(r.skopeoCpu), ...Object.keys(r.skiffCpu)]))]
+    .sort((a, b) => (a === 'total') - (b === 'total'));
+  console.log('\n| CPU-s per GB (median) | skopeo run | Skiff run (pull) |');
+  console.log('|---|---|---|');
+  for (const name of names) {
+    const cell = (pick) => {
+      const values = rows.map(pick).filter((v) => v !== undefined);
+      return values.length ? f(median(values), 2) : '–';
+    };
+    console.log(`| ${name} | ${cell((r) => r.skopeoCpu[name])} | ${cell((r) => r.skiffCpu[name])} |`);
+  }
 }
+
+await speedRuns(speedImage, 'Speed image');
+if (realisticImage) await speedRuns(realisticImage, 'Realistic image (layer sizes like node:20\'s)');
 
 console.log('\n| image | Chromium PSS idle (all / largest) | peak while pulling (all / largest) | the pull costs | peak while saving the download (all / largest) | the save costs | worker wasm memory | longest task |');
 console.log('|---|---|---|---|---|---|---|---|');

@@ -4,30 +4,13 @@
 //
 //   SKIFF_RIG_DIR=… SKIFF_PROXY_BIN=target/release/skiff-proxy node tests/bench/timeline.mjs IMAGE
 // BENCH_SETTINGS='{"parallelLayers": 2}' runs with other engine settings (src/services/prefs.rs).
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, serveApp, startProxy } from '../e2e/harness.mjs';
+import { cpuByKind, cpuSpent } from './chromium.mjs';
 
 const image = process.argv[2];
-
-/** CPU seconds (user, system) per process kind, summed over all live processes. */
-function cpuByKind() {
-  const seconds = {};
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      const kind = /--utility-sub-type=(\S+)/.exec(args)?.[1] ?? /--type=(\S+)/.exec(args)?.[1] ??
-        args.split(' ')[0].split('/').pop();
-      for (const [name, field] of [['user', 11], ['sys', 12]]) {
-        seconds[`${kind} ${name}`] = (seconds[`${kind} ${name}`] ?? 0) + Number(fields[field]) / 100;
-      }
-    } catch {}
-  }
-  return seconds;
-}
 
 const app = await serveApp();
 const proxy = await startProxy();
@@ -62,9 +45,8 @@ try {
   console.log(at(), 'ready');
   const cpuAfter = cpuByKind();
   const pageAfter = await metrics();
-  for (const [kind, seconds] of Object.entries(cpuAfter)) {
-    const spent = seconds - (cpuBefore[kind] ?? 0);
-    if (spent >= 0.05) console.log('cpu', kind, spent.toFixed(2), 's');
+  for (const [kind, spent] of Object.entries(cpuSpent(cpuBefore, cpuAfter))) {
+    console.log('cpu', kind, spent.toFixed(2), 's');
   }
   for (const name of ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'TaskOtherDuration']) {
     console.log('page thread', name, (pageAfter[name] - pageBefore[name]).toFixed(2), 's');

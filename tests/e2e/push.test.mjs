@@ -1,6 +1,6 @@
 // Pushing from the browser: an archive Skiff saved and one `docker save` wrote go into the
 // token-auth registry through the proxy (--allow-push); `docker pull` of what was pushed then
-// runs; a second push uploads no blob bytes; a corrupted archive is refused before any upload,
+// runs; a second push uploads no blob bytes; a corrupted archive commits nothing (no blob, no manifest),
 // naming the blob; an archive of two images goes, each image, into the Basic-auth registry.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,7 +59,7 @@ test('an archive docker save wrote (the older layout) is pushed, pulled and run'
   await page.context().close();
 });
 
-test('a corrupted archive is refused before any upload, naming the blob', async () => {
+test('a corrupted archive commits nothing: no blob, no manifest, and the error names the blob', async () => {
   const page = await newPage(suite.browser);
   await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.oci);
   await expectPulled(page);
@@ -67,23 +67,67 @@ test('a corrupted archive is refused before any upload, naming the blob', async 
   const bytes = readFileSync(tar);
   // Flip a byte in the middle of the biggest blob (found from the tar's own headers).
   let biggest = null;
+  const blobs = [];
   for (let at = 0; at + 512 <= bytes.length;) {
     const name = bytes.subarray(at, at + 100).toString().replace(/\0.*$/s, '');
     const size = parseInt(bytes.subarray(at + 124, at + 136).toString().replace(/\0.*$/s, '').trim() || '0', 8);
     if (!name) break;
+    if (name.startsWith('blobs/sha256/') && size > 0) blobs.push(name.slice('blobs/sha256/'.length));
     if (name.startsWith('blobs/sha256/') && (!biggest || size > biggest.size)) biggest = { name, at: at + 512, size };
     at += 512 + Math.ceil(size / 512) * 512;
   }
   bytes[biggest.at + Math.floor(biggest.size / 2)] ^= 0xff;
   const corrupt = join(outDir, 'corrupt-push.tar');
   writeFileSync(corrupt, bytes);
-  await page.click('.tab[data-view=requests]').catch(() => {});
-  const before = await page.locator('.exchange[data-purpose="blob upload"]').count();
-  const result = await push(page, corrupt, `${rig.tokenRegistry}/skiff/pushed-corrupt-${run}:1`);
+  const repository = `skiff/pushed-corrupt-${run}`;
+  const result = await push(page, corrupt, `${rig.tokenRegistry}/${repository}:1`);
   assert.match(result.error ?? '', new RegExp(`the archive is corrupt: ${biggest.name} does not match its digest`));
-  assert.match(result.error, /Nothing was uploaded/);
+  assert.match(result.error, /Nothing was committed/);
   assert.match(result.error, /^The push stopped\n/);
-  assert.equal(await page.locator('.exchange[data-purpose="blob upload"]').count(), before, 'no upload request was made');
+  // The registry (the same storage, asked directly) holds none of it.
+  for (const hex of blobs) {
+    const head = await fetch(`http://${rig.registry}/v2/${repository}/blobs/sha256:${hex}`, { method: 'HEAD' });
+    assert.equal(head.status, 404, `blob ${hex} must not be committed`);
+  }
+  const manifest = await fetch(`http://${rig.registry}/v2/${repository}/manifests/1`, { method: 'HEAD' });
+  assert.equal(manifest.status, 404, 'no manifest');
+  await page.context().close();
+});
+
+test('a corrupt big layer stops its upload part way, and still nothing is committed', async () => {
+  const page = await newPage(suite.browser);
+  // 20 MB layers: sent in chunks, so bytes go up while the check runs beside them.
+  const image = `${rig.registry}/skiff/bench:push-corrupt-${run}`;
+  execFileSync(join(root, 'tests/rig/rig.sh'), ['bench-fixture', process.env.SKIFF_RIG_DIR, '80', `push-corrupt-${run}`], { stdio: 'ignore' });
+  await pullInApp(page, suite.app.url, suite.proxy.url, image);
+  await expectPulled(page);
+  const tar = await saveArchive(page, `bench_push-corrupt-${run}.tar`);
+  const bytes = readFileSync(tar);
+  const blobs = [];
+  let last = null;
+  for (let at = 0; at + 512 <= bytes.length;) {
+    const name = bytes.subarray(at, at + 100).toString().replace(/\0.*$/s, '');
+    const size = parseInt(bytes.subarray(at + 124, at + 136).toString().replace(/\0.*$/s, '').trim() || '0', 8);
+    if (!name) break;
+    if (name.startsWith('blobs/sha256/') && size > 0) {
+      blobs.push(name.slice('blobs/sha256/'.length));
+      if (size > 10_000_000) last = { name, at: at + 512, size };
+    }
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  // The last big layer's last byte: every other blob checks fine.
+  bytes[last.at + last.size - 1] ^= 0xff;
+  const corrupt = join(outDir, 'corrupt-big-push.tar');
+  writeFileSync(corrupt, bytes);
+  const repository = `skiff/pushed-corrupt-big-${run}`;
+  const result = await push(page, corrupt, `${rig.tokenRegistry}/${repository}:1`);
+  assert.match(result.error ?? '', new RegExp(`the archive is corrupt: ${last.name} does not match its digest`));
+  for (const hex of blobs) {
+    const head = await fetch(`http://${rig.registry}/v2/${repository}/blobs/sha256:${hex}`, { method: 'HEAD' });
+    assert.equal(head.status, 404, `blob ${hex} must not be committed`);
+  }
+  const manifest = await fetch(`http://${rig.registry}/v2/${repository}/manifests/1`, { method: 'HEAD' });
+  assert.equal(manifest.status, 404, 'no manifest');
   await page.context().close();
 });
 

@@ -220,6 +220,30 @@ push_blob() { # push_blob REPO FILE -> digest on stdout
   echo "$digest"
 }
 
+bench_image() { # bench_image TAG MB... -> reference on stdout; one random layer per MB
+  local tag=$1 work="$dir/bench" layers='[]' diff_ids='[]' i=0 size
+  shift
+  registry_port=$(jq -r .registry "$dir/env.json" | cut -d: -f2)
+  mkdir -p "$work"
+  for size in "$@"; do
+    i=$((i + 1))
+    mkdir -p "$work/l$i/data"
+    head -c $((size * 1000000)) /dev/urandom > "$work/l$i/data/blob-$i.bin"
+    tar_of "$work/l$i" "$work/l$i.tar"
+    gzip -1 -n -c "$work/l$i.tar" > "$work/l$i.tar.gz"
+    push_blob skiff/bench "$work/l$i.tar.gz" > /dev/null
+    layers=$(jq -c --argjson d "$(descriptor "$work/l$i.tar.gz" application/vnd.oci.image.layer.v1.tar+gzip)" '. + [$d]' <<<"$layers")
+    diff_ids=$(jq -c --arg d "sha256:$(sha256sum "$work/l$i.tar" | cut -d' ' -f1)" '. + [$d]' <<<"$diff_ids")
+    rm -rf "$work/l$i" "$work/l$i.tar" "$work/l$i.tar.gz"
+  done
+  jq -n --argjson ids "$diff_ids" '{architecture: "amd64", os: "linux", config: {}, rootfs: {type: "layers", diff_ids: $ids}}' > "$work/config.json"
+  push_blob skiff/bench "$work/config.json" > /dev/null
+  jq -n --argjson c "$(descriptor "$work/config.json" application/vnd.oci.image.config.v1+json)" --argjson l "$layers" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: $l}' > "$work/manifest.json"
+  put_manifest skiff/bench "$tag" application/vnd.oci.image.manifest.v1+json "$work/manifest.json"
+  echo "127.0.0.1:$registry_port/skiff/bench:$tag"
+}
+
 descriptor() { # descriptor FILE MEDIA-TYPE [PLATFORM-JSON] [ANNOTATIONS-JSON] -> JSON
   jq -cn --arg mt "$2" --arg d "sha256:$(sha256sum "$1" | cut -d' ' -f1)" --argjson s "$(stat -c %s "$1")" \
     --argjson p "${3:-null}" --argjson a "${4:-null}" \
@@ -571,29 +595,16 @@ JSON
   bench-fixture)
     # rig.sh bench-fixture DIR MEGABYTES [TAG]: pushes skiff/bench:TAG (default latest), four
     # layers of incompressible data adding up to MEGABYTES, to the running rig's open registry.
-    registry_port=$(jq -r .registry "$dir/env.json" | cut -d: -f2)
     megabytes=${3:?usage: rig.sh bench-fixture DIR MEGABYTES [TAG]}
-    tag=${4:-latest}
-    work="$dir/bench"
-    mkdir -p "$work"
-    layers='[]' diff_ids='[]'
-    for i in 1 2 3 4; do
-      mkdir -p "$work/l$i/data"
-      head -c $((megabytes * 1000000 / 4)) /dev/urandom > "$work/l$i/data/blob-$i.bin"
-      tar_of "$work/l$i" "$work/l$i.tar"
-      gzip -1 -n -c "$work/l$i.tar" > "$work/l$i.tar.gz"
-      push_blob skiff/bench "$work/l$i.tar.gz" > /dev/null
-      layers=$(jq -c --argjson d "$(descriptor "$work/l$i.tar.gz" application/vnd.oci.image.layer.v1.tar+gzip)" '. + [$d]' <<<"$layers")
-      diff_ids=$(jq -c --arg d "sha256:$(sha256sum "$work/l$i.tar" | cut -d' ' -f1)" '. + [$d]' <<<"$diff_ids")
-      rm -rf "$work/l$i" "$work/l$i.tar"
-    done
-    jq -n --argjson ids "$diff_ids" '{architecture: "amd64", os: "linux", config: {}, rootfs: {type: "layers", diff_ids: $ids}}' > "$work/config.json"
-    push_blob skiff/bench "$work/config.json" > /dev/null
-    jq -n --argjson c "$(descriptor "$work/config.json" application/vnd.oci.image.config.v1+json)" --argjson l "$layers" \
-      '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: $l}' > "$work/manifest.json"
-    put_manifest skiff/bench "$tag" application/vnd.oci.image.manifest.v1+json "$work/manifest.json"
-    rm -f "$work"/*.tar.gz
-    echo "127.0.0.1:$registry_port/skiff/bench:$tag"
+    quarter=$((megabytes / 4))
+    bench_image "${4:-latest}" "$quarter" "$quarter" "$quarter" "$quarter"
+    ;;
+  bench-layers)
+    # rig.sh bench-layers DIR TAG MB...: pushes skiff/bench:TAG with one layer of incompressible
+    # data per MB given, in that order (e.g. a base image's layer sizes).
+    tag=${3:?usage: rig.sh bench-layers DIR TAG MB...}
+    shift 3
+    bench_image "$tag" "$@"
     ;;
   *)
     echo "usage: rig.sh start|stop DIR" >&2

@@ -1,15 +1,21 @@
 //! The archive the user picked, read from its `File` by slices: the tar index (the core's
 //! [`TarIndex`] says which bytes), its images, and a check of every blob against its digest
-//! before anything is uploaded.
+//! (while the uploads go: no upload's last request is sent before it passed).
 
 use std::collections::BTreeMap;
 
-use skiff_core::archive::push_archive::{ArchiveError, ArchivedImage, MAX_DOCUMENT_MEMBER};
+use futures::{StreamExt as _, TryStreamExt as _};
+use skiff_core::archive::push_archive::{
+    ArchiveError, ArchivedImage, BlobSource, MAX_DOCUMENT_MEMBER,
+};
 use skiff_core::archive::read_images::archive_images;
 use skiff_core::archive::tar_index::{Member, TarIndex};
+use skiff_core::transfer::hashing::{HashBackend, HashBudget, HashSettings};
 use skiff_core::BlobVerifier;
 use wasm_bindgen_futures::JsFuture;
 
+use crate::engine::check::Check;
+use crate::engine::hashers::{LaneCheck, NativeCheck};
 use crate::error::{js_error_text, AppError};
 use crate::services::stream::ChunkReader;
 
@@ -76,48 +82,107 @@ pub async fn images(file: &web_sys::File) -> Result<Vec<ArchivedImage>, AppError
     }
 }
 
-/// Every blob of every image hashed against its digest; the first that does not match is
-/// named, and nothing has been uploaded yet.
+/// Blobs hashed at once while checking an archive: four fill the lanes of one four-stream
+/// SHA-256.
+const CHECKED_AT_ONCE: usize = 4;
+
+/// Every blob of every image hashed against its digest (each once), `CHECKED_AT_ONCE` at a
+/// time: by the browser's SHA-256 when the memory budget holds the blob, else in a lane of the
+/// page's four-stream SHA-256 (`sha2` when none is free). The first that does not match is
+/// named. Runs while the uploads go; their last requests wait for it.
 pub async fn check(
     file: &web_sys::File,
     images: &[ArchivedImage],
-    mut checked: impl FnMut(&skiff_core::Digest),
+    hashing: HashSettings,
+    checked: impl Fn(&skiff_core::Digest),
 ) -> Result<(), AppError> {
     let mut seen = std::collections::BTreeSet::new();
-    let mut buffer = vec![0; CHECK_READ as usize];
-    for blob in images.iter().flat_map(|i| &i.blobs) {
-        if !seen.insert(blob.digest.clone()) {
-            continue;
-        }
-        let mut verifier = BlobVerifier::new(blob.digest.clone(), blob.member.size);
-        let member = slice(
-            file,
-            blob.member.offset,
-            (blob.member.offset + blob.member.size).saturating_sub(1),
-        )?;
-        let mut reader = ChunkReader::reusing(&member.stream(), CHECK_READ);
-        while let Some(chunk) = reader
-            .next()
-            .await
-            .map_err(|e| AppError::Browser(format!("reading the archive: {}", js_error_text(&e))))?
-        {
-            let length = chunk.length() as usize;
-            if length > buffer.len() {
-                // The default reader (no BYOB here) chooses its own chunk sizes.
-                buffer.resize(length, 0);
+    let blobs: Vec<_> = images
+        .iter()
+        .flat_map(|i| &i.blobs)
+        .filter(|blob| seen.insert(blob.digest.clone()))
+        .collect();
+    let budget = std::cell::RefCell::new(HashBudget::new(hashing));
+    let checked = &checked;
+    futures::stream::iter(blobs)
+        .map(|blob| {
+            let budget = &budget;
+            async move {
+                let grant = budget.borrow_mut().grant(blob.member.size, false);
+                let result = check_blob(file, blob, grant.backend).await;
+                budget.borrow_mut().release(grant);
+                result.map_err(|error| match error {
+                    Checked::Corrupt(error) => corrupt(&blob.path, error),
+                    Checked::Unreadable(error) => error,
+                })?;
+                checked(&blob.digest);
+                Ok(())
             }
-            let bytes = &mut buffer[..length];
-            chunk.copy_to(bytes);
-            verifier
-                .update(bytes)
-                .map_err(|error| corrupt(&blob.path, error))?;
-        }
-        verifier
-            .finish()
-            .map_err(|error| corrupt(&blob.path, error))?;
-        checked(&blob.digest);
+        })
+        .buffer_unordered(CHECKED_AT_ONCE)
+        .try_collect()
+        .await
+}
+
+enum Checked {
+    Corrupt(skiff_core::Error),
+    Unreadable(AppError),
+}
+
+impl From<skiff_core::Error> for Checked {
+    fn from(error: skiff_core::Error) -> Self {
+        Self::Corrupt(error)
     }
+}
+
+async fn check_blob(
+    file: &web_sys::File,
+    blob: &BlobSource,
+    backend: HashBackend,
+) -> Result<(), Checked> {
+    let (digest, size) = (&blob.digest, blob.member.size);
+    let member = slice(
+        file,
+        blob.member.offset,
+        (blob.member.offset + size).saturating_sub(1),
+    )
+    .map_err(Checked::Unreadable)?;
+    if backend == HashBackend::Native {
+        let buffer = JsFuture::from(member.array_buffer())
+            .await
+            .map_err(|e| Checked::Unreadable(unreadable(&e)))?;
+        let whole = NativeCheck::holding(digest, size, js_sys::Uint8Array::new(&buffer))?;
+        whole.finish().await?;
+        return Ok(());
+    }
+    let mut check = match LaneCheck::take(digest, size).filter(|_| backend == HashBackend::Lanes) {
+        Some(lane) => Check::Lanes(lane),
+        None => Check::Verify(BlobVerifier::new(digest.clone(), size)),
+    };
+    let mut buffer = vec![0; CHECK_READ as usize];
+    let mut reader = ChunkReader::reusing(&member.stream(), CHECK_READ);
+    while let Some(chunk) = reader
+        .next()
+        .await
+        .map_err(|e| Checked::Unreadable(unreadable(&e)))?
+    {
+        let length = chunk.length() as usize;
+        if length > buffer.len() {
+            // The default reader (no BYOB here) chooses its own chunk sizes.
+            buffer.resize(length, 0);
+        }
+        let bytes = &mut buffer[..length];
+        chunk.copy_to(bytes);
+        check.update(bytes, &mut |_: &[u8]| Ok::<(), skiff_core::Error>(()))?;
+    }
+    check
+        .finish(&mut |_: &[u8]| Ok::<(), skiff_core::Error>(()))
+        .await?;
     Ok(())
+}
+
+fn unreadable(error: &wasm_bindgen::JsValue) -> AppError {
+    AppError::Browser(format!("reading the archive: {}", js_error_text(error)))
 }
 
 /// A member of the picked file that does not match its digest: the file is damaged (no

@@ -12,7 +12,7 @@ use skiff_core::protocol::registry::{blob_url, ping_url, Route};
 use skiff_core::transfer::copy_plan::choose_platforms;
 use skiff_core::{Digest, Platform, Reference};
 
-use super::send::{push_blob, put_manifest, Source};
+use super::send::{push_blob, put_manifest, BlobPush, Last, Pushed, Source};
 use super::streamed::StreamedBlob;
 use crate::error::AppError;
 use crate::services::http::{js_error, RegistrySession};
@@ -171,6 +171,7 @@ async fn copy(request: &CopyRequest, report: &Report<PushEvent>) -> Result<PushS
                 digest: digest.clone(),
                 size: *size,
                 state: BlobState::Waiting,
+                checked: false,
             })
             .collect(),
     ));
@@ -197,15 +198,19 @@ async fn copy(request: &CopyRequest, report: &Report<PushEvent>) -> Result<PushS
             digest,
             *size,
         )));
-        let pushed = push_blob(
-            &target,
-            &to,
-            (digest, *size),
-            &bytes,
-            mount_from.clone(),
+        let blob = BlobPush {
+            target: &to,
+            digest,
+            size: *size,
+            source: &bytes,
             report,
-        );
-        summary.count(pushed.await?);
+        };
+        // A copy's source is checked as it streams: its last byte goes only after it matched.
+        if let Pushed::Done(uploaded) =
+            push_blob(&target, &blob, mount_from.clone(), Last::Send).await?
+        {
+            summary.count(uploaded);
+        }
     }
     for manifest in &written {
         let reference = if manifest.by_digest {

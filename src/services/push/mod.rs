@@ -1,6 +1,7 @@
 //! Pushing an archive the user picked to a registry: every blob checked against its digest
-//! first (nothing is uploaded from a corrupt archive), then per image each blob and the
-//! manifest (`send`); and copying between registries (`copy`).
+//! while the blobs upload, the request that commits each held until the whole archive passed
+//! (nothing is committed from a corrupt archive), then per image the blobs committed and the
+//! manifest put (`send`); and copying between registries (`copy`).
 
 mod archive_file;
 mod chunk_file;
@@ -9,9 +10,9 @@ mod send;
 mod streamed;
 
 pub use copy::{read_platforms, start_copy, CopyRequest};
-use send::{push_blob, put_manifest, Source};
+use send::{finish_held, push_blob, put_manifest, BlobPush, Held, Last, Pushed, Source};
 
-use skiff_core::archive::push_archive::ArchivedImage;
+use skiff_core::archive::push_archive::{ArchivedImage, BlobSource};
 use skiff_core::archive::push_targets::push_targets;
 use skiff_core::protocol::registry::Route;
 use skiff_core::Reference;
@@ -36,6 +37,7 @@ pub fn start(request: PushRequest, report: Report<PushEvent>) {
         let pusher = Pusher {
             request: &request,
             report: report.clone(),
+            controllers: Default::default(),
         };
         let event = match pusher.run().await {
             Ok(summary) => PushEvent::Done(summary),
@@ -48,6 +50,8 @@ pub fn start(request: PushRequest, report: Report<PushEvent>) {
 struct Pusher<'a> {
     request: &'a PushRequest,
     report: Report<PushEvent>,
+    /// Each image's uploads, to stop them all when the check or another upload fails.
+    controllers: std::cell::RefCell<Vec<web_sys::AbortController>>,
 }
 
 impl Pusher<'_> {
@@ -71,23 +75,70 @@ impl Pusher<'_> {
                     digest: blob.digest.clone(),
                     size: blob.member.size,
                     state: BlobState::Waiting,
+                    checked: false,
                 });
             }
         }
         self.emit(PushEvent::Blobs(blobs));
-        self.stage("Checking every blob against its digest before uploading anything");
-        archive_file::check(file, &images, |digest| {
+        self.stage("Uploading while every blob is checked against its digest: nothing is committed before the whole archive passed");
+        let hashing = crate::services::prefs::pull_settings().hashing;
+        let check = archive_file::check(file, &images, hashing, |digest| {
             self.emit(PushEvent::Blob {
                 digest: digest.clone(),
                 state: BlobState::Verified,
             })
-        })
-        .await?;
+        });
         let mut summary = PushSummary::default();
-        let total = images.len();
-        for (position, (image, target)) in images.iter().zip(&targets).enumerate() {
-            let pushed = self.push_image(image, target, &mut summary).await;
-            pushed.map_err(|error| match (total, error) {
+        let send = async {
+            let mut sent = Vec::new();
+            for (position, (image, target)) in images.iter().zip(&targets).enumerate() {
+                let image_sent = self.send_image(image, target, &mut summary).await;
+                sent.push(self.in_image(position, images.len(), target, image_sent)?);
+            }
+            Ok(sent)
+        };
+        // The first failure of either ends both: a corrupt blob stops the uploads at once.
+        let (_, sent) = match futures::future::try_join(check, send).await {
+            Ok(both) => both,
+            Err(error) => {
+                self.abort_uploads();
+                return Err(error);
+            }
+        };
+        self.stage("Every blob matched its digest: committing them and the manifests");
+        for (position, (image, sent)) in images.iter().zip(sent).enumerate() {
+            let target = sent.target;
+            let committed = self.commit_image(image, sent, &mut summary).await;
+            self.in_image(position, images.len(), target, committed)?;
+        }
+        Ok(summary)
+    }
+
+    /// An image's failure, named by its place when the archive holds several; a refusal the
+    /// credentials given could not lift says so.
+    fn in_image<T>(
+        &self,
+        position: usize,
+        total: usize,
+        target: &Reference,
+        result: Result<T, AppError>,
+    ) -> Result<T, AppError> {
+        let logged_in = self
+            .request
+            .credentials
+            .as_ref()
+            .is_some_and(|c| c.belong_to(target.registry()));
+        result.map_err(|error| {
+            let error = match error {
+                AppError::Denied { what, status, code } if logged_in => AppError::PushDenied {
+                    what,
+                    status,
+                    code,
+                    registry: target.registry().to_owned(),
+                },
+                other => other,
+            };
+            match (total, error) {
                 (_, AppError::Cancelled) => AppError::Cancelled,
                 (1, error) => error,
                 (_, error) => AppError::Image {
@@ -96,43 +147,25 @@ impl Pusher<'_> {
                     reference: target.to_string(),
                     source: Box::new(error),
                 },
-            })?;
+            }
+        })
+    }
+
+    /// Stops every upload still on its way (after a failure elsewhere).
+    fn abort_uploads(&self) {
+        for controller in self.controllers.borrow().iter() {
+            controller.abort();
         }
-        Ok(summary)
     }
 
-    /// One image to `target`; a refusal the credentials given could not lift says so.
-    async fn push_image(
+    /// Sends an image's blobs up to the request that commits each.
+    async fn send_image<'t>(
         &self,
         image: &ArchivedImage,
-        target: &Reference,
+        target: &'t Reference,
         summary: &mut PushSummary,
-    ) -> Result<(), AppError> {
-        let logged_in = self
-            .request
-            .credentials
-            .as_ref()
-            .is_some_and(|c| c.belong_to(target.registry()));
-        self.push_image_as(image, target, summary)
-            .await
-            .map_err(|error| match error {
-                AppError::Denied { what, status, code } if logged_in => AppError::PushDenied {
-                    what,
-                    status,
-                    code,
-                    registry: target.registry().to_owned(),
-                },
-                other => other,
-            })
-    }
-
-    async fn push_image_as(
-        &self,
-        image: &ArchivedImage,
-        target: &Reference,
-        summary: &mut PushSummary,
-    ) -> Result<(), AppError> {
-        self.stage(format!("Pushing to {target}"));
+    ) -> Result<SentImage<'t>, AppError> {
+        self.stage(format!("Uploading to {target}"));
         let controller =
             web_sys::AbortController::new().map_err(|e| js_error("starting the push", &e))?;
         let session = RegistrySession::for_push(
@@ -142,6 +175,7 @@ impl Pusher<'_> {
             controller.signal(),
             self.report.exchanges(),
         );
+        self.controllers.borrow_mut().push(controller);
         // Saved from another repository of this registry: its blobs are mounted from there.
         let mount_from = image
             .name
@@ -157,20 +191,43 @@ impl Pusher<'_> {
         session
             .ping(&skiff_core::protocol::registry::ping_url(target.registry()))
             .await?;
-        for blob in &image.blobs {
-            let source = Source::Archive {
-                file: &self.request.file,
-                offset: blob.member.offset,
-            };
-            let pushed = push_blob(
-                &session,
-                target,
-                (&blob.digest, blob.member.size),
-                &source,
-                mount_from.clone(),
-                &self.report,
-            );
-            summary.count(pushed.await?);
+        let mut held = Vec::new();
+        for (index, blob) in image.blobs.iter().enumerate() {
+            if image.blobs[..index].iter().any(|b| b.digest == blob.digest) {
+                continue;
+            }
+            let source = self.source(blob);
+            let push = self.blob_push(target, blob, &source);
+            match push_blob(&session, &push, mount_from.clone(), Last::Hold).await? {
+                Pushed::Done(uploaded) => summary.count(uploaded),
+                Pushed::Held(upload) => held.push((index, upload)),
+            }
+        }
+        Ok(SentImage {
+            session,
+            target,
+            held,
+        })
+    }
+
+    /// Commits an image's held blobs, then puts its manifest.
+    async fn commit_image(
+        &self,
+        image: &ArchivedImage,
+        sent: SentImage<'_>,
+        summary: &mut PushSummary,
+    ) -> Result<(), AppError> {
+        let SentImage {
+            session,
+            target,
+            held,
+        } = sent;
+        self.stage(format!("Committing to {target}"));
+        for (index, upload) in held {
+            let blob = &image.blobs[index];
+            let source = self.source(blob);
+            let push = self.blob_push(target, blob, &source);
+            summary.count(finish_held(&session, &push, upload).await?);
         }
         // Foreign layers went up with the rest: the manifest names them as ordinary layers.
         let made = skiff_core::transfer::foreign_layers::made_distributable(&image.manifest)
@@ -193,6 +250,36 @@ impl Pusher<'_> {
         summary.pushed.push(format!("{target}@{digest}"));
         Ok(())
     }
+
+    fn source(&self, blob: &BlobSource) -> Source<'_> {
+        Source::Archive {
+            file: &self.request.file,
+            offset: blob.member.offset,
+        }
+    }
+
+    fn blob_push<'b>(
+        &'b self,
+        target: &'b Reference,
+        blob: &'b BlobSource,
+        source: &'b Source<'b>,
+    ) -> BlobPush<'b> {
+        BlobPush {
+            target,
+            digest: &blob.digest,
+            size: blob.member.size,
+            source,
+            report: &self.report,
+        }
+    }
+}
+
+/// An image whose blobs are sent, the requests that commit them held.
+struct SentImage<'t> {
+    session: RegistrySession,
+    target: &'t Reference,
+    /// Each held blob's place in the image's blobs, and its upload.
+    held: Vec<(usize, Held)>,
 }
 
 /// Where each image goes, as the core's [`push_targets`] decides.

@@ -16,7 +16,8 @@ use crate::services::http::{error_for, Call, RegistrySession};
 use crate::services::Report;
 use crate::state::push::{BlobState, PushEvent};
 
-/// Where a blob's bytes come from: the picked archive (checked whole before any upload), or
+/// Where a blob's bytes come from: the picked archive (checked while it uploads; the request
+/// that commits a blob waits for the whole archive's check), or
 /// the source registry of a copy (streamed; its last byte goes only after the whole blob
 /// matched its digest, so no unverified blob is committed).
 pub enum Source<'a> {
@@ -41,15 +42,73 @@ impl Source<'_> {
     }
 }
 
-/// One blob into `target`, as the core's [`BlobUpload`] decides.
+/// One blob to send: where to, which, and where its bytes come from.
+pub struct BlobPush<'a> {
+    pub target: &'a Reference,
+    pub digest: &'a Digest,
+    pub size: u64,
+    pub source: &'a Source<'a>,
+    pub report: &'a Report<PushEvent>,
+}
+
+/// What to do with the request that commits the blob (the `PUT` with its digest).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Last {
+    Send,
+    /// Stop before it: the caller checks the bytes first, then calls [`finish_held`].
+    Hold,
+}
+
+/// How far a blob got.
+pub enum Pushed {
+    Done(Uploaded),
+    /// Its bytes are with the registry (or, for a blob sent in one `PUT`, none yet), and the
+    /// request that commits it is not sent.
+    Held(Held),
+}
+
+pub struct Held {
+    upload: BlobUpload,
+}
+
+/// One blob into `target`, as the core's [`BlobUpload`] decides, up to its last request when
+/// `last` is [`Last::Hold`].
 pub async fn push_blob(
     session: &RegistrySession,
-    target: &Reference,
-    (digest, size): (&Digest, u64),
-    source: &Source<'_>,
+    blob: &BlobPush<'_>,
     mount_from: Option<String>,
-    report: &Report<PushEvent>,
+    last: Last,
+) -> Result<Pushed, AppError> {
+    let base = api_base(blob.target.registry());
+    let upload = BlobUpload::new(blob.digest.clone(), blob.size, &base, mount_from);
+    drive(session, blob, upload, last).await
+}
+
+/// Sends a held blob's last request (and, for a blob sent in one `PUT`, its bytes).
+pub async fn finish_held(
+    session: &RegistrySession,
+    blob: &BlobPush<'_>,
+    held: Held,
 ) -> Result<Uploaded, AppError> {
+    match drive(session, blob, held.upload, Last::Send).await? {
+        Pushed::Done(uploaded) => Ok(uploaded),
+        Pushed::Held(_) => unreachable!("a blob sent with Last::Send is never held"),
+    }
+}
+
+async fn drive(
+    session: &RegistrySession,
+    blob: &BlobPush<'_>,
+    mut upload: BlobUpload,
+    last: Last,
+) -> Result<Pushed, AppError> {
+    let BlobPush {
+        target,
+        digest,
+        size,
+        source,
+        report,
+    } = *blob;
     let emit = |state| {
         report.emit(PushEvent::Blob {
             digest: digest.clone(),
@@ -58,9 +117,16 @@ pub async fn push_blob(
     };
     let base = api_base(target.registry());
     let uploads = format!("{base}/v2/{}/blobs/uploads/", target.repository());
-    let mut upload = BlobUpload::new(digest.clone(), size, &base, mount_from);
     let what = format!("blob {}", digest.short());
     while let Some(request) = upload.poll_request() {
+        let commits = matches!(
+            request,
+            UploadRequest::PutWhole { .. } | UploadRequest::Finish { .. }
+        );
+        if commits && last == Last::Hold {
+            emit(BlobState::Held);
+            return Ok(Pushed::Held(Held { upload }));
+        }
         let octets = ("Content-Type", "application/octet-stream".to_owned());
         let part = match &request {
             UploadRequest::PutWhole { .. } | UploadRequest::PatchWhole { .. } => {
@@ -159,7 +225,7 @@ pub async fn push_blob(
         Uploaded::Mounted => BlobState::Mounted,
         Uploaded::Sent(sent) => BlobState::Uploaded { sent },
     });
-    Ok(outcome)
+    Ok(Pushed::Done(outcome))
 }
 
 /// `PUT /v2/<name>/manifests/<tag or digest>` with the manifest's exact bytes; the registry's

@@ -286,4 +286,33 @@ mod tests {
             Err(Error::SizeMismatch { actual: 6, .. })
         ));
     }
+
+    #[test]
+    fn a_digest_computed_elsewhere_is_checked_with_the_size() {
+        use sha2::Digest as _;
+        let blob = b"layer bytes";
+        let sha256: [u8; 32] = Sha256::digest(blob).into();
+        let wrong: [u8; 32] = Sha256::digest(b"other bytes").into();
+        let check = |pieces: &[usize], sha256: &[u8; 32]| {
+            let mut size = SizeCheck::new(Digest::of(blob), blob.len() as u64);
+            for &piece in pieces {
+                size.update(piece)?;
+            }
+            size.finish(sha256)
+        };
+        assert_eq!(check(&[4, 7], &sha256).unwrap(), Digest::of(blob));
+        assert!(matches!(
+            check(&[11], &wrong),
+            Err(Error::DigestMismatch { .. })
+        ));
+        // The size is checked first: a short blob fails as short, whatever digest is handed in.
+        assert!(matches!(
+            check(&[10], &sha256),
+            Err(Error::SizeMismatch { actual: 10, .. })
+        ));
+        assert!(matches!(
+            check(&[11, 1], &sha256),
+            Err(Error::SizeMismatch { actual: 12, .. })
+        ));
+    }
 }
