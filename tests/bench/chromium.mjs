@@ -79,15 +79,17 @@ function kindOf(args) {
   return program === 'chromium' || program === 'chrome' ? 'browser' : program;
 }
 
-/** CPU seconds (user + system) of every live process, by kind, summed. */
-export function cpuByKind() {
+/** CPU seconds (user + system, or each apart with `split`) of every live process, by kind, summed. */
+export function cpuByKind({ split = false } = {}) {
   const seconds = {};
   for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const kind = kindOf(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' '));
-      seconds[kind] = (seconds[kind] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+      const parts = split ? [[`${kind} user`, fields[11]], [`${kind} sys`, fields[12]]]
+        : [[kind, Number(fields[11]) + Number(fields[12])]];
+      for (const [name, ticks] of parts) seconds[name] = (seconds[name] ?? 0) + Number(ticks) / 100;
     } catch {}
   }
   return seconds;

@@ -171,6 +171,7 @@ function cpuPerGb(spent, gb) {
 }
 
 async function speedRuns(image, label) {
+  if (!RUNS) return;
   const bytes = await imageBytes(image);
   const gb = mb(bytes) / 1000;
   console.log(`\n${label}: ${f(mb(bytes))} MB (${image}), ${RUNS} runs, paired run by run\n`);
@@ -216,7 +217,7 @@ if (realisticImage) await speedRuns(realisticImage, 'Realistic image (layer size
 
 console.log('\n| image | Chromium PSS idle (all / largest) | peak while pulling (all / largest) | the pull costs | peak while saving the download (all / largest) | the save costs | worker wasm memory | longest task |');
 console.log('|---|---|---|---|---|---|---|---|');
-for (const image of [speedImage, memoryImage].filter(Boolean)) {
+for (const image of [speedImage, realisticImage, memoryImage].filter(Boolean)) {
   const k = await skiff(app, proxy, image, { measureMemory: true });
   const bytes = await imageBytes(image);
   console.log(`| ${f(mb(bytes) / 1000, 2)} GB | ${f(mb(k.idle.total), 0)} / ${f(mb(k.idle.largest), 0)} MB | ` +

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rig, serveApp, startProxy, registryManifest } from '../e2e/harness.mjs';
-import { chromiumPss, samplePss, launchProfile } from './chromium.mjs';
+import { chromiumPss, samplePss, launchProfile, cpuByKind, cpuSpent } from './chromium.mjs';
 
 const images = process.argv.slice(2);
 const mb = (bytes) => bytes / 1e6;
@@ -31,9 +31,27 @@ function skopeoCopy(source, target) {
     for (const file of ['blob-info-cache-v1.boltdb', 'blob-info-cache-v1.sqlite']) rmSync(join(dir, file), { force: true });
   }
   const started = process.hrtime.bigint();
-  execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false',
-    source, `docker://${target}`], { stdio: 'ignore' });
-  return Number(process.hrtime.bigint() - started) / 1e9;
+  const before = cpuByKind();
+  // bash's `times` prints its children's user and system time: skopeo's, once it has ended.
+  const times = execFileSync('bash', ['-c', 'skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false "$1" "$2" >/dev/null; times',
+    'bench', source, `docker://${target}`], { encoding: 'utf8' });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = cpuSpent(before, cpuByKind());
+  cpu.skopeo = [...times.trim().split('\n').pop().matchAll(/(\d+)m([\d.]+)s/g)]
+    .reduce((sum, [, m, sec]) => sum + Number(m) * 60 + Number(sec), 0);
+  lastCpu.skopeo = cpu;
+  return seconds;
+}
+
+/** The CPU seconds of the last skopeo run and the last Skiff run, by process. */
+const lastCpu = {};
+
+/** Both runs' CPU seconds per GB, by process (the bench's own node left out). */
+function cpuLine(bytes) {
+  const gb = mb(bytes) / 1000;
+  const show = (cpu) => Object.entries(cpu).filter(([k]) => k !== 'node' && k !== 'bash')
+    .sort(([, a], [, b]) => b - a).map(([k, v]) => `${k} ${f(v / gb, 2)}`).join(', ');
+  return `CPU-s per GB — skopeo run: ${show(lastCpu.skopeo)}; Skiff run: ${show(lastCpu.skiff)}`;
 }
 
 /** Skiff in a fresh on-disk profile: `act(page)` starts the work; time and PSS until done. */
@@ -49,9 +67,11 @@ async function skiffRun(app, proxy, act) {
     const idle = chromiumPss(profile);
     const memory = samplePss(profile);
     const started = Date.now();
+    const cpuBefore = cpuByKind();
     await act(page);
     await page.waitForSelector('#push-done, #push-error', { timeout: 60 * 60_000 });
     const seconds = (Date.now() - started) / 1000;
+    lastCpu.skiff = cpuSpent(cpuBefore, cpuByKind());
     const peak = memory.stop();
     const error = await page.$('#push-error');
     if (error) throw new Error(`Skiff failed: ${await error.innerText()}`);
@@ -78,6 +98,7 @@ const header = (what) => {
 };
 // BENCH_ONLY=copy or BENCH_ONLY=push measures one half.
 const only = process.env.BENCH_ONLY;
+const cpuLines = [];
 if (only !== 'push') header('copy');
 for (const [i, image] of only === 'push' ? [] : images.entries()) {
   const bytes = await imageBytes(image);
@@ -88,6 +109,7 @@ for (const [i, image] of only === 'push' ? [] : images.entries()) {
     await page.click('#copy-start');
   });
   console.log(row(bytes, s, k));
+  cpuLines.push(cpuLine(bytes));
 }
 if (only !== 'copy') header('push of an archive');
 for (const [i, image] of only === 'copy' ? [] : images.entries()) {
@@ -102,8 +124,10 @@ for (const [i, image] of only === 'copy' ? [] : images.entries()) {
     await page.click('#push-start');
   });
   console.log(row(bytes, s, k));
+  cpuLines.push(cpuLine(bytes));
   rmSync(archive, { force: true });
 }
+console.log(`\n${cpuLines.join('\n')}`);
 rmSync(work, { recursive: true, force: true });
 proxy.close();
 app.close();

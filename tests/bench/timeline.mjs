@@ -37,13 +37,13 @@ try {
   const at = () => ((Date.now() - clicked) / 1000).toFixed(2);
   context.on('request', (r) => console.log(at(), 'start', r.url()));
   context.on('requestfinished', (r) => console.log(at(), 'done ', r.url()));
-  const cpuBefore = cpuByKind();
+  const cpuBefore = cpuByKind({ split: true });
   const pageBefore = await metrics();
   clicked = Date.now();
   await page.click('#pull');
   await page.waitForSelector('#save, #saved, #error', { timeout: 30 * 60_000 });
   console.log(at(), 'ready');
-  const cpuAfter = cpuByKind();
+  const cpuAfter = cpuByKind({ split: true });
   const pageAfter = await metrics();
   for (const [kind, spent] of Object.entries(cpuSpent(cpuBefore, cpuAfter))) {
     console.log('cpu', kind, spent.toFixed(2), 's');

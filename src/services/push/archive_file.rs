@@ -102,6 +102,12 @@ pub async fn check(
         .flat_map(|i| &i.blobs)
         .filter(|blob| seen.insert(blob.digest.clone()))
         .collect();
+    // The page is one thread whatever happens: four blobs in step there cost less than four
+    // `sha2` streams taking turns.
+    let hashing = HashSettings {
+        lanes: 4,
+        ..hashing
+    };
     let budget = std::cell::RefCell::new(HashBudget::new(hashing));
     let checked = &checked;
     futures::stream::iter(blobs)

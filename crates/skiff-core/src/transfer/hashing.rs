@@ -47,6 +47,9 @@ pub struct HashSettings {
     /// it streams.
     pub native_budget: u64,
     /// Blobs one worker hashes in step (1: each blob in a worker of its own, with `sha2`).
+    /// Four in step take about two thirds of the CPU time of four `sha2` streams, but on one
+    /// thread: on 2 cores shared with the network they finished later than four workers
+    /// (docs/benchmarks.md), so they are a choice for saving CPU, not the default.
     pub lanes: usize,
 }
 
@@ -54,7 +57,7 @@ impl Default for HashSettings {
     fn default() -> Self {
         Self {
             native_budget: 128 << 20,
-            lanes: 4,
+            lanes: 1,
         }
     }
 }
