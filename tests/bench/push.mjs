@@ -3,10 +3,12 @@
 //  - `skopeo copy docker-archive:` → registry against Skiff pushing the same archive file;
 // each (release app and proxy, headless Chromium on an on-disk profile) into a repository of
 // its own behind the rig's relay (another host, so no blob is mounted: every byte goes
-// through), with Chromium's PSS at peak, to show memory stays flat whatever the image's size.
+// through), with Chromium's PSS at peak, to show memory stays flat whatever the image's size,
+// and each process's CPU seconds per GB. The first image runs PUSH_RUNS times (default 3), paired
+// run by run with skopeo; the others once.
 //
 // Usage (scripts/bench.sh starts the rig and pushes the images):
-//   node tests/bench/copy.mjs IMAGE [IMAGE ...]
+//   node tests/bench/push.mjs IMAGE [IMAGE ...]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -99,17 +101,37 @@ const header = (what) => {
 // BENCH_ONLY=copy or BENCH_ONLY=push measures one half.
 const only = process.env.BENCH_ONLY;
 const cpuLines = [];
+// The first image is run PAIRED_RUNS times (skopeo, then Skiff, each run), the others once.
+const PAIRED_RUNS = Number(process.env.PUSH_RUNS ?? 3);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/** Runs `pair(n)` → { bytes, s, k } as many times as the image gets; prints rows and the median. */
+async function paired(i, pair) {
+  const runs = i === 0 ? PAIRED_RUNS : 1;
+  const ratios = [];
+  for (let n = 0; n < runs; n++) {
+    const { bytes, s, k } = await pair(n);
+    console.log(row(bytes, s, k));
+    cpuLines.push(`${f(mb(bytes) / 1000, 2)} GB, run ${n + 1}: ${cpuLine(bytes)}`);
+    ratios.push(k.seconds / s);
+  }
+  if (runs > 1) {
+    console.log(`| median ratio (spread) | | ${f(median(ratios), 2)}× (${f(Math.min(...ratios), 2)}–${f(Math.max(...ratios), 2)}) | | | | |`);
+  }
+}
+
 if (only !== 'push') header('copy');
 for (const [i, image] of only === 'push' ? [] : images.entries()) {
-  const bytes = await imageBytes(image);
-  const s = skopeoCopy(`docker://${image}`, `${rig.relay}/skiff/bench-skopeo-${run}-${i}:1`);
-  const k = await skiffRun(app, proxy, async (page) => {
-    await page.fill('#copy-from', image);
-    await page.fill('#copy-to', `${rig.relay}/skiff/bench-skiff-${run}-${i}:1`);
-    await page.click('#copy-start');
+  await paired(i, async (n) => {
+    const bytes = await imageBytes(image);
+    const s = skopeoCopy(`docker://${image}`, `${rig.relay}/skiff/bench-skopeo-${run}-${i}-${n}:1`);
+    const k = await skiffRun(app, proxy, async (page) => {
+      await page.fill('#copy-from', image);
+      await page.fill('#copy-to', `${rig.relay}/skiff/bench-skiff-${run}-${i}-${n}:1`);
+      await page.click('#copy-start');
+    });
+    return { bytes, s, k };
   });
-  console.log(row(bytes, s, k));
-  cpuLines.push(cpuLine(bytes));
 }
 if (only !== 'copy') header('push of an archive');
 for (const [i, image] of only === 'copy' ? [] : images.entries()) {
@@ -117,14 +139,15 @@ for (const [i, image] of only === 'copy' ? [] : images.entries()) {
   const archive = join(work, 'image.tar');
   rmSync(archive, { force: true });
   execFileSync('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${image}`, `docker-archive:${archive}:${image}`], { stdio: 'ignore' });
-  const s = skopeoCopy(`docker-archive:${archive}`, `${rig.relay}/skiff/bench-skopeo-push-${run}-${i}:1`);
-  const k = await skiffRun(app, proxy, async (page) => {
-    await page.setInputFiles('#push-file', archive);
-    await page.fill('#push-target', `${rig.relay}/skiff/bench-skiff-push-${run}-${i}:1`);
-    await page.click('#push-start');
+  await paired(i, async (n) => {
+    const s = skopeoCopy(`docker-archive:${archive}`, `${rig.relay}/skiff/bench-skopeo-push-${run}-${i}-${n}:1`);
+    const k = await skiffRun(app, proxy, async (page) => {
+      await page.setInputFiles('#push-file', archive);
+      await page.fill('#push-target', `${rig.relay}/skiff/bench-skiff-push-${run}-${i}-${n}:1`);
+      await page.click('#push-start');
+    });
+    return { bytes, s, k };
   });
-  console.log(row(bytes, s, k));
-  cpuLines.push(cpuLine(bytes));
   rmSync(archive, { force: true });
 }
 console.log(`\n${cpuLines.join('\n')}`);
