@@ -102,6 +102,22 @@ pub struct PullView {
     pub chosen_platform: Option<String>,
 }
 
+impl PullView {
+    /// How many fetched layers each SHA-256 backend checked, in the order first met.
+    pub fn hashed_by(&self) -> Vec<(skiff_core::transfer::hashing::HashBackend, usize)> {
+        let mut counts: Vec<(skiff_core::transfer::hashing::HashBackend, usize)> = Vec::new();
+        for layer in &self.layers {
+            if let LayerStatus::Verified(backend) = layer.status {
+                match counts.iter_mut().find(|(b, _)| *b == backend) {
+                    Some((_, n)) => *n += 1,
+                    None => counts.push((backend, 1)),
+                }
+            }
+        }
+        counts
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {
     pub form: FormState,

@@ -275,7 +275,7 @@ pub fn app() -> Html {
                 <ErrorPanel report={report.clone()} />
             }
             if let Phase::Done(archive) = &state.pull.phase {
-                <SavePanel archive={archive.clone()} on_save_uncompressed={on_save_uncompressed} />
+                <SavePanel archive={archive.clone()} hashed_by={state.pull.hashed_by()} on_save_uncompressed={on_save_uncompressed} />
                 <FilesPanel contents={archive.contents.clone()} />
             }
             <LayerList layers={state.pull.layers.clone()} />

@@ -1,11 +1,15 @@
 use yew::prelude::*;
 
+use skiff_core::transfer::hashing::HashBackend;
+
 use super::human_bytes;
 use crate::state::SavedArchive;
 
 #[derive(Properties, PartialEq)]
 pub struct SavePanelProps {
     pub archive: SavedArchive,
+    /// How many fetched layers each SHA-256 backend checked.
+    pub hashed_by: Vec<(HashBackend, usize)>,
     /// Pulls the same images again with layers stored uncompressed (from the layer cache).
     pub on_save_uncompressed: Callback<()>,
 }
@@ -19,6 +23,9 @@ pub fn save_panel(props: &SavePanelProps) -> Html {
             <p id="transfer" class="hint">{ transfer_summary(archive) }
                 if archive.worker_memory > 0 {
                     <span id="worker-memory">{ format!(" Each layer worker used at most {} of memory.", human_bytes(archive.worker_memory)) }</span>
+                }
+                if !props.hashed_by.is_empty() {
+                    <span id="hashed-by">{ format!(" Digests computed by {}.", hashed_by_text(&props.hashed_by)) }</span>
                 }
             </p>
             if let Some(name) = &archive.saved_to {
@@ -77,4 +84,16 @@ fn transfer_summary(archive: &SavedArchive) -> String {
             human_bytes(archive.transferred)
         ),
     }
+}
+
+/// "the browser SHA-256 (3 layers) and wasm SHA-256 (1 layer)".
+fn hashed_by_text(counts: &[(HashBackend, usize)]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .map(|(backend, n)| {
+            let plural = if *n == 1 { "" } else { "s" };
+            format!("the {} ({n} layer{plural})", backend.label())
+        })
+        .collect();
+    parts.join(" and ")
 }

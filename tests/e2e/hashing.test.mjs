@@ -15,11 +15,11 @@ const suite = useSuite();
 const BIG = `${rig.registry}/skiff/big:latest`;
 
 const BACKENDS = [
-  { name: 'native', settings: { nativeHashBytes: 1 << 30 } },
+  { name: 'native', label: 'browser SHA-256', settings: { nativeHashBytes: 1 << 30 } },
   // A budget of 0 hashes every blob as it streams: with lanes, four at once share a worker.
-  { name: 'lanes', settings: { nativeHashBytes: 0, hashLanes: 4 } },
+  { name: 'lanes', label: '4-lane wasm SHA-256', settings: { nativeHashBytes: 0, hashLanes: 4 } },
   // The default for streamed blobs: `sha2`, each in a worker of its own.
-  { name: 'wasm', settings: { nativeHashBytes: 0 } },
+  { name: 'wasm', label: 'wasm SHA-256', settings: { nativeHashBytes: 0 } },
 ];
 
 async function withSettings(settings) {
@@ -31,12 +31,14 @@ async function withSettings(settings) {
 
 const hashedBy = (page) => page.$$eval('tr.layer .state', (cells) => cells.map((c) => c.dataset.hashedBy));
 
-for (const { name, settings } of BACKENDS) {
+for (const { name, label, settings } of BACKENDS) {
   test(`${name} hashing: every layer is checked by it, and the archive loads and runs`, async () => {
     const page = await withSettings(settings);
     await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.v2s2);
     await expectPulled(page);
     assert.deepEqual(await hashedBy(page), [name, name, name]);
+    // The summary says it too, in words.
+    assert.equal((await page.innerText('#hashed-by')).trim(), `Digests computed by the ${label} (3 layers).`);
     const tar = await saveArchive(page, 'busybox_v2s2.tar');
     assert.deepEqual(archiveProblems(tar), []);
     dockerLoadAndRun(tar, rig.fixtures.v2s2, FIXTURE_OUTPUT);
