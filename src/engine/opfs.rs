@@ -157,35 +157,38 @@ pub fn write_at(
     bytes: &[u8],
     at: u64,
 ) -> Result<(), StorageError> {
-    let options = FileSystemReadWriteOptions::new();
-    options.set_at(at as f64);
-    let written = handle
-        .write_with_u8_array_and_options(bytes, &options)
-        .map_err(|e| fail("writing a cache file", &e))?;
-    if written != bytes.len() as f64 {
-        return Err(quota_full());
-    }
-    Ok(())
+    write_all(bytes.len() as f64, at, |options| {
+        handle.write_with_u8_array_and_options(bytes, options)
+    })
 }
 
-/// Reads up to `buffer.len()` bytes at `at`; returns how many.
 /// Writes bytes held in a JS buffer (a blob kept whole for the browser's SHA-256) at `at`.
 pub fn write_js_at(
     handle: &FileSystemSyncAccessHandle,
     bytes: &js_sys::Uint8Array,
     at: u64,
 ) -> Result<(), StorageError> {
+    write_all(f64::from(bytes.length()), at, |options| {
+        handle.write_with_js_u8_array_and_options(bytes, options)
+    })
+}
+
+/// One positioned write of `length` bytes; a write the browser cut short means the quota is full.
+fn write_all(
+    length: f64,
+    at: u64,
+    write: impl FnOnce(&FileSystemReadWriteOptions) -> Result<f64, JsValue>,
+) -> Result<(), StorageError> {
     let options = FileSystemReadWriteOptions::new();
     options.set_at(at as f64);
-    let written = handle
-        .write_with_js_u8_array_and_options(bytes, &options)
-        .map_err(|e| fail("writing a cache file", &e))?;
-    if written != f64::from(bytes.length()) {
+    let written = write(&options).map_err(|e| fail("writing a cache file", &e))?;
+    if written != length {
         return Err(quota_full());
     }
     Ok(())
 }
 
+/// Reads up to `buffer.len()` bytes at `at`; returns how many.
 pub fn read_at(
     handle: &FileSystemSyncAccessHandle,
     buffer: &mut [u8],

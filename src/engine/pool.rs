@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 
-use skiff_core::transfer::hashing::{HashBackend, HashBudget, HashSettings};
+use skiff_core::transfer::hashing::{Grant, HashBackend, HashBudget, HashSettings};
 
 use super::protocol::{encode, LayerFailure, LayerJob, Stored, ToPage, ToWorker};
 
@@ -94,27 +94,15 @@ impl Pool {
     pub async fn run(&self, mut job: LayerJob, on_event: Rc<dyn Fn(JobEvent)>) -> Outcome {
         let grant = (self.inner.hashing.borrow_mut()).grant(job.size, job.diff_id.is_some());
         job.hashing = grant.backend;
-        let in_lanes = grant.backend == HashBackend::Lanes;
-        let outcome = match self.slot_for(in_lanes) {
-            Ok(slot) => {
-                let count = |cell: &Cell<usize>, up: bool| {
-                    cell.set(if up { cell.get() + 1 } else { cell.get() - 1 })
-                };
-                count(&slot.jobs, true);
-                if in_lanes {
-                    count(&slot.lane_jobs, true);
-                }
-                let outcome = self.run_on(&slot, &mut job, on_event).await;
-                count(&slot.jobs, false);
-                if in_lanes {
-                    count(&slot.lane_jobs, false);
-                }
-                outcome
+        let slot = match self.slot_for(grant.backend == HashBackend::Lanes) {
+            Ok(slot) => slot,
+            Err(detail) => {
+                self.inner.hashing.borrow_mut().release(grant);
+                return Err(LayerFailure::Storage { detail });
             }
-            Err(detail) => Err(LayerFailure::Storage { detail }),
         };
-        self.inner.hashing.borrow_mut().release(grant);
-        outcome
+        let running = Running::start(&self.inner, slot, grant);
+        self.run_on(&running.slot, &mut job, on_event).await
     }
 
     async fn run_on(
@@ -201,6 +189,34 @@ impl Pool {
         let slot = Rc::new(spawn(&self.inner, index)?);
         self.inner.slots.borrow_mut().push(slot.clone());
         Ok(slot)
+    }
+}
+
+/// A job on its worker: counted there, and holding its hashing grant, until it ends or is
+/// dropped.
+struct Running<'a> {
+    inner: &'a Inner,
+    slot: Rc<Slot>,
+    grant: Grant,
+}
+
+impl<'a> Running<'a> {
+    fn start(inner: &'a Inner, slot: Rc<Slot>, grant: Grant) -> Self {
+        slot.jobs.set(slot.jobs.get() + 1);
+        if grant.backend == HashBackend::Lanes {
+            slot.lane_jobs.set(slot.lane_jobs.get() + 1);
+        }
+        Self { inner, slot, grant }
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.slot.jobs.set(self.slot.jobs.get() - 1);
+        if self.grant.backend == HashBackend::Lanes {
+            self.slot.lane_jobs.set(self.slot.lane_jobs.get() - 1);
+        }
+        self.inner.hashing.borrow_mut().release(self.grant);
     }
 }
 

@@ -59,6 +59,30 @@ test('an archive docker save wrote (the older layout) is pushed, pulled and run'
   await page.context().close();
 });
 
+/** The archive's blob members (from the tar's own headers): name, where the bytes start, size. */
+function blobMembers(bytes) {
+  const members = [];
+  for (let at = 0; at + 512 <= bytes.length;) {
+    const name = bytes.subarray(at, at + 100).toString().replace(/\0.*$/s, '');
+    const size = parseInt(bytes.subarray(at + 124, at + 136).toString().replace(/\0.*$/s, '').trim() || '0', 8);
+    if (!name) break;
+    if (name.startsWith('blobs/sha256/') && size > 0) members.push({ name, at: at + 512, size });
+    at += 512 + Math.ceil(size / 512) * 512;
+  }
+  return members;
+}
+
+/** The registry (the same storage, asked directly) holds none of `members` and no manifest. */
+async function assertNothingCommitted(repository, members) {
+  for (const { name } of members) {
+    const hex = name.slice('blobs/sha256/'.length);
+    const head = await fetch(`http://${rig.registry}/v2/${repository}/blobs/sha256:${hex}`, { method: 'HEAD' });
+    assert.equal(head.status, 404, `blob ${hex} must not be committed`);
+  }
+  const manifest = await fetch(`http://${rig.registry}/v2/${repository}/manifests/1`, { method: 'HEAD' });
+  assert.equal(manifest.status, 404, 'no manifest');
+}
+
 test('a corrupted archive commits nothing: no blob, no manifest, and the error names the blob', async () => {
   const page = await newPage(suite.browser);
   await pullInApp(page, suite.app.url, suite.proxy.url, rig.fixtures.oci);
@@ -66,16 +90,8 @@ test('a corrupted archive commits nothing: no blob, no manifest, and the error n
   const tar = await saveArchive(page, 'busybox_oci.tar');
   const bytes = readFileSync(tar);
   // Flip a byte in the middle of the biggest blob (found from the tar's own headers).
-  let biggest = null;
-  const blobs = [];
-  for (let at = 0; at + 512 <= bytes.length;) {
-    const name = bytes.subarray(at, at + 100).toString().replace(/\0.*$/s, '');
-    const size = parseInt(bytes.subarray(at + 124, at + 136).toString().replace(/\0.*$/s, '').trim() || '0', 8);
-    if (!name) break;
-    if (name.startsWith('blobs/sha256/') && size > 0) blobs.push(name.slice('blobs/sha256/'.length));
-    if (name.startsWith('blobs/sha256/') && (!biggest || size > biggest.size)) biggest = { name, at: at + 512, size };
-    at += 512 + Math.ceil(size / 512) * 512;
-  }
+  const members = blobMembers(bytes);
+  const biggest = members.reduce((a, b) => (b.size > a.size ? b : a));
   bytes[biggest.at + Math.floor(biggest.size / 2)] ^= 0xff;
   const corrupt = join(outDir, 'corrupt-push.tar');
   writeFileSync(corrupt, bytes);
@@ -84,13 +100,7 @@ test('a corrupted archive commits nothing: no blob, no manifest, and the error n
   assert.match(result.error ?? '', new RegExp(`the archive is corrupt: ${biggest.name} does not match its digest`));
   assert.match(result.error, /Nothing was committed/);
   assert.match(result.error, /^The push stopped\n/);
-  // The registry (the same storage, asked directly) holds none of it.
-  for (const hex of blobs) {
-    const head = await fetch(`http://${rig.registry}/v2/${repository}/blobs/sha256:${hex}`, { method: 'HEAD' });
-    assert.equal(head.status, 404, `blob ${hex} must not be committed`);
-  }
-  const manifest = await fetch(`http://${rig.registry}/v2/${repository}/manifests/1`, { method: 'HEAD' });
-  assert.equal(manifest.status, 404, 'no manifest');
+  await assertNothingCommitted(repository, members);
   await page.context().close();
 });
 
@@ -103,18 +113,8 @@ test('a corrupt big layer stops its upload part way, and still nothing is commit
   await expectPulled(page);
   const tar = await saveArchive(page, `bench_push-corrupt-${run}.tar`);
   const bytes = readFileSync(tar);
-  const blobs = [];
-  let last = null;
-  for (let at = 0; at + 512 <= bytes.length;) {
-    const name = bytes.subarray(at, at + 100).toString().replace(/\0.*$/s, '');
-    const size = parseInt(bytes.subarray(at + 124, at + 136).toString().replace(/\0.*$/s, '').trim() || '0', 8);
-    if (!name) break;
-    if (name.startsWith('blobs/sha256/') && size > 0) {
-      blobs.push(name.slice('blobs/sha256/'.length));
-      if (size > 10_000_000) last = { name, at: at + 512, size };
-    }
-    at += 512 + Math.ceil(size / 512) * 512;
-  }
+  const members = blobMembers(bytes);
+  const last = members.filter((m) => m.size > 10_000_000).pop();
   // The last big layer's last byte: every other blob checks fine.
   bytes[last.at + last.size - 1] ^= 0xff;
   const corrupt = join(outDir, 'corrupt-big-push.tar');
@@ -122,12 +122,7 @@ test('a corrupt big layer stops its upload part way, and still nothing is commit
   const repository = `skiff/pushed-corrupt-big-${run}`;
   const result = await push(page, corrupt, `${rig.tokenRegistry}/${repository}:1`);
   assert.match(result.error ?? '', new RegExp(`the archive is corrupt: ${last.name} does not match its digest`));
-  for (const hex of blobs) {
-    const head = await fetch(`http://${rig.registry}/v2/${repository}/blobs/sha256:${hex}`, { method: 'HEAD' });
-    assert.equal(head.status, 404, `blob ${hex} must not be committed`);
-  }
-  const manifest = await fetch(`http://${rig.registry}/v2/${repository}/manifests/1`, { method: 'HEAD' });
-  assert.equal(manifest.status, 404, 'no manifest');
+  await assertNothingCommitted(repository, members);
   await page.context().close();
 });
 
