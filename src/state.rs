@@ -86,6 +86,8 @@ pub struct FormState {
     pub uncompressed: bool,
     /// Write the archive into a file the user chooses instead of offering a download.
     pub save_to_file: bool,
+    /// A pull into a chosen file also keeps its layers in the cache.
+    pub cache_chosen_file: bool,
 }
 
 /// One pull as the page shows it: replaced whole when the next pull starts.
@@ -152,6 +154,7 @@ pub enum Action {
     RememberCredentials(bool),
     SetUncompressed(bool),
     SetSaveToFile(bool),
+    SetCacheChosenFile(bool),
     /// Something a pull reports; stale pulls' events are ignored.
     Pull {
         pull_id: u32,
@@ -247,6 +250,7 @@ impl State {
                 remember_credentials: false,
                 uncompressed: false,
                 save_to_file: false,
+                cache_chosen_file: false,
             },
             pull: PullView::default(),
             explorer: ExplorerState::default(),
@@ -300,6 +304,7 @@ impl Reducible for State {
             Action::RememberCredentials(remember) => next.form.remember_credentials = remember,
             Action::SetUncompressed(uncompressed) => next.form.uncompressed = uncompressed,
             Action::SetSaveToFile(save) => next.form.save_to_file = save,
+            Action::SetCacheChosenFile(keep) => next.form.cache_chosen_file = keep,
             Action::Pull {
                 pull_id,
                 event: PullEvent::Started { reference },

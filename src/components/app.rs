@@ -41,6 +41,7 @@ pub fn app() -> Html {
         );
         state.form.remember_credentials = remembered.is_some();
         state.form.uncompressed = prefs::saved_uncompressed();
+        state.form.cache_chosen_file = prefs::pull_settings().cache_chosen_file;
         state.form.credentials = remembered.unwrap_or_default();
         state.form.queue = link.images[..link.images.len().saturating_sub(1)].to_vec();
         state.cache.cap = prefs::pull_settings().cache_cap_bytes;
@@ -245,6 +246,8 @@ pub fn app() -> Html {
                 {on_uncompressed}
                 save_to_file={pull::target::can_pick().then_some(state.form.save_to_file)}
                 on_save_to_file={let state = state.clone(); Callback::from(move |save| state.dispatch(Action::SetSaveToFile(save)))}
+                cache_chosen_file={state.form.cache_chosen_file}
+                on_cache_chosen_file={let state = state.clone(); Callback::from(move |keep| state.dispatch(Action::SetCacheChosenFile(keep)))}
                 {on_pull}
                 {on_inspect}
                 on_cancel={let pulls = pulls.clone(); Callback::from(move |()| pulls.cancel())}

@@ -32,6 +32,9 @@ pub struct PullFormProps {
     /// Write straight into a file the user chooses; `None` where the browser cannot.
     pub save_to_file: Option<bool>,
     pub on_save_to_file: Callback<bool>,
+    /// With `save_to_file`: also keep the layers in the cache.
+    pub cache_chosen_file: bool,
+    pub on_cache_chosen_file: Callback<bool>,
     pub on_pull: Callback<()>,
     /// Fetch the manifest and config only: look inside without downloading the layers.
     pub on_inspect: Callback<()>,
@@ -142,8 +145,19 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                             let input: HtmlInputElement = event.target_unchecked_into();
                             on.emit(input.checked());
                         })} />
-                    { " straight into a file I choose when I press Pull (each layer is written as soon as it is verified; no download step)" }
+                    { " straight into a file I choose when I press Pull (each layer is written there as it streams, and the file is saved only once every layer is verified; no download step)" }
                 </label>
+                if checked {
+                    <span class="label"></span>
+                    <label class="save-to-file">
+                        <input type="checkbox" id="cache-chosen-file" checked={props.cache_chosen_file}
+                            onchange={let on = props.on_cache_chosen_file.clone(); Callback::from(move |event: Event| {
+                                let input: HtmlInputElement = event.target_unchecked_into();
+                                on.emit(input.checked());
+                            })} />
+                        { " also keep the layers in this browser's cache (a later pull reuses them; every byte is written twice)" }
+                    </label>
+                }
             }
             if props.save_to_file.is_none() {
                 <span class="label">{ "Save" }</span>

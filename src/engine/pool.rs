@@ -18,12 +18,12 @@ use web_sys::{ErrorEvent, MessageEvent, Worker, WorkerOptions, WorkerType};
 use skiff_core::transfer::hashing::{Grant, HashBackend, HashBudget, HashSettings};
 
 use super::protocol::{encode, LayerFailure, LayerJob, Stored, ToPage, ToWorker};
+use super::relay::Relayed;
 
 /// The worker script Trunk emits for the `skiff-worker` binary (`data-loader-shim`).
 pub const WORKER_SCRIPT: &str = "./skiff-worker_loader.js";
 
 /// What a running job says before it ends.
-#[derive(Clone, Debug, PartialEq)]
 pub enum JobEvent {
     Progress {
         received: u64,
@@ -36,6 +36,9 @@ pub enum JobEvent {
         challenge: Option<String>,
         generation: u64,
     },
+    /// Checked bytes of a job whose destination is the page: write them, then call
+    /// [`Pool::relayed`] (the job waits for that, not for the blob's check).
+    Bytes(Relayed),
 }
 
 type Outcome = Result<Stored, LayerFailure>;
@@ -151,11 +154,21 @@ impl Pool {
 
     /// Answers a job's [`JobEvent::NeedsAuthorization`].
     pub fn authorize(&self, job: u32, authorization: Option<super::protocol::JobAuth>) {
+        self.post_to_job(job, &ToWorker::Authorization { job, authorization });
+    }
+
+    /// Tells a job the page wrote `bytes` of what it handed over.
+    pub fn relayed(&self, job: u32, bytes: u64) {
+        self.post_to_job(job, &ToWorker::Relayed { job, bytes });
+    }
+
+    fn post_to_job(&self, job: u32, message: &ToWorker) {
         let worker = self.inner.waiting.borrow().get(&job).map(|w| w.worker);
         let slot = worker.and_then(|i| self.inner.slots.borrow().get(i).cloned());
         if let Some(slot) = slot {
-            let message = encode(&ToWorker::Authorization { job, authorization });
-            let _ = slot.worker.post_message(&JsValue::from_str(&message));
+            let _ = slot
+                .worker
+                .post_message(&JsValue::from_str(&encode(message)));
         }
     }
 
@@ -238,6 +251,9 @@ fn spawn(inner: &Rc<Inner>, index: usize) -> Result<Slot, String> {
     let ready_on_message = ready_tx.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(text) = event.data().as_string() else {
+            if let (Some(relayed), Some(inner)) = (Relayed::read(&event.data()), weak.upgrade()) {
+                to_job(&inner, relayed.job, JobEvent::Bytes(relayed));
+            }
             return;
         };
         let Ok(message) = serde_json::from_str::<ToPage>(&text) else {
@@ -322,6 +338,10 @@ fn deliver(inner: &Inner, message: ToPage) {
         ToPage::Stored { job, stored } => return finish(inner, job, Ok(stored)),
         ToPage::Failed { job, failure } => return finish(inner, job, Err(failure)),
     };
+    to_job(inner, job, event);
+}
+
+fn to_job(inner: &Inner, job: u32, event: JobEvent) {
     let on_event = inner.waiting.borrow().get(&job).map(|w| w.on_event.clone());
     if let Some(on_event) = on_event {
         on_event(event);

@@ -3,6 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use futures::channel::oneshot;
 use skiff_core::explorer::exchange::{self, Exchange, Method, Purpose};
@@ -15,11 +16,14 @@ use web_sys::{
 
 use super::job::Job;
 use super::protocol::{encode, JobAuth, LayerFailure, LayerJob, Source, ToPage, ToWorker};
+use super::relay::{Flight, Outbox};
 
 /// A running job's controls, as the message handler reaches them.
 struct Running {
     controller: AbortController,
     authorization: Option<oneshot::Sender<Option<JobAuth>>>,
+    /// Its bytes on their way to the page.
+    flight: Rc<Flight>,
 }
 
 thread_local! {
@@ -49,6 +53,12 @@ pub fn start() {
                     let outcome = super::inspect::run(task, rows).await;
                     post(&scope, &ToPage::Inspected { job, outcome });
                 });
+            }
+            Ok(ToWorker::Relayed { job, bytes }) => {
+                let flight = RUNNING.with(|r| Some(r.borrow().get(&job)?.flight.clone()));
+                if let Some(flight) = flight {
+                    flight.written(bytes);
+                }
             }
             Ok(ToWorker::Cancel { job }) => RUNNING.with(|r| {
                 if let Some(running) = r.borrow().get(&job) {
@@ -86,12 +96,14 @@ async fn run(scope: DedicatedWorkerGlobalScope, spec: LayerJob) {
     let Ok(controller) = AbortController::new() else {
         return;
     };
+    let flight = Rc::new(Flight::default());
     RUNNING.with(|r| {
         r.borrow_mut().insert(
             job,
             Running {
                 controller: controller.clone(),
                 authorization: None,
+                flight: flight.clone(),
             },
         )
     });
@@ -99,6 +111,7 @@ async fn run(scope: DedicatedWorkerGlobalScope, spec: LayerJob) {
         job,
         scope: scope.clone(),
         controller,
+        flight,
         requests: Cell::new(0),
         last: RefCell::new(None),
     };
@@ -129,6 +142,7 @@ pub struct JobLink {
     job: u32,
     scope: DedicatedWorkerGlobalScope,
     controller: AbortController,
+    flight: Rc<Flight>,
     /// Requests made so far, for their records' ids.
     requests: Cell<u32>,
     /// The last request's record, completed when its body ends.
@@ -136,6 +150,11 @@ pub struct JobLink {
 }
 
 impl JobLink {
+    /// The way to the page for the job's bytes ([`super::relay`]).
+    pub fn outbox(&self) -> Outbox {
+        Outbox::new(self.job, self.scope.clone(), self.flight.clone())
+    }
+
     pub fn progress(&self, received: u64) {
         post(
             &self.scope,

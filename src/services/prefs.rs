@@ -153,7 +153,8 @@ const SETTINGS_KEY: &str = "skiff.settings";
 /// `{"parallelLayers": 4, "chunkBytes": 1048576, "readBytes": 1048576, "cacheCapBytes": 21474836480}`;
 /// `"readBytes": 0` reads bodies with the default reader; `"nativeHashBytes"`: memory all layer
 /// workers may hold for the browser's SHA-256, 0 to hash every blob as it streams;
-/// `"hashLanes"`: blobs one worker hashes in step, 1 for one each with `sha2`).
+/// `"hashLanes"`: blobs one worker hashes in step, 1 for one each with `sha2`;
+/// `"cacheChosenFile"`: a pull into a chosen file also keeps its layers in the cache).
 pub fn pull_settings() -> PullSettings {
     let mut settings = PullSettings::default();
     let saved = local_storage()
@@ -184,8 +185,28 @@ pub fn pull_settings() -> PullSettings {
     if let Some(n) = saved["hashLanes"].as_u64() {
         settings.hashing.lanes = n.clamp(1, 4) as usize;
     }
+    if let Some(keep) = saved["cacheChosenFile"].as_bool() {
+        settings.cache_chosen_file = keep;
+    }
     settings.job.unpack_limits = unpack_limits_in(&saved);
     settings
+}
+
+/// Remembers whether a pull into a chosen file also keeps its layers in the cache
+/// (`cacheChosenFile` in `skiff.settings`, beside the other settings).
+pub fn save_cache_chosen_file(keep: bool) {
+    let Some(storage) = local_storage() else {
+        return;
+    };
+    let mut saved = storage
+        .get_item(SETTINGS_KEY)
+        .ok()
+        .flatten()
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({}));
+    saved["cacheChosenFile"] = keep.into();
+    let _ = storage.set_item(SETTINGS_KEY, &saved.to_string());
 }
 
 /// The caps on what one layer may unpack to (`maxUnpackedBytes`, `maxUnpackRatio`).

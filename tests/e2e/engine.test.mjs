@@ -205,34 +205,75 @@ async function chosenFileText(page, name) {
   }, name);
 }
 
-test('saving straight into a chosen file; a failed pull leaves that file as it was', async () => {
-  await rigServices({});
-  const page = await newPage(suite.browser);
-  await openApp(page, viaRelay);
-  await chooseFile(page, 'chosen.tar');
+/** The blobs the layer cache holds (its committed files). */
+async function cachedBlobs(page) {
+  return page.evaluate(async () => {
+    const root = await navigator.storage.getDirectory();
+    const names = [];
+    try {
+      const blobs = await (await root.getDirectoryHandle('skiff-cache')).getDirectoryHandle('blobs');
+      for await (const name of blobs.keys()) names.push(name);
+    } catch { /* no cache yet */ }
+    return names;
+  });
+}
+
+async function pullIntoChosenFile(page, name, { keepInCache }) {
   await page.check('#save-to-file');
+  await page.setChecked('#cache-chosen-file', keepInCache);
   await page.click('#pull');
   await page.waitForSelector('#saved, #error', { timeout: 120_000 });
-  await expectPulled(page);
-  assert.match(await page.innerText('#saved'), /Saved into chosen\.tar \(\d/);
+}
+
+async function expectChosenFileLoads(page, name) {
+  assert.match(await page.innerText('#saved'), new RegExp(`Saved into ${name.replace('.', '\\.')} \\(\\d`));
   assert.equal(await page.$('#save'), null, 'no download step');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.evaluate(async () => {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.evaluate(async (name) => {
     const dir = await navigator.storage.getDirectory();
-    const file = await (await dir.getFileHandle('chosen.tar')).getFile();
-    Object.assign(document.createElement('a'), { href: URL.createObjectURL(file), download: 'chosen.tar' }).click();
-  })]);
-  const tar = join(outDir, 'chosen.tar');
+    const file = await (await dir.getFileHandle(name)).getFile();
+    Object.assign(document.createElement('a'), { href: URL.createObjectURL(file), download: name }).click();
+  }, name)]);
+  const tar = join(outDir, name);
   await download.saveAs(tar);
   assert.deepEqual(archiveProblems(tar), []);
   dockerLoadAndRun(tar, viaRelay, FIXTURE_OUTPUT);
+}
 
-  // A corrupt layer: the pull fails and the chosen file keeps what it held.
-  await openApp(page, rig.fixtures.corrupt);
-  await chooseFile(page, 'kept.tar', 'what the file held before');
-  await page.check('#save-to-file');
-  await page.click('#pull');
-  await page.waitForSelector('#saved, #error', { timeout: 120_000 });
-  assert.match(await page.innerText('#error'), /digest mismatch/i);
-  assert.equal(await chosenFileText(page, 'kept.tar'), 'what the file held before');
+test('saving straight into a chosen file: written once as the layers stream, or also kept in the cache; a failed pull leaves that file as it was', async () => {
+  await rigServices({});
+  const page = await newPage(suite.browser);
+  await openApp(page, viaRelay);
+
+  // The default: each layer's bytes go into the file as they stream, and nowhere else.
+  await chooseFile(page, 'once.tar');
+  await pullIntoChosenFile(page, 'once.tar', { keepInCache: false });
+  await expectPulled(page);
+  await expectChosenFileLoads(page, 'once.tar');
+  assert.deepEqual(await cachedBlobs(page), [], 'written once: nothing in the layer cache');
+
+  // Also kept: the file is the same archive, and the cache holds every layer.
+  await chooseFile(page, 'kept-too.tar');
+  await pullIntoChosenFile(page, 'kept-too.tar', { keepInCache: true });
+  await expectPulled(page);
+  await expectChosenFileLoads(page, 'kept-too.tar');
+  const cached = await cachedBlobs(page);
+  assert.ok(cached.length >= 2, `the cache holds the layers: ${cached}`);
+  assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('skiff.settings')).cacheChosenFile), true,
+    'the choice is remembered');
+
+  // Written once again: the layers now come from the cache into the file.
+  await chooseFile(page, 'from-cache.tar');
+  await pullIntoChosenFile(page, 'from-cache.tar', { keepInCache: false });
+  await expectChosenFileLoads(page, 'from-cache.tar');
+
+  // A corrupt layer, in either mode: its bytes went into the browser's copy of the file as
+  // they streamed, yet the pull fails and the chosen file keeps what it held.
+  for (const keepInCache of [false, true]) {
+    await openApp(page, rig.fixtures.corrupt);
+    await chooseFile(page, 'kept.tar', 'what the file held before');
+    await pullIntoChosenFile(page, 'kept.tar', { keepInCache });
+    assert.match(await page.innerText('#error'), /digest mismatch/i);
+    assert.equal(await chosenFileText(page, 'kept.tar'), 'what the file held before');
+  }
   await page.context().close();
 });

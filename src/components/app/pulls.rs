@@ -55,6 +55,7 @@ impl Pulls {
         prefs::save_proxy(&state.form.proxy_input);
         prefs::save_platform(&platform);
         prefs::save_uncompressed(uncompressed);
+        prefs::save_cache_chosen_file(state.form.cache_chosen_file);
         show_images_in_url(&images, &platform);
         let pull = prefs::InterruptedPull {
             images,
@@ -158,7 +159,10 @@ impl Pulls {
             platform: pull.platform,
             uncompressed: pull.uncompressed,
             credentials,
-            settings: prefs::pull_settings(),
+            settings: pull::PullSettings {
+                cache_chosen_file: state.form.cache_chosen_file,
+                ..prefs::pull_settings()
+            },
             resumed: how.resumed,
             save_to: how.save_to,
             inspect_only: how.inspect_only,

@@ -6,8 +6,8 @@ use web_sys::Response;
 use super::store::{keep_nothing, resume_failure, storage, store_pending, Spill, Stop};
 use super::{Job, Pumped};
 use crate::engine::check::{Check, Verified};
-use crate::engine::opfs;
 use crate::engine::protocol::LayerFailure;
+use crate::engine::relay::MAX_IN_FLIGHT;
 use crate::services::stream::{ChunkReader, Stalled};
 
 impl Job {
@@ -60,7 +60,7 @@ impl Job {
                     self.buffer.resize(length, 0);
                     chunk.copy_to(&mut self.buffer);
                     let mut spill = Spill {
-                        handle: &self.handle,
+                        store: &self.store,
                         pending: &mut self.pending,
                         stored: &mut self.stored,
                         chunk_bytes: self.spec.settings.chunk_bytes as usize,
@@ -79,6 +79,8 @@ impl Job {
                 || waited >= f64::from(self.spec.settings.progress_interval_ms)
             {
                 self.flush()?;
+                // The page writes as fast as the disk lets it; the body waits meanwhile.
+                self.store.settle(MAX_IN_FLIGHT).await;
             }
             if self.remote {
                 self.fetched += u64::from(chunk.length());
@@ -111,12 +113,14 @@ impl Job {
             let received = native.received();
             if received > self.stored {
                 let bytes = native.bytes(self.stored, received);
-                opfs::write_js_at(&self.handle, &bytes, self.stored).map_err(storage)?;
+                self.store
+                    .write_js_at(&bytes, self.stored)
+                    .map_err(storage)?;
                 self.stored = received;
             }
             return Ok(());
         }
-        store_pending(&self.handle, &mut self.pending, &mut self.stored).map_err(storage)
+        store_pending(&self.store, &mut self.pending, &mut self.stored).map_err(storage)
     }
 
     /// The final checks, and the decompressor's last bytes.
@@ -133,7 +137,7 @@ impl Job {
         let check = std::mem::replace(&mut self.check, placeholder);
         self.hashed_by = check.backend();
         let mut spill = Spill {
-            handle: &self.handle,
+            store: &self.store,
             pending: &mut self.pending,
             stored: &mut self.stored,
             chunk_bytes: self.spec.settings.chunk_bytes as usize,

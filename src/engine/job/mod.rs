@@ -7,24 +7,21 @@
 use skiff_core::protocol::retry::RetryPolicy;
 use skiff_core::transfer::blob_fetch::{Answer, BlobFetch, FetchFailure, FetchStep};
 use skiff_core::transfer::hashing::HashBackend;
-use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
+use web_sys::Response;
 
 use super::check::{Check, Verified};
 pub use store::http_facts;
 mod body;
 mod store;
 
-use super::opfs::{self, CacheDirs};
 use super::protocol::{HttpFacts, LayerFailure, LayerJob, Source, Stored, VerifyFailure};
 use super::worker::{JobLink, Sent};
-use store::{keep_nothing, resume_failure, storage};
+use store::{keep_nothing, resume_failure, storage, Store};
 
 pub struct Job {
     spec: LayerJob,
     link: JobLink,
-    dirs: CacheDirs,
-    file: FileSystemFileHandle,
-    handle: FileSystemSyncAccessHandle,
+    store: Store,
     check: Check,
     fetch: BlobFetch,
     /// Why the last body broke off, for the message if breaks keep coming.
@@ -63,12 +60,9 @@ enum Pumped {
 
 impl Job {
     pub async fn open(spec: LayerJob, link: JobLink) -> Result<Self, LayerFailure> {
-        let dirs = CacheDirs::open().await.map_err(storage)?;
-        let name = spec.key().hex().to_owned();
-        let file = opfs::file(&dirs.partial, &name, true)
+        let store = Store::open(spec.destination, spec.key().hex(), || link.outbox())
             .await
             .map_err(storage)?;
-        let handle = opfs::sync_handle(&file).await.map_err(storage)?;
         let check = Check::for_job(&spec);
         let policy = RetryPolicy {
             max_attempts: spec.settings.max_attempts,
@@ -79,9 +73,7 @@ impl Job {
         Ok(Self {
             spec,
             link,
-            dirs,
-            file,
-            handle,
+            store,
             check,
             fetch,
             last_break: String::new(),
@@ -97,19 +89,24 @@ impl Job {
         })
     }
 
-    /// Runs the job to its end; the partial file's handle is closed whatever happens.
+    /// Runs the job to its end; the partial file's handle is closed whatever happens, and
+    /// the blob is stored only once the page has written every byte it was handed.
     pub async fn run(mut self) -> Result<Stored, LayerFailure> {
         let result = self.run_inner().await;
-        self.handle.close();
-        let (stored, proof) = result?;
-        opfs::commit(&self.file, &self.dirs, self.spec.key().hex(), proof)
+        let Ok((stored, proof)) = result else {
+            let _ = self.store.close(None).await;
+            return result.map(|(stored, _)| stored);
+        };
+        self.store.settle(0).await;
+        self.store
+            .close(Some((self.spec.key().hex(), proof)))
             .await
             .map_err(storage)?;
         Ok(stored)
     }
 
     async fn run_inner(&mut self) -> Result<(Stored, Verified), LayerFailure> {
-        self.reuse_partial()?;
+        self.reuse_partial().await?;
         let sources = self.spec.sources.clone();
         let mut first_failure = None;
         for (position, source) in sources.iter().enumerate() {
@@ -140,17 +137,19 @@ impl Job {
     }
 
     /// Verifies what an interrupted job left on disk, so only the rest is fetched. Only blobs
-    /// kept as downloaded: a decompressor's state cannot be rebuilt from its output.
-    fn reuse_partial(&mut self) -> Result<(), LayerFailure> {
-        let on_disk = self.handle.get_size().unwrap_or(0.0) as u64;
+    /// kept as downloaded: a decompressor's state cannot be rebuilt from its output. The page,
+    /// if it takes the bytes, gets these too.
+    async fn reuse_partial(&mut self) -> Result<(), LayerFailure> {
+        let on_disk = self.store.kept();
         if on_disk == 0 || self.spec.diff_id.is_some() || on_disk > self.spec.size {
             return self.restart();
         }
         let mut at = 0;
         while at < on_disk {
             let want = self.buffer.len().min((on_disk - at) as usize);
-            let read =
-                opfs::read_at(&self.handle, &mut self.buffer[..want], at).map_err(storage)?;
+            let read = (self.store)
+                .read_kept(&mut self.buffer[..want], at)
+                .map_err(storage)?;
             if read == 0 {
                 break;
             }
@@ -161,6 +160,10 @@ impl Job {
             {
                 return self.restart();
             }
+            self.store
+                .to_page(&self.buffer[..read], at)
+                .map_err(storage)?;
+            self.store.settle(super::relay::MAX_IN_FLIGHT).await;
             at += read as u64;
         }
         self.stored = at;
@@ -178,9 +181,7 @@ impl Job {
 
     /// Empties the file and starts checking over; the resume state is the caller's to set.
     fn reset_bytes(&mut self) -> Result<(), LayerFailure> {
-        self.handle
-            .truncate_with_f64(0.0)
-            .map_err(|e| storage(opfs::fail("emptying a cache file", &e)))?;
+        self.store.empty().map_err(storage)?;
         self.check.restart(&self.spec);
         self.stored = 0;
         self.pending.clear();

@@ -1,10 +1,128 @@
-//! How a layer job stores what passed its checks and names what went wrong: decompressed
-//! pieces gathered into bounded writes, and the failures a job reports to the page.
+//! How a layer job stores what passed its checks and names what went wrong: the places its
+//! bytes go (the cache's partial file, the page), decompressed pieces gathered into bounded
+//! writes, and the failures a job reports to the page.
 
-use web_sys::{FileSystemSyncAccessHandle, Response};
+use js_sys::Uint8Array;
+use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
-use crate::engine::opfs::{self, StorageError};
-use crate::engine::protocol::{HttpFacts, LayerFailure, VerifyFailure};
+use crate::engine::check::Verified;
+use crate::engine::opfs::{self, CacheDirs, StorageError};
+use crate::engine::protocol::{Destination, HttpFacts, LayerFailure, VerifyFailure};
+use crate::engine::relay::Outbox;
+
+/// The cache's partial file for a blob, committed into `blobs/` once verified.
+struct Disk {
+    dirs: CacheDirs,
+    file: FileSystemFileHandle,
+    handle: FileSystemSyncAccessHandle,
+}
+
+/// Where a job's checked bytes go, as its [`Destination`] says.
+pub(in crate::engine) struct Store {
+    disk: Option<Disk>,
+    page: Option<Outbox>,
+}
+
+impl Store {
+    pub(in crate::engine) async fn open(
+        destination: Destination,
+        name: &str,
+        page: impl FnOnce() -> Outbox,
+    ) -> Result<Self, StorageError> {
+        let disk = match destination.to_cache() {
+            true => {
+                let dirs = CacheDirs::open().await?;
+                let file = opfs::file(&dirs.partial, name, true).await?;
+                let handle = opfs::sync_handle(&file).await?;
+                Some(Disk { dirs, file, handle })
+            }
+            false => None,
+        };
+        let page = destination.to_page().then(page);
+        Ok(Self { disk, page })
+    }
+
+    pub(in crate::engine) fn write_at(&self, bytes: &[u8], at: u64) -> Result<(), StorageError> {
+        if let Some(disk) = &self.disk {
+            opfs::write_at(&disk.handle, bytes, at)?;
+        }
+        self.to_page(bytes, at)
+    }
+
+    /// Hands bytes already on disk to the page too (if it takes them).
+    pub(in crate::engine) fn to_page(&self, bytes: &[u8], at: u64) -> Result<(), StorageError> {
+        if let Some(page) = &self.page {
+            page.send(bytes, at)
+                .map_err(|e| opfs::fail("handing bytes to the page", &e))?;
+        }
+        Ok(())
+    }
+
+    pub(in crate::engine) fn write_js_at(
+        &self,
+        bytes: &Uint8Array,
+        at: u64,
+    ) -> Result<(), StorageError> {
+        if let Some(disk) = &self.disk {
+            opfs::write_js_at(&disk.handle, bytes, at)?;
+        }
+        if let Some(page) = &self.page {
+            page.send_js(bytes, at)
+                .map_err(|e| opfs::fail("handing bytes to the page", &e))?;
+        }
+        Ok(())
+    }
+
+    /// Bytes an interrupted earlier job left in the cache (none without one).
+    pub(in crate::engine) fn kept(&self) -> u64 {
+        self.disk
+            .as_ref()
+            .map_or(0, |disk| disk.handle.get_size().unwrap_or(0.0) as u64)
+    }
+
+    pub(in crate::engine) fn read_kept(
+        &self,
+        buffer: &mut [u8],
+        at: u64,
+    ) -> Result<usize, StorageError> {
+        match &self.disk {
+            Some(disk) => opfs::read_at(&disk.handle, buffer, at),
+            None => Ok(0),
+        }
+    }
+
+    /// Forgets every byte stored (the page's are overwritten as the blob comes again).
+    pub(in crate::engine) fn empty(&self) -> Result<(), StorageError> {
+        if let Some(disk) = &self.disk {
+            disk.handle
+                .truncate_with_f64(0.0)
+                .map_err(|e| opfs::fail("emptying a cache file", &e))?;
+        }
+        Ok(())
+    }
+
+    /// Waits while the page has more than `limit` of the job's bytes unwritten.
+    pub(in crate::engine) async fn settle(&self, limit: u64) {
+        if let Some(page) = &self.page {
+            page.settle(limit).await;
+        }
+    }
+
+    /// Closes the partial file (whatever happened), then commits it if the blob was verified.
+    pub(in crate::engine) async fn close(
+        &self,
+        verified: Option<(&str, Verified)>,
+    ) -> Result<(), StorageError> {
+        let Some(disk) = &self.disk else {
+            return Ok(());
+        };
+        disk.handle.close();
+        match verified {
+            Some((name, proof)) => opfs::commit(&disk.file, &disk.dirs, name, proof).await,
+            None => Ok(()),
+        }
+    }
+}
 
 /// The start of an error body kept for the message.
 const MAX_ERROR_BODY: usize = 4096;
@@ -33,7 +151,7 @@ impl Stop {
 /// Where decompressed pieces go: gathered into writes of `chunk_bytes`, so however much a
 /// chunk unpacks to, no more than that waits in memory.
 pub(in crate::engine) struct Spill<'a> {
-    pub(in crate::engine) handle: &'a FileSystemSyncAccessHandle,
+    pub(in crate::engine) store: &'a Store,
     pub(in crate::engine) pending: &'a mut Vec<u8>,
     pub(in crate::engine) stored: &'a mut u64,
     pub(in crate::engine) chunk_bytes: usize,
@@ -43,7 +161,7 @@ impl Spill<'_> {
     pub(in crate::engine) fn take(&mut self, piece: &[u8]) -> Result<(), Stop> {
         self.pending.extend_from_slice(piece);
         if self.pending.len() >= self.chunk_bytes {
-            store_pending(self.handle, self.pending, self.stored)
+            store_pending(self.store, self.pending, self.stored)
                 .map_err(|e| Stop::Store(storage(e)))?;
         }
         Ok(())
@@ -52,12 +170,12 @@ impl Spill<'_> {
 
 /// Writes the checked bytes waiting in `pending` at `stored`, and moves `stored` past them.
 pub(in crate::engine) fn store_pending(
-    handle: &FileSystemSyncAccessHandle,
+    store: &Store,
     pending: &mut Vec<u8>,
     stored: &mut u64,
 ) -> Result<(), StorageError> {
     if !pending.is_empty() {
-        opfs::write_at(handle, pending, *stored)?;
+        store.write_at(pending, *stored)?;
         *stored += pending.len() as u64;
         pending.clear();
     }

@@ -42,6 +42,11 @@ pub enum ToWorker {
     Cancel {
         job: u32,
     },
+    /// The page wrote `bytes` of the job's [`Destination::Page`] bytes ([`super::relay`]).
+    Relayed {
+        job: u32,
+        bytes: u64,
+    },
     /// Look inside verified layers of the cache ([`super::inspect`]).
     Inspect {
         job: u32,
@@ -120,6 +125,30 @@ pub struct LayerJob {
     /// Which SHA-256 the page granted this blob ([`skiff_core::transfer::hashing::HashBudget`]).
     #[serde(default)]
     pub hashing: HashBackend,
+    #[serde(default)]
+    pub destination: Destination,
+}
+
+/// Where a job's checked bytes go.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Destination {
+    /// The layer cache, committed there once verified.
+    #[default]
+    Cache,
+    /// The cache, and the page as they stream (a chosen file's place for the blob).
+    CacheAndPage,
+    /// Only the page: the blob is written once, into the chosen file.
+    Page,
+}
+
+impl Destination {
+    pub fn to_cache(self) -> bool {
+        self != Self::Page
+    }
+
+    pub fn to_page(self) -> bool {
+        self != Self::Cache
+    }
 }
 
 impl LayerJob {
@@ -295,6 +324,7 @@ mod tests {
             route: skiff_core::protocol::registry::Route::new("http://127.0.0.1:8787/"),
             settings: JobSettings::default(),
             hashing: HashBackend::Lanes,
+            destination: Destination::Page,
         });
         assert!(!format!("{job:?}").contains("Bearer t\""), "{job:?}");
         let again: ToWorker = serde_json::from_str(&encode(&job)).unwrap();

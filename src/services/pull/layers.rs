@@ -18,7 +18,7 @@ use super::target::Target;
 use super::{Emit, PullSettings};
 use crate::engine::cache::Cache;
 use crate::engine::pool::{JobEvent, Pool};
-use crate::engine::protocol::{LayerFailure, LayerJob, Source, Stored};
+use crate::engine::protocol::{Destination, LayerFailure, LayerJob, Source, Stored};
 use crate::error::AppError;
 use crate::services::http::{error_from_facts, now_ms, RegistrySession};
 use crate::state::{LayerOutcome, PullEvent};
@@ -92,8 +92,9 @@ pub struct Layers<'a> {
     pub cache: &'a Cache,
     pub settings: &'a PullSettings,
     pub progress: &'a Rc<ProgressGate>,
-    /// The chosen file, which gets each layer as soon as it is verified.
-    pub target: Option<&'a Target>,
+    /// The chosen file, which gets each layer's bytes as they stream (or, from the cache,
+    /// once verified); committed only when every layer passed.
+    pub target: Option<&'a Rc<Target>>,
 }
 
 impl Layers<'_> {
@@ -137,7 +138,8 @@ impl Layers<'_> {
         if let Some((source, _)) = &local {
             job.sources.insert(0, source.clone());
         }
-        let outcome = self.pool.run(job, self.on_event(want.row)).await;
+        let destination = job.destination;
+        let outcome = self.pool.run(job, self.on_event(want)).await;
         if let Some((_, url)) = &local {
             let _ = web_sys::Url::revoke_object_url(url);
         }
@@ -150,8 +152,13 @@ impl Layers<'_> {
                 hashed_by,
                 ..
             }) => {
-                self.cache.record(&key, size, now_ms());
-                self.to_target(&key).await?;
+                if destination.to_cache() {
+                    self.cache.record(&key, size, now_ms());
+                }
+                match (destination.to_page(), self.target) {
+                    (true, Some(target)) => target.take_failure()?,
+                    _ => self.to_target(&key).await?,
+                }
                 // Unpacked from the cached download: nothing came over the network.
                 let from_cache = local.is_some() && fetched == 0;
                 self.done(
@@ -250,16 +257,44 @@ impl Layers<'_> {
             settings: self.settings.job,
             // The pool grants it when the job starts.
             hashing: HashBackend::Wasm,
+            destination: self.destination(),
         })
     }
 
-    /// A job's events as pull events; a 401 is answered with a renewed token.
-    fn on_event(&self, row: usize) -> Rc<dyn Fn(JobEvent)> {
+    /// A chosen file laid out in advance takes the bytes as they stream: written once, unless
+    /// the user also keeps layers in the cache.
+    fn destination(&self) -> Destination {
+        match self.target.filter(|t| t.is_laid_out()) {
+            None => Destination::Cache,
+            Some(_) if self.settings.cache_chosen_file => Destination::CacheAndPage,
+            Some(_) => Destination::Page,
+        }
+    }
+
+    /// A job's events as pull events; a 401 is answered with a renewed token, bytes for the
+    /// chosen file are written there.
+    fn on_event(&self, want: &Wanted<'_>) -> Rc<dyn Fn(JobEvent)> {
+        let row = want.row;
         let emit = self.emit.clone();
         let session = self.session.clone();
         let pool = Rc::downgrade(self.pool);
         let progress = self.progress.clone();
+        let target = self.target.cloned();
+        let digest = want.layer.digest.clone();
         Rc::new(move |event| match event {
+            JobEvent::Bytes(relayed) => {
+                let (pool, target, digest) = (pool.clone(), target.clone(), digest.clone());
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Some(target) = target {
+                        target
+                            .write_streamed(&digest, relayed.at, &relayed.bytes)
+                            .await;
+                    }
+                    if let Some(pool) = pool.upgrade() {
+                        pool.relayed(relayed.job, u64::from(relayed.bytes.length()));
+                    }
+                });
+            }
             JobEvent::Progress { received } => {
                 progress.offer(row, received, js_sys::Date::now(), &emit)
             }

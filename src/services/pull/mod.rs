@@ -59,6 +59,9 @@ pub struct PullSettings {
     pub render_interval_ms: u32,
     /// Which SHA-256 hashes what: the browser's native memory budget, lanes per worker.
     pub hashing: HashSettings,
+    /// A pull into a chosen file also keeps its layers in the cache (else they are written
+    /// once, into the file).
+    pub cache_chosen_file: bool,
 }
 
 impl Default for PullSettings {
@@ -69,6 +72,7 @@ impl Default for PullSettings {
             cache_cap_bytes: 20_000_000_000,
             render_interval_ms: 250,
             hashing: HashSettings::default(),
+            cache_chosen_file: false,
         }
     }
 }
@@ -113,7 +117,7 @@ pub fn start(
         held.0.borrow_mut().controller = Some(controller.clone());
         let target = match &request.save_to {
             Some(handle) => match Target::open(handle).await {
-                Ok(target) => Some(target),
+                Ok(target) => Some(Rc::new(target)),
                 Err(error) => return fail(&emit, &error),
             },
             None => None,
@@ -178,7 +182,7 @@ struct Pull {
     controller: AbortController,
     request: PullRequest,
     /// The file the user chose to save into, if any.
-    target: Option<Target>,
+    target: Option<Rc<Target>>,
     /// Where its workers and its offered archive are kept, for whoever cancels or releases it.
     handle: PullHandle,
 }
@@ -294,27 +298,33 @@ impl Pull {
                 skiff_core::archive::tar_parts::Part::Bytes(_) => None,
             })
             .collect();
-        let tar = assemble::assemble(&parts, &cache).await?;
-        let (object_url, saved_to) = match &self.target {
-            Some(target) => {
-                if !target.is_laid_out() {
-                    target.write_all(&tar).await?;
-                }
+        let (object_url, saved_to, size) = match &self.target {
+            // Every layer is in place already (streamed, or copied from the cache).
+            Some(target) if target.is_laid_out() => {
+                target.take_failure()?;
                 target.commit().await?;
-                (String::new(), Some(target.name.clone()))
+                let size = skiff_core::archive::tar_parts::total_len(&parts)?;
+                (String::new(), Some(target.name.clone()), size)
             }
-            None => (
-                web_sys::Url::create_object_url_with_blob(&tar)
-                    .map_err(|e| js_error("offering the download", &e))?,
-                None,
-            ),
+            Some(target) => {
+                let tar = assemble::assemble(&parts, &cache).await?;
+                target.write_all(&tar).await?;
+                target.commit().await?;
+                (String::new(), Some(target.name.clone()), tar.size() as u64)
+            }
+            None => {
+                let tar = assemble::assemble(&parts, &cache).await?;
+                let url = web_sys::Url::create_object_url_with_blob(&tar)
+                    .map_err(|e| js_error("offering the download", &e))?;
+                (url, None, tar.size() as u64)
+            }
         };
         self.handle.remember_offer(object_url.clone(), offered);
         let first = &inputs[0].0;
         (self.emit)(PullEvent::Finished(SavedArchive {
             object_url,
             file_name: archive_file_name(first, inputs.len()),
-            size: tar.size() as u64,
+            size,
             repo_tags: inputs.iter().filter_map(|(r, _)| r.repo_tag()).collect(),
             images: inputs.len(),
             layers: brought.rows.len(),

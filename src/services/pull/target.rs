@@ -4,6 +4,7 @@
 //! browser writes to a swap file that becomes the chosen file only on `close()`; a failed pull
 //! `abort()`s it, so nothing unverified ever lands there.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use js_sys::{Function, Reflect, Uint8Array};
@@ -73,8 +74,10 @@ fn js_error_name(error: &JsValue) -> String {
 pub struct Target {
     pub name: String,
     writable: FileSystemWritableFileStream,
-    /// Where each blob goes, once the layout is known.
-    offsets: std::cell::RefCell<HashMap<Digest, u64>>,
+    /// Where each blob goes (its offset and length), once the layout is known.
+    places: RefCell<HashMap<Digest, (u64, u64)>>,
+    /// Why a write of bytes handed over by a layer job failed: the pull fails with it.
+    failure: RefCell<Option<AppError>>,
 }
 
 fn failed(what: &str, error: &JsValue) -> AppError {
@@ -90,7 +93,8 @@ impl Target {
         Ok(Self {
             name: handle.name(),
             writable,
-            offsets: Default::default(),
+            places: Default::default(),
+            failure: Default::default(),
         })
     }
 
@@ -103,8 +107,8 @@ impl Target {
                     self.write_at(&Uint8Array::from(bytes.as_slice()).into(), at)
                         .await?
                 }
-                Part::Blob { digest, .. } => {
-                    self.offsets.borrow_mut().insert(digest.clone(), at);
+                Part::Blob { digest, size } => {
+                    self.places.borrow_mut().insert(digest.clone(), (at, *size));
                 }
             }
             at += part.len();
@@ -115,16 +119,39 @@ impl Target {
     /// Writes a verified blob (a cached file) at its offset; nothing if the layout has no place
     /// for it (layers stored uncompressed are written with the whole archive instead).
     pub async fn write_blob(&self, digest: &Digest, file: &Blob) -> Result<(), AppError> {
-        let at = self.offsets.borrow().get(digest).copied();
-        match at {
-            Some(at) => self.write_at(file.as_ref(), at).await,
+        let place = self.places.borrow().get(digest).copied();
+        match place {
+            Some((at, _)) => self.write_at(file.as_ref(), at).await,
             None => Ok(()),
         }
     }
 
+    /// Writes bytes of a blob a layer job handed over as they streamed, at `at` within the
+    /// blob. A write outside the blob's place (a body longer than its size) or one the browser
+    /// refuses is kept as the pull's failure ([`Target::take_failure`]), never written.
+    pub async fn write_streamed(&self, digest: &Digest, at: u64, bytes: &Uint8Array) {
+        let place = self.places.borrow().get(digest).copied();
+        let end = at + u64::from(bytes.length());
+        let result = match place {
+            Some((start, size)) if end <= size => self.write_at(bytes.as_ref(), start + at).await,
+            _ => Err(AppError::Storage(format!(
+                "layer {} handed over bytes {at}..{end}, outside its place in the archive",
+                digest.short()
+            ))),
+        };
+        if let Err(error) = result {
+            self.failure.borrow_mut().get_or_insert(error);
+        }
+    }
+
+    /// The first failure of a streamed write, if any.
+    pub fn take_failure(&self) -> Result<(), AppError> {
+        self.failure.borrow_mut().take().map_or(Ok(()), Err)
+    }
+
     /// Whether blobs are written as they are verified (the layout is known).
     pub fn is_laid_out(&self) -> bool {
-        !self.offsets.borrow().is_empty()
+        !self.places.borrow().is_empty()
     }
 
     pub async fn write_all(&self, archive: &Blob) -> Result<(), AppError> {
