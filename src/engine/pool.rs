@@ -36,7 +36,7 @@ pub enum JobEvent {
         challenge: Option<String>,
         generation: u64,
     },
-    /// Checked bytes of a job whose destination is the page: write them, then call
+    /// Checked bytes of a job whose destination is the page: write them, then hand them to
     /// [`Pool::relayed`] (the job waits for that, not for the blob's check).
     Bytes(Relayed),
 }
@@ -157,19 +157,34 @@ impl Pool {
         self.post_to_job(job, &ToWorker::Authorization { job, authorization });
     }
 
-    /// Tells a job the page wrote `bytes` of what it handed over.
-    pub fn relayed(&self, job: u32, bytes: u64) {
-        self.post_to_job(job, &ToWorker::Relayed { job, bytes });
+    /// Tells a job the page wrote bytes it handed over, and gives their buffer back.
+    pub fn relayed(&self, relayed: &Relayed) {
+        if let (Some(slot), Ok((message, transfer))) =
+            (self.slot_of(relayed.job), relayed.acknowledgement())
+        {
+            // Never without the acknowledgement (the job waits for it): a buffer that cannot
+            // be transferred goes as a copy.
+            if slot
+                .worker
+                .post_message_with_transfer(&message, &transfer)
+                .is_err()
+            {
+                let _ = slot.worker.post_message(&message);
+            }
+        }
     }
 
     fn post_to_job(&self, job: u32, message: &ToWorker) {
-        let worker = self.inner.waiting.borrow().get(&job).map(|w| w.worker);
-        let slot = worker.and_then(|i| self.inner.slots.borrow().get(i).cloned());
-        if let Some(slot) = slot {
+        if let Some(slot) = self.slot_of(job) {
             let _ = slot
                 .worker
                 .post_message(&JsValue::from_str(&encode(message)));
         }
+    }
+
+    fn slot_of(&self, job: u32) -> Option<Rc<Slot>> {
+        let worker = self.inner.waiting.borrow().get(&job).map(|w| w.worker)?;
+        self.inner.slots.borrow().get(worker).cloned()
     }
 
     fn index_of(&self, slot: &Rc<Slot>) -> usize {

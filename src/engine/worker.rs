@@ -16,7 +16,7 @@ use web_sys::{
 
 use super::job::Job;
 use super::protocol::{encode, JobAuth, LayerFailure, LayerJob, Source, ToPage, ToWorker};
-use super::relay::{Flight, Outbox};
+use super::relay::{Flight, Outbox, Written};
 
 /// A running job's controls, as the message handler reaches them.
 struct Running {
@@ -36,6 +36,12 @@ pub fn start() {
     let listener = scope.clone();
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let Some(text) = event.data().as_string() else {
+            if let Some(written) = Written::read(&event.data()) {
+                let flight = RUNNING.with(|r| Some(r.borrow().get(&written.job)?.flight.clone()));
+                if let Some(flight) = flight {
+                    flight.written(written);
+                }
+            }
             return;
         };
         match serde_json::from_str::<ToWorker>(&text) {
@@ -53,12 +59,6 @@ pub fn start() {
                     let outcome = super::inspect::run(task, rows).await;
                     post(&scope, &ToPage::Inspected { job, outcome });
                 });
-            }
-            Ok(ToWorker::Relayed { job, bytes }) => {
-                let flight = RUNNING.with(|r| Some(r.borrow().get(&job)?.flight.clone()));
-                if let Some(flight) = flight {
-                    flight.written(bytes);
-                }
             }
             Ok(ToWorker::Cancel { job }) => RUNNING.with(|r| {
                 if let Some(running) = r.borrow().get(&job) {

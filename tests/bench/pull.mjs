@@ -225,7 +225,8 @@ for (const [image, chosenFile] of memoryRuns) {
   const bytes = await imageBytes(image);
   console.log(`| ${f(mb(bytes) / 1000, 2)} GB${chosenFile ? ', into a chosen file' : ''} | ${f(mb(k.idle.total), 0)} / ${f(mb(k.idle.largest), 0)} MB | ` +
     `${f(mb(k.pullPeak.total), 0)} / ${f(mb(k.pullPeak.largest), 0)} MB (${k.pullPeak.largestKind}) | ${f(mb(k.pullPeak.total - k.idle.total), 0)} MB | ` +
-    `${f(mb(k.savePeak.total), 0)} / ${f(mb(k.savePeak.largest), 0)} MB | ${f(mb(k.savePeak.total - k.idle.total), 0)} MB | ` +
+    // A chosen file has no save step: the file is whole when the pull ends.
+    (chosenFile ? '– | – | ' : `${f(mb(k.savePeak.total), 0)} / ${f(mb(k.savePeak.largest), 0)} MB | ${f(mb(k.savePeak.total - k.idle.total), 0)} MB | `) +
     `${k.workerMemory} | ${f(k.longestTask, 0)} ms |`);
 }
 rmSync(work, { recursive: true, force: true });

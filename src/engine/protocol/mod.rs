@@ -42,11 +42,6 @@ pub enum ToWorker {
     Cancel {
         job: u32,
     },
-    /// The page wrote `bytes` of the job's [`Destination::Page`] bytes ([`super::relay`]).
-    Relayed {
-        job: u32,
-        bytes: u64,
-    },
     /// Look inside verified layers of the cache ([`super::inspect`]).
     Inspect {
         job: u32,

@@ -291,7 +291,7 @@ impl Layers<'_> {
                             .await;
                     }
                     if let Some(pool) = pool.upgrade() {
-                        pool.relayed(relayed.job, u64::from(relayed.bytes.length()));
+                        pool.relayed(&relayed);
                     }
                 });
             }
