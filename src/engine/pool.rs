@@ -27,6 +27,9 @@ pub const WORKER_SCRIPT: &str = "./skiff-worker_loader.js";
 pub enum JobEvent {
     Progress {
         received: u64,
+        /// Bytes on disk in the partial file, and the job's restarts ([`ToPage::Progress`]).
+        stored: u64,
+        restarts: u32,
     },
     /// A request the job made (reported again when its body ended).
     Exchange(Box<skiff_core::explorer::exchange::Exchange>),
@@ -336,7 +339,19 @@ fn deliver(inner: &Inner, message: ToPage) {
         ToPage::Ready | ToPage::Rows { .. } | ToPage::Inspected { .. } | ToPage::Crashed { .. } => {
             return
         }
-        ToPage::Progress { job, received } => (job, JobEvent::Progress { received }),
+        ToPage::Progress {
+            job,
+            received,
+            stored,
+            restarts,
+        } => {
+            let event = JobEvent::Progress {
+                received,
+                stored,
+                restarts,
+            };
+            (job, event)
+        }
         ToPage::Exchange { job, exchange } => (job, JobEvent::Exchange(exchange)),
         ToPage::NeedsAuthorization {
             job,

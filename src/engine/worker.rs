@@ -155,12 +155,14 @@ impl JobLink {
         Outbox::new(self.job, self.scope.clone(), self.flight.clone())
     }
 
-    pub fn progress(&self, received: u64) {
+    pub fn progress(&self, received: u64, stored: u64, restarts: u32) {
         post(
             &self.scope,
             &ToPage::Progress {
                 job: self.job,
                 received,
+                stored,
+                restarts,
             },
         );
     }

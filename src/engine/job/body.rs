@@ -157,7 +157,7 @@ impl Job {
             || now - self.last_progress_ms >= f64::from(self.spec.settings.progress_interval_ms)
         {
             self.last_progress_ms = now;
-            self.link.progress(self.fetch.written());
+            (self.link).progress(self.fetch.written(), self.stored, self.restarts);
         }
     }
 }

@@ -39,6 +39,8 @@ pub struct Job {
     last_progress_ms: f64,
     /// The backend whose digest the last finish checked.
     hashed_by: HashBackend,
+    /// Times the bytes were forgotten after some were stored.
+    restarts: u32,
 }
 
 /// Why the last request did not bring the blob: no answer, or an answer that was not a success.
@@ -60,7 +62,7 @@ enum Pumped {
 
 impl Job {
     pub async fn open(spec: LayerJob, link: JobLink) -> Result<Self, LayerFailure> {
-        let store = Store::open(spec.destination, spec.key().hex(), || link.outbox())
+        let store = Store::open(spec.destination, spec.key(), || link.outbox())
             .await
             .map_err(storage)?;
         let check = Check::for_job(&spec);
@@ -86,6 +88,7 @@ impl Job {
             last_flush_ms: 0.0,
             last_progress_ms: 0.0,
             hashed_by: HashBackend::Wasm,
+            restarts: 0,
         })
     }
 
@@ -182,9 +185,15 @@ impl Job {
     /// Empties the file and starts checking over; the resume state is the caller's to set.
     fn reset_bytes(&mut self) -> Result<(), LayerFailure> {
         self.store.empty().map_err(storage)?;
+        let restarted = self.stored > 0;
         self.check.restart(&self.spec);
         self.stored = 0;
         self.pending.clear();
+        if restarted {
+            // Said at once: whoever reads the partial file must know its bytes changed.
+            self.restarts += 1;
+            self.report_progress(true);
+        }
         Ok(())
     }
 

@@ -7,8 +7,9 @@ use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
 use crate::engine::check::Verified;
 use crate::engine::opfs::{self, CacheDirs, StorageError};
-use crate::engine::protocol::{Destination, HttpFacts, LayerFailure, VerifyFailure};
+use crate::engine::protocol::{staging_name, Destination, HttpFacts, LayerFailure, VerifyFailure};
 use crate::engine::relay::Outbox;
+use skiff_core::Digest;
 
 /// The cache's partial file for a blob, committed into `blobs/` once verified.
 struct Disk {
@@ -21,25 +22,35 @@ struct Disk {
 pub(in crate::engine) struct Store {
     disk: Option<Disk>,
     page: Option<Outbox>,
+    /// The verified file goes into the cache (else it stays where it is, for the page).
+    commit: bool,
 }
 
 impl Store {
     pub(in crate::engine) async fn open(
         destination: Destination,
-        name: &str,
+        key: &Digest,
         page: impl FnOnce() -> Outbox,
     ) -> Result<Self, StorageError> {
-        let disk = match destination.to_cache() {
+        let disk = match destination.to_disk() {
             true => {
                 let dirs = CacheDirs::open().await?;
-                let file = opfs::file(&dirs.partial, name, true).await?;
+                let name = match destination {
+                    Destination::Staging => staging_name(key),
+                    _ => key.hex().to_owned(),
+                };
+                let file = opfs::file(&dirs.partial, &name, true).await?;
                 let handle = opfs::sync_handle(&file).await?;
                 Some(Disk { dirs, file, handle })
             }
             false => None,
         };
         let page = destination.to_page().then(page);
-        Ok(Self { disk, page })
+        Ok(Self {
+            disk,
+            page,
+            commit: destination.to_cache(),
+        })
     }
 
     pub(in crate::engine) fn write_at(&self, bytes: &[u8], at: u64) -> Result<(), StorageError> {
@@ -118,8 +129,10 @@ impl Store {
         };
         disk.handle.close();
         match verified {
-            Some((name, proof)) => opfs::commit(&disk.file, &disk.dirs, name, proof).await,
-            None => Ok(()),
+            Some((name, proof)) if self.commit => {
+                opfs::commit(&disk.file, &disk.dirs, name, proof).await
+            }
+            _ => Ok(()),
         }
     }
 }

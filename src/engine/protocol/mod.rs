@@ -134,15 +134,29 @@ pub enum Destination {
     CacheAndPage,
     /// Only the page: the blob is written once, into the chosen file.
     Page,
+    /// A copy's staging file ([`staging_name`]), read by the page while it grows and never
+    /// committed to the cache: the page deletes it once the blob is uploaded.
+    Staging,
+}
+
+/// The file in `partial/` a copy's blob is staged in (apart from a pull's partial file).
+pub fn staging_name(digest: &Digest) -> String {
+    format!("copy-{}", digest.hex())
 }
 
 impl Destination {
+    /// Whether the blob is kept in the cache once verified.
     pub fn to_cache(self) -> bool {
+        matches!(self, Self::Cache | Self::CacheAndPage)
+    }
+
+    /// Whether its bytes are written to disk as they come.
+    pub fn to_disk(self) -> bool {
         self != Self::Page
     }
 
     pub fn to_page(self) -> bool {
-        self != Self::Cache
+        matches!(self, Self::CacheAndPage | Self::Page)
     }
 }
 
@@ -214,6 +228,13 @@ pub enum ToPage {
         job: u32,
         /// Bytes of the blob verified so far (of `size`).
         received: u64,
+        /// Bytes of it on disk (in the cache's partial file).
+        #[serde(default)]
+        stored: u64,
+        /// Times the job went back to the blob's first byte (a corrupt body, another source):
+        /// bytes read from the partial file before may since have changed.
+        #[serde(default)]
+        restarts: u32,
     },
     /// A request the worker made, for the request log.
     Exchange {
@@ -321,6 +342,19 @@ mod tests {
             hashing: HashBackend::Lanes,
             destination: Destination::Page,
         });
+        for (destination, disk, cache, page) in [
+            (Destination::Cache, true, true, false),
+            (Destination::CacheAndPage, true, true, true),
+            (Destination::Page, false, false, true),
+            (Destination::Staging, true, false, false),
+        ] {
+            let got = (
+                destination.to_disk(),
+                destination.to_cache(),
+                destination.to_page(),
+            );
+            assert_eq!(got, (disk, cache, page), "{destination:?}");
+        }
         assert!(!format!("{job:?}").contains("Bearer t\""), "{job:?}");
         let again: ToWorker = serde_json::from_str(&encode(&job)).unwrap();
         assert!(matches!(

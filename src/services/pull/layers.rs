@@ -295,7 +295,7 @@ impl Layers<'_> {
                     }
                 });
             }
-            JobEvent::Progress { received } => {
+            JobEvent::Progress { received, .. } => {
                 progress.offer(row, received, js_sys::Date::now(), &emit)
             }
             JobEvent::Exchange(exchange) => emit(PullEvent::Exchange(*exchange)),
@@ -322,35 +322,47 @@ impl Layers<'_> {
 
     /// A worker's failure, worded as the page words its own.
     fn error(&self, failure: LayerFailure, layer: &Descriptor) -> AppError {
-        let what = format!("layer {}", layer.digest.short());
-        let error = match failure {
-            LayerFailure::Http(facts) => error_from_facts(&facts, &what),
-            LayerFailure::Unreachable { detail, attempts } => {
-                self.session.unreachable(&what, &format!("{detail} ({attempts} attempts)"))
-            }
-            LayerFailure::Broken {
-                received,
-                size,
-                detail,
-            } => AppError::Browser(format!(
-                "the connection kept breaking off ({detail}) at {received} of {size} bytes; Skiff resumed it while each try brought new bytes, and gave up after {DEFAULT_MAX_STALLED} tries in a row brought none"
-            )),
-            LayerFailure::Resume { reason } => {
-                AppError::Browser(format!("resuming the download failed: {reason}"))
-            }
-            LayerFailure::Verify(failure) => AppError::Core(failure.into()),
-            LayerFailure::Storage { detail } => AppError::Storage(detail),
-            LayerFailure::WorkerDied { detail } => AppError::WorkerDied { detail },
-            LayerFailure::Cancelled => AppError::Cancelled,
-        };
-        match layer.urls.as_ref().map_or(0, Vec::len) {
-            _ if error == AppError::Cancelled => error,
-            0 => error,
-            urls => AppError::ForeignLayer {
-                urls,
-                first: Box::new(error),
-            },
+        let urls = layer.urls.as_ref().map_or(0, Vec::len);
+        layer_error(self.session, failure, &layer.digest, urls)
+    }
+}
+
+/// A layer worker's failure for blob `digest` (a foreign layer's when it has `urls`), worded
+/// as the page words its own.
+pub fn layer_error(
+    session: &RegistrySession,
+    failure: LayerFailure,
+    digest: &Digest,
+    urls: usize,
+) -> AppError {
+    let what = format!("layer {}", digest.short());
+    let error = match failure {
+        LayerFailure::Http(facts) => error_from_facts(&facts, &what),
+        LayerFailure::Unreachable { detail, attempts } => {
+            session.unreachable(&what, &format!("{detail} ({attempts} attempts)"))
         }
+        LayerFailure::Broken {
+            received,
+            size,
+            detail,
+        } => AppError::Browser(format!(
+            "the connection kept breaking off ({detail}) at {received} of {size} bytes; Skiff resumed it while each try brought new bytes, and gave up after {DEFAULT_MAX_STALLED} tries in a row brought none"
+        )),
+        LayerFailure::Resume { reason } => {
+            AppError::Browser(format!("resuming the download failed: {reason}"))
+        }
+        LayerFailure::Verify(failure) => AppError::Core(failure.into()),
+        LayerFailure::Storage { detail } => AppError::Storage(detail),
+        LayerFailure::WorkerDied { detail } => AppError::WorkerDied { detail },
+        LayerFailure::Cancelled => AppError::Cancelled,
+    };
+    match urls {
+        _ if error == AppError::Cancelled => error,
+        0 => error,
+        urls => AppError::ForeignLayer {
+            urls,
+            first: Box::new(error),
+        },
     }
 }
 

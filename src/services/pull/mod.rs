@@ -8,7 +8,7 @@
 mod assemble;
 mod handle;
 mod image;
-mod layers;
+pub(crate) mod layers;
 mod resolve;
 mod storage;
 pub mod target;

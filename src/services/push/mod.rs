@@ -7,6 +7,7 @@ mod archive_file;
 mod chunk_file;
 mod copy;
 mod send;
+mod staged;
 mod streamed;
 
 pub use copy::{read_platforms, start_copy, CopyRequest};

@@ -10,6 +10,7 @@ use skiff_core::transfer::upload::{Answer, BlobUpload, UploadRequest, Uploaded};
 use skiff_core::{Digest, Reference};
 
 use super::archive_file;
+use super::staged::StagedBlob;
 use super::streamed::{Part, StreamedBlob};
 use crate::error::AppError;
 use crate::services::http::{error_for, Call, RegistrySession};
@@ -26,6 +27,8 @@ pub enum Source<'a> {
         offset: u64,
     },
     Registry(Box<StreamedBlob<'a>>),
+    /// Brought in by a layer worker while it uploads ([`StagedBlob`]).
+    Staged(&'a StagedBlob),
 }
 
 impl Source<'_> {
@@ -38,6 +41,7 @@ impl Source<'_> {
                 Ok(Part::Send(slice.into(), size))
             }
             Self::Registry(blob) => blob.part(first, last).await,
+            Self::Staged(blob) => blob.part(first, last).await,
         }
     }
 }
