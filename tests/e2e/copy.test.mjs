@@ -120,6 +120,9 @@ async function cacheFolder(page, folder) {
 
 /** Copies the big fixture to a new repository of the relay with `faults` on its uploads. */
 async function copyBigWith(page, name, faults) {
+  // One blob at a time (read when the copy starts), so the chunk that breaks is the first
+  // blob's second one and the request after it is that blob's.
+  await page.evaluate(() => localStorage.setItem('skiff.settings', JSON.stringify({ parallelLayers: 1 })));
   await rigServices({ faults });
   const target = `${rig.relay}/skiff/${name}-${run}:1`;
   const result = await copy(page, big, target);
@@ -159,8 +162,6 @@ test('big blobs stream in 16 MB chunks; a chunk that broke before the registry g
 
 test('a chunk broken half-way, which Distribution then forgets, starts that blob over and completes', async () => {
   const page = await newPage(suite.browser);
-  // One blob at a time, so the chunk that breaks is the first blob's second one.
-  await page.addInitScript(() => localStorage.setItem('skiff.settings', JSON.stringify({ parallelLayers: 1 })));
   await openCopy(page);
   const { counts, after } = await copyBigWith(page, 'restarted', secondChunk(1_000_000));
   // Distribution cannot resume a session whose last chunk arrived in part: it answers 404.

@@ -19,6 +19,10 @@ impl Job {
         let Some(body) = response.body() else {
             return Ok(Pumped::Ended);
         };
+        (self.store)
+            .settle(self.stored, MAX_IN_FLIGHT)
+            .await
+            .map_err(storage)?;
         let mut reader = ChunkReader::reusing(&body, self.spec.settings.read_bytes);
         let stall_ms = self.spec.settings.stall_timeout_ms.min(i32::MAX as u32) as i32;
         loop {
@@ -80,7 +84,10 @@ impl Job {
             {
                 self.flush()?;
                 // The page writes as fast as the disk lets it; the body waits meanwhile.
-                self.store.settle(MAX_IN_FLIGHT).await;
+                (self.store)
+                    .settle(self.stored, MAX_IN_FLIGHT)
+                    .await
+                    .map_err(storage)?;
             }
             if self.remote {
                 self.fetched += u64::from(chunk.length());

@@ -100,7 +100,11 @@ impl Job {
             let _ = self.store.close(None).await;
             return result.map(|(stored, _)| stored);
         };
-        self.store.settle(0).await;
+        let settled = self.store.settle(self.stored, 0).await;
+        if let Err(error) = settled {
+            let _ = self.store.close(None).await;
+            return Err(storage(error));
+        }
         self.store
             .close(Some((self.spec.key().hex(), proof)))
             .await
@@ -114,7 +118,7 @@ impl Job {
         let mut first_failure = None;
         for (position, source) in sources.iter().enumerate() {
             if position > 0 {
-                self.restart()?;
+                self.restart().await?;
             }
             match self.fetch_from(source).await {
                 Ok(proof) => {
@@ -145,7 +149,7 @@ impl Job {
     async fn reuse_partial(&mut self) -> Result<(), LayerFailure> {
         let on_disk = self.store.kept();
         if on_disk == 0 || self.spec.diff_id.is_some() || on_disk > self.spec.size {
-            return self.restart();
+            return self.restart().await;
         }
         let mut at = 0;
         while at < on_disk {
@@ -161,12 +165,15 @@ impl Job {
                 .update(&self.buffer[..read], &mut keep_nothing)
                 .is_err()
             {
-                return self.restart();
+                return self.restart().await;
             }
             self.store
                 .to_page(&self.buffer[..read], at)
                 .map_err(storage)?;
-            self.store.settle(super::relay::MAX_IN_FLIGHT).await;
+            (self.store)
+                .settle(at, super::relay::MAX_IN_FLIGHT)
+                .await
+                .map_err(storage)?;
             at += read as u64;
         }
         self.stored = at;
@@ -177,14 +184,14 @@ impl Job {
     }
 
     /// Forgets every byte and the resume budget: a fresh start (another source, say).
-    fn restart(&mut self) -> Result<(), LayerFailure> {
+    async fn restart(&mut self) -> Result<(), LayerFailure> {
         self.fetch.forget_kept();
-        self.reset_bytes()
+        self.reset_bytes().await
     }
 
     /// Empties the file and starts checking over; the resume state is the caller's to set.
-    fn reset_bytes(&mut self) -> Result<(), LayerFailure> {
-        self.store.empty().map_err(storage)?;
+    async fn reset_bytes(&mut self) -> Result<(), LayerFailure> {
+        self.store.empty().await.map_err(storage)?;
         let restarted = self.stored > 0;
         self.check.restart(&self.spec);
         self.stored = 0;
@@ -235,7 +242,7 @@ impl Job {
                             let step = self.answered(&response, &mut refusal, &mut challenge).await;
                             if let FetchStep::ReadBody { discard } = step {
                                 if discard {
-                                    self.reset_bytes()?;
+                                    self.reset_bytes().await?;
                                 }
                                 self.read_body(&response).await?;
                                 self.fetch.handle_body_end()
@@ -259,7 +266,7 @@ impl Job {
                     self.fetch.poll()
                 }
                 FetchStep::StartOver => {
-                    self.reset_bytes()?;
+                    self.reset_bytes().await?;
                     self.fetch.poll()
                 }
                 FetchStep::ReadBody { .. } => self.fetch.poll(),

@@ -7,7 +7,13 @@ use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
 
 use crate::engine::check::Verified;
 use crate::engine::opfs::{self, CacheDirs, StorageError};
-use crate::engine::protocol::{staging_name, Destination, HttpFacts, LayerFailure, VerifyFailure};
+use std::collections::BTreeMap;
+
+use wasm_bindgen_futures::JsFuture;
+
+use crate::engine::protocol::{
+    staging_name, Destination, HttpFacts, LayerFailure, VerifyFailure, STAGING_CHUNK,
+};
 use crate::engine::relay::Outbox;
 use skiff_core::Digest;
 
@@ -18,9 +24,89 @@ struct Disk {
     handle: FileSystemSyncAccessHandle,
 }
 
+/// A copy's staging files, [`STAGING_CHUNK`] bytes each: the handles of those that may still
+/// be written (a file is closed once bytes past its end are stored).
+struct Staging {
+    dirs: CacheDirs,
+    key: Digest,
+    open: BTreeMap<u64, FileSystemSyncAccessHandle>,
+}
+
+/// How far past the stored bytes staging files are opened: more than one flush writes.
+const STAGING_AHEAD: u64 = 8 << 20;
+
+impl Staging {
+    fn write_at(&self, bytes: &[u8], at: u64) -> Result<(), StorageError> {
+        let mut done = 0;
+        while done < bytes.len() {
+            let offset = at + done as u64;
+            let index = offset / STAGING_CHUNK;
+            let room = (STAGING_CHUNK - offset % STAGING_CHUNK) as usize;
+            let piece = &bytes[done..(done + room).min(bytes.len())];
+            let handle = self.open.get(&index).ok_or_else(|| StorageError {
+                what: "staging a blob",
+                detail: format!("staging file {index} is not open"),
+            })?;
+            opfs::write_at(handle, piece, offset % STAGING_CHUNK)?;
+            done += piece.len();
+        }
+        Ok(())
+    }
+
+    /// Opens the files bytes `stored..stored + STAGING_AHEAD` go to; closes those before.
+    async fn ready(&mut self, stored: u64) -> Result<(), StorageError> {
+        let first = stored / STAGING_CHUNK;
+        let last = (stored + STAGING_AHEAD) / STAGING_CHUNK;
+        let done: Vec<u64> = self.open.range(..first).map(|(k, _)| *k).collect();
+        for index in done {
+            if let Some(handle) = self.open.remove(&index) {
+                handle.close();
+            }
+        }
+        for index in first..=last {
+            if !self.open.contains_key(&index) {
+                let name = staging_name(&self.key, index);
+                let file = opfs::file(&self.dirs.partial, &name, true).await?;
+                let handle = opfs::sync_handle(&file).await?;
+                handle
+                    .truncate_with_f64(0.0)
+                    .map_err(|e| opfs::fail("emptying a staging file", &e))?;
+                self.open.insert(index, handle);
+            }
+        }
+        Ok(())
+    }
+
+    /// Empties every file written so far (a restart), so each is written afresh.
+    async fn empty(&mut self) -> Result<(), StorageError> {
+        for (_, handle) in std::mem::take(&mut self.open) {
+            handle.close();
+        }
+        let mut index = 0;
+        while JsFuture::from(
+            self.dirs
+                .partial
+                .remove_entry(&staging_name(&self.key, index)),
+        )
+        .await
+        .is_ok()
+        {
+            index += 1;
+        }
+        self.ready(0).await
+    }
+
+    fn close(&mut self) {
+        for (_, handle) in std::mem::take(&mut self.open) {
+            handle.close();
+        }
+    }
+}
+
 /// Where a job's checked bytes go, as its [`Destination`] says.
 pub(in crate::engine) struct Store {
     disk: Option<Disk>,
+    staging: Option<Staging>,
     page: Option<Outbox>,
     /// The verified file goes into the cache (else it stays where it is, for the page).
     commit: bool,
@@ -32,22 +118,28 @@ impl Store {
         key: &Digest,
         page: impl FnOnce() -> Outbox,
     ) -> Result<Self, StorageError> {
-        let disk = match destination.to_disk() {
-            true => {
-                let dirs = CacheDirs::open().await?;
-                let name = match destination {
-                    Destination::Staging => staging_name(key),
-                    _ => key.hex().to_owned(),
+        let (disk, staging) = match destination {
+            Destination::Page => (None, None),
+            Destination::Staging => {
+                let mut staging = Staging {
+                    dirs: CacheDirs::open().await?,
+                    key: key.clone(),
+                    open: BTreeMap::new(),
                 };
-                let file = opfs::file(&dirs.partial, &name, true).await?;
-                let handle = opfs::sync_handle(&file).await?;
-                Some(Disk { dirs, file, handle })
+                staging.ready(0).await?;
+                (None, Some(staging))
             }
-            false => None,
+            Destination::Cache | Destination::CacheAndPage => {
+                let dirs = CacheDirs::open().await?;
+                let file = opfs::file(&dirs.partial, key.hex(), true).await?;
+                let handle = opfs::sync_handle(&file).await?;
+                (Some(Disk { dirs, file, handle }), None)
+            }
         };
         let page = destination.to_page().then(page);
         Ok(Self {
             disk,
+            staging,
             page,
             commit: destination.to_cache(),
         })
@@ -56,6 +148,9 @@ impl Store {
     pub(in crate::engine) fn write_at(&self, bytes: &[u8], at: u64) -> Result<(), StorageError> {
         if let Some(disk) = &self.disk {
             opfs::write_at(&disk.handle, bytes, at)?;
+        }
+        if let Some(staging) = &self.staging {
+            staging.write_at(bytes, at)?;
         }
         self.to_page(bytes, at)
     }
@@ -76,6 +171,9 @@ impl Store {
     ) -> Result<(), StorageError> {
         if let Some(disk) = &self.disk {
             opfs::write_js_at(&disk.handle, bytes, at)?;
+        }
+        if let Some(staging) = &self.staging {
+            staging.write_at(&bytes.to_vec(), at)?;
         }
         if let Some(page) = &self.page {
             page.send_js(bytes, at)
@@ -103,27 +201,42 @@ impl Store {
     }
 
     /// Forgets every byte stored (the page's are overwritten as the blob comes again).
-    pub(in crate::engine) fn empty(&self) -> Result<(), StorageError> {
+    pub(in crate::engine) async fn empty(&mut self) -> Result<(), StorageError> {
         if let Some(disk) = &self.disk {
             disk.handle
                 .truncate_with_f64(0.0)
                 .map_err(|e| opfs::fail("emptying a cache file", &e))?;
         }
+        if let Some(staging) = &mut self.staging {
+            staging.empty().await?;
+        }
         Ok(())
     }
 
-    /// Waits while the page has more than `limit` of the job's bytes unwritten.
-    pub(in crate::engine) async fn settle(&self, limit: u64) {
+    /// Gets ready for the bytes after `stored`: waits while the page has more than `limit` of
+    /// the job's bytes unwritten, opens the staging files they go to.
+    pub(in crate::engine) async fn settle(
+        &mut self,
+        stored: u64,
+        limit: u64,
+    ) -> Result<(), StorageError> {
         if let Some(page) = &self.page {
             page.settle(limit).await;
         }
+        if let Some(staging) = &mut self.staging {
+            staging.ready(stored).await?;
+        }
+        Ok(())
     }
 
     /// Closes the partial file (whatever happened), then commits it if the blob was verified.
     pub(in crate::engine) async fn close(
-        &self,
+        &mut self,
         verified: Option<(&str, Verified)>,
     ) -> Result<(), StorageError> {
+        if let Some(staging) = &mut self.staging {
+            staging.close();
+        }
         let Some(disk) = &self.disk else {
             return Ok(());
         };

@@ -134,14 +134,20 @@ pub enum Destination {
     CacheAndPage,
     /// Only the page: the blob is written once, into the chosen file.
     Page,
-    /// A copy's staging file ([`staging_name`]), read by the page while it grows and never
-    /// committed to the cache: the page deletes it once the blob is uploaded.
+    /// A copy's staging files ([`staging_name`]), read by the page as each is complete and
+    /// never committed to the cache: the page deletes them once the blob is uploaded.
     Staging,
 }
 
-/// The file in `partial/` a copy's blob is staged in (apart from a pull's partial file).
-pub fn staging_name(digest: &Digest) -> String {
-    format!("copy-{}", digest.hex())
+/// Bytes per staging file of a copy's blob: the upload's chunk, so a part the page sends is
+/// a file (or two) no worker writes to any more.
+pub const STAGING_CHUNK: u64 = skiff_core::transfer::upload::CHUNK;
+
+/// The file in `partial/` holding bytes `index * STAGING_CHUNK..` of a copy's blob (apart
+/// from a pull's partial file): Chromium refuses to read a file changed since the page took
+/// it, so each is written once, then only read.
+pub fn staging_name(digest: &Digest, index: u64) -> String {
+    format!("copy-{}-{index}", digest.hex())
 }
 
 impl Destination {

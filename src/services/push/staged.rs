@@ -22,7 +22,7 @@ use super::streamed::Part;
 use crate::engine::opfs::{self, CacheDirs};
 use crate::engine::pool::{JobEvent, Pool};
 use crate::engine::protocol::{
-    staging_name, Destination, JobSettings, LayerFailure, LayerJob, Source,
+    staging_name, Destination, JobSettings, LayerFailure, LayerJob, Source, STAGING_CHUNK,
 };
 use crate::error::AppError;
 use crate::services::http::RegistrySession;
@@ -180,11 +180,14 @@ impl StagedBlob {
         self.start.borrow_mut().take();
     }
 
-    /// Deletes the staging file (once the blob is uploaded, or the copy failed).
+    /// Deletes the staging files (once the blob is uploaded, or the copy failed).
     pub async fn remove(&self) {
         if let Ok(dirs) = CacheDirs::open().await {
-            let name = staging_name(&self.digest);
-            let _ = wasm_bindgen_futures::JsFuture::from(dirs.partial.remove_entry(&name)).await;
+            for index in 0..self.size.div_ceil(STAGING_CHUNK).max(1) {
+                let name = staging_name(&self.digest, index);
+                let _ =
+                    wasm_bindgen_futures::JsFuture::from(dirs.partial.remove_entry(&name)).await;
+            }
         }
     }
 
@@ -200,7 +203,7 @@ impl StagedBlob {
                 match &known.outcome {
                     Some(Err(error)) => return Err(error.clone()),
                     Some(Ok(())) => None,
-                    None if known.stored > last && !known.restarted => {
+                    None if known.stored >= self.complete_through(last) && !known.restarted => {
                         self.sent_early.set(true);
                         None
                     }
@@ -220,12 +223,45 @@ impl StagedBlob {
         }
     }
 
+    /// How many bytes must be stored before bytes up to `last` can be read: all of the
+    /// staging file holding `last`, which is then never written again.
+    fn complete_through(&self, last: u64) -> u64 {
+        ((last / STAGING_CHUNK + 1) * STAGING_CHUNK).min(self.size)
+    }
+
+    /// Bytes `first..=last` as a `Blob` of slices of the staging files (read from disk by the
+    /// browser as it sends them).
     async fn slice(&self, first: u64, last: u64) -> Result<Part, AppError> {
-        let slice = (self.file().await?)
-            .slice_with_f64_and_f64(first as f64, (last + 1) as f64)
+        let storage = |e: opfs::StorageError| AppError::Storage(e.to_string());
+        let dirs = CacheDirs::open().await.map_err(storage)?;
+        let parts = js_sys::Array::new();
+        for index in first / STAGING_CHUNK..=last / STAGING_CHUNK {
+            let start = index * STAGING_CHUNK;
+            let handle = opfs::file(&dirs.partial, &staging_name(&self.digest, index), false)
+                .await
+                .map_err(storage)?;
+            let file: File = opfs::wait(handle.get_file(), "reading a staged blob")
+                .await
+                .map_err(storage)?
+                .unchecked_into();
+            let from = first.max(start) - start;
+            let to = (last + 1).min(start + STAGING_CHUNK) - start;
+            let slice = file
+                .slice_with_f64_and_f64(from as f64, to as f64)
+                .map_err(|e| crate::services::http::js_error("reading a staged blob", &e))?;
+            parts.push(&slice);
+        }
+        let blob = web_sys::Blob::new_with_blob_sequence(&parts)
             .map_err(|e| crate::services::http::js_error("reading a staged blob", &e))?;
-        let length = slice.size() as u64;
-        Ok(Part::Send(slice.into(), length))
+        let length = blob.size() as u64;
+        if length != last - first + 1 {
+            return Err(AppError::Storage(format!(
+                "the staged blob {} holds {length} bytes at {first}, not {}",
+                self.digest.short(),
+                last - first + 1
+            )));
+        }
+        Ok(Part::Send(blob.into(), length))
     }
 
     /// Whether the job had to start over (parts already sent may hold other bytes).
@@ -255,17 +291,5 @@ impl StagedBlob {
             };
             let _ = receiver.await;
         }
-    }
-
-    async fn file(&self) -> Result<File, AppError> {
-        let storage = |e: opfs::StorageError| AppError::Storage(e.to_string());
-        let dirs = CacheDirs::open().await.map_err(storage)?;
-        let handle = opfs::file(&dirs.partial, &staging_name(&self.digest), false)
-            .await
-            .map_err(storage)?;
-        Ok(opfs::wait(handle.get_file(), "reading a staged blob")
-            .await
-            .map_err(storage)?
-            .unchecked_into())
     }
 }
