@@ -195,18 +195,7 @@ pub fn pull_settings() -> PullSettings {
 /// Remembers whether a pull into a chosen file also keeps its layers in the cache
 /// (`cacheChosenFile` in `skiff.settings`, beside the other settings).
 pub fn save_cache_chosen_file(keep: bool) {
-    let Some(storage) = local_storage() else {
-        return;
-    };
-    let mut saved = storage
-        .get_item(SETTINGS_KEY)
-        .ok()
-        .flatten()
-        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok())
-        .filter(serde_json::Value::is_object)
-        .unwrap_or_else(|| serde_json::json!({}));
-    saved["cacheChosenFile"] = keep.into();
-    let _ = storage.set_item(SETTINGS_KEY, &saved.to_string());
+    save_setting(|saved| saved["cacheChosenFile"] = keep.into());
 }
 
 /// The caps on what one layer may unpack to (`maxUnpackedBytes`, `maxUnpackRatio`).

@@ -170,6 +170,32 @@ test('a chunk broken half-way, which Distribution then forgets, starts that blob
   await page.context().close();
 });
 
+test('a source blob that arrives corrupt once is fetched again and the copy completes with the verified bytes', async () => {
+  const page = await newPage(suite.browser);
+  await openCopy(page);
+  const manifest = 'application/vnd.oci.image.manifest.v1+json';
+  const layer = (await registryManifest(big, manifest)).layers[0].digest;
+  await page.evaluate(() => localStorage.setItem('skiff.settings', JSON.stringify({ parallelLayers: 1 })));
+  // Near its end: the layer's first 16 MB may be on its way up before the mismatch shows.
+  await rigServices({ faults: [{ match: `/blobs/${layer}`, method: 'GET', corruptFraction: 0.95, times: 1 }] });
+  // Through the relay (which corrupts) into the token registry (another host: no mount).
+  const target = `${rig.tokenRegistry}/skiff/refetched-${run}:1`;
+  const result = await copy(page, big.replace(rig.registry, rig.relay), target);
+  const { relayRequests } = await rigStats();
+  await rigServices({});
+  assert.equal(result.error, undefined, result.error);
+  const fetched = Object.entries(relayRequests).filter(([path]) => path.endsWith(`/blobs/${layer}`)).map(([, n]) => n);
+  assert.ok(fetched.reduce((a, b) => a + b, 0) >= 2, `the corrupt layer was fetched again: ${JSON.stringify(relayRequests)}`);
+  assert.match(result.counts, /^5 blobs uploaded/);
+  // The registry checked every blob against its digest when it was committed: the copy is the
+  // source's image, byte for byte (the registries share storage: read from the open one).
+  assert.deepEqual(await registryManifest(`${rig.registry}/skiff/refetched-${run}:1`, manifest), await registryManifest(big, manifest));
+  const head = await fetch(`http://${rig.registry}/v2/skiff/refetched-${run}/blobs/${layer}`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.deepEqual(await cacheFolder(page, 'partial'), []);
+  await page.context().close();
+});
+
 test('a corrupt blob in the source is never committed to the target', async () => {
   const page = await newPage(suite.browser);
   await openCopy(page);

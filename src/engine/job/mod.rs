@@ -12,6 +12,7 @@ use web_sys::Response;
 use super::check::{Check, Verified};
 pub use store::http_facts;
 mod body;
+mod staging;
 mod store;
 
 use super::protocol::{HttpFacts, LayerFailure, LayerJob, Source, Stored, VerifyFailure};

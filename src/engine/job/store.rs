@@ -1,106 +1,24 @@
 //! How a layer job stores what passed its checks and names what went wrong: the places its
-//! bytes go (the cache's partial file, the page), decompressed pieces gathered into bounded
+//! bytes go (the cache's partial file, a copy's staging files, the page), decompressed pieces gathered into bounded
 //! writes, and the failures a job reports to the page.
 
-use js_sys::Uint8Array;
-use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
-
-use crate::engine::check::Verified;
-use crate::engine::opfs::{self, CacheDirs, StorageError};
 use std::collections::BTreeMap;
 
-use wasm_bindgen_futures::JsFuture;
-
-use crate::engine::protocol::{
-    staging_name, Destination, HttpFacts, LayerFailure, VerifyFailure, STAGING_CHUNK,
-};
-use crate::engine::relay::Outbox;
+use js_sys::Uint8Array;
 use skiff_core::Digest;
+use web_sys::{FileSystemFileHandle, FileSystemSyncAccessHandle, Response};
+
+use super::staging::Staging;
+use crate::engine::check::Verified;
+use crate::engine::opfs::{self, CacheDirs, StorageError};
+use crate::engine::protocol::{Destination, HttpFacts, LayerFailure, VerifyFailure};
+use crate::engine::relay::Outbox;
 
 /// The cache's partial file for a blob, committed into `blobs/` once verified.
 struct Disk {
     dirs: CacheDirs,
     file: FileSystemFileHandle,
     handle: FileSystemSyncAccessHandle,
-}
-
-/// A copy's staging files, [`STAGING_CHUNK`] bytes each: the handles of those that may still
-/// be written (a file is closed once bytes past its end are stored).
-struct Staging {
-    dirs: CacheDirs,
-    key: Digest,
-    open: BTreeMap<u64, FileSystemSyncAccessHandle>,
-}
-
-/// How far past the stored bytes staging files are opened: more than one flush writes.
-const STAGING_AHEAD: u64 = 8 << 20;
-
-impl Staging {
-    fn write_at(&self, bytes: &[u8], at: u64) -> Result<(), StorageError> {
-        let mut done = 0;
-        while done < bytes.len() {
-            let offset = at + done as u64;
-            let index = offset / STAGING_CHUNK;
-            let room = (STAGING_CHUNK - offset % STAGING_CHUNK) as usize;
-            let piece = &bytes[done..(done + room).min(bytes.len())];
-            let handle = self.open.get(&index).ok_or_else(|| StorageError {
-                what: "staging a blob",
-                detail: format!("staging file {index} is not open"),
-            })?;
-            opfs::write_at(handle, piece, offset % STAGING_CHUNK)?;
-            done += piece.len();
-        }
-        Ok(())
-    }
-
-    /// Opens the files bytes `stored..stored + STAGING_AHEAD` go to; closes those before.
-    async fn ready(&mut self, stored: u64) -> Result<(), StorageError> {
-        let first = stored / STAGING_CHUNK;
-        let last = (stored + STAGING_AHEAD) / STAGING_CHUNK;
-        let done: Vec<u64> = self.open.range(..first).map(|(k, _)| *k).collect();
-        for index in done {
-            if let Some(handle) = self.open.remove(&index) {
-                handle.close();
-            }
-        }
-        for index in first..=last {
-            if !self.open.contains_key(&index) {
-                let name = staging_name(&self.key, index);
-                let file = opfs::file(&self.dirs.partial, &name, true).await?;
-                let handle = opfs::sync_handle(&file).await?;
-                handle
-                    .truncate_with_f64(0.0)
-                    .map_err(|e| opfs::fail("emptying a staging file", &e))?;
-                self.open.insert(index, handle);
-            }
-        }
-        Ok(())
-    }
-
-    /// Empties every file written so far (a restart), so each is written afresh.
-    async fn empty(&mut self) -> Result<(), StorageError> {
-        for (_, handle) in std::mem::take(&mut self.open) {
-            handle.close();
-        }
-        let mut index = 0;
-        while JsFuture::from(
-            self.dirs
-                .partial
-                .remove_entry(&staging_name(&self.key, index)),
-        )
-        .await
-        .is_ok()
-        {
-            index += 1;
-        }
-        self.ready(0).await
-    }
-
-    fn close(&mut self) {
-        for (_, handle) in std::mem::take(&mut self.open) {
-            handle.close();
-        }
-    }
 }
 
 /// Where a job's checked bytes go, as its [`Destination`] says.

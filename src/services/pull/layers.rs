@@ -303,20 +303,7 @@ impl Layers<'_> {
                 job,
                 challenge,
                 generation,
-            } => {
-                let session = session.clone();
-                let pool = pool.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let authorization = session
-                        .reauthorize(generation, challenge.as_deref())
-                        .await
-                        .ok()
-                        .flatten();
-                    if let Some(pool) = pool.upgrade() {
-                        pool.authorize(job, authorization);
-                    }
-                });
-            }
+            } => renew_for_job(&pool, &session, job, challenge, generation),
         })
     }
 
@@ -325,6 +312,28 @@ impl Layers<'_> {
         let urls = layer.urls.as_ref().map_or(0, Vec::len);
         layer_error(self.session, failure, &layer.digest, urls)
     }
+}
+
+/// Answers a job's 401: the session renews its credential (as its challenge says) and the
+/// pool hands the job the fresh one (or none: the job gives up).
+pub fn renew_for_job(
+    pool: &std::rc::Weak<Pool>,
+    session: &Rc<RegistrySession>,
+    job: u32,
+    challenge: Option<String>,
+    generation: u64,
+) {
+    let (pool, session) = (pool.clone(), session.clone());
+    wasm_bindgen_futures::spawn_local(async move {
+        let authorization = session
+            .reauthorize(generation, challenge.as_deref())
+            .await
+            .ok()
+            .flatten();
+        if let Some(pool) = pool.upgrade() {
+            pool.authorize(job, authorization);
+        }
+    });
 }
 
 /// A layer worker's failure for blob `digest` (a foreign layer's when it has `urls`), worded

@@ -8,7 +8,7 @@
 use skiff_core::archive::push_archive::ArchivedImage;
 use skiff_core::image::manifest::Manifest;
 use skiff_core::image::manifest_check::Expected;
-use skiff_core::protocol::registry::{blob_url, ping_url, Route};
+use skiff_core::protocol::registry::{ping_url, Route};
 use skiff_core::transfer::copy_plan::choose_platforms;
 use skiff_core::{Digest, Platform, Reference};
 
@@ -17,13 +17,10 @@ use std::rc::Rc;
 use futures::{StreamExt as _, TryStreamExt as _};
 use skiff_core::transfer::upload::Uploaded;
 
-use super::send::{finish_held, push_blob, put_manifest, BlobPush, Last, Pushed, Source};
-use super::staged::{Fetcher, StagedBlob};
-use super::streamed::StreamedBlob;
-use crate::engine::cache::Cache;
-use crate::engine::pool::Pool;
+use super::copier::{Copier, Staging};
+use super::send::put_manifest;
 use crate::error::AppError;
-use crate::services::http::{js_error, now_ms, RegistrySession};
+use crate::services::http::{js_error, RegistrySession};
 use crate::services::Report;
 use crate::state::push::{BlobState, ChosenPlatforms, PushEvent, PushSummary, PushedBlob};
 use crate::state::Credentials;
@@ -233,134 +230,6 @@ async fn copy(request: &CopyRequest, report: &Report<PushEvent>) -> Result<PushS
         }
     }
     Ok(summary)
-}
-
-/// Where a copy's blobs are staged: the layer workers' pool and the layer cache (its blobs are
-/// sent from there when the cache has them already).
-struct Staging {
-    fetcher: Fetcher,
-    cache: Cache,
-}
-
-impl Staging {
-    /// `None` where this browser has no private file system (a private window): blobs then
-    /// stream through the page ([`StreamedBlob`]).
-    async fn open(source: &Rc<RegistrySession>, report: &Report<PushEvent>) -> Option<Self> {
-        let cache = Cache::open(now_ms()).await.ok()?;
-        let settings = crate::services::prefs::pull_settings();
-        let fetcher = Fetcher {
-            // Blobs copied at once: as many as a pull's layers (`parallelLayers`).
-            pool: Rc::new(Pool::new(settings.parallel_layers, settings.hashing)),
-            session: source.clone(),
-            exchanges: report.exchanges(),
-            settings: settings.job,
-        };
-        Some(Self { fetcher, cache })
-    }
-}
-
-/// Copies one blob at a time: skipped when the target has it, mounted when it can be, else
-/// sent as the way [`Staging`] allows.
-struct Copier<'a> {
-    from: &'a Reference,
-    to: &'a Reference,
-    target: &'a RegistrySession,
-    mount_from: Option<String>,
-    report: &'a Report<PushEvent>,
-    staging: Option<Staging>,
-    source: &'a Rc<RegistrySession>,
-}
-
-impl Copier<'_> {
-    async fn blob(&self, digest: &Digest, size: u64) -> Result<Option<Uploaded>, AppError> {
-        let url = blob_url(self.from, digest);
-        let Some(staging) = &self.staging else {
-            let bytes =
-                Source::Registry(Box::new(StreamedBlob::new(self.source, url, digest, size)));
-            // Checked as it streams: its last byte goes only after it matched.
-            let pushed = push_blob(
-                self.target,
-                &self.push(digest, size, &bytes),
-                self.mount_from.clone(),
-                Last::Send,
-            )
-            .await?;
-            return Ok(done(pushed));
-        };
-        if staging.cache.size_of(digest) == Some(size) {
-            let file = staging
-                .cache
-                .file(digest)
-                .await
-                .map_err(|e| AppError::Storage(e.to_string()))?;
-            let bytes = Source::Archive {
-                file: &file,
-                offset: 0,
-            };
-            let pushed = push_blob(
-                self.target,
-                &self.push(digest, size, &bytes),
-                self.mount_from.clone(),
-                Last::Send,
-            )
-            .await?;
-            return Ok(done(pushed));
-        }
-        let staged = StagedBlob::new(digest, size);
-        let bytes = Source::Staged(&staged);
-        let blob = self.push(digest, size, &bytes);
-        let upload = async {
-            let sent = self.send_staged(&blob, &staged).await;
-            staged.close();
-            sent
-        };
-        let ((), sent) = futures::join!(staging.fetcher.fetch(&staged, url), upload);
-        staged.remove().await;
-        sent
-    }
-
-    /// Every byte up before the job verified the blob, the commit held until it did; sent
-    /// again from the verified file when the job had to start over.
-    async fn send_staged(
-        &self,
-        blob: &BlobPush<'_>,
-        staged: &StagedBlob,
-    ) -> Result<Option<Uploaded>, AppError> {
-        let resend = match push_blob(self.target, blob, self.mount_from.clone(), Last::Hold).await {
-            Ok(Pushed::Done(uploaded)) => return Ok(Some(uploaded)),
-            Ok(Pushed::Held(held)) => {
-                if !staged.verified().await? {
-                    return finish_held(self.target, blob, held).await.map(Some);
-                }
-                true
-            }
-            Err(_) if staged.restarted() => {
-                staged.verified().await?;
-                true
-            }
-            Err(error) => return Err(error),
-        };
-        debug_assert!(resend);
-        let pushed = push_blob(self.target, blob, None, Last::Send).await?;
-        Ok(done(pushed))
-    }
-
-    fn push<'b>(&'b self, digest: &'b Digest, size: u64, source: &'b Source<'b>) -> BlobPush<'b> {
-        BlobPush {
-            target: self.to,
-            digest,
-            size,
-            source,
-            report: self.report,
-        }
-    }
-}
-
-fn done(pushed: Pushed) -> Option<Uploaded> {
-    match pushed {
-        Pushed::Done(uploaded) => Some(uploaded),
-        Pushed::Held(_) => None,
-    }
 }
 
 /// A refused manifest that names foreign layers: most likely refused for their URLs.

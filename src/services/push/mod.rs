@@ -5,6 +5,7 @@
 
 mod archive_file;
 mod chunk_file;
+mod copier;
 mod copy;
 mod send;
 mod staged;

@@ -26,7 +26,7 @@ use crate::engine::protocol::{
 };
 use crate::error::AppError;
 use crate::services::http::RegistrySession;
-use crate::services::pull::layers::layer_error;
+use crate::services::pull::layers::{layer_error, renew_for_job};
 
 /// What runs a copy's jobs: the pool, the source registry's session (its credential, renewed
 /// on a worker's 401) and where the workers' requests are reported.
@@ -114,19 +114,7 @@ impl Fetcher {
                 job,
                 challenge,
                 generation,
-            } => {
-                let (session, pool) = (session.clone(), pool.clone());
-                wasm_bindgen_futures::spawn_local(async move {
-                    let authorization = session
-                        .reauthorize(generation, challenge.as_deref())
-                        .await
-                        .ok()
-                        .flatten();
-                    if let Some(pool) = pool.upgrade() {
-                        pool.authorize(job, authorization);
-                    }
-                });
-            }
+            } => renew_for_job(&pool, &session, job, challenge, generation),
             JobEvent::Bytes(_) => {}
         })
     }
