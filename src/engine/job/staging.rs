@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use js_sys::Uint8Array;
 use skiff_core::Digest;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::FileSystemSyncAccessHandle;
@@ -24,18 +25,38 @@ const STAGING_AHEAD: u64 = 8 << 20;
 
 impl Staging {
     pub(super) fn write_at(&self, bytes: &[u8], at: u64) -> Result<(), StorageError> {
+        self.write_pieces(bytes.len() as u64, at, |handle, from, to, offset| {
+            opfs::write_at(handle, &bytes[from as usize..to as usize], offset)
+        })
+    }
+
+    /// Bytes held in a JS buffer (a blob kept whole for the browser's SHA-256), written from
+    /// there without a pass through wasm memory.
+    pub(super) fn write_js_at(&self, bytes: &Uint8Array, at: u64) -> Result<(), StorageError> {
+        self.write_pieces(u64::from(bytes.length()), at, |handle, from, to, offset| {
+            opfs::write_js_at(handle, &bytes.subarray(from as u32, to as u32), offset)
+        })
+    }
+
+    /// Writes `length` bytes meant for `at` file by file: `write(handle, from, to, offset)`
+    /// puts bytes `from..to` of them at `offset` in the file `handle` is open on.
+    fn write_pieces(
+        &self,
+        length: u64,
+        at: u64,
+        write: impl Fn(&FileSystemSyncAccessHandle, u64, u64, u64) -> Result<(), StorageError>,
+    ) -> Result<(), StorageError> {
         let mut done = 0;
-        while done < bytes.len() {
-            let offset = at + done as u64;
+        while done < length {
+            let offset = at + done;
             let index = offset / STAGING_CHUNK;
-            let room = (STAGING_CHUNK - offset % STAGING_CHUNK) as usize;
-            let piece = &bytes[done..(done + room).min(bytes.len())];
+            let end = (done + STAGING_CHUNK - offset % STAGING_CHUNK).min(length);
             let handle = self.open.get(&index).ok_or_else(|| StorageError {
                 what: "staging a blob",
                 detail: format!("staging file {index} is not open"),
             })?;
-            opfs::write_at(handle, piece, offset % STAGING_CHUNK)?;
-            done += piece.len();
+            write(handle, done, end, offset % STAGING_CHUNK)?;
+            done = end;
         }
         Ok(())
     }

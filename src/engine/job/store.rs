@@ -91,7 +91,7 @@ impl Store {
             opfs::write_js_at(&disk.handle, bytes, at)?;
         }
         if let Some(staging) = &self.staging {
-            staging.write_at(&bytes.to_vec(), at)?;
+            staging.write_js_at(bytes, at)?;
         }
         if let Some(page) = &self.page {
             page.send_js(bytes, at)

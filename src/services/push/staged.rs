@@ -138,6 +138,13 @@ impl Known {
             let _ = waiting.send(());
         }
     }
+
+    /// Resolves at the next progress report or the outcome.
+    fn next_change(&mut self) -> oneshot::Receiver<()> {
+        let (sender, receiver) = oneshot::channel();
+        self.waiting.push(sender);
+        receiver
+    }
 }
 
 pub struct StagedBlob {
@@ -163,6 +170,13 @@ impl StagedBlob {
         }
     }
 
+    /// Lets the job start (the upload wants bytes, or the commit is due).
+    fn begin(&self) {
+        if let Some(start) = self.start.borrow_mut().take() {
+            let _ = start.send(());
+        }
+    }
+
     /// No part will be asked for any more: a job not started never starts.
     pub fn close(&self) {
         self.start.borrow_mut().take();
@@ -182,9 +196,7 @@ impl StagedBlob {
     /// Bytes `first..=last`: a slice of the staging file once they are on disk (after a
     /// restart, once the blob is verified).
     pub async fn part(&self, first: u64, last: u64) -> Result<Part, AppError> {
-        if let Some(start) = self.start.borrow_mut().take() {
-            let _ = start.send(());
-        }
+        self.begin();
         loop {
             let waiting = {
                 let mut known = self.known.borrow_mut();
@@ -195,11 +207,7 @@ impl StagedBlob {
                         self.sent_early.set(true);
                         None
                     }
-                    None => {
-                        let (sender, receiver) = oneshot::channel();
-                        known.waiting.push(sender);
-                        Some(receiver)
-                    }
+                    None => Some(known.next_change()),
                 }
             };
             match waiting {
@@ -261,20 +269,14 @@ impl StagedBlob {
     /// other bytes than the verified ones (the job had to start over): send them again.
     pub async fn verified(&self) -> Result<bool, AppError> {
         // A blob sent in one request is held before any part was asked for.
-        if let Some(start) = self.start.borrow_mut().take() {
-            let _ = start.send(());
-        }
+        self.begin();
         loop {
             let receiver = {
                 let mut known = self.known.borrow_mut();
                 match &known.outcome {
                     Some(Ok(())) => return Ok(known.restarted && self.sent_early.get()),
                     Some(Err(error)) => return Err(error.clone()),
-                    None => {
-                        let (sender, receiver) = oneshot::channel();
-                        known.waiting.push(sender);
-                        receiver
-                    }
+                    None => known.next_change(),
                 }
             };
             let _ = receiver.await;
