@@ -122,8 +122,12 @@ async function skiff(app, proxy, image, { measureMemory = false, chosenFile = fa
     }
     const totalSeconds = (Date.now() - started) / 1000;
     const savePeak = memory.stop();
-    const longestTask = Math.max(0, ...(await page.evaluate(() =>
-      window.longTasks.filter(([start]) => start >= window.pullStarted).map(([, duration]) => duration))));
+    // [ms after the click, duration] of each long task the pull's page had.
+    const longTasks = await page.evaluate(() => window.longTasks
+      .filter(([start]) => start >= window.pullStarted)
+      .map(([start, duration]) => [Math.round(start - window.pullStarted), Math.round(duration)]));
+    if (longTasks.length) console.log(`  long tasks after the click ([ms after it, ms]): ${JSON.stringify(longTasks)}`);
+    const longestTask = Math.max(0, ...longTasks.map(([, duration]) => duration));
     const workerMemory = await page.$eval('#worker-memory', (e) => e.textContent).catch(() => '');
     const hashedBy = await page.$$eval('tr.layer .state', (cells) => cells.map((c) => c.dataset.hashedBy ?? 'cache'));
     return {
