@@ -2,9 +2,12 @@
 
 use std::rc::Rc;
 
+use skiff_core::image::reference::PullInput;
 use yew::Reducible;
 
+pub mod browse;
 pub mod explorer;
+pub mod job;
 pub mod pull;
 pub mod push;
 
@@ -122,6 +125,8 @@ impl PullView {
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct State {
+    /// Which job's view the page shows.
+    pub job: job::Job,
     pub form: FormState,
     pub pull: PullView,
     pub explorer: ExplorerState,
@@ -130,6 +135,7 @@ pub struct State {
     /// Why this window cannot keep layers (no OPFS), found at start.
     pub storage_problem: Option<String>,
     pub push: push::PushView,
+    pub browse: browse::BrowseView,
 }
 
 /// What the layer cache holds.
@@ -142,6 +148,8 @@ pub struct CacheInfo {
 }
 
 pub enum Action {
+    ShowJob(job::Job),
+    Browse(browse::BrowseAction),
     EditImage(String),
     /// Moves the image field into the queue.
     Enqueue,
@@ -241,6 +249,7 @@ impl State {
 
     pub fn new(image_input: String, proxy_input: String, platform_input: String) -> Self {
         Self {
+            job: job::Job::default(),
             form: FormState {
                 image_input,
                 queue: Vec::new(),
@@ -258,6 +267,7 @@ impl State {
             cache: CacheInfo::default(),
             storage_problem: None,
             push: push::PushView::default(),
+            browse: browse::BrowseView::default(),
         }
     }
 
@@ -284,6 +294,16 @@ impl Reducible for State {
         // Actions from a pull that has been superseded are dropped.
         let current = |pull_id: u32| pull_id == self.pull.pull_id;
         match action {
+            Action::ShowJob(job) => {
+                next.job = job;
+                // Browsing starts at the registry of the image in the pull form.
+                if job == job::Job::Browse && next.browse.registry_input.trim().is_empty() {
+                    if let Ok(input) = next.form.image_input.parse::<PullInput>() {
+                        next.browse.registry_input = input.reference.registry().to_owned();
+                    }
+                }
+            }
+            Action::Browse(action) => next.browse.reduce(action),
             Action::EditImage(text) => next.form.image_input = text,
             Action::Enqueue => {
                 let image = next.form.image_input.trim().to_owned();

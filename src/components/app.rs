@@ -1,24 +1,25 @@
+mod browse;
 mod explore;
 mod pulls;
 mod reports;
+mod transfer;
 
 use yew::prelude::*;
 
 use super::cache_panel::CachePanel;
-use super::copy_form::CopyForm;
 use super::credentials_panel::CredentialsPanel;
 use super::error_panel::ErrorPanel;
 use super::files::FilesPanel;
+use super::job_nav::JobNav;
 use super::layer_list::LayerList;
 use super::platform_picker::PlatformPicker;
+use super::proxy_field::ProxyField;
 use super::pull_form::PullForm;
-use super::push_panel::PushPanel;
 use super::save_panel::SavePanel;
 use super::tag_list::TagList;
 use crate::services::link::ViewLink;
-use crate::services::Report;
 use crate::services::{prefs, pull, tags};
-use crate::state::push::PushEvent;
+use crate::state::job::Job;
 use crate::state::{Action, Credentials, Phase, State};
 use pulls::use_pulls;
 use skiff_core::image::reference::PullInput;
@@ -45,6 +46,7 @@ pub fn app() -> Html {
         state.form.credentials = remembered.unwrap_or_default();
         state.form.queue = link.images[..link.images.len().saturating_sub(1)].to_vec();
         state.cache.cap = prefs::pull_settings().cache_cap_bytes;
+        state.job = link.job;
         state.explorer.view = link.view.unwrap_or_default();
         state.explorer.pending = link.object.clone();
         state
@@ -167,34 +169,6 @@ pub fn app() -> Html {
         let pulls = pulls.clone();
         Callback::from(move |()| pulls.start(None, None))
     };
-    let on_push = {
-        let state = state.clone();
-        Callback::from(move |(file, target): (web_sys::File, String)| {
-            let registry = target
-                .parse::<skiff_core::Reference>()
-                .ok()
-                .map(|r| r.registry().to_owned())
-                .or_else(|| target.split('/').next().map(str::to_owned));
-            crate::services::push::start(
-                crate::services::push::PushRequest {
-                    file,
-                    target,
-                    proxy: state.form.proxy_input.clone(),
-                    credentials: credentials_for(&state, registry.as_deref()),
-                },
-                reports::push(&state),
-            );
-        })
-    };
-    // Copying and reading a copy source's platforms take the same request.
-    let copy_service = |service: fn(crate::services::push::CopyRequest, Report<PushEvent>)| {
-        let state = state.clone();
-        Callback::from(move |form: CopyForm| {
-            service(copy_request(&state, form), reports::push(&state))
-        })
-    };
-    let on_copy = copy_service(crate::services::push::start_copy);
-    let on_read_platforms = copy_service(crate::services::push::read_platforms);
     let on_inspect = {
         let pulls = pulls.clone();
         Callback::from(move |()| pulls.inspect())
@@ -223,13 +197,30 @@ pub fn app() -> Html {
         _ => html! {},
     };
 
-    html! {
-        <main>
-            <header>
-                <button id="theme-toggle" class="theme-toggle" onclick={toggle_theme}>{ theme.label() }</button>
-                <h1>{ "Skiff" }</h1>
-                <p class="tagline">{ "Pull a container image from any registry into a tar that " }<code>{ "docker load" }</code>{ " accepts — in this browser tab, no Docker needed." }</p>
-            </header>
+    let has_explorer = !state.pull.exchanges.is_empty() || !state.explorer.docs.is_empty();
+    let on_show_job = {
+        let state = state.clone();
+        Callback::from(move |job: Job| {
+            ViewLink {
+                job,
+                ..ViewLink::current()
+            }
+            .show(true);
+            state.dispatch(Action::ShowJob(job));
+        })
+    };
+    let credentials_panel = html! {
+        <CredentialsPanel
+            credentials={state.form.credentials.clone()}
+            remember={state.form.remember_credentials}
+            wanted={credentials_wanted}
+            on_change={on_credentials}
+            {on_remember}
+        />
+    };
+    let job_view = match state.job {
+        Job::Pull => html! {
+            <>
             <PullForm
                 image={state.form.image_input.clone()}
                 queue={state.form.queue.clone()}
@@ -240,7 +231,7 @@ pub fn app() -> Html {
                 running={state.is_running()}
                 platform={state.form.platform_input.clone()}
                 {on_image}
-                {on_proxy}
+                on_proxy={on_proxy.clone()}
                 {on_platform}
                 uncompressed={state.form.uncompressed}
                 {on_uncompressed}
@@ -252,13 +243,7 @@ pub fn app() -> Html {
                 {on_inspect}
                 on_cancel={let pulls = pulls.clone(); Callback::from(move |()| pulls.cancel())}
             >
-                <CredentialsPanel
-                    credentials={state.form.credentials.clone()}
-                    remember={state.form.remember_credentials}
-                    wanted={credentials_wanted}
-                    on_change={on_credentials}
-                    {on_remember}
-                />
+                { credentials_panel }
             </PullForm>
             if let Some(why) = &state.storage_problem {
                 <p id="storage-note" class="warning" role="alert">{ why }</p>
@@ -284,8 +269,35 @@ pub fn app() -> Html {
             <LayerList layers={state.pull.layers.clone()} />
             <CachePanel info={state.cache.clone()} running={state.is_running()}
                 on_clear={on_clear_cache} on_cap={on_cache_cap} />
-            { explore::explorer(&state) }
-            <PushPanel view={state.push.clone()} on_push={on_push} on_copy={on_copy} on_read_platforms={on_read_platforms} />
+            </>
+        },
+        Job::Browse => browse::view(
+            &state,
+            &pulls,
+            html! {
+                <>
+                    <ProxyField value={state.form.proxy_input.clone()} on_change={on_proxy} />
+                    { credentials_panel }
+                </>
+            },
+        ),
+        Job::Transfer => transfer::view(&state, on_proxy, credentials_panel),
+    };
+
+    html! {
+        <main class={classes!(has_explorer.then_some("with-explorer"))}>
+            <header>
+                <button id="theme-toggle" class="theme-toggle" onclick={toggle_theme}>{ theme.label() }</button>
+                <h1>{ "Skiff" }</h1>
+                <p class="tagline">{ "Pull a container image from any registry into a tar that " }<code>{ "docker load" }</code>{ " accepts — in this browser tab, no Docker needed." }</p>
+                <JobNav current={state.job} on_show={on_show_job} />
+            </header>
+            <div class="workspace">
+                <div class="job-view">{ job_view }</div>
+                if has_explorer {
+                    <aside class="explorer-side" aria-label="The registry's answers">{ explore::explorer(&state) }</aside>
+                }
+            </div>
         </main>
     }
 }
@@ -294,38 +306,6 @@ pub fn app() -> Html {
 /// `registry`. Unbound credentials belong to the registry they are first used with, and the
 /// form shows that binding. Every service's session then drops them for any other registry
 /// ([`crate::services::http::RegistrySession::new`]): they are sent nowhere else.
-/// A copy's request: the source's own login if the form has one, else the credentials panel's
-/// if they belong to the source registry; the panel's for the target.
-fn copy_request(
-    state: &UseReducerHandle<State>,
-    form: CopyForm,
-) -> crate::services::push::CopyRequest {
-    let registry_of = |reference: &str| {
-        reference
-            .trim()
-            .parse::<skiff_core::Reference>()
-            .ok()
-            .map(|r| r.registry().to_owned())
-    };
-    let to_credentials = credentials_for(state, registry_of(&form.to).as_deref());
-    let from_registry = registry_of(&form.from);
-    let from_credentials = form.source_login.or_else(|| {
-        state
-            .form
-            .credentials
-            .if_given()
-            .filter(|c| from_registry.as_deref().is_some_and(|r| c.belong_to(r)))
-    });
-    crate::services::push::CopyRequest {
-        from: form.from,
-        to: form.to,
-        platforms: form.platforms,
-        proxy: state.form.proxy_input.clone(),
-        from_credentials,
-        to_credentials,
-    }
-}
-
 pub(super) fn credentials_for(
     state: &UseReducerHandle<State>,
     registry: Option<&str>,

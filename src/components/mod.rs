@@ -1,12 +1,15 @@
 pub mod app;
+pub mod browse_panel;
 pub mod cache_panel;
 pub mod copy_form;
 pub mod credentials_panel;
 pub mod error_panel;
 pub mod explorer;
 pub mod files;
+pub mod job_nav;
 pub mod layer_list;
 pub mod platform_picker;
+pub mod proxy_field;
 pub mod pull_form;
 pub mod push_panel;
 pub mod save_panel;

@@ -1,6 +1,8 @@
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::proxy_field::ProxyField;
+
 const COMMON_PLATFORMS: &[&str] = &[
     "linux/amd64",
     "linux/arm64",
@@ -100,15 +102,7 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                     </ul>
                 }
             </div>
-            <label for="proxy">{ "CORS proxy" }</label>
-            <input
-                id="proxy"
-                type="url"
-                placeholder="empty: talk to the registry directly (it must send CORS headers)"
-                value={props.proxy.clone()}
-                oninput={text_of(&props.on_proxy)}
-                spellcheck="false"
-            />
+            <ProxyField value={props.proxy.clone()} on_change={props.on_proxy.clone()} />
             <label for="platform">{ "Platform" }</label>
             <div class="platform-field">
                 <input

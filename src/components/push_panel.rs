@@ -47,9 +47,58 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
     };
     let view = &props.view;
     let ready = file.is_some() && !target.trim().is_empty() && !view.running;
+    // What the last push or copy did, under the form that started it.
+    let results = html! {
+        <>
+                if view.running {
+                    <p id="push-stage" class="stage" role="status"><span class="spinner"></span>{ &view.stage }</p>
+                }
+                if !view.blobs.is_empty() {
+                    <ul class="push-blobs">
+                        { for view.blobs.iter().map(|blob| html! {
+                            <li class="push-blob" data-state={state_name(&blob.state)} data-digest={blob.digest.to_string()}>
+                                <code>{ blob.digest.short() }</code>
+                                <span>{ human_bytes(blob.size) }</span>
+                                <span class="state">{ row_text(blob) }</span>
+                            </li>
+                        }) }
+                    </ul>
+                }
+                if let Some(done) = &view.done {
+                    <div id="push-done" class="done" role="status">
+                        <p><strong>{ format!("{} {} image{}", if done.copied { "Copied" } else { "Pushed" }, done.pushed.len(), if done.pushed.len() == 1 { "" } else { "s" }) }</strong></p>
+                        <ul>{ for done.pushed.iter().map(|r| html! { <li><code class="pushed-ref">{ r }</code></li> }) }</ul>
+                        <p id="push-counts">{ format!(
+                            "{} blob{} uploaded ({}), {} already there, {} mounted.",
+                            done.uploaded, if done.uploaded == 1 { "" } else { "s" }, human_bytes(done.uploaded_bytes), done.present, done.mounted
+                        ) }</p>
+                        { for done.made_ordinary.iter().map(|made| html! {
+                            <p class="made-ordinary">{ format!(
+                                "{}: {} foreign layer{} uploaded and named as ordinary layers (the bytes came in the archive; their URLs may be out of reach on this side), so the manifest's digest differs from the archive's {}.",
+                                made.image, made.layers, if made.layers == 1 { "" } else { "s" }, made.was.short()
+                            ) }</p>
+                        }) }
+                        if let Some(chosen) = &done.chosen {
+                            <p id="push-chosen">{ format!(
+                                "A new index with {} of the {} platforms ({}); its digest differs from the source's {}.",
+                                chosen.kept.len(), chosen.offered,
+                                chosen.kept.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                                chosen.source_index.short()
+                            ) }</p>
+                        }
+                    </div>
+                }
+                if let Some(error) = &view.error {
+                    <div id="push-error" class="error" role="alert">
+                        <h3>{ if view.copying { "The copy stopped" } else { "The push stopped" } }</h3>
+                        <p>{ error }</p>
+                    </div>
+                }
+        </>
+    };
     html! {
-        <details id="push" class="push">
-            <summary>{ "Push an archive, or copy between registries" }</summary>
+        <section id="push" class="push">
+            <h2>{ "Push an archive, or copy between registries" }</h2>
             <p class="hint">
                 { "A tar from docker save (old or new layout), an OCI layout tar, or an archive Skiff saved. Every blob is checked against its digest before anything is uploaded; blobs the registry has are skipped. It goes through the CORS proxy above, which must run with " }
                 <code>{ "--allow-push" }</code>
@@ -65,53 +114,11 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
                     { if view.running { "Pushing…" } else { "Push" } }
                 </button>
             </div>
+            if !view.copying { { results.clone() } }
             <CopyFormView running={view.running} offered={view.offered.clone()}
                 on_copy={props.on_copy.clone()} on_read_platforms={props.on_read_platforms.clone()} />
-            if view.running {
-                <p id="push-stage" class="stage" role="status"><span class="spinner"></span>{ &view.stage }</p>
-            }
-            if !view.blobs.is_empty() {
-                <ul class="push-blobs">
-                    { for view.blobs.iter().map(|blob| html! {
-                        <li class="push-blob" data-state={state_name(&blob.state)} data-digest={blob.digest.to_string()}>
-                            <code>{ blob.digest.short() }</code>
-                            <span>{ human_bytes(blob.size) }</span>
-                            <span class="state">{ row_text(blob) }</span>
-                        </li>
-                    }) }
-                </ul>
-            }
-            if let Some(done) = &view.done {
-                <div id="push-done" class="done" role="status">
-                    <p><strong>{ format!("{} {} image{}", if done.copied { "Copied" } else { "Pushed" }, done.pushed.len(), if done.pushed.len() == 1 { "" } else { "s" }) }</strong></p>
-                    <ul>{ for done.pushed.iter().map(|r| html! { <li><code class="pushed-ref">{ r }</code></li> }) }</ul>
-                    <p id="push-counts">{ format!(
-                        "{} blob{} uploaded ({}), {} already there, {} mounted.",
-                        done.uploaded, if done.uploaded == 1 { "" } else { "s" }, human_bytes(done.uploaded_bytes), done.present, done.mounted
-                    ) }</p>
-                    { for done.made_ordinary.iter().map(|made| html! {
-                        <p class="made-ordinary">{ format!(
-                            "{}: {} foreign layer{} uploaded and named as ordinary layers (the bytes came in the archive; their URLs may be out of reach on this side), so the manifest's digest differs from the archive's {}.",
-                            made.image, made.layers, if made.layers == 1 { "" } else { "s" }, made.was.short()
-                        ) }</p>
-                    }) }
-                    if let Some(chosen) = &done.chosen {
-                        <p id="push-chosen">{ format!(
-                            "A new index with {} of the {} platforms ({}); its digest differs from the source's {}.",
-                            chosen.kept.len(), chosen.offered,
-                            chosen.kept.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
-                            chosen.source_index.short()
-                        ) }</p>
-                    }
-                </div>
-            }
-            if let Some(error) = &view.error {
-                <div id="push-error" class="error" role="alert">
-                    <h3>{ if view.copying { "The copy stopped" } else { "The push stopped" } }</h3>
-                    <p>{ error }</p>
-                </div>
-            }
-        </details>
+            if view.copying { { results } }
+        </section>
     }
 }
 

@@ -1,13 +1,16 @@
-//! The page's address as the view's state: `#/?image=…&platform=…&view=…&object=sha256:…`.
+//! The page's address as the view's state: `#/JOB?image=…&platform=…&view=…&object=sha256:…`
+//! (`#/?…` for a pull, `#/push?…` for push and copy).
 //! A shared link reproduces the view; opening an object or a tab adds a history entry, so
 //! back and forward move between them.
 
 use skiff_core::Digest;
 
 use crate::state::explorer::View;
+use crate::state::job::Job;
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ViewLink {
+    pub job: Job,
     /// One or more images (several go into one archive).
     pub images: Vec<String>,
     pub platform: Option<String>,
@@ -16,12 +19,16 @@ pub struct ViewLink {
 }
 
 impl ViewLink {
-    /// From a location hash (`#/?…` or `#?…`); unknown or malformed parts are dropped.
+    /// From a location hash (`#/JOB?…`, `#/?…` or `#?…`); an unknown job is a pull; unknown
+    /// or malformed parts are dropped.
     pub fn parse(hash: &str) -> Self {
         let mut link = Self::default();
-        let Some(query) = hash.strip_prefix("#/?").or_else(|| hash.strip_prefix("#?")) else {
+        let Some(rest) = hash.strip_prefix('#') else {
             return link;
         };
+        let rest = rest.strip_prefix('/').unwrap_or(rest);
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        link.job = Job::from_path(path).unwrap_or_default();
         for (key, value) in query.split('&').filter_map(|pair| pair.split_once('=')) {
             let value = decode(value);
             if value.trim().is_empty() {
@@ -53,7 +60,7 @@ impl ViewLink {
         if let Some(object) = &self.object {
             pairs.push(format!("object={object}"));
         }
-        format!("#/?{}", pairs.join("&"))
+        format!("#/{}?{}", self.job.path(), pairs.join("&"))
     }
 
     /// The page's current link.
@@ -134,6 +141,7 @@ mod tests {
     #[test]
     fn round_trips_every_part() {
         let link = ViewLink {
+            job: Job::Transfer,
             images: vec!["ghcr.io/org/app:1.0@sha256:abc".into(), "nginx".into()],
             platform: Some("linux/arm64/v8".into()),
             view: Some(View::Objects),
@@ -167,6 +175,22 @@ mod tests {
                 "#/?view=bogus&object=sha256:nothex&image=",
                 ViewLink::default(),
             ),
+            (
+                "#/push",
+                ViewLink {
+                    job: Job::Transfer,
+                    ..Default::default()
+                },
+            ),
+            (
+                "#/push?image=alpine",
+                ViewLink {
+                    job: Job::Transfer,
+                    images: vec!["alpine".into()],
+                    ..Default::default()
+                },
+            ),
+            ("#/nowhere?image=", ViewLink::default()),
             (
                 "#/?image=%zz",
                 ViewLink {

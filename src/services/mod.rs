@@ -2,6 +2,7 @@
 //! through a [`Report`]; the app turns them into actions in one place
 //! (`components/app/reports.rs`), so no service knows the UI's actions.
 
+pub mod browse;
 pub mod http;
 pub mod inspect;
 pub mod link;

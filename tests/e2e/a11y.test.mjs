@@ -65,7 +65,36 @@ test('keyboard only: type the image, pull, explore and save without a mouse', as
   await page.context().close();
 });
 
-test('axe-core: nothing serious or critical, light and dark, idle, pulled, exploring, failed and the push panel', async () => {
+test('keyboard only: browse a registry down to a tag, and pull it', async () => {
+  const page = await newPage(suite.browser);
+  await page.goto(suite.app.url);
+  await page.waitForSelector('#image:focus');
+  await tabTo(page, '#proxy');
+  await page.keyboard.type(suite.proxy.url);
+  await tabTo(page, '#nav-browse', { back: true });
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#browse-registry');
+  await tabTo(page, '#browse-registry');
+  await page.keyboard.type(rig.registry);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.repository');
+  await tabTo(page, '#catalog-filter');
+  await page.keyboard.type('skiff/busybox');
+  await tabTo(page, '.repository[data-name="skiff/busybox"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#browse-tags .tag');
+  await tabTo(page, '#browse-tags .tag[data-tag="v2s2"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#tag-size');
+  await tabTo(page, '#browse-pull');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#save, #error', { timeout: 120_000 });
+  await expectPulled(page);
+  assert.equal(await page.evaluate(() => document.querySelector('#nav-pull').getAttribute('aria-current')), 'page');
+  await page.context().close();
+});
+
+test('axe-core: nothing serious or critical, light and dark, idle, pulled, exploring, failed, the push panel and browsing', async () => {
   // axe-core is injected as an inline script, which the page's CSP rightly refuses.
   const page = await newPage(suite.browser, { bypassCSP: true });
   const findings = [];
@@ -95,7 +124,7 @@ test('axe-core: nothing serious or critical, light and dark, idle, pulled, explo
     await page.waitForSelector('#error');
     findings.push(...await seriousFindings(page, `${scheme}, failed`));
     // The push panel: the copy form with a source's platforms offered, then a copy that fails.
-    if (!(await page.$eval('#push', (d) => d.open))) await page.click('#push summary');
+    await page.click('#nav-push');
     await page.click('#copy-login summary');
     await page.fill('#copy-from', rig.fixtures.multi);
     await page.click('#copy-read-platforms');
@@ -104,6 +133,15 @@ test('axe-core: nothing serious or critical, light and dark, idle, pulled, explo
     await page.click('#copy-start');
     await page.waitForSelector('#push-error');
     findings.push(...await seriousFindings(page, `${scheme}, push panel`));
+    // Browsing the registry: its repositories filtered, a repository's tags, a tag's facts.
+    await page.click('#nav-browse');
+    await page.fill('#browse-registry', rig.registry);
+    await page.click('#browse-list');
+    await page.fill('#catalog-filter', 'busybox');
+    await page.click('.repository[data-name="skiff/busybox"]');
+    await page.click('#browse-tags .tag[data-tag="v2s2"]');
+    await page.waitForSelector('#tag-size');
+    findings.push(...await seriousFindings(page, `${scheme}, browsing`));
   }
   assert.deepEqual(findings, []);
   await page.context().close();

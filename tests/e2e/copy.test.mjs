@@ -30,7 +30,7 @@ async function openCopy(page, targetRegistry = rig.tokenRegistry) {
   await page.goto(suite.app.url);
   await page.fill('#proxy', suite.proxy.url);
   await logInApp(page, targetRegistry);
-  await page.click('#push summary');
+  await page.click('#nav-push');
 }
 
 /** Copies `from` to `to` and returns what the panel says (or its error). */

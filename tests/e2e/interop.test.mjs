@@ -243,7 +243,7 @@ async function copy(page, from, to) {
   await page.goto(suite.app.url);
   await page.fill('#proxy', suite.proxy.url);
   await logInApp(page, rig.otherRegistry);
-  await page.click('#push summary');
+  await page.click('#nav-push');
   await page.fill('#copy-from', from);
   await page.fill('#copy-to', to);
   await page.click('#copy-start');

@@ -34,7 +34,7 @@ export async function logInApp(page, registry) {
 /** Opens the push panel, logs in for `registry`, and pushes `tar` to `target`. */
 export async function push(page, tar, target, registry = rig.tokenRegistry) {
   await logInApp(page, registry);
-  if (!(await page.$eval('#push', (d) => d.open))) await page.click('#push summary');
+  await page.click('#nav-push');
   await page.setInputFiles('#push-file', tar);
   await page.fill('#push-target', target);
   await page.click('#push-start');

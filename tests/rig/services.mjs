@@ -43,6 +43,8 @@ const defaults = {
   // Page size the relay enforces on /tags/list, with Link headers as registries that paginate
   // send them (Debian's Distribution 2.8 does not paginate); 0: pass through.
   paginateTags: 0,
+  // The same for /v2/_catalog (the registry's repositories); 0: pass through.
+  paginateCatalog: 0,
   // When set (an origin such as http://127.0.0.1:PORT), the relay's tag pages link to the next
   // page on that origin instead: a registry sending a client's credentials elsewhere.
   tagLinkOrigin: null,
@@ -161,6 +163,8 @@ createServer(async (req, res) => {
   const access = url.searchParams.getAll('scope').flatMap((scope) => {
     const [type, name, actions] = scope.split(':');
     const asked = actions?.split(',') ?? [];
+    // The catalog, like Harbor's or GitLab's: only to a logged-in account.
+    if (type === 'registry' && name === 'catalog') return subject ? [{ type, name, actions: ['*'] }] : [];
     if (type !== 'repository' || !asked.includes('pull')) return [];
     // Like Docker Hub: anonymous requests for private repositories get a token without access.
     if (name.startsWith('skiff/private') && !subject) return [];
@@ -239,6 +243,7 @@ createServer(async (req, res) => {
     return res.end(fault.body ?? JSON.stringify({ errors: [{ code: 'INJECTED', message: `rig fault ${fault.status}` }] }));
   }
   if (config.paginateTags && path.endsWith('/tags/list')) return paginateTags(req, res, path);
+  if (config.paginateCatalog && path === '/v2/_catalog') return paginateCatalog(req, res, path);
   if (fault?.breakUploadAfter !== undefined) return breakUpload(req, res, fault);
   const headers = relayedHeaders(req);
   const upstream = httpRequest({ host: '127.0.0.1', port: registryPort(), method: req.method, path: req.url, headers });
@@ -389,6 +394,26 @@ function breakBody(answer, res, fault) {
     res.write(part);
   });
   answer.on('end', () => (fault.clean ? res.end() : res.destroy()));
+}
+
+async function paginateCatalog(req, res, path) {
+  const query = new URL(req.url, 'http://x').searchParams;
+  // Distribution serves up to 1000 a page: enough for the rig.
+  const upstream = await fetch(`http://${relayTarget()}${path}?n=1000`, { headers: { authorization: req.headers.authorization ?? '' } });
+  if (!upstream.ok) {
+    res.writeHead(upstream.status, { 'content-type': 'application/json' });
+    return res.end(await upstream.text());
+  }
+  const { repositories } = await upstream.json();
+  const sorted = [...(repositories ?? [])].sort();
+  const n = Math.min(Number(query.get('n') ?? config.paginateCatalog), config.paginateCatalog);
+  const last = query.get('last');
+  const rest = last ? sorted.filter((r) => r > last) : sorted;
+  const page = rest.slice(0, n);
+  const headers = { 'content-type': 'application/json' };
+  if (rest.length > n) headers.link = `<${path}?n=${n}&last=${encodeURIComponent(page[page.length - 1])}>; rel="next"`;
+  res.writeHead(200, headers);
+  res.end(JSON.stringify({ repositories: page }));
 }
 
 async function paginateTags(req, res, path) {

@@ -7,6 +7,11 @@ pub enum Error {
     #[error("invalid image reference {input:?}: {reason}")]
     InvalidReference { input: String, reason: String },
 
+    #[error(
+        "invalid registry {input:?}: {reason}; write its host, e.g. ghcr.io or 127.0.0.1:5000"
+    )]
+    InvalidRegistry { input: String, reason: String },
+
     #[error("invalid digest {input:?}: {reason}")]
     InvalidDigest { input: String, reason: String },
 

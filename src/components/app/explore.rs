@@ -100,6 +100,7 @@ pub fn use_pending_object(state: &UseReducerHandle<State>) {
 
 /// The page's address changed (back, forward, a followed link): the view follows it.
 pub fn follow_link(state: &UseReducerHandle<State>, link: ViewLink) {
+    state.dispatch(Action::ShowJob(link.job));
     if let Some(image) = link.images.last() {
         state.dispatch(Action::EditImage(image.clone()));
     }
@@ -126,7 +127,7 @@ fn origin(state: &UseReducerHandle<State>) -> Option<Origin> {
 }
 
 /// The image for the summary: the archive's, or the inspected manifest and config.
-fn image(state: &State) -> Option<ImageContents> {
+pub(super) fn image(state: &State) -> Option<ImageContents> {
     if let Phase::Done(archive) = &state.pull.phase {
         return archive.contents.last().cloned();
     }

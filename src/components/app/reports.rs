@@ -5,6 +5,7 @@ use skiff_core::explorer::exchange::Exchange;
 use yew::prelude::*;
 
 use crate::services::Report;
+use crate::state::browse::{BrowseAction, CatalogView};
 use crate::state::explorer::ExplorerAction;
 use crate::state::push::PushEvent;
 use crate::state::{Action, CacheInfo, PullEvent, State, TagsView};
@@ -25,6 +26,14 @@ fn report<E: 'static>(state: &UseReducerHandle<State>, action: fn(E) -> Action) 
 
 pub fn tags(state: &UseReducerHandle<State>) -> Report<TagsView> {
     report(state, Action::Tags)
+}
+
+pub fn catalog(state: &UseReducerHandle<State>) -> Report<CatalogView> {
+    report(state, |view| Action::Browse(BrowseAction::Catalog(view)))
+}
+
+pub fn browse_tags(state: &UseReducerHandle<State>) -> Report<TagsView> {
+    report(state, |view| Action::Browse(BrowseAction::Tags(view)))
 }
 
 pub fn explorer(state: &UseReducerHandle<State>) -> Report<ExplorerAction> {

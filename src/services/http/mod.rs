@@ -81,6 +81,28 @@ impl RegistrySession {
         }
     }
 
+    /// Reading `registry`'s list of repositories (`registry:catalog:*`), with credentials only
+    /// if they belong to `registry`.
+    pub fn for_catalog(
+        route: Route,
+        registry: &str,
+        credentials: Option<Credentials>,
+        signal: AbortSignal,
+        report: Callback<Exchange>,
+    ) -> Self {
+        let login = credentials
+            .filter(|c| c.belong_to(registry))
+            .map(|c| auth::login(&c));
+        Self {
+            route,
+            registry: registry.to_owned(),
+            auth: RefCell::new(AuthSession::for_catalog(login)),
+            signal,
+            report,
+            last: RefCell::new(None),
+        }
+    }
+
     /// A session that asks for push access to `reference`'s repository as well.
     pub fn for_push(
         route: Route,

@@ -19,6 +19,8 @@ pub enum Purpose {
     /// A few bytes of a compressed layer, for its uncompressed size.
     SizeProbe,
     TagList,
+    /// A page of the registry's repositories.
+    Catalog,
     Referrers,
     /// Pushing: checking, mounting or uploading a blob.
     Upload,
@@ -38,6 +40,7 @@ impl Purpose {
             Self::ForeignLayer => "foreign layer from its URL",
             Self::SizeProbe => "layer size probe",
             Self::TagList => "tag list",
+            Self::Catalog => "repository catalog",
             Self::Referrers => "referrers",
             Self::Upload => "blob upload",
             Self::ManifestPush => "manifest push",

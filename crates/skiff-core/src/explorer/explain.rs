@@ -145,6 +145,7 @@ fn answer(exchange: &Exchange, status: u16, step: Option<DanceStep>) -> String {
         (_, 429) => "Too many requests: the registry's rate limit was hit. Wait, log in, or pull through a registry mirror (a pull-through cache).".to_owned(),
         (_, 500..=599) => format!("The registry failed ({status}); Skiff retries with a growing pause."),
         (Purpose::Referrers, 404) => "Nothing here (404): no referrers API, or no such tag. Skiff tries the other ways referrers are stored.".to_owned(),
+        (Purpose::Catalog, 404) => "Not found (404): this registry does not list its repositories (Docker Hub, for one, does not offer /v2/_catalog).".to_owned(),
         (_, 404) => "Not found (404): no such repository, tag or blob, or no permission to see it.".to_owned(),
         (_, 403) => "Forbidden (403): the credential is valid but may not read this.".to_owned(),
         (Purpose::VersionCheck, 200..=299) => "The registry speaks the Distribution API (v2) and lets this request in.".to_owned(),
@@ -159,6 +160,10 @@ fn answer(exchange: &Exchange, status: u16, step: Option<DanceStep>) -> String {
         (Purpose::TagList, 200..=299) => match exchange.response_header("link") {
             Some(_) => "A page of the repository's tags; its Link header points to the next page.".to_owned(),
             None => "The repository's tags (the last page).".to_owned(),
+        },
+        (Purpose::Catalog, 200..=299) => match exchange.response_header("link") {
+            Some(_) => "A page of the registry's repositories; its Link header points to the next page.".to_owned(),
+            None => "The registry's repositories (the last page).".to_owned(),
         },
         (Purpose::Referrers, 200..=299) => "An index of artifacts (signatures, SBOMs, attestations) that refer to the image.".to_owned(),
         (_, status) => format!("Answered {status}."),

@@ -200,6 +200,15 @@ impl Scope {
 }
 
 impl Scope {
+    /// Reading the registry's list of repositories (`/v2/_catalog`).
+    pub fn catalog() -> Self {
+        Self {
+            resource_type: "registry".to_owned(),
+            name: "catalog".to_owned(),
+            actions: vec!["*".to_owned()],
+        }
+    }
+
     /// Push (and pull) access to one repository.
     pub fn push(repository: &str) -> Self {
         Self {

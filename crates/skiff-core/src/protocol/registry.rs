@@ -61,6 +61,47 @@ pub fn tags_url(reference: &Reference, page_size: u32) -> String {
     )
 }
 
+/// A registry as a user types it (`ghcr.io`, `https://ghcr.io/`, `127.0.0.1:5000`,
+/// `registry-1.docker.io`) as the host the API URLs are built from; Docker Hub's names are
+/// `docker.io`.
+pub fn parse_registry(input: &str) -> Result<String, crate::Error> {
+    let invalid = |reason: &str| crate::Error::InvalidRegistry {
+        input: input.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let text = input.trim();
+    let text = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| {
+            text.get(..scheme.len())
+                .filter(|s| s.eq_ignore_ascii_case(scheme))
+                .map(|_| &text[scheme.len()..])
+        })
+        .unwrap_or(text);
+    // A pasted API URL (`ghcr.io/v2/`) names its host first.
+    let host = text.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(invalid("it is empty"));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-.:[]_".contains(c);
+    if let Some(bad) = host.chars().find(|c| !allowed(*c)) {
+        return Err(invalid(&format!("{bad:?} cannot be part of a host name")));
+    }
+    let host = host.to_ascii_lowercase();
+    Ok(match host.as_str() {
+        "index.docker.io"
+        | "registry-1.docker.io"
+        | "registry.hub.docker.com"
+        | "hub.docker.com" => DOCKER_HUB.to_owned(),
+        _ => host,
+    })
+}
+
+/// The first page of a registry's repositories (`/v2/_catalog`).
+pub fn catalog_url(registry: &str, page_size: u32) -> String {
+    format!("{}/v2/_catalog?n={page_size}", api_base(registry))
+}
+
 /// The `rel="next"` target of a `Link` header, resolved against the URL that answered:
 /// `</v2/app/tags/list?n=100&last=b>; rel="next"`. A target on another origin is not followed:
 /// the next request would carry the registry's credentials there.
@@ -126,6 +167,23 @@ impl TagList {
     }
 }
 
+/// The body of `/v2/_catalog`: one page of the registry's repositories.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Catalog {
+    /// Some registries answer `null` when they hold none.
+    #[serde(default)]
+    pub repositories: Option<Vec<String>>,
+}
+
+impl Catalog {
+    pub fn parse(body: &[u8]) -> Result<Self, crate::Error> {
+        serde_json::from_slice(body).map_err(|e| crate::Error::MalformedJson {
+            what: "repository catalog",
+            reason: e.to_string(),
+        })
+    }
+}
+
 /// How requests reach upstream: through a cors-anywhere style proxy (`<proxy>/<absolute URL>`),
 /// or directly for registries that send CORS headers themselves.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -186,6 +244,68 @@ impl Route {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_registries_as_users_type_them() {
+        let table: &[(&str, Result<&str, &str>)] = &[
+            ("ghcr.io", Ok("ghcr.io")),
+            (" https://GHCR.io/ ", Ok("ghcr.io")),
+            ("http://127.0.0.1:5000/v2/", Ok("127.0.0.1:5000")),
+            ("[::1]:5000", Ok("[::1]:5000")),
+            ("registry-1.docker.io", Ok("docker.io")),
+            ("docker.io", Ok("docker.io")),
+            ("", Err("empty")),
+            ("https://", Err("empty")),
+            ("my registry", Err("' '")),
+            ("ghcr.io?x", Err("'?'")),
+        ];
+        for (input, expected) in table {
+            match (parse_registry(input), expected) {
+                (Ok(host), Ok(want)) => assert_eq!(host, *want, "{input}"),
+                (Err(error), Err(part)) => {
+                    assert!(error.to_string().contains(part), "{input}: {error}")
+                }
+                (got, _) => panic!("{input}: {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn reads_catalog_pages() {
+        // A body, and the repositories it lists (`Err` when it is no catalog).
+        type Listed = Result<Option<Vec<&'static str>>, ()>;
+        let table: &[(&str, Listed)] = &[
+            (
+                r#"{"repositories":["a","b/c"]}"#,
+                Ok(Some(vec!["a", "b/c"])),
+            ),
+            (r#"{"repositories":null}"#, Ok(None)),
+            (r#"{}"#, Ok(None)),
+            (r#"{"repositories":"a"}"#, Err(())),
+            ("<html>", Err(())),
+        ];
+        for (body, expected) in table {
+            let got = Catalog::parse(body.as_bytes())
+                .map(|c| c.repositories)
+                .map_err(|_| ());
+            let expected = expected
+                .clone()
+                .map(|r| r.map(|r| r.into_iter().map(str::to_owned).collect::<Vec<_>>()));
+            assert_eq!(got, expected, "{body}");
+        }
+        assert_eq!(
+            catalog_url("127.0.0.1:5000", 100),
+            "http://127.0.0.1:5000/v2/_catalog?n=100"
+        );
+        assert_eq!(
+            next_page_url(
+                "http://127.0.0.1:5000/v2/_catalog?n=100",
+                r#"</v2/_catalog?last=b%2Fc&n=100>; rel="next""#
+            )
+            .as_deref(),
+            Some("http://127.0.0.1:5000/v2/_catalog?last=b%2Fc&n=100")
+        );
+    }
 
     #[test]
     fn builds_api_urls() {

@@ -106,6 +106,16 @@ impl AuthSession {
         }
     }
 
+    /// Reading the registry's list of repositories: the token asks for `registry:catalog:*`
+    /// and for nothing in any repository.
+    pub fn for_catalog(credentials: Option<Login>) -> Self {
+        Self {
+            repository: "the registry's list of repositories".to_owned(),
+            scopes: vec![Scope::catalog()],
+            ..Self::new("", Vec::new(), credentials)
+        }
+    }
+
     /// Also asks for `scope` in the next token (a mount's source repository, say).
     pub fn add_scope(&mut self, scope: Scope) {
         if !self.scopes.contains(&scope) {
@@ -597,6 +607,23 @@ mod tests {
             step,
             AuthStep::FetchToken(TokenRequest {
                 url: "https://r.io/token?x=1&service=r.io&scope=repository%3Aa%2Fb%3Apull&scope=repository%3Aa%2Fb%3Apull%2Cpush".into(),
+                authorization: None,
+            })
+        );
+    }
+
+    #[test]
+    fn a_catalog_session_asks_for_the_catalog_only() {
+        let mut session = AuthSession::for_catalog(None);
+        let step = session.handle_response(
+            401,
+            Some(r#"Bearer realm="https://r.io/token",service="r.io",scope="registry:catalog:*""#),
+            0,
+        );
+        assert_eq!(
+            step,
+            AuthStep::FetchToken(TokenRequest {
+                url: "https://r.io/token?service=r.io&scope=registry%3Acatalog%3A%2A".into(),
                 authorization: None,
             })
         );
