@@ -106,6 +106,12 @@ pub enum AppError {
         source: skiff_core::protocol::session::AuthError,
     },
 
+    #[error("{reference} is {kind}, not a container image: it is saved as its own tool saves it, so pull it on its own (the other images into an archive of their own)")]
+    ArtifactAmongImages { reference: String, kind: String },
+
+    #[error("{0}")]
+    Artifact(#[from] skiff_core::image::artifact::ArtifactError),
+
     #[error("you cancelled the pull; nothing was saved")]
     Cancelled,
 
@@ -150,6 +156,8 @@ impl AppError {
             Self::Denied { .. } => "Access denied",
             Self::PushDenied { .. } => "No push access",
             Self::NeedsCredentials { .. } => "Login required",
+            Self::ArtifactAmongImages { .. } => "Not a container image",
+            Self::Artifact(_) => "Cannot save this artifact",
             Self::Auth { .. } => "Login problem",
             Self::BadCredentials { .. } => "Wrong credentials",
             Self::RateLimited { .. } => "Rate limited",

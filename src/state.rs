@@ -105,6 +105,8 @@ pub struct PullView {
     /// What the pulled index offers; empty for single-platform images.
     pub offers: Vec<PlatformOffer>,
     pub chosen_platform: Option<String>,
+    /// What the last image's manifest holds, once known.
+    pub kind: Option<skiff_core::image::artifact::ArtifactKind>,
 }
 
 impl PullView {
@@ -210,6 +212,7 @@ impl State {
             PullEvent::Object(doc) => self.explorer.add(doc),
             PullEvent::Exploring(reference) => self.explorer.reference = Some(reference),
             PullEvent::Unpacked(bytes) => self.explorer.unpacked = Some(bytes),
+            PullEvent::Kind(kind) => self.pull.kind = Some(kind),
             PullEvent::LayersAdded(layers) => self.pull.layers.extend(layers),
             PullEvent::LayersProgress { received, now_ms } => {
                 for (index, received) in received {
@@ -540,6 +543,7 @@ mod tests {
             zstd_layers: 0,
             pinned: vec![],
             uncompressed: false,
+            kind: skiff_core::image::artifact::ArtifactKind::ContainerImage,
         };
         let state = state.reduce(Action::Pull {
             pull_id: 7,

@@ -249,7 +249,11 @@ pub fn app() -> Html {
                 <p id="storage-note" class="warning" role="alert">{ why }</p>
             }
             if let Some(reference) = &state.pull.reference {
-                <p class="reference">{ "Image: " }<code id="resolved-reference">{ reference }</code></p>
+                <p class="reference">{ "Image: " }<code id="resolved-reference">{ reference }</code>
+                    if let Some(kind) = state.pull.kind.as_ref().filter(|k| !k.is_image()) {
+                        <span id="artifact-kind">{ format!(" — {}, not a container image: it is saved as its own tool saves it", kind.describe()) }</span>
+                    }
+                </p>
             }
             <TagList view={state.tags.clone()} on_pick={on_pick_tag} />
             { stage }

@@ -19,6 +19,8 @@ pub struct TagFacts {
     pub size: u64,
     pub layers: usize,
     pub created: Option<String>,
+    /// What it is, when it is no container image (a Helm chart, a wasm module, …).
+    pub what: Option<String>,
 }
 
 #[derive(Properties, PartialEq)]
@@ -238,7 +240,12 @@ fn tag_facts(props: &BrowsePanelProps) -> Html {
                 if !facts.platforms.is_empty() {
                     <dt>{ "Platforms" }</dt><dd id="tag-platforms">{ facts.platforms.join(", ") }</dd>
                 }
-                <dt>{ "Platform" }</dt><dd id="tag-platform">{ &facts.platform }</dd>
+                if let Some(what) = &facts.what {
+                    <dt>{ "What" }</dt><dd id="tag-what">{ what }</dd>
+                }
+                if !facts.platform.trim_matches('/').is_empty() {
+                    <dt>{ "Platform" }</dt><dd id="tag-platform">{ &facts.platform }</dd>
+                }
                 <dt>{ "Size" }</dt><dd id="tag-size">{ format!("{} in {} layer{}", human_bytes(facts.size), facts.layers, if facts.layers == 1 { "" } else { "s" }) }</dd>
                 <dt>{ "Created" }</dt><dd id="tag-created">{ facts.created.clone().unwrap_or_else(|| "not recorded".to_owned()) }</dd>
             </dl>

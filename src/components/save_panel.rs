@@ -2,6 +2,8 @@ use yew::prelude::*;
 
 use skiff_core::transfer::hashing::HashBackend;
 
+use skiff_core::image::artifact::ArtifactKind;
+
 use super::human_bytes;
 use crate::state::SavedArchive;
 
@@ -17,6 +19,9 @@ pub struct SavePanelProps {
 #[function_component(SavePanel)]
 pub fn save_panel(props: &SavePanelProps) -> Html {
     let archive = &props.archive;
+    if !archive.kind.is_image() {
+        return artifact_panel(archive);
+    }
     html! {
         <section class="done">
             <p>{ if archive.images > 1 { format!("Every layer of the {} images verified. The archive is ready.", archive.images) } else { "Every layer verified. The archive is ready.".to_owned() } }</p>
@@ -28,13 +33,7 @@ pub fn save_panel(props: &SavePanelProps) -> Html {
                     <span id="hashed-by">{ format!(" Digests computed by {}.", hashed_by_text(&props.hashed_by)) }</span>
                 }
             </p>
-            if let Some(name) = &archive.saved_to {
-                <p id="saved" class="saved">{ format!("Saved into {name} ({}).", human_bytes(archive.size)) }</p>
-            } else {
-                <a id="save" class="button" href={archive.object_url.clone()} download={archive.file_name.clone()}>
-                    { format!("Save {} ({})", archive.file_name, human_bytes(archive.size)) }
-                </a>
-            }
+            { save_button(archive) }
             { for archive.pinned.iter().map(|pin| html! {
                 <p class="hint pin-note">
                     { "Pulled by its digest " }<code>{ pin.digest.short() }</code>{ ", as " }<code>{ "docker pull" }</code>
@@ -66,10 +65,57 @@ pub fn save_panel(props: &SavePanelProps) -> Html {
     }
 }
 
+/// An artifact, saved as its own tool saves it, and what to do with it.
+fn artifact_panel(archive: &SavedArchive) -> Html {
+    let file = archive.saved_to.as_ref().unwrap_or(&archive.file_name);
+    let next = match &archive.kind {
+        ArtifactKind::HelmChart if file.ends_with(".tgz") => html! {
+            <>{ "Then: " }<code>{ format!("helm install <release> {file}") }</code>{ " (the chart's .tgz, byte for byte as " }<code>{ "helm pull" }</code>{ " saves it)." }</>
+        },
+        ArtifactKind::HelmChart => html! {
+            <>{ "The chart's .tgz and its provenance (.prov), as " }<code>{ "helm pull --prov" }</code>{ " saves them: " }<code>{ format!("tar -xf {file}") }</code>{ ", then " }<code>{ "helm install --verify" }</code>{ "." }</>
+        },
+        ArtifactKind::WasmModule => html! {
+            <>{ "The module, byte for byte: run it with a WebAssembly runtime (" }<code>{ format!("wasmtime {file}") }</code>{ ")." }</>
+        },
+        _ if file.ends_with(".oci.tar") => html! {
+            <>{ "Its manifest, config and blobs as an OCI image layout: " }<code>{ format!("skopeo copy oci-archive:{file} docker://…") }</code>{ " or " }<code>{ "oras cp --from-oci-layout" }</code>{ " reads it." }</>
+        },
+        _ if file.ends_with(".tar") => html! {
+            <>{ "Each file under its title, as " }<code>{ "oras pull" }</code>{ " writes them: " }<code>{ format!("tar -xf {file}") }</code>{ "." }</>
+        },
+        _ => {
+            html! { <>{ "The file, byte for byte as it was pushed (" }<code>{ "oras pull" }</code>{ " gives the same)." }</> }
+        }
+    };
+    html! {
+        <section class="done" id="artifact-saved">
+            <p>{ format!("Every blob verified. This is {}.", archive.kind.describe()) }</p>
+            <p id="transfer" class="hint">{ transfer_summary(archive) }</p>
+            { save_button(archive) }
+            <p class="hint">{ next }</p>
+        </section>
+    }
+}
+
+/// The download to save, or where the file was written.
+fn save_button(archive: &SavedArchive) -> Html {
+    match &archive.saved_to {
+        Some(name) => html! {
+            <p id="saved" class="saved">{ format!("Saved into {name} ({}).", human_bytes(archive.size)) }</p>
+        },
+        None => html! {
+            <a id="save" class="button" href={archive.object_url.clone()} download={archive.file_name.clone()}>
+                { format!("Save {} ({})", archive.file_name, human_bytes(archive.size)) }
+            </a>
+        },
+    }
+}
+
 /// What came over the network and what the layer cache already held.
 fn transfer_summary(archive: &SavedArchive) -> String {
     match (archive.layers, archive.layers_from_cache) {
-        (0, _) => "The image has no layers.".to_owned(),
+        (0, _) => "It has no layers.".to_owned(),
         (all, cached) if cached == all => format!(
             "No layer bytes were transferred: all {all} layer{} came from the layer cache.",
             if all == 1 { "" } else { "s" }

@@ -46,6 +46,8 @@ pub struct SavedArchive {
     /// References given as `name:tag@digest`: pulled by the digest, tagged with the tag.
     pub pinned: Vec<PinnedTag>,
     pub uncompressed: bool,
+    /// What was saved: a container image's archive, or an artifact as its tool saves it.
+    pub kind: skiff_core::image::artifact::ArtifactKind,
 }
 
 /// A `name:tag@digest` reference: what `docker load` will call it, and the digest that chose it.
@@ -139,6 +141,8 @@ pub enum PullEvent {
     Stage(String),
     /// The last image's layers, unpacked, bytes (about: a zstd layer may not say).
     Unpacked(u64),
+    /// What the image's manifest holds (an image, a chart, files, …).
+    Kind(skiff_core::image::artifact::ArtifactKind),
     /// This image's documents come next (the explorer's links resolve against it).
     Exploring(skiff_core::Reference),
     Exchange(Exchange),

@@ -331,6 +331,75 @@ build_signed() {
   put_manifest skiff/signed "$tag" application/vnd.oci.image.index.v1+json "$work/referrers.json"
 }
 
+# Artifacts that are no container image, stored as their tools store them: a Helm chart as
+# `helm push` does (its config and one .tgz layer), files as `oras push` does (an empty config,
+# each layer titled), a wasm module (the CNCF wasm OCI artifact layout), and an artifact of a kind
+# nobody knows. The originals stay in DIR/artifacts, to compare what Skiff saves with.
+artifact_manifest() { # artifact_manifest REPO TAG CONFIG-DESCRIPTOR LAYERS-JSON [ARTIFACT-TYPE]
+  jq -n --argjson c "$3" --argjson l "$4" --arg t "${5:-}" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json"} + (if $t != "" then {artifactType: $t} else {} end) + {config: $c, layers: $l}' \
+    > "$dir/artifacts/manifest.json"
+  put_manifest "$1" "$2" application/vnd.oci.image.manifest.v1+json "$dir/artifacts/manifest.json"
+}
+
+build_artifacts() {
+  local work="$dir/artifacts"
+  mkdir -p "$work/chart/hello/templates" "$work/files/data"
+  printf 'apiVersion: v2\nname: hello\nversion: 0.1.0\ndescription: A chart from the Skiff rig\n' > "$work/chart/hello/Chart.yaml"
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: hello\ndata:\n  greeting: hi\n' > "$work/chart/hello/templates/configmap.yaml"
+  tar -C "$work/chart" --owner=0 --group=0 --numeric-owner -cf - hello | gzip -n > "$work/hello-0.1.0.tgz"
+  jq -cn '{name: "hello", version: "0.1.0", apiVersion: "v2", description: "A chart from the Skiff rig"}' > "$work/chart-config.json"
+  push_blob skiff/charts/hello "$work/hello-0.1.0.tgz" > /dev/null
+  push_blob skiff/charts/hello "$work/chart-config.json" > /dev/null
+  artifact_manifest skiff/charts/hello 0.1.0 \
+    "$(descriptor "$work/chart-config.json" application/vnd.cncf.helm.config.v1+json)" \
+    "[$(descriptor "$work/hello-0.1.0.tgz" application/vnd.cncf.helm.chart.content.v1.tar+gzip)]"
+
+  printf '{}' > "$work/empty.json"
+  printf '# Notes\nCarried across the air gap by Skiff.\n' > "$work/files/readme.md"
+  head -c 70000 /dev/urandom | base64 > "$work/files/data/values.txt"
+  for repo in skiff/files skiff/wasm skiff/unknown; do push_blob "$repo" "$work/empty.json" > /dev/null; done
+  push_blob skiff/files "$work/files/readme.md" > /dev/null
+  push_blob skiff/files "$work/files/data/values.txt" > /dev/null
+  local empty
+  empty=$(descriptor "$work/empty.json" application/vnd.oci.empty.v1+json)
+  artifact_manifest skiff/files one "$empty" \
+    "[$(descriptor "$work/files/readme.md" text/markdown null '{"org.opencontainers.image.title":"readme.md"}')]" \
+    application/vnd.skiff.notes
+  artifact_manifest skiff/files two "$empty" \
+    "[$(descriptor "$work/files/readme.md" text/markdown null '{"org.opencontainers.image.title":"readme.md"}'), $(descriptor "$work/files/data/values.txt" text/plain null '{"org.opencontainers.image.title":"data/values.txt"}')]" \
+    application/vnd.skiff.notes
+
+  # The smallest valid module, plus a custom section so it is not all header.
+  printf '\0asm\1\0\0\0\0\x0a\x05skiff\x68\x69\x21\x0a' > "$work/hello.wasm"
+  printf '{"architecture":"wasm","os":"wasip1","layerDigests":[]}' > "$work/wasm-config.json"
+  push_blob skiff/wasm "$work/hello.wasm" > /dev/null
+  push_blob skiff/wasm "$work/wasm-config.json" > /dev/null
+  artifact_manifest skiff/wasm latest \
+    "$(descriptor "$work/wasm-config.json" application/vnd.wasm.config.v0+json)" \
+    "[$(descriptor "$work/hello.wasm" application/wasm)]"
+
+  # An index of modules, one per WASI version, as multi-platform images are.
+  cp "$dir/artifacts/manifest.json" "$work/wasm-p1.json"
+  printf '\0asm\1\0\0\0\0\x08\x05wasi2\x70\x32' > "$work/hello-p2.wasm"
+  printf '{"architecture":"wasm","os":"wasip2","layerDigests":[]}' > "$work/wasm-p2-config.json"
+  push_blob skiff/wasm "$work/hello-p2.wasm" > /dev/null
+  push_blob skiff/wasm "$work/wasm-p2-config.json" > /dev/null
+  artifact_manifest skiff/wasm p2 \
+    "$(descriptor "$work/wasm-p2-config.json" application/vnd.wasm.config.v0+json)" \
+    "[$(descriptor "$work/hello-p2.wasm" application/wasm)]"
+  cp "$dir/artifacts/manifest.json" "$work/wasm-p2.json"
+  jq -n --argjson a "$(descriptor "$work/wasm-p1.json" application/vnd.oci.image.manifest.v1+json '{"architecture":"wasm","os":"wasip1"}')" \
+    --argjson b "$(descriptor "$work/wasm-p2.json" application/vnd.oci.image.manifest.v1+json '{"architecture":"wasm","os":"wasip2"}')" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [$a, $b]}' > "$work/wasm-index.json"
+  put_manifest skiff/wasm multi application/vnd.oci.image.index.v1+json "$work/wasm-index.json"
+
+  head -c 3000 /dev/urandom > "$work/unknown.bin"
+  push_blob skiff/unknown "$work/unknown.bin" > /dev/null
+  artifact_manifest skiff/unknown latest "$empty" \
+    "[$(descriptor "$work/unknown.bin" application/octet-stream)]" application/vnd.skiff.mystery.v1
+}
+
 # tar_of DIR OUT: a layer tar of DIR's contents, owned by root.
 tar_of() {
   tar --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -C "$1" -cf "$2" .
@@ -540,6 +609,7 @@ case "$cmd" in
     build_fixtures
     build_multiarch
     build_signed
+    build_artifacts
     corrupt_fixture
     start_auth_registries
     start_mirror
@@ -581,8 +651,15 @@ case "$cmd" in
     "overlayNext": "127.0.0.1:$registry_port/skiff/overlay:next",
     "signed": "127.0.0.1:$registry_port/skiff/signed:latest",
     "bomb": "127.0.0.1:$registry_port/skiff/bomb:latest",
-    "deep": "127.0.0.1:$registry_port/skiff/deep:latest"
-  }
+    "deep": "127.0.0.1:$registry_port/skiff/deep:latest",
+    "chart": "127.0.0.1:$registry_port/skiff/charts/hello:0.1.0",
+    "filesOne": "127.0.0.1:$registry_port/skiff/files:one",
+    "filesTwo": "127.0.0.1:$registry_port/skiff/files:two",
+    "wasm": "127.0.0.1:$registry_port/skiff/wasm:latest",
+    "wasmIndex": "127.0.0.1:$registry_port/skiff/wasm:multi",
+    "unknownArtifact": "127.0.0.1:$registry_port/skiff/unknown:latest"
+  },
+  "artifacts": "$dir/artifacts"
 }
 JSON
     printf 'export SKIFF_RIG_REGISTRY=127.0.0.1:%s\nexport DOCKER_HOST=unix://%s/docker/docker.sock\n' \

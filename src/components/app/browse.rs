@@ -100,7 +100,8 @@ fn facts(state: &State) -> Option<TagFacts> {
     if !same(&contents.reference, &tag) {
         return None;
     }
-    let config: serde_json::Value = serde_json::from_str(&contents.config).ok()?;
+    // An artifact's config may be anything, `{}` included.
+    let config: serde_json::Value = serde_json::from_str(&contents.config).unwrap_or_default();
     let summary = skiff_core::image::summary::summarize(&config);
     Some(TagFacts {
         reference: tag,
@@ -109,5 +110,11 @@ fn facts(state: &State) -> Option<TagFacts> {
         size: contents.sizes.iter().sum(),
         layers: contents.layers.len(),
         created: summary.created,
+        what: state
+            .pull
+            .kind
+            .as_ref()
+            .filter(|kind| !kind.is_image())
+            .map(|kind| kind.describe()),
     })
 }

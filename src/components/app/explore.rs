@@ -60,6 +60,7 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
             // Parsed only for the tab that shows it: the app redraws 4× a second mid-pull.
             image={(state.explorer.view == View::Summary).then(|| image(state)).flatten()}
             platforms={state.pull.offers.iter().map(|o| o.label.clone()).collect::<Vec<_>>()}
+            what={state.pull.kind.as_ref().filter(|k| !k.is_image()).map(|k| k.describe())}
             {on_show}
             {on_open}
             {on_find_referrers}

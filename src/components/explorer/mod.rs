@@ -21,6 +21,9 @@ pub struct ExplorerProps {
     pub image: Option<ImageContents>,
     /// What the image's index offers (empty for a single-platform image).
     pub platforms: Vec<String>,
+    /// What it is, when it is no container image (a Helm chart, …).
+    #[prop_or_default]
+    pub what: Option<String>,
     pub on_show: Callback<View>,
     pub on_open: Callback<Target>,
     pub on_find_referrers: Callback<()>,
@@ -50,7 +53,7 @@ pub fn explorer(props: &ExplorerProps) -> Html {
     let body = match view {
         View::Summary => match &props.image {
             Some(image) => html! {
-                <SummaryView image={image.clone()} unpacked={props.state.unpacked} platforms={props.platforms.clone()} />
+                <SummaryView image={image.clone()} unpacked={props.state.unpacked} platforms={props.platforms.clone()} what={props.what.clone()} />
             },
             None => {
                 html! { <p class="hint">{ "The summary appears once the image's config is fetched." }</p> }

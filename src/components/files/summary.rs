@@ -16,6 +16,9 @@ pub struct SummaryProps {
     /// What the image's index offers, when it has one.
     #[prop_or_default]
     pub platforms: Vec<String>,
+    /// What it is, when it is no container image: its config is its tool's, not an image's.
+    #[prop_or_default]
+    pub what: Option<String>,
 }
 
 #[function_component(SummaryView)]
@@ -25,9 +28,14 @@ pub fn summary_view(props: &SummaryProps) -> Html {
     let total: u64 = props.image.sizes.iter().sum();
     html! {
         <div id="summary" class="summary">
-            <h3>{ "Image summary" }</h3>
+            <h3>{ if props.what.is_some() { "Summary" } else { "Image summary" } }</h3>
             <dl class="facts">
-                <dt>{ "Platform" }</dt><dd>{ &summary.platform }</dd>
+                if let Some(what) = &props.what {
+                    <dt>{ "What" }</dt><dd id="summary-what">{ what }</dd>
+                }
+                if !summary.platform.trim_matches('/').is_empty() {
+                    <dt>{ "Platform" }</dt><dd>{ &summary.platform }</dd>
+                }
                 <dt>{ "Created" }</dt><dd>{ summary.created.clone().unwrap_or_else(|| "not recorded".into()) }</dd>
                 <dt>{ "Size" }</dt><dd>{ size(total, props) }</dd>
                 if !props.platforms.is_empty() {

@@ -57,6 +57,7 @@ impl Pull {
             image: found.image,
             config: found.config,
             diff_ids: found.diff_ids,
+            kind: found.kind,
         })
     }
 
@@ -76,7 +77,8 @@ impl Pull {
             .map(|l| &l.digest)
             .zip(&resolved.diff_ids)
             .collect();
-        let uncompressed = self.request.uncompressed;
+        // An artifact's blobs are saved as they are: only an image's layers unpack.
+        let uncompressed = self.request.uncompressed && resolved.kind.is_image();
         let wanted = layers::wanted(&image.layers, &diff_ids, uncompressed, &brought.rows);
         self.make_room(&wanted, cache, resolved).await?;
         (self.emit)(PullEvent::LayersAdded(
@@ -134,6 +136,9 @@ impl Pull {
     /// The image's unpacked size for the summary: each layer's gzip trailer or zstd header (from
     /// the cache if there, else a small `Range` request).
     pub(super) async fn report_unpacked(&self, image: &Resolved, cache: Option<&Cache>) {
+        if !image.kind.is_image() {
+            return;
+        }
         let mut total = 0u64;
         for layer in &image.image.layers {
             total = total.saturating_add(unpacked_size(image, layer, cache).await);

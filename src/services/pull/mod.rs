@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 use skiff_core::archive::layout::{docker_archive, uncompressed_manifest, ArchiveImage};
+use skiff_core::archive::tar_parts::Part;
+use skiff_core::image::artifact::{save_as, ArtifactKind};
 use skiff_core::image::platform::Platform;
 use skiff_core::image::reference::PullInput;
 use skiff_core::protocol::registry::{ping_url, Route};
@@ -196,6 +198,7 @@ struct Resolved {
     image: skiff_core::image::manifest::ImageManifest,
     config: Vec<u8>,
     diff_ids: Vec<Digest>,
+    kind: ArtifactKind,
 }
 
 impl Resolved {
@@ -252,7 +255,15 @@ impl Pull {
                 .resolve(reference, wanted)
                 .await
                 .map_err(|e| in_image(position, inputs.len(), &reference.to_string(), e))?;
+            (self.emit)(PullEvent::Kind(image.kind.clone()));
             resolved.push(image);
+        }
+        let artifact = resolved.iter().find(|r| !r.kind.is_image());
+        if let (Some(artifact), true) = (artifact, resolved.len() > 1) {
+            return Err(AppError::ArtifactAmongImages {
+                reference: artifact.reference.to_string(),
+                kind: artifact.kind.describe(),
+            });
         }
         if self.request.inspect_only {
             if let Some(last) = resolved.last() {
@@ -264,7 +275,9 @@ impl Pull {
             return Ok(());
         }
         let cache = open_cache().await?;
-        if let (Some(target), false) = (&self.target, self.request.uncompressed) {
+        let images_only = artifact.is_none();
+        if let (Some(target), false, true) = (&self.target, self.request.uncompressed, images_only)
+        {
             let images: Vec<ArchiveImage> = resolved.iter().map(Resolved::as_downloaded).collect();
             target
                 .lay_out(&docker_archive(&images, now_ms() / 1000)?)
@@ -290,12 +303,24 @@ impl Pull {
         }
 
         self.stage("Assembling the archive");
-        let parts = docker_archive(&images, now_ms() / 1000)?;
+        let (parts, file_name) = match resolved.as_slice() {
+            [artifact] if !artifact.kind.is_image() => {
+                let base = artifact.reference.archive_file_name();
+                let base = base.strip_suffix(".tar").unwrap_or(&base);
+                let save = save_as(&artifact.kind, &artifact.image, &artifact.config, base)?;
+                let parts = save.parts(&artifact.as_downloaded(), now_ms() / 1000)?;
+                (parts, save.file_name().to_owned())
+            }
+            _ => (
+                docker_archive(&images, now_ms() / 1000)?,
+                archive_file_name(&inputs[0].0, inputs.len()),
+            ),
+        };
         let offered = parts
             .iter()
             .filter_map(|part| match part {
-                skiff_core::archive::tar_parts::Part::Blob { digest, .. } => Some(digest.clone()),
-                skiff_core::archive::tar_parts::Part::Bytes(_) => None,
+                Part::Blob { digest, .. } => Some(digest.clone()),
+                Part::Bytes(_) => None,
             })
             .collect();
         let (object_url, saved_to, size) = match &self.target {
@@ -320,10 +345,9 @@ impl Pull {
             }
         };
         self.handle.remember_offer(object_url.clone(), offered);
-        let first = &inputs[0].0;
         (self.emit)(PullEvent::Finished(SavedArchive {
             object_url,
-            file_name: archive_file_name(first, inputs.len()),
+            file_name,
             size,
             repo_tags: inputs.iter().filter_map(|(r, _)| r.repo_tag()).collect(),
             images: inputs.len(),
@@ -334,6 +358,7 @@ impl Pull {
             saved_to,
             contents: images
                 .iter()
+                .filter(|_| images_only)
                 .map(|image| ImageContents {
                     reference: image.reference.to_string(),
                     layers: image.layers.iter().map(|l| l.digest.clone()).collect(),
@@ -349,7 +374,10 @@ impl Pull {
                         == Some(skiff_core::transfer::layer::Compression::Zstd)
                 })
                 .count(),
-            uncompressed: self.request.uncompressed,
+            uncompressed: self.request.uncompressed && images_only,
+            kind: resolved
+                .last()
+                .map_or(ArtifactKind::ContainerImage, |r| r.kind.clone()),
             pinned: inputs
                 .iter()
                 .filter_map(|(reference, _)| {

@@ -59,6 +59,16 @@ pub fn blob_path(digest: &Digest) -> String {
 /// Lays out `images` as tar parts. Blobs shared between images (or repeated in one) are written
 /// once. `mtime` dates the entries.
 pub fn docker_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, Error> {
+    archive(images, mtime, true)
+}
+
+/// The OCI image layout alone, for what `docker load` cannot load (an artifact that is no
+/// image): `skopeo copy oci-archive:` and `oras` read it.
+pub fn oci_layout_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, Error> {
+    archive(images, mtime, false)
+}
+
+fn archive(images: &[ArchiveImage], mtime: u64, docker: bool) -> Result<Vec<Part>, Error> {
     let mut tar = TarBuilder::new(mtime);
     tar.append_dir("blobs/")?;
     tar.append_dir("blobs/sha256/")?;
@@ -115,9 +125,11 @@ pub fn docker_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, 
         manifests: index_entries,
     };
     tar.append_data("index.json", &to_json(&index))?;
-    tar.append_data("manifest.json", &to_json(&docker_manifest))?;
+    if docker {
+        tar.append_data("manifest.json", &to_json(&docker_manifest))?;
+    }
     tar.append_data("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
-    if !repositories.is_empty() {
+    if docker && !repositories.is_empty() {
         tar.append_data("repositories", &to_json(&repositories))?;
     }
     Ok(tar.finish())

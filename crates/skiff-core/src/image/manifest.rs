@@ -77,8 +77,17 @@ pub struct ImageManifest {
     pub schema_version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<MediaType>,
+    /// What an artifact is (OCI 1.1); images have none. Kept as written: a malformed one
+    /// must not make the manifest unreadable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
     pub config: Descriptor,
     pub layers: Vec<Descriptor>,
+    /// The manifest this one refers to (a signature's image, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Descriptor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 /// A multi-platform index (Docker manifest list or OCI index).

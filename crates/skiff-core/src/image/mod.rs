@@ -1,5 +1,8 @@
 //! What an image is, as a registry serves it.
 
+/// What a manifest holds (an image, a Helm chart, titled files, a wasm module, …) and how to
+/// save it as its own tool would.
+pub mod artifact;
 /// The `Digest` type and a streaming [`digest::BlobVerifier`].
 pub mod digest;
 /// Docker v2s2 / OCI manifests and indexes, their media types, the `Accept` header.

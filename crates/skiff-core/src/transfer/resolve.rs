@@ -4,6 +4,7 @@
 //! [`ImageResolver::poll`] names and hands the documents back; pull, copy and the explorer read
 //! manifests through [`CheckedManifest`].
 
+use crate::image::artifact::ArtifactKind;
 use crate::image::manifest::{Descriptor, ImageConfig, ImageManifest, Manifest};
 use crate::image::manifest_check::{check_manifest, Expected, ManifestMismatch};
 use crate::image::media_type::MediaType;
@@ -105,8 +106,11 @@ pub struct ResolvedImage {
     pub media_type: MediaType,
     pub image: ImageManifest,
     pub config: Vec<u8>,
-    /// The config's digests of the unpacked layers, one per layer.
+    /// The config's digests of the unpacked layers, one per layer (none for an artifact that
+    /// is no container image).
     pub diff_ids: Vec<Digest>,
+    /// What the manifest holds.
+    pub kind: ArtifactKind,
 }
 
 #[derive(Clone, Debug)]
@@ -215,8 +219,14 @@ impl ImageResolver {
         let State::Config { image, .. } = &self.state else {
             return Ok(());
         };
-        let diff_ids = ImageConfig::parse(&config)?.rootfs.diff_ids;
-        if diff_ids.len() != image.layers.len() {
+        // Only a container image's config has layers to match; an artifact's config is
+        // whatever its tool wrote (or `{}`).
+        let kind = ArtifactKind::of(image);
+        let diff_ids = match kind {
+            ArtifactKind::ContainerImage => ImageConfig::parse(&config)?.rootfs.diff_ids,
+            _ => Vec::new(),
+        };
+        if kind.is_image() && diff_ids.len() != image.layers.len() {
             return Err(ResolveError::LayerCountMismatch {
                 diff_ids: diff_ids.len(),
                 layers: image.layers.len(),
@@ -234,6 +244,7 @@ impl ImageResolver {
                 image: *image,
                 config,
                 diff_ids,
+                kind,
             }));
         }
         Ok(())
@@ -313,6 +324,28 @@ mod tests {
         let image = r.into_image().unwrap();
         assert_eq!(image.media_type, MediaType::OciManifest);
         assert_eq!(image.config, CONFIG);
+    }
+
+    #[test]
+    fn an_artifact_resolves_with_its_own_config_and_kind() {
+        // A Helm chart's config has no rootfs: it is the chart's, not an image's.
+        let config = br#"{"name":"hello","version":"0.1.0"}"#;
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":"{}","size":{}}},"layers":[{{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":"{}","size":3}}]}}"#,
+            Digest::of(config),
+            config.len(),
+            Digest::of(b"tgz")
+        );
+        let mut r = resolver("r.io/charts/hello:0.1.0", "linux/amd64");
+        r.handle_manifest(checked(manifest.into_bytes())).unwrap();
+        r.handle_config(config.to_vec()).unwrap();
+        let image = r.into_image().unwrap();
+        assert_eq!(image.kind, ArtifactKind::HelmChart);
+        assert!(image.diff_ids.is_empty());
+        // An image's config still must have its rootfs.
+        let mut r = resolver("busybox:1.36", "linux/amd64");
+        r.handle_manifest(checked(image_manifest())).unwrap();
+        assert!(r.handle_config(config.to_vec()).is_err());
     }
 
     #[test]
