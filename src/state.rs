@@ -6,6 +6,7 @@ use skiff_core::image::reference::PullInput;
 use yew::Reducible;
 
 pub mod browse;
+pub mod bundle;
 pub mod explorer;
 pub mod job;
 pub mod pull;
@@ -138,6 +139,7 @@ pub struct State {
     pub storage_problem: Option<String>,
     pub push: push::PushView,
     pub browse: browse::BrowseView,
+    pub bundle: bundle::BundleView,
 }
 
 /// What the layer cache holds.
@@ -152,6 +154,9 @@ pub struct CacheInfo {
 pub enum Action {
     ShowJob(job::Job),
     Browse(browse::BrowseAction),
+    Bundle(bundle::BundleAction),
+    /// The form holds these images (the last in the image field), as a bundle's pull does.
+    SetImages(Vec<String>),
     EditImage(String),
     /// Moves the image field into the queue.
     Enqueue,
@@ -271,6 +276,7 @@ impl State {
             storage_problem: None,
             push: push::PushView::default(),
             browse: browse::BrowseView::default(),
+            bundle: bundle::BundleView::default(),
         }
     }
 
@@ -307,6 +313,11 @@ impl Reducible for State {
                 }
             }
             Action::Browse(action) => next.browse.reduce(action),
+            Action::Bundle(action) => next.bundle.reduce(action),
+            Action::SetImages(mut images) => {
+                next.form.image_input = images.pop().unwrap_or_default();
+                next.form.queue = images;
+            }
             Action::EditImage(text) => next.form.image_input = text,
             Action::Enqueue => {
                 let image = next.form.image_input.trim().to_owned();

@@ -1,4 +1,5 @@
 mod browse;
+mod bundle;
 mod explore;
 mod pulls;
 mod reports;
@@ -275,6 +276,16 @@ pub fn app() -> Html {
                 on_clear={on_clear_cache} on_cap={on_cache_cap} />
             </>
         },
+        Job::Bundle => bundle::view(
+            &state,
+            &pulls,
+            html! {
+                <>
+                    <ProxyField value={state.form.proxy_input.clone()} on_change={on_proxy.clone()} />
+                    { credentials_panel.clone() }
+                </>
+            },
+        ),
         Job::Browse => browse::view(
             &state,
             &pulls,

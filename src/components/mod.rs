@@ -1,5 +1,6 @@
 pub mod app;
 pub mod browse_panel;
+pub mod bundle_panel;
 pub mod cache_panel;
 pub mod copy_form;
 pub mod credentials_panel;

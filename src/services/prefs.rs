@@ -254,6 +254,9 @@ pub struct InterruptedPull {
     pub images: Vec<String>,
     pub platform: String,
     pub uncompressed: bool,
+    /// A bundle's archive also lists what it holds (`images.txt`).
+    #[serde(default)]
+    pub bundle: bool,
 }
 
 pub fn mark_pull_in_progress(pull: &InterruptedPull) {

@@ -1,10 +1,13 @@
 //! The page's jobs: each has its own view and address, reached from the navigation.
 
-/// What the page is doing: pull an image (the start), browse a registry, or push and copy.
+/// What the page is doing: pull an image (the start), a bundle of images, browse a registry,
+/// or push and copy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Job {
     #[default]
     Pull,
+    /// The images of a compose file, Kubernetes manifests or a list, in one archive.
+    Bundle,
     /// A registry's repositories, a repository's tags, a tag opened in the explorer.
     Browse,
     /// Push an archive, or copy between registries.
@@ -13,13 +16,14 @@ pub enum Job {
 
 impl Job {
     /// In the navigation's order.
-    pub const ALL: [Job; 3] = [Job::Pull, Job::Browse, Job::Transfer];
+    pub const ALL: [Job; 4] = [Job::Pull, Job::Bundle, Job::Browse, Job::Transfer];
 
     /// The address's path: `#/` for a pull (links from before the jobs keep working),
-    /// `#/browse`, `#/push`.
+    /// `#/bundle`, `#/browse`, `#/push`.
     pub fn path(self) -> &'static str {
         match self {
             Job::Pull => "",
+            Job::Bundle => "bundle",
             Job::Browse => "browse",
             Job::Transfer => "push",
         }
@@ -34,6 +38,7 @@ impl Job {
     pub fn label(self) -> &'static str {
         match self {
             Job::Pull => "Pull",
+            Job::Bundle => "Bundle",
             Job::Browse => "Browse a registry",
             Job::Transfer => "Push & copy",
         }
@@ -43,6 +48,7 @@ impl Job {
     pub fn nav_id(self) -> &'static str {
         match self {
             Job::Pull => "nav-pull",
+            Job::Bundle => "nav-bundle",
             Job::Browse => "nav-browse",
             Job::Transfer => "nav-push",
         }

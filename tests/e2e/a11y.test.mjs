@@ -94,7 +94,7 @@ test('keyboard only: browse a registry down to a tag, and pull it', async () => 
   await page.context().close();
 });
 
-test('axe-core: nothing serious or critical, light and dark, idle, pulled, exploring, failed, the push panel and browsing', async () => {
+test('axe-core: nothing serious or critical, light and dark, idle, pulled, exploring, failed, the push panel, browsing and a bundle', async () => {
   // axe-core is injected as an inline script, which the page's CSP rightly refuses.
   const page = await newPage(suite.browser, { bypassCSP: true });
   const findings = [];
@@ -142,6 +142,12 @@ test('axe-core: nothing serious or critical, light and dark, idle, pulled, explo
     await page.click('#browse-tags .tag[data-tag="v2s2"]');
     await page.waitForSelector('#tag-size');
     findings.push(...await seriousFindings(page, `${scheme}, browsing`));
+    // A bundle: the images a compose file names, one of them unreadable.
+    await page.click('#nav-bundle');
+    await page.fill('#bundle-text', `services:\n  web:\n    image: ${rig.fixtures.v2s2}\n  bad:\n    image: \${X}\n`);
+    await page.click('#bundle-find');
+    await page.waitForSelector('#bundle-unreadable');
+    findings.push(...await seriousFindings(page, `${scheme}, bundle`));
   }
   assert.deepEqual(findings, []);
   await page.context().close();

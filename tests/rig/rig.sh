@@ -400,6 +400,69 @@ build_artifacts() {
     "[$(descriptor "$work/unknown.bin" application/octet-stream)]" application/vnd.skiff.mystery.v1
 }
 
+# A compose file and Kubernetes manifests naming rig images (sharing layers: busybox's), each
+# with one reference no tool can pull as written.
+write_bundles() {
+  local work="$dir/bundles" r="127.0.0.1:$registry_port"
+  mkdir -p "$work"
+  cat > "$work/compose.yaml" <<YAML
+name: skiff-app
+services:
+  web:
+    image: $r/skiff/busybox:v2s2
+    ports: ["8080:80"]
+  api:
+    image: $r/skiff/busybox:oci
+    depends_on: [web]
+  worker:
+    image: $r/skiff/multi:latest
+  builder:
+    build: ./builder
+  cache:
+    image: \${CACHE_IMAGE}
+YAML
+  cat > "$work/k8s.yaml" <<YAML
+# Source: skiff/templates/deployment.yaml
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+spec:
+  template:
+    spec:
+      initContainers:
+        - name: setup
+          image: $r/skiff/busybox:oci
+      containers:
+        - name: web
+          image: "$r/skiff/busybox:v2s2"
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  ports: [{port: 80}]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+spec:
+  schedule: "@daily"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - name: job
+              image: $r/skiff/multi:latest
+            - name: broken
+              image: Not A Reference
+YAML
+}
+
 # tar_of DIR OUT: a layer tar of DIR's contents, owned by root.
 tar_of() {
   tar --numeric-owner --owner=0 --group=0 --sort=name --mtime=@0 -C "$1" -cf "$2" .
@@ -610,6 +673,7 @@ case "$cmd" in
     build_multiarch
     build_signed
     build_artifacts
+    write_bundles
     corrupt_fixture
     start_auth_registries
     start_mirror
@@ -659,7 +723,8 @@ case "$cmd" in
     "wasmIndex": "127.0.0.1:$registry_port/skiff/wasm:multi",
     "unknownArtifact": "127.0.0.1:$registry_port/skiff/unknown:latest"
   },
-  "artifacts": "$dir/artifacts"
+  "artifacts": "$dir/artifacts",
+  "bundles": "$dir/bundles"
 }
 JSON
     printf 'export SKIFF_RIG_REGISTRY=127.0.0.1:%s\nexport DOCKER_HOST=unix://%s/docker/docker.sock\n' \

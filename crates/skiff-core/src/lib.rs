@@ -14,6 +14,8 @@
 //! - [`explorer`]: requests and answers as the explorer shows them, and in plain words.
 
 pub mod archive;
+/// The images a compose file, Kubernetes manifests or a list of references name.
+pub mod bundle;
 mod error;
 pub mod explorer;
 pub mod image;

@@ -45,8 +45,18 @@ struct Run {
 impl Pulls {
     /// Pulls the images in the form; `platform` and `uncompressed` override the form's.
     pub fn start(&self, platform: Option<String>, uncompressed: Option<bool>) {
+        self.start_images(self.state.images_to_pull(), platform, uncompressed, false);
+    }
+
+    /// Pulls `images` into one archive (a bundle's also lists what it holds).
+    pub fn start_images(
+        &self,
+        images: Vec<String>,
+        platform: Option<String>,
+        uncompressed: Option<bool>,
+        bundle: bool,
+    ) {
         let state = &self.state;
-        let images = state.images_to_pull();
         if images.is_empty() {
             return;
         }
@@ -61,6 +71,7 @@ impl Pulls {
             images,
             platform,
             uncompressed,
+            bundle,
         };
         if !state.form.save_to_file {
             return self.run(pull, Run::default());
@@ -100,6 +111,7 @@ impl Pulls {
             images,
             platform: self.state.form.platform_input.clone(),
             uncompressed: false,
+            bundle: false,
         };
         let how = Run {
             inspect_only: true,
@@ -166,6 +178,7 @@ impl Pulls {
             resumed: how.resumed,
             save_to: how.save_to,
             inspect_only: how.inspect_only,
+            bundle: pull.bundle,
         };
         // One pull at a time: the last one's requests, workers and download link go first.
         self.last.borrow().release();

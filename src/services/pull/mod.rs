@@ -16,7 +16,9 @@ pub mod target;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
-use skiff_core::archive::layout::{docker_archive, uncompressed_manifest, ArchiveImage};
+use skiff_core::archive::layout::{
+    bundle_archive, docker_archive, uncompressed_manifest, ArchiveImage,
+};
 use skiff_core::archive::tar_parts::Part;
 use skiff_core::image::artifact::{save_as, ArtifactKind};
 use skiff_core::image::platform::Platform;
@@ -96,6 +98,8 @@ pub struct PullRequest {
     pub save_to: Option<web_sys::FileSystemFileHandle>,
     /// Only the manifests and configs: look inside, download no layer.
     pub inspect_only: bool,
+    /// A bundle: the archive also lists what it holds (`images.txt`).
+    pub bundle: bool,
 }
 
 /// Starts a pull in the background; it reports its [`PullEvent`]s, and, once it ended, what the
@@ -225,6 +229,15 @@ pub fn archive_file_name(first: &Reference, images: usize) -> String {
 }
 
 impl Pull {
+    /// The docker-load archive of `images` (with its list of contents for a bundle).
+    fn image_archive(&self, images: &[ArchiveImage]) -> Result<Vec<Part>, AppError> {
+        let mtime = now_ms() / 1000;
+        Ok(match self.request.bundle {
+            true => bundle_archive(images, mtime)?,
+            false => docker_archive(images, mtime)?,
+        })
+    }
+
     fn stage(&self, stage: impl Into<String>) {
         (self.emit)(PullEvent::Stage(stage.into()));
     }
@@ -279,9 +292,7 @@ impl Pull {
         if let (Some(target), false, true) = (&self.target, self.request.uncompressed, images_only)
         {
             let images: Vec<ArchiveImage> = resolved.iter().map(Resolved::as_downloaded).collect();
-            target
-                .lay_out(&docker_archive(&images, now_ms() / 1000)?)
-                .await?;
+            target.lay_out(&self.image_archive(&images)?).await?;
         }
 
         let settings = &self.request.settings;
@@ -312,7 +323,7 @@ impl Pull {
                 (parts, save.file_name().to_owned())
             }
             _ => (
-                docker_archive(&images, now_ms() / 1000)?,
+                self.image_archive(&images)?,
                 archive_file_name(&inputs[0].0, inputs.len()),
             ),
         };

@@ -59,16 +59,42 @@ pub fn blob_path(digest: &Digest) -> String {
 /// Lays out `images` as tar parts. Blobs shared between images (or repeated in one) are written
 /// once. `mtime` dates the entries.
 pub fn docker_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, Error> {
-    archive(images, mtime, true)
+    archive_with(images, mtime, true, false)
+}
+
+/// The docker-load archive of a bundle: also `images.txt`, a plain list of what it holds, one
+/// image a line with its manifest's digest (loaders ignore the file).
+pub fn bundle_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, Error> {
+    archive_with(images, mtime, true, true)
+}
+
+/// `reference  sha256:…` per image, with a header saying what the columns are.
+pub fn contents_list(images: &[ArchiveImage]) -> String {
+    let mut text = String::from(
+        "# The images of this archive: reference, then the digest of the manifest saved for it.\n",
+    );
+    for image in images {
+        text.push_str(&format!(
+            "{}  {}\n",
+            image.reference,
+            Digest::of(&image.manifest)
+        ));
+    }
+    text
 }
 
 /// The OCI image layout alone, for what `docker load` cannot load (an artifact that is no
 /// image): `skopeo copy oci-archive:` and `oras` read it.
 pub fn oci_layout_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, Error> {
-    archive(images, mtime, false)
+    archive_with(images, mtime, false, false)
 }
 
-fn archive(images: &[ArchiveImage], mtime: u64, docker: bool) -> Result<Vec<Part>, Error> {
+fn archive_with(
+    images: &[ArchiveImage],
+    mtime: u64,
+    docker: bool,
+    list: bool,
+) -> Result<Vec<Part>, Error> {
     let mut tar = TarBuilder::new(mtime);
     tar.append_dir("blobs/")?;
     tar.append_dir("blobs/sha256/")?;
@@ -131,6 +157,9 @@ fn archive(images: &[ArchiveImage], mtime: u64, docker: bool) -> Result<Vec<Part
     tar.append_data("oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
     if docker && !repositories.is_empty() {
         tar.append_data("repositories", &to_json(&repositories))?;
+    }
+    if list {
+        tar.append_data("images.txt", contents_list(images).as_bytes())?;
     }
     Ok(tar.finish())
 }
@@ -215,6 +244,42 @@ mod tests {
             config: config.to_vec(),
             layers: layers.iter().map(|(d, _)| d.clone()).collect(),
         }
+    }
+
+    #[test]
+    fn a_bundle_lists_its_images_and_an_artifact_layout_has_no_docker_manifest() {
+        let base = layer(&[1u8; 700]);
+        let blobs: HashMap<Digest, Vec<u8>> = [(base.0.digest.clone(), base.1.clone())]
+            .into_iter()
+            .collect();
+        let images = [
+            image("busybox", std::slice::from_ref(&base), b"{}"),
+            image("r.io/app:2", std::slice::from_ref(&base), b"{\"a\":1}"),
+        ];
+        let by_name = |parts: &[Part]| -> HashMap<String, Vec<u8>> {
+            read_entries(&assemble(parts, &blobs))
+                .into_iter()
+                .map(|(name, _, bytes)| (name, bytes))
+                .collect()
+        };
+        let entries = by_name(&bundle_archive(&images, 0).unwrap());
+        let list = String::from_utf8(entries["images.txt"].clone()).unwrap();
+        let lines: Vec<&str> = list.lines().skip(1).collect();
+        assert_eq!(
+            lines,
+            [
+                format!(
+                    "docker.io/library/busybox:latest  {}",
+                    Digest::of(&images[0].manifest)
+                ),
+                format!("r.io/app:2  {}", Digest::of(&images[1].manifest)),
+            ]
+        );
+        assert!(entries.contains_key("manifest.json"));
+        let layout = by_name(&oci_layout_archive(&images[..1], 0).unwrap());
+        assert!(layout.contains_key("index.json") && layout.contains_key("oci-layout"));
+        assert!(!layout.contains_key("manifest.json") && !layout.contains_key("repositories"));
+        assert!(!layout.contains_key("images.txt"));
     }
 
     #[test]
