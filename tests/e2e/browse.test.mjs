@@ -3,6 +3,7 @@
 // and a clear word when the registry keeps its catalog to itself or to logged-in accounts.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   rig, root, newPage, rigServices, rigStats, registryManifest, useSuite,
@@ -68,8 +69,17 @@ test('the catalog, paged with Link, down to a tag opened in the explorer, then p
   assert.equal(await page.innerText('#tag-created'), config.created);
   assert.equal(await page.innerText('#tag-platform'), `${config.os}/${config.architecture}`);
   assert.match(await page.innerText('#tag-size'), new RegExp(`^${(size / 1e6).toFixed(1)} MB in ${manifest.layers.length} layers$`));
-  // The explorer beside holds the registry's answers for it.
+  // The explorer beside holds the registry's answers for it, down to the tag's manifest,
+  // opened and checked against its digest.
   assert.ok(await page.$('.explorer-side .exchange'));
+  const raw = await (await fetch(`http://${rig.registry}/v2/skiff/busybox/manifests/v2s2`,
+    { headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } })).arrayBuffer();
+  const digest = `sha256:${createHash('sha256').update(Buffer.from(raw)).digest('hex')}`;
+  await page.click('.tab[data-view=objects]');
+  await page.click(`.object-tab[data-digest="${digest}"]`);
+  assert.equal(await page.innerText('#opened-digest'), digest);
+  assert.match(await page.innerText('.checks'), new RegExp(`computed here: ${digest}`));
+  await page.click('.tab[data-view=requests]');
   const [job, explorer] = await Promise.all(['.job-view', '.explorer-side'].map((s) => page.locator(s).boundingBox()));
   assert.ok(explorer.x >= job.x + job.width, 'the explorer is beside the job');
   assert.match(page.url(), /#\/browse\?image=/);
