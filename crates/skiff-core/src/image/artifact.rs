@@ -11,6 +11,7 @@ use crate::archive::layout::{oci_layout_archive, ArchiveImage};
 use crate::archive::tar_parts::{Part, TarBuilder};
 use crate::image::manifest::{Descriptor, ImageManifest};
 use crate::image::media_type::MediaType;
+use crate::image::referrers::ReferrerKind;
 use crate::Error;
 
 /// The annotation `oras push` (and the OCI spec) names a file by.
@@ -18,7 +19,6 @@ pub const TITLE: &str = "org.opencontainers.image.title";
 const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
 const HELM_CHART: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 const HELM_PROVENANCE: &str = "application/vnd.cncf.helm.chart.provenance.v1.prov";
-const COSIGN_SIGNATURE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 
 /// What a manifest holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,14 +55,16 @@ impl ArtifactKind {
             Self::HelmChart
         } else if any(&|t| t.starts_with("application/vnd.wasm") || t == "application/wasm") {
             Self::WasmModule
-        } else if any(&|t| {
-            t == COSIGN_SIGNATURE || t.starts_with("application/vnd.dev.sigstore.bundle")
-        }) {
-            Self::Signature
-        } else if any(&|t| t.contains("spdx") || t.contains("cyclonedx")) {
-            Self::Sbom
-        } else if any(&|t| t.contains("in-toto") || t.starts_with("application/vnd.dsse")) {
-            Self::Attestation
+        } else if let Some(referrer) = types
+            .iter()
+            .map(|t| ReferrerKind::of_type(t))
+            .find(|kind| *kind != ReferrerKind::Other)
+        {
+            match referrer {
+                ReferrerKind::Signature => Self::Signature,
+                ReferrerKind::Sbom => Self::Sbom,
+                _ => Self::Attestation,
+            }
         } else if matches!(
             manifest.config.media_type,
             MediaType::DockerConfig | MediaType::OciConfig
@@ -403,7 +405,10 @@ mod tests {
                 manifest(
                     None,
                     "application/vnd.oci.image.config.v1+json",
-                    &[layer(COSIGN_SIGNATURE, None)],
+                    &[layer(
+                        "application/vnd.dev.cosign.simplesigning.v1+json",
+                        None,
+                    )],
                 ),
                 ArtifactKind::Signature,
             ),

@@ -10,16 +10,17 @@ use serde::Deserialize;
 use crate::image::media_type::MediaType;
 use crate::Digest;
 
-/// What an artifact is, as far as its types tell.
+/// What a referrer is, as far as its types tell (what any manifest holds is
+/// [`crate::image::artifact::ArtifactKind`], which asks this for these three).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArtifactKind {
+pub enum ReferrerKind {
     Signature,
     Sbom,
     Attestation,
     Other,
 }
 
-impl ArtifactKind {
+impl ReferrerKind {
     pub fn label(self) -> &'static str {
         match self {
             Self::Signature => "signature",
@@ -41,7 +42,11 @@ impl ArtifactKind {
     /// From an `artifactType` (or a layer's media type when there is none).
     pub fn of_type(artifact_type: &str) -> Self {
         let t = artifact_type.to_ascii_lowercase();
-        if t.contains("signature") || t.contains("cosign.simplesigning") || t.contains("notary") {
+        if t.contains("signature")
+            || t.contains("cosign.simplesigning")
+            || t.contains("notary")
+            || t.contains("sigstore.bundle")
+        {
             Self::Signature
         } else if t.contains("spdx")
             || t.contains("cyclonedx")
@@ -87,7 +92,7 @@ pub struct Referrer {
     /// The manifest's media type.
     pub media_type: MediaType,
     pub artifact_type: Option<String>,
-    pub kind: ArtifactKind,
+    pub kind: ReferrerKind,
     pub size: u64,
     pub found_by: FoundBy,
 }
@@ -99,12 +104,12 @@ pub fn schema_tag(subject: &Digest) -> String {
 }
 
 /// cosign's tags for `subject`, with what each holds.
-pub fn cosign_tags(subject: &Digest) -> [(String, ArtifactKind); 3] {
+pub fn cosign_tags(subject: &Digest) -> [(String, ReferrerKind); 3] {
     let base = schema_tag(subject);
     [
-        (format!("{base}.sig"), ArtifactKind::Signature),
-        (format!("{base}.att"), ArtifactKind::Attestation),
-        (format!("{base}.sbom"), ArtifactKind::Sbom),
+        (format!("{base}.sig"), ReferrerKind::Signature),
+        (format!("{base}.att"), ReferrerKind::Attestation),
+        (format!("{base}.sbom"), ReferrerKind::Sbom),
     ]
 }
 
@@ -137,7 +142,7 @@ pub fn from_index(body: &[u8], found_by: &FoundBy) -> Result<Vec<Referrer>, crat
         .into_iter()
         .map(|d| {
             let kind =
-                ArtifactKind::of_type(d.artifact_type.as_deref().unwrap_or(d.media_type.as_str()));
+                ReferrerKind::of_type(d.artifact_type.as_deref().unwrap_or(d.media_type.as_str()));
             Referrer {
                 digest: d.digest,
                 media_type: d.media_type,
@@ -164,7 +169,7 @@ pub fn from_cosign_manifest(
     body: &[u8],
     media_type: MediaType,
     tag: &str,
-    suffix_kind: ArtifactKind,
+    suffix_kind: ReferrerKind,
 ) -> Result<Referrer, crate::Error> {
     let manifest: TaggedManifest =
         serde_json::from_slice(body).map_err(|e| crate::Error::MalformedJson {
@@ -175,8 +180,8 @@ pub fn from_cosign_manifest(
         .artifact_type
         .clone()
         .or_else(|| manifest.layers.first().map(|l| l.media_type.to_string()));
-    let kind = match declared.as_deref().map(ArtifactKind::of_type) {
-        Some(ArtifactKind::Other) | None => suffix_kind,
+    let kind = match declared.as_deref().map(ReferrerKind::of_type) {
+        Some(ReferrerKind::Other) | None => suffix_kind,
         Some(kind) => kind,
     };
     Ok(Referrer {
@@ -204,9 +209,9 @@ mod tests {
         let tags = cosign_tags(&subject());
         assert_eq!(
             tags[0],
-            (format!("sha256-{hex}.sig"), ArtifactKind::Signature)
+            (format!("sha256-{hex}.sig"), ReferrerKind::Signature)
         );
-        assert_eq!(tags[2], (format!("sha256-{hex}.sbom"), ArtifactKind::Sbom));
+        assert_eq!(tags[2], (format!("sha256-{hex}.sbom"), ReferrerKind::Sbom));
     }
 
     #[test]
@@ -214,23 +219,23 @@ mod tests {
         let table = [
             (
                 "application/vnd.dev.cosign.simplesigning.v1+json",
-                ArtifactKind::Signature,
+                ReferrerKind::Signature,
             ),
             (
                 "application/vnd.cncf.notary.signature",
-                ArtifactKind::Signature,
+                ReferrerKind::Signature,
             ),
-            ("text/spdx+json", ArtifactKind::Sbom),
-            ("application/vnd.cyclonedx+json", ArtifactKind::Sbom),
-            ("application/vnd.in-toto+json", ArtifactKind::Attestation),
+            ("text/spdx+json", ReferrerKind::Sbom),
+            ("application/vnd.cyclonedx+json", ReferrerKind::Sbom),
+            ("application/vnd.in-toto+json", ReferrerKind::Attestation),
             (
                 "application/vnd.dsse.envelope.v1+json",
-                ArtifactKind::Attestation,
+                ReferrerKind::Attestation,
             ),
-            ("application/vnd.example.thing", ArtifactKind::Other),
+            ("application/vnd.example.thing", ReferrerKind::Other),
         ];
         for (t, kind) in table {
-            assert_eq!(ArtifactKind::of_type(t), kind, "{t}");
+            assert_eq!(ReferrerKind::of_type(t), kind, "{t}");
         }
     }
 
@@ -244,7 +249,7 @@ mod tests {
         let found = from_index(body.as_bytes(), &FoundBy::ReferrersApi).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].digest, d);
-        assert_eq!(found[0].kind, ArtifactKind::Sbom);
+        assert_eq!(found[0].kind, ReferrerKind::Sbom);
         assert_eq!(found[0].media_type, MediaType::OciManifest);
         assert!(from_index(b"{}", &FoundBy::ReferrersApi)
             .unwrap()
@@ -263,20 +268,20 @@ mod tests {
             body.as_bytes(),
             MediaType::OciManifest,
             "sha256-x.sig",
-            ArtifactKind::Other,
+            ReferrerKind::Other,
         )
         .unwrap();
-        assert_eq!(found.kind, ArtifactKind::Signature);
+        assert_eq!(found.kind, ReferrerKind::Signature);
         assert_eq!(found.digest, Digest::of(body.as_bytes()));
         let unknown = r#"{"layers":[{"mediaType":"application/octet-stream","digest":"sha256:0000000000000000000000000000000000000000000000000000000000000000","size":1}]}"#;
         let found = from_cosign_manifest(
             unknown.as_bytes(),
             MediaType::OciManifest,
             "sha256-x.sbom",
-            ArtifactKind::Sbom,
+            ReferrerKind::Sbom,
         )
         .unwrap();
-        assert_eq!(found.kind, ArtifactKind::Sbom);
+        assert_eq!(found.kind, ReferrerKind::Sbom);
         assert_eq!(found.found_by, FoundBy::CosignTag("sha256-x.sbom".into()));
     }
 }
