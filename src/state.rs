@@ -92,6 +92,8 @@ pub struct FormState {
     pub save_to_file: bool,
     /// A pull into a chosen file also keeps its layers in the cache.
     pub cache_chosen_file: bool,
+    /// Carry each image's signatures, SBOMs and attestations in the archive.
+    pub include_referrers: bool,
 }
 
 /// One pull as the page shows it: replaced whole when the next pull starts.
@@ -157,6 +159,7 @@ pub enum Action {
     Bundle(bundle::BundleAction),
     /// The form holds these images (the last in the image field), as a bundle's pull does.
     SetImages(Vec<String>),
+    SetIncludeReferrers(bool),
     EditImage(String),
     /// Moves the image field into the queue.
     Enqueue,
@@ -268,6 +271,7 @@ impl State {
                 uncompressed: false,
                 save_to_file: false,
                 cache_chosen_file: false,
+                include_referrers: false,
             },
             pull: PullView::default(),
             explorer: ExplorerState::default(),
@@ -339,6 +343,7 @@ impl Reducible for State {
             Action::SetUncompressed(uncompressed) => next.form.uncompressed = uncompressed,
             Action::SetSaveToFile(save) => next.form.save_to_file = save,
             Action::SetCacheChosenFile(keep) => next.form.cache_chosen_file = keep,
+            Action::SetIncludeReferrers(include) => next.form.include_referrers = include,
             Action::Pull {
                 pull_id,
                 event: PullEvent::Started { reference },
@@ -554,6 +559,7 @@ mod tests {
             zstd_layers: 0,
             pinned: vec![],
             uncompressed: false,
+            referrers: Vec::new(),
             kind: skiff_core::image::artifact::ArtifactKind::ContainerImage,
         };
         let state = state.reduce(Action::Pull {

@@ -240,6 +240,8 @@ pub fn app() -> Html {
                 on_save_to_file={let state = state.clone(); Callback::from(move |save| state.dispatch(Action::SetSaveToFile(save)))}
                 cache_chosen_file={state.form.cache_chosen_file}
                 on_cache_chosen_file={let state = state.clone(); Callback::from(move |keep| state.dispatch(Action::SetCacheChosenFile(keep)))}
+                include_referrers={state.form.include_referrers}
+                on_include_referrers={let state = state.clone(); Callback::from(move |include| state.dispatch(Action::SetIncludeReferrers(include)))}
                 {on_pull}
                 {on_inspect}
                 on_cancel={let pulls = pulls.clone(); Callback::from(move |()| pulls.cancel())}

@@ -37,6 +37,9 @@ pub struct PullFormProps {
     /// With `save_to_file`: also keep the layers in the cache.
     pub cache_chosen_file: bool,
     pub on_cache_chosen_file: Callback<bool>,
+    /// Carry signatures, SBOMs and attestations along.
+    pub include_referrers: bool,
+    pub on_include_referrers: Callback<bool>,
     pub on_pull: Callback<()>,
     /// Fetch the manifest and config only: look inside without downloading the layers.
     pub on_inspect: Callback<()>,
@@ -131,6 +134,15 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                     { " uncompressed (bigger; every loader reads it, checked against the config's diff IDs)" }
                 </label>
             </div>
+            <span class="label">{ "Also" }</span>
+            <label class="save-to-file">
+                <input type="checkbox" id="include-referrers" checked={props.include_referrers}
+                    onchange={let on = props.on_include_referrers.clone(); Callback::from(move |event: Event| {
+                        let input: HtmlInputElement = event.target_unchecked_into();
+                        on.emit(input.checked());
+                    })} />
+                { " include signatures and SBOMs (the image's referrers, found as the explorer finds them, in the archive's OCI layout)" }
+            </label>
             if let Some(checked) = props.save_to_file {
                 <span class="label">{ "Save" }</span>
                 <label class="save-to-file">

@@ -34,6 +34,11 @@ pub fn save_panel(props: &SavePanelProps) -> Html {
                 }
             </p>
             { save_button(archive) }
+            if !archive.referrers.is_empty() {
+                <p id="referrers-carried" class="hint">
+                    { format!("Also in its OCI layout, to push with it: {}.", archive.referrers.join("; ")) }
+                </p>
+            }
             { for archive.pinned.iter().map(|pin| html! {
                 <p class="hint pin-note">
                     { "Pulled by its digest " }<code>{ pin.digest.short() }</code>{ ", as " }<code>{ "docker pull" }</code>

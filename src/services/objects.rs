@@ -181,7 +181,17 @@ async fn search(
     report: &Report<ExplorerAction>,
 ) -> Result<(Vec<Referrer>, Vec<String>), AppError> {
     let session = origin.session(report).await?;
-    let reference = &origin.reference;
+    lookup_referrers(&session, &origin.reference, subjects).await
+}
+
+/// The artifacts that refer to `subjects` in `reference`'s repository, found the three ways
+/// registries list them (the explorer's lookup, and a pull's that takes them along), with a
+/// line per way saying what it found.
+pub async fn lookup_referrers(
+    session: &RegistrySession,
+    reference: &Reference,
+    subjects: &[Digest],
+) -> Result<(Vec<Referrer>, Vec<String>), AppError> {
     let (mut found, mut ways) = (Vec::<Referrer>::new(), Vec::new());
     let add = |new: Vec<Referrer>, found: &mut Vec<Referrer>| {
         for referrer in new {

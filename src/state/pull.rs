@@ -46,6 +46,9 @@ pub struct SavedArchive {
     /// References given as `name:tag@digest`: pulled by the digest, tagged with the tag.
     pub pinned: Vec<PinnedTag>,
     pub uncompressed: bool,
+    /// The signatures, SBOMs and attestations carried along: what each is and where it was
+    /// found.
+    pub referrers: Vec<String>,
     /// What was saved: a container image's archive, or an artifact as its tool saves it.
     pub kind: skiff_core::image::artifact::ArtifactKind,
 }

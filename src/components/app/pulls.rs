@@ -179,6 +179,7 @@ impl Pulls {
             save_to: how.save_to,
             inspect_only: how.inspect_only,
             bundle: pull.bundle,
+            with_referrers: state.form.include_referrers && !how.inspect_only,
         };
         // One pull at a time: the last one's requests, workers and download link go first.
         self.last.borrow().release();

@@ -8,6 +8,7 @@
 mod assemble;
 mod handle;
 mod image;
+mod referrers;
 pub(crate) mod layers;
 mod resolve;
 mod storage;
@@ -17,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::rc::Rc;
 
 use skiff_core::archive::layout::{
-    bundle_archive, docker_archive, uncompressed_manifest, ArchiveImage,
+    archive_with_referrers, uncompressed_manifest, ArchiveImage, AttachedManifest,
 };
 use skiff_core::archive::tar_parts::Part;
 use skiff_core::image::artifact::{save_as, ArtifactKind};
@@ -100,6 +101,8 @@ pub struct PullRequest {
     pub inspect_only: bool,
     /// A bundle: the archive also lists what it holds (`images.txt`).
     pub bundle: bool,
+    /// Also carry each image's signatures, SBOMs and attestations in the archive.
+    pub with_referrers: bool,
 }
 
 /// Starts a pull in the background; it reports its [`PullEvent`]s, and, once it ended, what the
@@ -229,13 +232,20 @@ pub fn archive_file_name(first: &Reference, images: usize) -> String {
 }
 
 impl Pull {
-    /// The docker-load archive of `images` (with its list of contents for a bundle).
-    fn image_archive(&self, images: &[ArchiveImage]) -> Result<Vec<Part>, AppError> {
+    /// The docker-load archive of `images` (with its list of contents for a bundle, and the
+    /// manifests that refer to them in its OCI layout).
+    fn image_archive(
+        &self,
+        images: &[ArchiveImage],
+        attached: &[AttachedManifest],
+    ) -> Result<Vec<Part>, AppError> {
         let mtime = now_ms() / 1000;
-        Ok(match self.request.bundle {
-            true => bundle_archive(images, mtime)?,
-            false => docker_archive(images, mtime)?,
-        })
+        Ok(archive_with_referrers(
+            images,
+            attached,
+            mtime,
+            self.request.bundle,
+        )?)
     }
 
     fn stage(&self, stage: impl Into<String>) {
@@ -289,10 +299,19 @@ impl Pull {
         }
         let cache = open_cache().await?;
         let images_only = artifact.is_none();
+        let mut referrers = Vec::new();
+        let mut attached = Vec::new();
+        if self.request.with_referrers && images_only {
+            for image in &resolved {
+                attached.extend(self.attached(image, &mut referrers).await?);
+            }
+        }
         if let (Some(target), false, true) = (&self.target, self.request.uncompressed, images_only)
         {
             let images: Vec<ArchiveImage> = resolved.iter().map(Resolved::as_downloaded).collect();
-            target.lay_out(&self.image_archive(&images)?).await?;
+            target
+                .lay_out(&self.image_archive(&images, &attached)?)
+                .await?;
         }
 
         let settings = &self.request.settings;
@@ -323,7 +342,7 @@ impl Pull {
                 (parts, save.file_name().to_owned())
             }
             _ => (
-                self.image_archive(&images)?,
+                self.image_archive(&images, &attached)?,
                 archive_file_name(&inputs[0].0, inputs.len()),
             ),
         };
@@ -386,6 +405,10 @@ impl Pull {
                 })
                 .count(),
             uncompressed: self.request.uncompressed && images_only,
+            referrers: referrers
+                .iter()
+                .map(|r| format!("{} ({})", r.kind.label(), r.found_by.describe()))
+                .collect(),
             kind: resolved
                 .last()
                 .map_or(ArtifactKind::ContainerImage, |r| r.kind.clone()),

@@ -26,6 +26,18 @@ pub struct ArchiveImage {
     pub layers: Vec<Descriptor>,
 }
 
+/// A manifest that refers to an image (a signature, an SBOM, an attestation), carried in the
+/// archive's OCI layout beside it: its bytes, its config's and layers' bytes (documents, all
+/// small), and the tag it was found under, if any (cosign's `sha256-<hex>.sig`), kept as the
+/// index entry's `org.opencontainers.image.ref.name` so a push can tag it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachedManifest {
+    pub manifest: Vec<u8>,
+    pub media_type: MediaType,
+    pub blobs: Vec<Vec<u8>>,
+    pub tag: Option<String>,
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct DockerManifestEntry {
@@ -59,13 +71,24 @@ pub fn blob_path(digest: &Digest) -> String {
 /// Lays out `images` as tar parts. Blobs shared between images (or repeated in one) are written
 /// once. `mtime` dates the entries.
 pub fn docker_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, Error> {
-    archive_with(images, mtime, true, false)
+    archive_with(images, &[], mtime, true, false)
 }
 
 /// The docker-load archive of a bundle: also `images.txt`, a plain list of what it holds, one
 /// image a line with its manifest's digest (loaders ignore the file).
 pub fn bundle_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, Error> {
-    archive_with(images, mtime, true, true)
+    archive_with(images, &[], mtime, true, true)
+}
+
+/// The docker-load archive with manifests that refer to its images in its OCI layout (loaders
+/// read the images from `manifest.json` and leave the rest; `oras` and a push read them).
+pub fn archive_with_referrers(
+    images: &[ArchiveImage],
+    attached: &[AttachedManifest],
+    mtime: u64,
+    list: bool,
+) -> Result<Vec<Part>, Error> {
+    archive_with(images, attached, mtime, true, list)
 }
 
 /// `reference  sha256:…` per image, with a header saying what the columns are.
@@ -86,11 +109,12 @@ pub fn contents_list(images: &[ArchiveImage]) -> String {
 /// The OCI image layout alone, for what `docker load` cannot load (an artifact that is no
 /// image): `skopeo copy oci-archive:` and `oras` read it.
 pub fn oci_layout_archive(images: &[ArchiveImage], mtime: u64) -> Result<Vec<Part>, Error> {
-    archive_with(images, mtime, false, false)
+    archive_with(images, &[], mtime, false, false)
 }
 
 fn archive_with(
     images: &[ArchiveImage],
+    attached: &[AttachedManifest],
     mtime: u64,
     docker: bool,
     list: bool,
@@ -141,6 +165,25 @@ fn archive_with(
             media_type: image.manifest_media_type.clone(),
             digest: manifest_digest,
             size: image.manifest.len() as u64,
+            annotations,
+        });
+    }
+
+    for extra in attached {
+        for blob in extra.blobs.iter().chain(std::iter::once(&extra.manifest)) {
+            let digest = Digest::of(blob);
+            if written.insert(digest.clone()) {
+                tar.append_data(&blob_path(&digest), blob)?;
+            }
+        }
+        let mut annotations = BTreeMap::new();
+        if let Some(tag) = &extra.tag {
+            annotations.insert("org.opencontainers.image.ref.name", tag.clone());
+        }
+        index_entries.push(OciIndexEntry {
+            media_type: extra.media_type.clone(),
+            digest: Digest::of(&extra.manifest),
+            size: extra.manifest.len() as u64,
             annotations,
         });
     }
@@ -280,6 +323,27 @@ mod tests {
         assert!(layout.contains_key("index.json") && layout.contains_key("oci-layout"));
         assert!(!layout.contains_key("manifest.json") && !layout.contains_key("repositories"));
         assert!(!layout.contains_key("images.txt"));
+
+        // A signature travels in the OCI layout: its blobs, its manifest, its tag.
+        let signature = AttachedManifest {
+            manifest: b"{\"signature-manifest\":1}".to_vec(),
+            media_type: MediaType::OciManifest,
+            blobs: vec![b"{}".to_vec(), b"payload".to_vec()],
+            tag: Some("sha256-abc.sig".into()),
+        };
+        let parts =
+            archive_with_referrers(&images[..1], std::slice::from_ref(&signature), 0, false)
+                .unwrap();
+        let entries = by_name(&parts);
+        for blob in [&signature.manifest, &b"payload".to_vec()] {
+            assert_eq!(&entries[&blob_path(&Digest::of(blob))], blob);
+        }
+        let index: serde_json::Value = serde_json::from_slice(&entries["index.json"]).unwrap();
+        let listed = &index["manifests"][1];
+        assert_eq!(listed["digest"], Digest::of(&signature.manifest).to_string());
+        assert_eq!(listed["annotations"]["org.opencontainers.image.ref.name"], "sha256-abc.sig");
+        let docker: serde_json::Value = serde_json::from_slice(&entries["manifest.json"]).unwrap();
+        assert_eq!(docker.as_array().unwrap().len(), 1, "docker loads the image only");
     }
 
     #[test]

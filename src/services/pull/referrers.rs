@@ -1,0 +1,68 @@
+//! A pull's signatures, SBOMs and attestations, when asked for: found as the explorer finds
+//! them (referrers API, tag schema, cosign's tags), each manifest checked against its digest
+//! and its documents against theirs, then carried in the archive's OCI layout.
+
+use skiff_core::archive::layout::AttachedManifest;
+use skiff_core::explorer::exchange::Purpose;
+use skiff_core::image::manifest::Manifest;
+use skiff_core::image::manifest_check::Expected;
+use skiff_core::image::referrers::{FoundBy, Referrer};
+use skiff_core::Digest;
+
+use super::{Pull, Resolved};
+use crate::error::AppError;
+use crate::services::objects::lookup_referrers;
+
+impl Pull {
+    /// The manifests that refer to `image`, with what `found` says of each.
+    pub(super) async fn attached(
+        &self,
+        image: &Resolved,
+        found: &mut Vec<Referrer>,
+    ) -> Result<Vec<AttachedManifest>, AppError> {
+        self.stage(format!("Finding the signatures and SBOMs of {}", image.reference));
+        let subject = Digest::of(&image.manifest);
+        let session = &image.session;
+        let (referrers, _) = lookup_referrers(session, &image.reference, &[subject]).await?;
+        let mut attached = Vec::new();
+        for referrer in referrers {
+            let expected = Expected {
+                digest: &referrer.digest,
+                size: Some(referrer.size),
+                source: "the list of referrers",
+            };
+            let checked = session
+                .fetch_manifest(&image.reference, &referrer.digest.to_string(), Some(expected))
+                .await?;
+            let (manifest, media_type) = checked.parse()?;
+            // A referrer is a manifest of documents; an index of them is not carried.
+            let Manifest::Image(manifest) = manifest else {
+                continue;
+            };
+            let mut blobs = Vec::new();
+            for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
+                let bytes = session
+                    .fetch_blob_document(
+                        &image.reference,
+                        &blob.digest,
+                        Some(blob.size),
+                        Purpose::Referrers,
+                    )
+                    .await?;
+                blobs.push(bytes);
+            }
+            let tag = match &referrer.found_by {
+                FoundBy::CosignTag(tag) => Some(tag.clone()),
+                FoundBy::ReferrersApi | FoundBy::TagSchema(_) => None,
+            };
+            attached.push(AttachedManifest {
+                manifest: checked.body,
+                media_type,
+                blobs,
+                tag,
+            });
+            found.push(referrer);
+        }
+        Ok(attached)
+    }
+}

@@ -1,0 +1,74 @@
+// Signatures and SBOMs travel (issue #21, item 3, the pull): with "include signatures and
+// SBOMs", the image's referrers (found as the explorer finds them: here a cosign signature under
+// its tag and an SPDX SBOM listed under the OCI tag schema) go into the archive's OCI layout,
+// byte for byte as the registry holds them; docker still loads the image.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import {
+  rig, newPage, saveArchive, expectPulled, tarListing, dockerLoadAndRun, FIXTURE_OUTPUT, useSuite,
+} from './harness.mjs';
+
+const suite = useSuite();
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const sha256 = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+async function registryBytes(path, accept) {
+  const response = await fetch(`http://${rig.registry}/v2/skiff/signed/${path}`, { headers: accept ? { accept } : {} });
+  assert.equal(response.status, 200, path);
+  return Buffer.from(await response.arrayBuffer());
+}
+
+async function pullSigned(include) {
+  const page = await newPage(suite.browser);
+  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(rig.fixtures.signed)}`);
+  await page.fill('#proxy', suite.proxy.url);
+  if (include) await page.check('#include-referrers');
+  await page.click('#pull');
+  await page.waitForSelector('#save, #error', { timeout: 120_000 });
+  await expectPulled(page);
+  return page;
+}
+
+test('an image pulled with its signature and SBOM carries them in its OCI layout, byte for byte', async () => {
+  const page = await pullSigned(true);
+  const hex = rig.signedDigest.slice(7);
+  const carried = await page.innerText('#referrers-carried');
+  assert.match(carried, new RegExp(`signature \\(cosign's tag sha256-${hex}\\.sig\\)`));
+  assert.match(carried, new RegExp(`SBOM \\(the OCI referrers tag schema \\(tag sha256-${hex}\\)\\)`));
+  const path = await saveArchive(page, 'signed_latest.tar');
+  const entries = tarListing(path);
+  const index = JSON.parse(entries.get('index.json').content);
+  assert.equal(index.manifests.length, 3);
+  assert.equal(index.manifests[0].digest, rig.signedDigest);
+
+  // The signature: its manifest under its cosign tag, and its payload.
+  const signature = await registryBytes(`manifests/sha256-${hex}.sig`, OCI_MANIFEST);
+  const listed = index.manifests.find((m) => m.digest === sha256(signature));
+  assert.ok(listed, 'the signature manifest is listed in index.json');
+  assert.equal(listed.annotations['org.opencontainers.image.ref.name'], `sha256-${hex}.sig`);
+  assert.ok(entries.get(`blobs/sha256/${sha256(signature).slice(7)}`).content.equals(signature));
+  for (const blob of [JSON.parse(signature).config, ...JSON.parse(signature).layers]) {
+    const bytes = await registryBytes(`blobs/${blob.digest}`);
+    assert.ok(entries.get(`blobs/sha256/${blob.digest.slice(7)}`).content.equals(bytes), blob.digest);
+  }
+  // The SBOM: the manifest the tag schema's index lists, with its subject, and its document.
+  const schema = JSON.parse(await registryBytes(`manifests/sha256-${hex}`, 'application/vnd.oci.image.index.v1+json'));
+  const sbomDigest = schema.manifests[0].digest;
+  const sbom = JSON.parse(entries.get(`blobs/sha256/${sbomDigest.slice(7)}`).content);
+  assert.equal(sbom.subject.digest, rig.signedDigest);
+  const document = entries.get(`blobs/sha256/${sbom.layers[0].digest.slice(7)}`).content;
+  assert.equal(JSON.parse(document).spdxVersion, 'SPDX-2.3');
+  assert.ok(index.manifests.some((m) => m.digest === sbomDigest));
+
+  dockerLoadAndRun(path, rig.fixtures.signed, FIXTURE_OUTPUT);
+  await page.context().close();
+});
+
+test('without the choice the archive holds the image alone', async () => {
+  const page = await pullSigned(false);
+  assert.equal(await page.$('#referrers-carried'), null);
+  const path = await saveArchive(page, 'signed_latest.tar');
+  assert.equal(JSON.parse(tarListing(path).get('index.json').content).manifests.length, 1);
+  await page.context().close();
+});
