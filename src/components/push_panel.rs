@@ -72,7 +72,12 @@ pub fn push_panel(props: &PushPanelProps) -> Html {
                             "{} blob{} uploaded ({}), {} already there, {} mounted.",
                             done.uploaded, if done.uploaded == 1 { "" } else { "s" }, human_bytes(done.uploaded_bytes), done.present, done.mounted
                         ) }</p>
-                        { for done.made_ordinary.iter().map(|made| html! {
+                        if !done.referrers.is_empty() {
+                        <p id="push-referrers">{ format!("{} signature{} and SBOMs beside {}: {}.",
+                            done.referrers.len(), if done.referrers.len() == 1 { "" } else { "s" },
+                            if done.pushed.len() == 1 { "it" } else { "them" }, done.referrers.join("; ")) }</p>
+                    }
+                    { for done.made_ordinary.iter().map(|made| html! {
                             <p class="made-ordinary">{ format!(
                                 "{}: {} foreign layer{} uploaded and named as ordinary layers (the bytes came in the archive; their URLs may be out of reach on this side), so the manifest's digest differs from the archive's {}.",
                                 made.image, made.layers, if made.layers == 1 { "" } else { "s" }, made.was.short()

@@ -44,6 +44,9 @@ pub struct PushSummary {
     pub chosen: Option<ChosenPlatforms>,
     /// Images whose foreign layers were uploaded and made ordinary.
     pub made_ordinary: Vec<MadeOrdinary>,
+    /// Signatures, SBOMs and attestations written beside their images: where, and how a
+    /// verifier finds them.
+    pub referrers: Vec<String>,
 }
 
 /// An image whose manifest names its foreign layers as ordinary ones, so its digest changed.

@@ -5,11 +5,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { push } from './pushing.mjs';
 import {
   rig, newPage, saveArchive, expectPulled, tarListing, dockerLoadAndRun, FIXTURE_OUTPUT, useSuite,
 } from './harness.mjs';
 
-const suite = useSuite();
+const tokenHost = new URL(rig.tokenService).host;
+const suite = useSuite(['--allow-push', '--allow-host', rig.tokenRegistry, '--allow-host', tokenHost]);
+// A repository of its own per run: a registry keeps what an earlier run pushed.
+const run = Date.now().toString(36);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const sha256 = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -62,6 +66,26 @@ test('an image pulled with its signature and SBOM carries them in its OCI layout
   assert.ok(index.manifests.some((m) => m.digest === sbomDigest));
 
   dockerLoadAndRun(path, rig.fixtures.signed, FIXTURE_OUTPUT);
+
+  // Pushed into another registry: the signature under its cosign tag, the SBOM by its digest
+  // and listed in the tag schema's index (the rig's registry has no referrers API)...
+  const target = `${rig.tokenRegistry}/skiff/travelled-${run}:1`;
+  const result = await push(page, path, target);
+  assert.ok(!result.error, result.error);
+  const written = await page.innerText('#push-referrers');
+  assert.match(written, /^2 signatures and SBOMs beside it: /);
+  assert.match(written, new RegExp(`${sha256(signature)} under cosign's tag sha256-${hex}\\.sig`));
+  assert.match(written, new RegExp(`${sbomDigest} listed in the OCI tag schema's index sha256-${hex}`));
+  // ...where the explorer's lookup finds both, with their digests unchanged.
+  await page.click('#nav-pull');
+  await page.fill('#image', target);
+  await page.click('#inspect');
+  await page.waitForSelector('#resolved-reference');
+  await page.click('.tab[data-view=referrers]');
+  await page.click('#find-referrers');
+  await page.waitForSelector('#referrers');
+  const found = await page.$$eval('#referrers .digest-link', (links) => links.map((l) => l.dataset.digest));
+  assert.deepEqual(found.sort(), [sha256(signature), sbomDigest].sort());
   await page.context().close();
 });
 

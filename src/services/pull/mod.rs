@@ -8,8 +8,8 @@
 mod assemble;
 mod handle;
 mod image;
-mod referrers;
 pub(crate) mod layers;
+mod referrers;
 mod resolve;
 mod storage;
 pub mod target;

@@ -20,7 +20,10 @@ impl Pull {
         image: &Resolved,
         found: &mut Vec<Referrer>,
     ) -> Result<Vec<AttachedManifest>, AppError> {
-        self.stage(format!("Finding the signatures and SBOMs of {}", image.reference));
+        self.stage(format!(
+            "Finding the signatures and SBOMs of {}",
+            image.reference
+        ));
         let subject = Digest::of(&image.manifest);
         let session = &image.session;
         let (referrers, _) = lookup_referrers(session, &image.reference, &[subject]).await?;
@@ -32,7 +35,11 @@ impl Pull {
                 source: "the list of referrers",
             };
             let checked = session
-                .fetch_manifest(&image.reference, &referrer.digest.to_string(), Some(expected))
+                .fetch_manifest(
+                    &image.reference,
+                    &referrer.digest.to_string(),
+                    Some(expected),
+                )
                 .await?;
             let (manifest, media_type) = checked.parse()?;
             // A referrer is a manifest of documents; an index of them is not carried.

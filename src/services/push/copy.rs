@@ -265,6 +265,7 @@ async fn fetch_manifest(
             manifest: checked.body,
             media_type,
             blobs: Vec::new(),
+            refers_to: None,
         },
         manifest,
     ))

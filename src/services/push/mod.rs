@@ -16,7 +16,10 @@ use send::{finish_held, push_blob, put_manifest, BlobPush, Held, Last, Pushed, S
 
 use skiff_core::archive::push_archive::{ArchivedImage, BlobSource};
 use skiff_core::archive::push_targets::push_targets;
+use skiff_core::explorer::exchange::Purpose;
+use skiff_core::image::media_type::MediaType;
 use skiff_core::protocol::registry::Route;
+use skiff_core::Digest;
 use skiff_core::Reference;
 
 use super::http::{js_error, RegistrySession};
@@ -249,8 +252,67 @@ impl Pusher<'_> {
             None => image.clone(),
         };
         let digest = put_manifest(&session, target, &target.manifest_reference(), &image).await?;
-        summary.pushed.push(format!("{target}@{digest}"));
+        match &image.refers_to {
+            None => summary.pushed.push(format!("{target}@{digest}")),
+            Some(referring) => {
+                let found_by = match &referring.tag {
+                    Some(tag) => format!("under cosign's tag {tag}"),
+                    None => {
+                        self.list_referrer(&session, target, &image, &referring.subject)
+                            .await?
+                    }
+                };
+                summary.referrers.push(format!("{digest} {found_by}"));
+            }
+        }
         Ok(())
+    }
+
+    /// Where a verifier finds a referrer pushed by its digest: the registry's referrers API
+    /// lists it by its `subject`; a registry without the API gets it added to the OCI tag
+    /// schema's index (`sha256-<hex>`), as oras and cosign do.
+    async fn list_referrer(
+        &self,
+        session: &RegistrySession,
+        target: &Reference,
+        image: &ArchivedImage,
+        subject: &skiff_core::Digest,
+    ) -> Result<String, AppError> {
+        use skiff_core::image::referrers::{schema_index_with, schema_tag};
+        use skiff_core::protocol::registry::{manifest_url, referrers_url};
+        let index_type = MediaType::OciIndex;
+        let api = session
+            .get_if_found(
+                &referrers_url(target, subject),
+                Some(index_type.as_str()),
+                Purpose::Referrers,
+            )
+            .await?;
+        if api.is_some() {
+            return Ok("listed by the registry's referrers API".to_owned());
+        }
+        let tag = schema_tag(subject);
+        let existing = session
+            .get_if_found(
+                &manifest_url(target, &tag),
+                Some(index_type.as_str()),
+                Purpose::Referrers,
+            )
+            .await?;
+        let index = schema_index_with(
+            existing.as_ref().map(|d| d.body.as_slice()),
+            &image.manifest,
+            &image.media_type,
+        )?;
+        let listing = ArchivedImage {
+            name: None,
+            manifest: index,
+            media_type: index_type,
+            blobs: Vec::new(),
+            refers_to: None,
+        };
+        put_manifest(session, target, &tag, &listing).await?;
+        Ok(format!("listed in the OCI tag schema's index {tag}"))
     }
 
     fn source(&self, blob: &BlobSource) -> Source<'_> {
@@ -284,8 +346,46 @@ struct SentImage<'t> {
     held: Vec<(usize, Held)>,
 }
 
-/// Where each image goes, as the core's [`push_targets`] decides.
+/// Where each image goes, as the core's [`push_targets`] decides; a referrer goes into its
+/// subject's repository, under its cosign tag or by its digest.
 fn targets(typed: &str, images: &[ArchivedImage]) -> Result<Vec<Reference>, AppError> {
-    let names: Vec<Option<&str>> = images.iter().map(|i| i.name.as_deref()).collect();
-    push_targets(typed, &names).map_err(|error| AppError::Archive(error.to_string()))
+    let names: Vec<Option<&str>> = images
+        .iter()
+        .filter(|i| i.refers_to.is_none())
+        .map(|i| i.name.as_deref())
+        .collect();
+    let mut plain = push_targets(typed, &names)
+        .map_err(|error| AppError::Archive(error.to_string()))?
+        .into_iter();
+    let mut targets: Vec<Option<Reference>> = images
+        .iter()
+        .map(|i| match i.refers_to {
+            None => plain.next(),
+            Some(_) => None,
+        })
+        .collect();
+    for (index, image) in images.iter().enumerate() {
+        let Some(referring) = &image.refers_to else {
+            continue;
+        };
+        let subject = images
+            .iter()
+            .position(|i| i.refers_to.is_none() && Digest::of(&i.manifest) == referring.subject)
+            .and_then(|at| targets[at].clone())
+            .ok_or_else(|| {
+                AppError::Archive(format!(
+                    "the archive holds a manifest that refers to {}, an image it does not hold; save the image with it",
+                    referring.subject
+                ))
+            })?;
+        let at = match &referring.tag {
+            Some(tag) => format!(":{tag}"),
+            None => format!("@{}", Digest::of(&image.manifest)),
+        };
+        let reference = format!("{}/{}{at}", subject.registry(), subject.repository())
+            .parse()
+            .map_err(|e: skiff_core::Error| AppError::Archive(e.to_string()))?;
+        targets[index] = Some(reference);
+    }
+    Ok(targets.into_iter().flatten().collect())
 }

@@ -340,10 +340,20 @@ mod tests {
         }
         let index: serde_json::Value = serde_json::from_slice(&entries["index.json"]).unwrap();
         let listed = &index["manifests"][1];
-        assert_eq!(listed["digest"], Digest::of(&signature.manifest).to_string());
-        assert_eq!(listed["annotations"]["org.opencontainers.image.ref.name"], "sha256-abc.sig");
+        assert_eq!(
+            listed["digest"],
+            Digest::of(&signature.manifest).to_string()
+        );
+        assert_eq!(
+            listed["annotations"]["org.opencontainers.image.ref.name"],
+            "sha256-abc.sig"
+        );
         let docker: serde_json::Value = serde_json::from_slice(&entries["manifest.json"]).unwrap();
-        assert_eq!(docker.as_array().unwrap().len(), 1, "docker loads the image only");
+        assert_eq!(
+            docker.as_array().unwrap().len(),
+            1,
+            "docker loads the image only"
+        );
     }
 
     #[test]

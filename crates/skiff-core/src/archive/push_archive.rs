@@ -58,6 +58,40 @@ pub struct ArchivedImage {
     pub media_type: MediaType,
     /// Config first, then the layers, in the manifest's order.
     pub blobs: Vec<BlobSource>,
+    /// A manifest that refers to an image of the archive (a signature, an SBOM): pushed into
+    /// that image's repository, after it.
+    pub refers_to: Option<Referring>,
+}
+
+/// What a referrer refers to, and the tag it was saved under (cosign's `sha256-<hex>.sig`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Referring {
+    pub subject: Digest,
+    pub tag: Option<String>,
+}
+
+impl Referring {
+    /// A manifest refers to an image by its `subject` (OCI 1.1), or by the cosign tag its
+    /// index entry names (`sha256-<hex>.sig`, `.att`, `.sbom`).
+    fn of(subject: Option<&Listed>, ref_name: Option<&str>) -> Option<Self> {
+        let tag = ref_name
+            .filter(|name| {
+                let Some(rest) = name.strip_prefix("sha256-") else {
+                    return false;
+                };
+                let (hex, suffix) = rest.split_at(rest.len().min(64));
+                hex.len() == 64
+                    && hex.bytes().all(|b| b.is_ascii_hexdigit())
+                    && matches!(suffix, ".sig" | ".att" | ".sbom")
+            })
+            .map(str::to_owned);
+        let subject = match (subject, &tag) {
+            (Some(subject), _) => subject.digest.clone(),
+            (None, Some(tag)) => format!("sha256:{}", &tag[7..71]).parse().ok()?,
+            (None, None) => return None,
+        };
+        Some(Self { subject, tag })
+    }
 }
 
 /// Which layout the archive has, and the small files the driver must read to see its images.
@@ -179,6 +213,7 @@ pub fn docker_save_images(
             manifest: serde_json::to_vec(&manifest).expect("JSON values serialize"),
             media_type: MediaType::DockerManifest,
             blobs,
+            refers_to: None,
         });
     }
     Ok(images)
@@ -218,6 +253,7 @@ struct Shape {
     media_type: Option<String>,
     manifests: Option<serde::de::IgnoredAny>,
     config: Option<serde::de::IgnoredAny>,
+    subject: Option<Listed>,
 }
 
 #[derive(Deserialize)]
@@ -292,8 +328,15 @@ pub fn oci_images(
                 member: blob(&file, &d.digest)?,
             });
         }
+        let ref_name = descriptor
+            .annotations
+            .get("org.opencontainers.image.ref.name")
+            .map(String::as_str);
+        let refers_to = Referring::of(shape.subject.as_ref(), ref_name);
         images.push(ArchivedImage {
-            name,
+            // A referrer is named by what it refers to, not by a name of its own.
+            name: name.filter(|_| refers_to.is_none()),
+            refers_to,
             // The manifest's own type, as a registry checks it against the body: an index
             // entry may say otherwise (and is wrong then).
             media_type: match (own, descriptor.media_type) {

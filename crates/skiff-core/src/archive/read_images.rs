@@ -125,6 +125,7 @@ fn dir_images(
             .as_deref()
             .map_or(MediaType::OciManifest, MediaType::lenient),
         blobs,
+        refers_to: None,
     }])
 }
 

@@ -113,6 +113,62 @@ pub fn cosign_tags(subject: &Digest) -> [(String, ReferrerKind); 3] {
     ]
 }
 
+/// The OCI referrers tag schema's index for a subject with `manifest` added (or `existing`'s
+/// entry for it kept): what a registry without the referrers API holds under
+/// [`schema_tag`], so a verifier finds the referrer there. `existing` is the index the tag held,
+/// if any.
+pub fn schema_index_with(
+    existing: Option<&[u8]>,
+    manifest: &[u8],
+    media_type: &MediaType,
+) -> Result<Vec<u8>, crate::Error> {
+    let malformed = |what: &'static str| {
+        move |e: serde_json::Error| crate::Error::MalformedJson {
+            what,
+            reason: e.to_string(),
+        }
+    };
+    let mut index: serde_json::Value = match existing {
+        Some(bytes) => serde_json::from_slice(bytes).map_err(malformed("referrers index"))?,
+        None => serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": MediaType::OciIndex.as_str(),
+            "manifests": [],
+        }),
+    };
+    let parsed: serde_json::Value =
+        serde_json::from_slice(manifest).map_err(malformed("manifest"))?;
+    let digest = Digest::of(manifest);
+    let mut entry = serde_json::json!({
+        "mediaType": media_type.as_str(),
+        "digest": digest.to_string(),
+        "size": manifest.len(),
+    });
+    let artifact_type = parsed
+        .get("artifactType")
+        .or_else(|| parsed.pointer("/config/mediaType"))
+        .cloned();
+    if let Some(artifact_type) = artifact_type {
+        entry["artifactType"] = artifact_type;
+    }
+    if let Some(annotations) = parsed.get("annotations") {
+        entry["annotations"] = annotations.clone();
+    }
+    let Some(manifests) = index.get_mut("manifests").and_then(|m| m.as_array_mut()) else {
+        return Err(crate::Error::MalformedJson {
+            what: "referrers index",
+            reason: "it has no manifests list".to_owned(),
+        });
+    };
+    if !manifests
+        .iter()
+        .any(|m| m.get("digest").and_then(|d| d.as_str()) == Some(&digest.to_string()))
+    {
+        manifests.push(entry);
+    }
+    Ok(serde_json::to_vec(&index).expect("JSON values serialize"))
+}
+
 /// A descriptor as referrers lists carry it (with `artifactType`).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -197,6 +253,24 @@ pub fn from_cosign_manifest(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tag_schema_index_gains_each_referrer_once() {
+        let sbom = br#"{"schemaVersion":2,"artifactType":"application/spdx+json","config":{"mediaType":"application/vnd.oci.empty.v1+json"},"annotations":{"a":"b"}}"#;
+        let first = schema_index_with(None, sbom, &MediaType::OciManifest).unwrap();
+        let listed = from_index(&first, &FoundBy::TagSchema("t".into())).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].digest, Digest::of(sbom));
+        assert_eq!(listed[0].kind, ReferrerKind::Sbom);
+        assert_eq!(listed[0].size, sbom.len() as u64);
+        let again = schema_index_with(Some(&first), sbom, &MediaType::OciManifest).unwrap();
+        assert_eq!(from_index(&again, &FoundBy::ReferrersApi).unwrap().len(), 1);
+        let signature = br#"{"schemaVersion":2,"config":{"mediaType":"application/vnd.dev.cosign.artifact.sig.v1+json"}}"#;
+        let both = schema_index_with(Some(&again), signature, &MediaType::OciManifest).unwrap();
+        assert_eq!(from_index(&both, &FoundBy::ReferrersApi).unwrap().len(), 2);
+        assert!(schema_index_with(Some(b"[]"), sbom, &MediaType::OciManifest).is_err());
+        assert!(schema_index_with(None, b"nope", &MediaType::OciManifest).is_err());
+    }
 
     fn subject() -> Digest {
         Digest::of(b"image")
