@@ -17,6 +17,8 @@ pub struct CopyForm {
     pub platforms: Vec<Platform>,
     /// For the source registry only.
     pub source_login: Option<Credentials>,
+    /// Also copy the signatures, SBOMs and attestations that refer to what is copied.
+    pub with_referrers: bool,
 }
 
 #[derive(Properties, PartialEq)]
@@ -35,6 +37,7 @@ pub fn copy_form(props: &CopyFormProps) -> Html {
     let password = use_state(String::new);
     // The platforms left out (all are taken unless unticked).
     let left_out = use_state(Vec::<Platform>::new);
+    let with_referrers = use_state(|| false);
     {
         // Platforms read again (another source): all are taken until unticked.
         let left_out = left_out.clone();
@@ -69,6 +72,7 @@ pub fn copy_form(props: &CopyFormProps) -> Html {
             to: to.clone(),
             platforms,
             source_login: source_login(from, username, password),
+            with_referrers: *with_referrers,
         }
     };
     let emit = |callback: &Callback<CopyForm>| {
@@ -146,6 +150,14 @@ pub fn copy_form(props: &CopyFormProps) -> Html {
                     }
                 }
             </div>
+            <label class="copy-referrers">
+                <input type="checkbox" id="copy-referrers" checked={*with_referrers}
+                    onchange={let with_referrers = with_referrers.clone(); Callback::from(move |event: Event| {
+                        let input: HtmlInputElement = event.target_unchecked_into();
+                        with_referrers.set(input.checked());
+                    })} />
+                { " include signatures and SBOMs (written on the target where a verifier looks: the referrers API, else the tag schema or cosign's tags)" }
+            </label>
             <div class="push-fields">
                 <span></span>
                 <button id="copy-start" type="button" disabled={!ready} onclick={emit(&props.on_copy)}>

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { push } from './pushing.mjs';
+import { push, logInApp } from './pushing.mjs';
 import {
   rig, newPage, saveArchive, expectPulled, tarListing, dockerLoadAndRun, FIXTURE_OUTPUT, useSuite,
 } from './harness.mjs';
@@ -86,6 +86,38 @@ test('an image pulled with its signature and SBOM carries them in its OCI layout
   await page.waitForSelector('#referrers');
   const found = await page.$$eval('#referrers .digest-link', (links) => links.map((l) => l.dataset.digest));
   assert.deepEqual(found.sort(), [sha256(signature), sbomDigest].sort());
+  await page.context().close();
+});
+
+test('copied between registries with the same choice, the signature and SBOM are found on the target', async () => {
+  const page = await newPage(suite.browser);
+  await page.goto(suite.app.url);
+  await page.fill('#proxy', suite.proxy.url);
+  await logInApp(page, rig.tokenRegistry);
+  await page.click('#nav-push');
+  const target = `${rig.tokenRegistry}/skiff/copied-signed-${run}:1`;
+  await page.fill('#copy-from', rig.fixtures.signed);
+  await page.fill('#copy-to', target);
+  await page.check('#copy-referrers');
+  await page.click('#copy-start');
+  await page.waitForSelector('#push-done, #push-error', { timeout: 120_000 });
+  assert.equal(await page.$('#push-error'), null, await page.innerText('#push-error').catch(() => ''));
+  const hex = rig.signedDigest.slice(7);
+  const signature = await registryBytes(`manifests/sha256-${hex}.sig`, OCI_MANIFEST);
+  const schema = JSON.parse(await registryBytes(`manifests/sha256-${hex}`, 'application/vnd.oci.image.index.v1+json'));
+  const written = await page.innerText('#push-referrers');
+  assert.match(written, new RegExp(`${sha256(signature)} under cosign's tag sha256-${hex}\\.sig`));
+  assert.match(written, new RegExp(`${schema.manifests[0].digest} listed in the OCI tag schema's index sha256-${hex}`));
+
+  await page.click('#nav-pull');
+  await page.fill('#image', target);
+  await page.click('#inspect');
+  await page.waitForSelector('#resolved-reference');
+  await page.click('.tab[data-view=referrers]');
+  await page.click('#find-referrers');
+  await page.waitForSelector('#referrers');
+  const found = await page.$$eval('#referrers .digest-link', (links) => links.map((l) => l.dataset.digest));
+  assert.deepEqual(found.sort(), [sha256(signature), schema.manifests[0].digest].sort());
   await page.context().close();
 });
 

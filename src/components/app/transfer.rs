@@ -82,5 +82,6 @@ fn copy_request(state: &UseReducerHandle<State>, form: CopyForm) -> CopyRequest 
         proxy: state.form.proxy_input.clone(),
         from_credentials,
         to_credentials,
+        with_referrers: form.with_referrers,
     }
 }

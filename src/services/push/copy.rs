@@ -18,9 +18,11 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use skiff_core::transfer::upload::Uploaded;
 
 use super::copier::{Copier, Staging};
+use super::referrers::{copy_referrer, Ends};
 use super::send::put_manifest;
 use crate::error::AppError;
 use crate::services::http::{js_error, RegistrySession};
+use crate::services::objects::lookup_referrers;
 use crate::services::Report;
 use crate::state::push::{BlobState, ChosenPlatforms, PushEvent, PushSummary, PushedBlob};
 use crate::state::Credentials;
@@ -34,6 +36,8 @@ pub struct CopyRequest {
     /// Each registry's own credentials.
     pub from_credentials: Option<Credentials>,
     pub to_credentials: Option<Credentials>,
+    /// Also copy the signatures, SBOMs and attestations that refer to what is copied.
+    pub with_referrers: bool,
 }
 
 pub fn start_copy(request: CopyRequest, report: Report<PushEvent>) {
@@ -227,6 +231,23 @@ async fn copy(request: &CopyRequest, report: &Report<PushEvent>) -> Result<PushS
             .map_err(|error| with_foreign_hint(error, &manifest.document.manifest))?;
         if !manifest.by_digest {
             summary.pushed.push(format!("{to}@{digest}"));
+        }
+    }
+    if request.with_referrers {
+        stage(format!("Copying the signatures and SBOMs of {from}"));
+        let subjects: Vec<Digest> = written
+            .iter()
+            .map(|w| Digest::of(&w.document.manifest))
+            .collect();
+        let (found, _) = lookup_referrers(&source, &from, &subjects).await?;
+        let ends = Ends {
+            source: &source,
+            from: &from,
+            target: &target,
+            to: &to,
+        };
+        for referrer in &found {
+            copy_referrer(&ends, referrer, report, &mut summary).await?;
         }
     }
     Ok(summary)

@@ -7,6 +7,7 @@ mod archive_file;
 mod chunk_file;
 mod copier;
 mod copy;
+mod referrers;
 mod send;
 mod staged;
 mod streamed;
@@ -16,8 +17,6 @@ use send::{finish_held, push_blob, put_manifest, BlobPush, Held, Last, Pushed, S
 
 use skiff_core::archive::push_archive::{ArchivedImage, BlobSource};
 use skiff_core::archive::push_targets::push_targets;
-use skiff_core::explorer::exchange::Purpose;
-use skiff_core::image::media_type::MediaType;
 use skiff_core::protocol::registry::Route;
 use skiff_core::Digest;
 use skiff_core::Reference;
@@ -258,7 +257,7 @@ impl Pusher<'_> {
                 let found_by = match &referring.tag {
                     Some(tag) => format!("under cosign's tag {tag}"),
                     None => {
-                        self.list_referrer(&session, target, &image, &referring.subject)
+                        referrers::list_referrer(&session, target, &image, &referring.subject)
                             .await?
                     }
                 };
@@ -266,53 +265,6 @@ impl Pusher<'_> {
             }
         }
         Ok(())
-    }
-
-    /// Where a verifier finds a referrer pushed by its digest: the registry's referrers API
-    /// lists it by its `subject`; a registry without the API gets it added to the OCI tag
-    /// schema's index (`sha256-<hex>`), as oras and cosign do.
-    async fn list_referrer(
-        &self,
-        session: &RegistrySession,
-        target: &Reference,
-        image: &ArchivedImage,
-        subject: &skiff_core::Digest,
-    ) -> Result<String, AppError> {
-        use skiff_core::image::referrers::{schema_index_with, schema_tag};
-        use skiff_core::protocol::registry::{manifest_url, referrers_url};
-        let index_type = MediaType::OciIndex;
-        let api = session
-            .get_if_found(
-                &referrers_url(target, subject),
-                Some(index_type.as_str()),
-                Purpose::Referrers,
-            )
-            .await?;
-        if api.is_some() {
-            return Ok("listed by the registry's referrers API".to_owned());
-        }
-        let tag = schema_tag(subject);
-        let existing = session
-            .get_if_found(
-                &manifest_url(target, &tag),
-                Some(index_type.as_str()),
-                Purpose::Referrers,
-            )
-            .await?;
-        let index = schema_index_with(
-            existing.as_ref().map(|d| d.body.as_slice()),
-            &image.manifest,
-            &image.media_type,
-        )?;
-        let listing = ArchivedImage {
-            name: None,
-            manifest: index,
-            media_type: index_type,
-            blobs: Vec::new(),
-            refers_to: None,
-        };
-        put_manifest(session, target, &tag, &listing).await?;
-        Ok(format!("listed in the OCI tag schema's index {tag}"))
     }
 
     fn source(&self, blob: &BlobSource) -> Source<'_> {

@@ -29,6 +29,8 @@ pub enum Source<'a> {
     Registry(Box<StreamedBlob<'a>>),
     /// Brought in by a layer worker while it uploads ([`StagedBlob`]).
     Staged(&'a StagedBlob),
+    /// A small document already fetched and checked (a signature's payload, an SBOM).
+    Bytes(&'a [u8]),
 }
 
 impl Source<'_> {
@@ -42,6 +44,13 @@ impl Source<'_> {
             }
             Self::Registry(blob) => blob.part(first, last).await,
             Self::Staged(blob) => blob.part(first, last).await,
+            Self::Bytes(bytes) => {
+                let run = bytes
+                    .get(first as usize..=last as usize)
+                    .unwrap_or_default();
+                let body = js_sys::Uint8Array::from(run);
+                Ok(Part::Send(body.into(), run.len() as u64))
+            }
         }
     }
 }
