@@ -372,6 +372,33 @@ pub(crate) mod tests {
     use crate::archive::read_images::archive_images;
     use crate::archive::tar_index::TarIndex;
 
+    #[test]
+    fn a_referrer_is_told_by_its_subject_or_its_cosign_tag() {
+        let hex = "a".repeat(64);
+        let subject: Listed = serde_json::from_str(&format!(
+            r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{}","size":1}}"#,
+            "b".repeat(64)
+        ))
+        .unwrap();
+        let (sig, att) = (format!("sha256-{hex}.sig"), format!("sha256-{hex}.att"));
+        let from_tag = |tag: &str| Some((format!("sha256:{hex}"), Some(tag.to_owned())));
+        let by_subject = Some((format!("sha256:{}", "b".repeat(64)), None));
+        let bad_suffix = format!("sha256-{hex}.txt");
+        let table = [
+            (None, None, None),
+            (None, Some("latest"), None),
+            (None, Some(sig.as_str()), from_tag(&sig)),
+            (None, Some(att.as_str()), from_tag(&att)),
+            (None, Some(bad_suffix.as_str()), None),
+            (None, Some("sha256-abc.sig"), None),
+            (Some(&subject), None, by_subject),
+        ];
+        for (subject, ref_name, expected) in table {
+            let got = Referring::of(subject, ref_name).map(|r| (r.subject.to_string(), r.tag));
+            assert_eq!(got, expected, "{ref_name:?}");
+        }
+    }
+
     /// A tar of regular files.
     pub(crate) fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
         tar_with_links(files, &[])
