@@ -22,6 +22,8 @@ pub mod image;
 pub mod overlay;
 pub mod protocol;
 pub mod transfer;
+/// Trusting what is carried: signature payloads, public keys, signature encodings.
+pub mod trust;
 
 pub use error::Error;
 pub use image::digest::{BlobVerifier, Digest, SizeCheck};
