@@ -12,6 +12,7 @@ pub mod pull;
 pub mod push;
 pub mod stream;
 pub mod tags;
+pub mod verify;
 
 use skiff_core::explorer::exchange::Exchange;
 use yew::Callback;

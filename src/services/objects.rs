@@ -88,7 +88,10 @@ pub struct Origin {
 }
 
 impl Origin {
-    async fn session(&self, report: &Report<ExplorerAction>) -> Result<RegistrySession, AppError> {
+    pub(crate) async fn session(
+        &self,
+        report: &Report<ExplorerAction>,
+    ) -> Result<RegistrySession, AppError> {
         let controller =
             web_sys::AbortController::new().map_err(|e| js_error("opening an object", &e))?;
         let session = RegistrySession::new(

@@ -132,6 +132,29 @@ pub enum ReferrersView {
     Failed(String),
 }
 
+/// The image's signatures checked with a public key: verified, failed (why), or none at all.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum VerdictsView {
+    #[default]
+    NotAsked,
+    Checking,
+    Done {
+        /// The key's fingerprint (SHA-256 of its DER).
+        key: Digest,
+        /// One per signature found; empty: the image is unsigned.
+        verdicts: Vec<Verdict>,
+    },
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verdict {
+    /// The signature's manifest.
+    pub signature: Digest,
+    /// `Ok` when it verified; why not, otherwise.
+    pub outcome: Result<(), String>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExplorerState {
     /// The image the documents belong to: links open objects of its repository.
@@ -142,6 +165,7 @@ pub struct ExplorerState {
     pub pending: Option<Digest>,
     pub view: View,
     pub referrers: ReferrersView,
+    pub verdicts: VerdictsView,
     /// The image's layers unpacked, bytes, once read.
     pub unpacked: Option<u64>,
 }
@@ -154,6 +178,7 @@ pub enum ExplorerAction {
     Open(Opened),
     Loaded(ObjectDoc),
     Referrers(ReferrersView),
+    Verdicts(VerdictsView),
 }
 
 impl ExplorerState {
@@ -241,6 +266,7 @@ impl ExplorerState {
                 self.add(doc);
             }
             ExplorerAction::Referrers(view) => self.referrers = view,
+            ExplorerAction::Verdicts(view) => self.verdicts = view,
         }
     }
 }

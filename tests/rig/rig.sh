@@ -304,17 +304,19 @@ build_signed() {
   signed_digest="sha256:$(sha256sum "$work/image.json" | cut -d' ' -f1)"
   local tag="sha256-${signed_digest#sha256:}"
 
-  jq -cn --arg d "$signed_digest" --arg r "127.0.0.1:$registry_port/skiff/signed" \
-    '{critical: {identity: {"docker-reference": $r}, image: {"docker-manifest-digest": $d}, type: "cosign container image signature"}, optional: null}' \
-    > "$work/payload.json"
-  echo '{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]}}' > "$work/sig-config.json"
-  push_blob skiff/signed "$work/payload.json" > /dev/null
-  push_blob skiff/signed "$work/sig-config.json" > /dev/null
-  jq -n --argjson c "$(descriptor "$work/sig-config.json" application/vnd.oci.image.config.v1+json)" \
-    --argjson l "$(descriptor "$work/payload.json" application/vnd.dev.cosign.simplesigning.v1+json null \
-      '{"dev.cosignproject.cosign/signature":"MEUCIQDskiffrigsignatureAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}')" \
-    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: [$l]}' > "$work/signature.json"
-  put_manifest skiff/signed "$tag.sig" "$oci_mt" "$work/signature.json"
+  # Signed as `cosign sign --key` signs: the simple-signing payload, its ECDSA P-256 signature
+  # (DER, base64) in the layer's annotation. The rig's key pair, and another key's, for #22.
+  openssl ecparam -genkey -name prime256v1 -noout -out "$work/cosign.key" 2>/dev/null
+  openssl ec -in "$work/cosign.key" -pubout -out "$work/cosign.pub" 2>/dev/null
+  openssl ecparam -genkey -name prime256v1 -noout -out "$work/other.key" 2>/dev/null
+  openssl ec -in "$work/other.key" -pubout -out "$work/other.pub" 2>/dev/null
+  cosign_signature skiff/signed "$signed_digest" "$work/cosign.key" "$tag.sig" "$work"
+  # The same image elsewhere: signed by another key; and with a payload altered after signing
+  # (its digest names another image).
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci "oci:$oci:busybox" "$dest/skiff/other-key:latest"
+  cosign_signature skiff/other-key "$signed_digest" "$work/other.key" "$tag.sig" "$work"
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci "oci:$oci:busybox" "$dest/skiff/tampered:latest"
+  cosign_signature skiff/tampered "$signed_digest" "$work/cosign.key" "$tag.sig" "$work" tamper
 
   printf '{}' > "$work/empty.json"
   jq -cn '{spdxVersion: "SPDX-2.3", name: "skiff-signed", packages: [{name: "busybox", versionInfo: "static"}]}' > "$work/sbom.json"
@@ -461,6 +463,29 @@ spec:
             - name: broken
               image: Not A Reference
 YAML
+}
+
+# cosign_signature REPO DIGEST KEY TAG WORK [tamper]: a cosign signature of REPO's DIGEST under
+# TAG; `tamper` rewrites the payload's digest after signing.
+cosign_signature() {
+  local repo=$1 digest=$2 key=$3 tag=$4 work=$5 payload signature
+  payload="$work/payload-${repo//\//-}.json"
+  jq -cn --arg d "$digest" --arg r "127.0.0.1:$registry_port/$repo" \
+    '{critical: {identity: {"docker-reference": $r}, image: {"docker-manifest-digest": $d}, type: "cosign container image signature"}, optional: null}' \
+    > "$payload"
+  signature=$(openssl dgst -sha256 -sign "$key" "$payload" | base64 -w0)
+  if [[ ${6:-} == tamper ]]; then
+    jq -c '.critical.image."docker-manifest-digest" = "sha256:0000000000000000000000000000000000000000000000000000000000000000"' "$payload" > "$payload.t"
+    mv "$payload.t" "$payload"
+  fi
+  echo '{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]}}' > "$work/sig-config.json"
+  push_blob "$repo" "$payload" > /dev/null
+  push_blob "$repo" "$work/sig-config.json" > /dev/null
+  jq -n --argjson c "$(descriptor "$work/sig-config.json" application/vnd.oci.image.config.v1+json)" \
+    --argjson l "$(descriptor "$payload" application/vnd.dev.cosign.simplesigning.v1+json null \
+      "{\"dev.cosignproject.cosign/signature\":\"$signature\"}")" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: [$l]}' > "$work/signature.json"
+  put_manifest "$repo" "$tag" application/vnd.oci.image.manifest.v1+json "$work/signature.json"
 }
 
 # tar_of DIR OUT: a layer tar of DIR's contents, owned by root.
@@ -714,6 +739,8 @@ case "$cmd" in
     "many": "127.0.0.1:$registry_port/skiff/many:latest",
     "overlayNext": "127.0.0.1:$registry_port/skiff/overlay:next",
     "signed": "127.0.0.1:$registry_port/skiff/signed:latest",
+    "signedOtherKey": "127.0.0.1:$registry_port/skiff/other-key:latest",
+    "signedTampered": "127.0.0.1:$registry_port/skiff/tampered:latest",
     "bomb": "127.0.0.1:$registry_port/skiff/bomb:latest",
     "deep": "127.0.0.1:$registry_port/skiff/deep:latest",
     "chart": "127.0.0.1:$registry_port/skiff/charts/hello:0.1.0",
@@ -724,7 +751,9 @@ case "$cmd" in
     "unknownArtifact": "127.0.0.1:$registry_port/skiff/unknown:latest"
   },
   "artifacts": "$dir/artifacts",
-  "bundles": "$dir/bundles"
+  "bundles": "$dir/bundles",
+  "cosignPublicKey": "$dir/signed/cosign.pub",
+  "otherPublicKey": "$dir/signed/other.pub"
 }
 JSON
     printf 'export SKIFF_RIG_REGISTRY=127.0.0.1:%s\nexport DOCKER_HOST=unix://%s/docker/docker.sock\n' \

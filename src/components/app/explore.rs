@@ -53,6 +53,20 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
             objects::find_referrers(origin, subjects, super::reports::explorer(&state));
         })
     };
+    let on_verify = {
+        let state = state.clone();
+        Callback::from(move |key: String| {
+            let (Some(origin), Some(manifest)) = (origin(&state), state.explorer.manifest()) else {
+                return;
+            };
+            crate::services::verify::verify(
+                origin,
+                manifest.digest.clone(),
+                key,
+                super::reports::explorer(&state),
+            );
+        })
+    };
     html! {
         <Explorer
             exchanges={state.pull.exchanges.clone()}
@@ -64,6 +78,7 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
             {on_show}
             {on_open}
             {on_find_referrers}
+            {on_verify}
         />
     }
 }

@@ -6,6 +6,7 @@ mod json;
 mod objects;
 mod referrers;
 mod timeline;
+mod verify;
 
 use yew::prelude::*;
 
@@ -27,6 +28,8 @@ pub struct ExplorerProps {
     pub on_show: Callback<View>,
     pub on_open: Callback<Target>,
     pub on_find_referrers: Callback<()>,
+    /// Check the image's signatures with this public key (PEM).
+    pub on_verify: Callback<String>,
 }
 
 #[function_component(Explorer)]
@@ -64,9 +67,14 @@ pub fn explorer(props: &ExplorerProps) -> Html {
             <objects::Objects state={props.state.clone()} on_open={props.on_open.clone()} />
         },
         View::Referrers => html! {
-            <referrers::Referrers view={props.state.referrers.clone()}
-                can_search={props.state.subject().is_some()}
-                on_find={props.on_find_referrers.clone()} on_open={props.on_open.clone()} />
+            <>
+                <referrers::Referrers view={props.state.referrers.clone()}
+                    can_search={props.state.subject().is_some()}
+                    on_find={props.on_find_referrers.clone()} on_open={props.on_open.clone()} />
+                <verify::Verify view={props.state.verdicts.clone()}
+                    can_check={props.state.manifest().is_some()}
+                    on_verify={props.on_verify.clone()} />
+            </>
         },
     };
     html! {

@@ -23,6 +23,8 @@ pub enum TrustError {
     OtherImage { signed: String, image: String },
     #[error("the signature names the repository {signed}, not {repository}")]
     OtherRepository { signed: String, repository: String },
+    #[error("the signature does not verify with this key: it was made with another key, or the payload was altered after signing")]
+    BadSignature,
 }
 
 /// Standard base64 (with or without padding, whitespace ignored), as PEM and cosign's

@@ -1,0 +1,67 @@
+// Signatures verified in the browser (issue #22, item 1): the rig signs images as `cosign sign
+// --key` does (openssl over the simple-signing payload, ECDSA P-256); the explorer checks them
+// with a pasted public key: the right key verifies, another key fails, a payload altered after
+// signing fails naming why, an image without signature is unsigned, a bad key is refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, createPublicKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { rig, newPage, useSuite } from './harness.mjs';
+
+const suite = useSuite();
+const rigKey = readFileSync(rig.cosignPublicKey, 'utf8');
+const otherKey = readFileSync(rig.otherPublicKey, 'utf8');
+const fingerprint = (pem) => `sha256:${createHash('sha256').update(createPublicKey(pem).export({ type: 'spki', format: 'der' })).digest('hex')}`;
+
+/** Opens `image` in the explorer's signatures view, checks it with `key`; what it says. */
+async function verdicts(image, key) {
+  const page = await newPage(suite.browser);
+  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(image)}`);
+  await page.fill('#proxy', suite.proxy.url);
+  await page.click('#inspect');
+  await page.waitForSelector('#resolved-reference');
+  await page.click('.tab[data-view=referrers]');
+  await page.waitForSelector('#find-referrers:not([disabled])', { timeout: 30_000 });
+  await page.fill('#verify-key', key);
+  await page.click('#verify-signatures');
+  await page.waitForSelector('#verdicts, #verdict-unsigned, #verify-error', { timeout: 60_000 });
+  const result = {
+    verdicts: await page.$$eval('.verdict', (rows) => rows.map((r) => [r.dataset.verdict, r.textContent])),
+    unsigned: await page.$('#verdict-unsigned') !== null,
+    error: await page.$eval('#verify-error', (e) => e.textContent).catch(() => null),
+    key: await page.$eval('#key-fingerprint', (e) => e.textContent).catch(() => null),
+    consoleErrors: page.consoleErrors,
+  };
+  await page.context().close();
+  return result;
+}
+
+test('the right key verifies; the fingerprint is the key\'s', async () => {
+  const result = await verdicts(rig.fixtures.signed, rigKey);
+  assert.equal(result.verdicts.length, 1, JSON.stringify(result));
+  assert.equal(result.verdicts[0][0], 'verified', result.verdicts[0][1]);
+  assert.equal(result.key, fingerprint(rigKey));
+  // The lookup's 404s (no referrers API, no tag schema) are the browser's own log lines.
+  assert.deepEqual(result.consoleErrors.filter((e) => !/Failed to load resource: .* 404/.test(e)), []);
+});
+
+test('another key fails; a signature by another key fails with the right one', async () => {
+  for (const [image, key] of [[rig.fixtures.signed, otherKey], [rig.fixtures.signedOtherKey, rigKey]]) {
+    const result = await verdicts(image, key);
+    assert.equal(result.verdicts.length, 1, JSON.stringify(result));
+    assert.equal(result.verdicts[0][0], 'failed');
+    assert.match(result.verdicts[0][1], /does not verify with this key/);
+  }
+});
+
+test('a payload altered after signing fails, naming why; no signature is unsigned; a bad key is refused', async () => {
+  const tampered = await verdicts(rig.fixtures.signedTampered, rigKey);
+  assert.equal(tampered.verdicts[0][0], 'failed');
+  assert.match(tampered.verdicts[0][1], /is for sha256:0{64}, not for this image/);
+  const unsigned = await verdicts(rig.fixtures.v2s2, rigKey);
+  assert.ok(unsigned.unsigned, JSON.stringify(unsigned));
+  const bad = await verdicts(rig.fixtures.signed, 'not a key');
+  assert.match(bad.error, /not a PEM public key/);
+  const secret = await verdicts(rig.fixtures.signed, '-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----');
+  assert.match(secret.error, /private key: paste the public one/);
+});
