@@ -112,6 +112,16 @@ pub enum AppError {
     #[error("{0}")]
     Artifact(#[from] skiff_core::image::artifact::ArtifactError),
 
+    #[error("the key to require: {0}")]
+    Trust(#[from] skiff_core::trust::TrustError),
+
+    #[error("{reference} is not signed by the key you require ({key}): {why}. Nothing was downloaded or saved.")]
+    NotSigned {
+        reference: String,
+        key: String,
+        why: String,
+    },
+
     #[error("you cancelled the pull; nothing was saved")]
     Cancelled,
 
@@ -158,6 +168,8 @@ impl AppError {
             Self::NeedsCredentials { .. } => "Login required",
             Self::ArtifactAmongImages { .. } => "Not a container image",
             Self::Artifact(_) => "Cannot save this artifact",
+            Self::Trust(_) => "That key cannot be used",
+            Self::NotSigned { .. } => "Not signed by your key",
             Self::Auth { .. } => "Login problem",
             Self::BadCredentials { .. } => "Wrong credentials",
             Self::RateLimited { .. } => "Rate limited",

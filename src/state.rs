@@ -94,6 +94,8 @@ pub struct FormState {
     pub cache_chosen_file: bool,
     /// Carry each image's signatures, SBOMs and attestations in the archive.
     pub include_referrers: bool,
+    /// A public key (PEM) every pulled image must be signed by; empty: none required.
+    pub require_key: String,
 }
 
 /// One pull as the page shows it: replaced whole when the next pull starts.
@@ -160,6 +162,7 @@ pub enum Action {
     /// The form holds these images (the last in the image field), as a bundle's pull does.
     SetImages(Vec<String>),
     SetIncludeReferrers(bool),
+    SetRequireKey(String),
     EditImage(String),
     /// Moves the image field into the queue.
     Enqueue,
@@ -272,6 +275,7 @@ impl State {
                 save_to_file: false,
                 cache_chosen_file: false,
                 include_referrers: false,
+                require_key: String::new(),
             },
             pull: PullView::default(),
             explorer: ExplorerState::default(),
@@ -344,6 +348,7 @@ impl Reducible for State {
             Action::SetSaveToFile(save) => next.form.save_to_file = save,
             Action::SetCacheChosenFile(keep) => next.form.cache_chosen_file = keep,
             Action::SetIncludeReferrers(include) => next.form.include_referrers = include,
+            Action::SetRequireKey(key) => next.form.require_key = key,
             Action::Pull {
                 pull_id,
                 event: PullEvent::Started { reference },

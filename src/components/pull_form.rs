@@ -40,6 +40,9 @@ pub struct PullFormProps {
     /// Carry signatures, SBOMs and attestations along.
     pub include_referrers: bool,
     pub on_include_referrers: Callback<bool>,
+    /// Save only if signed by this key (PEM); empty: not required.
+    pub require_key: String,
+    pub on_require_key: Callback<String>,
     pub on_pull: Callback<()>,
     /// Fetch the manifest and config only: look inside without downloading the layers.
     pub on_inspect: Callback<()>,
@@ -143,6 +146,16 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                     })} />
                 { " include signatures and SBOMs (the image's referrers, found as the explorer finds them, in the archive's OCI layout)" }
             </label>
+            <span class="label"></span>
+            <details id="require-signature" class="require-signature" open={!props.require_key.is_empty()}>
+                <summary>{ "Save only if signed by this key" }<span class="hint">{ " — cosign's public key; an unsigned image, or one signed otherwise, is refused" }</span></summary>
+                <textarea id="require-key" rows="4" spellcheck="false" aria-label="The public key every image must be signed by"
+                    placeholder="-----BEGIN PUBLIC KEY-----" value={props.require_key.clone()}
+                    oninput={let on = props.on_require_key.clone(); Callback::from(move |event: InputEvent| {
+                        let area: web_sys::HtmlTextAreaElement = event.target_unchecked_into();
+                        on.emit(area.value());
+                    })} />
+            </details>
             if let Some(checked) = props.save_to_file {
                 <span class="label">{ "Save" }</span>
                 <label class="save-to-file">

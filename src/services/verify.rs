@@ -10,7 +10,7 @@ use skiff_core::image::referrers::{Referrer, ReferrerKind};
 use skiff_core::trust::keys::{ecdsa_der_to_fixed, KeyAlgorithm, PublicKey};
 use skiff_core::trust::simple_signing::SimpleSigning;
 use skiff_core::trust::{base64_decode, TrustError};
-use skiff_core::Digest;
+use skiff_core::{Digest, Reference};
 use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -52,17 +52,22 @@ async fn verdicts(
     report: &Report<ExplorerAction>,
 ) -> Result<Vec<Verdict>, AppError> {
     let session = origin.session(report).await?;
-    let (found, _) =
-        lookup_referrers(&session, &origin.reference, std::slice::from_ref(subject)).await?;
+    signed_by(&session, &origin.reference, subject, key).await
+}
+
+/// Each cosign signature of `subject` in `reference`'s repository, checked with `key`.
+pub async fn signed_by(
+    session: &RegistrySession,
+    reference: &Reference,
+    subject: &Digest,
+    key: &PublicKey,
+) -> Result<Vec<Verdict>, AppError> {
+    let (found, _) = lookup_referrers(session, reference, std::slice::from_ref(subject)).await?;
     let crypto_key = import(key).await?;
-    let repository = format!(
-        "{}/{}",
-        origin.reference.registry(),
-        origin.reference.repository()
-    );
+    let repository = format!("{}/{}", reference.registry(), reference.repository());
     let checker = Checker {
-        session: &session,
-        origin,
+        session,
+        reference,
         subject,
         repository: &repository,
         key,
@@ -85,7 +90,7 @@ async fn verdicts(
 /// What every signature of one image is checked against.
 struct Checker<'a> {
     session: &'a RegistrySession,
-    origin: &'a Origin,
+    reference: &'a Reference,
     /// The image's manifest digest.
     subject: &'a Digest,
     /// `registry/name`.
@@ -99,7 +104,7 @@ impl Checker<'_> {
     async fn check(&self, signature: &Referrer) -> Result<Result<(), TrustError>, AppError> {
         let Checker {
             session,
-            origin,
+            reference,
             subject,
             repository,
             key,
@@ -111,11 +116,7 @@ impl Checker<'_> {
             source: "the list of referrers",
         };
         let checked = session
-            .fetch_manifest(
-                &origin.reference,
-                &signature.digest.to_string(),
-                Some(expected),
-            )
+            .fetch_manifest(reference, &signature.digest.to_string(), Some(expected))
             .await?;
         let (Manifest::Image(manifest), _) = checked.parse()? else {
             return Ok(Err(TrustError::MalformedPayload {
@@ -133,7 +134,7 @@ impl Checker<'_> {
         };
         let payload = session
             .fetch_blob_document(
-                &origin.reference,
+                reference,
                 &layer.digest,
                 Some(layer.size),
                 Purpose::Referrers,

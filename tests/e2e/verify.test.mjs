@@ -65,3 +65,36 @@ test('a payload altered after signing fails, naming why; no signature is unsigne
   const secret = await verdicts(rig.fixtures.signed, '-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----');
   assert.match(secret.error, /private key: paste the public one/);
 });
+
+/** Pulls `image` requiring `key`; the error shown, or null when the archive is offered. */
+async function pullRequiring(image, key) {
+  const page = await newPage(suite.browser);
+  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(image)}`);
+  await page.fill('#proxy', suite.proxy.url);
+  await page.click('#require-signature summary');
+  await page.fill('#require-key', key);
+  await page.click('#pull');
+  await page.waitForSelector('#save, #error', { timeout: 120_000 });
+  const error = await page.$eval('#error', (e) => e.textContent).catch(() => null);
+  const offered = await page.$('#save') !== null;
+  const layers = await page.$$eval('tr.layer', (rows) => rows.length);
+  await page.context().close();
+  return { error, offered, layers };
+}
+
+test('"save only if signed by this key": the signed image is saved; the unsigned and the failed are refused, no tar', async () => {
+  const signed = await pullRequiring(rig.fixtures.signed, rigKey);
+  assert.ok(signed.offered, signed.error);
+  for (const [image, key, why] of [
+    [rig.fixtures.v2s2, rigKey, /it has no cosign signature/],
+    [rig.fixtures.signed, otherKey, /does not verify with this key/],
+    [rig.fixtures.signedTampered, rigKey, /not for this image/],
+  ]) {
+    const refused = await pullRequiring(image, key);
+    assert.equal(refused.offered, false, image);
+    assert.match(refused.error, /is not signed by the key you require \(sha256:[0-9a-f]{64}\)/);
+    assert.match(refused.error, why);
+    assert.match(refused.error, /Nothing was downloaded or saved/);
+    assert.equal(refused.layers, 0, 'no layer was fetched');
+  }
+});

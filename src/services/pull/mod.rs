@@ -103,6 +103,8 @@ pub struct PullRequest {
     pub bundle: bool,
     /// Also carry each image's signatures, SBOMs and attestations in the archive.
     pub with_referrers: bool,
+    /// Save only if every image is signed by this public key (PEM).
+    pub require_key: Option<String>,
 }
 
 /// Starts a pull in the background; it reports its [`PullEvent`]s, and, once it ended, what the
@@ -296,6 +298,9 @@ impl Pull {
             }
             (self.emit)(PullEvent::Inspected);
             return Ok(());
+        }
+        if let Some(pem) = &self.request.require_key {
+            self.require_signatures(&resolved, pem).await?;
         }
         let cache = open_cache().await?;
         let images_only = artifact.is_none();

@@ -14,6 +14,44 @@ use crate::error::AppError;
 use crate::services::objects::lookup_referrers;
 
 impl Pull {
+    /// Every image must carry a cosign signature that `pem`'s key verifies, else the pull
+    /// stops before a layer is fetched, saying why.
+    pub(super) async fn require_signatures(
+        &self,
+        images: &[Resolved],
+        pem: &str,
+    ) -> Result<(), AppError> {
+        let key = skiff_core::trust::keys::PublicKey::from_pem(pem)?;
+        for image in images {
+            self.stage(format!("Checking the signatures of {}", image.reference));
+            let subject = Digest::of(&image.manifest);
+            let verdicts = crate::services::verify::signed_by(
+                &image.session,
+                &image.reference,
+                &subject,
+                &key,
+            )
+            .await?;
+            if verdicts.iter().any(|v| v.outcome.is_ok()) {
+                continue;
+            }
+            let why = match verdicts.as_slice() {
+                [] => "it has no cosign signature".to_owned(),
+                failed => failed
+                    .iter()
+                    .filter_map(|v| v.outcome.as_ref().err().cloned())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            };
+            return Err(AppError::NotSigned {
+                reference: image.reference.to_string(),
+                key: key.fingerprint().to_string(),
+                why,
+            });
+        }
+        Ok(())
+    }
+
     /// The manifests that refer to `image`, with what `found` says of each.
     pub(super) async fn attached(
         &self,
