@@ -23,6 +23,18 @@ async function registryBytes(path, accept) {
   return Buffer.from(await response.arrayBuffer());
 }
 
+/** The referrers the explorer's lookup finds for `target` (logged in already): their digests. */
+async function referrersOf(page, target) {
+  await page.click('#nav-pull');
+  await page.fill('#image', target);
+  await page.click('#inspect');
+  await page.waitForSelector('#resolved-reference');
+  await page.click('.tab[data-view=referrers]');
+  await page.click('#find-referrers');
+  await page.waitForSelector('#referrers');
+  return page.$$eval('#referrers .digest-link', (links) => links.map((l) => l.dataset.digest));
+}
+
 async function pullSigned(include) {
   const page = await newPage(suite.browser);
   await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(rig.fixtures.signed)}`);
@@ -77,14 +89,7 @@ test('an image pulled with its signature and SBOM carries them in its OCI layout
   assert.match(written, new RegExp(`${sha256(signature)} under cosign's tag sha256-${hex}\\.sig`));
   assert.match(written, new RegExp(`${sbomDigest} listed in the OCI tag schema's index sha256-${hex}`));
   // ...where the explorer's lookup finds both, with their digests unchanged.
-  await page.click('#nav-pull');
-  await page.fill('#image', target);
-  await page.click('#inspect');
-  await page.waitForSelector('#resolved-reference');
-  await page.click('.tab[data-view=referrers]');
-  await page.click('#find-referrers');
-  await page.waitForSelector('#referrers');
-  const found = await page.$$eval('#referrers .digest-link', (links) => links.map((l) => l.dataset.digest));
+  const found = await referrersOf(page, target);
   assert.deepEqual(found.sort(), [sha256(signature), sbomDigest].sort());
   await page.context().close();
 });
@@ -109,14 +114,7 @@ test('copied between registries with the same choice, the signature and SBOM are
   assert.match(written, new RegExp(`${sha256(signature)} under cosign's tag sha256-${hex}\\.sig`));
   assert.match(written, new RegExp(`${schema.manifests[0].digest} listed in the OCI tag schema's index sha256-${hex}`));
 
-  await page.click('#nav-pull');
-  await page.fill('#image', target);
-  await page.click('#inspect');
-  await page.waitForSelector('#resolved-reference');
-  await page.click('.tab[data-view=referrers]');
-  await page.click('#find-referrers');
-  await page.waitForSelector('#referrers');
-  const found = await page.$$eval('#referrers .digest-link', (links) => links.map((l) => l.dataset.digest));
+  const found = await referrersOf(page, target);
   assert.deepEqual(found.sort(), [sha256(signature), schema.manifests[0].digest].sort());
   await page.context().close();
 });
