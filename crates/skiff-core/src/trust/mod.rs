@@ -5,6 +5,8 @@
 
 /// Public keys from PEM: what kind, their fingerprint.
 pub mod keys;
+/// The packages an SPDX or CycloneDX SBOM lists, and two lists compared.
+pub mod sbom;
 /// cosign's simple-signing payload, checked against the image it should be about.
 pub mod simple_signing;
 
@@ -23,6 +25,8 @@ pub enum TrustError {
     OtherImage { signed: String, image: String },
     #[error("the signature names the repository {signed}, not {repository}")]
     OtherRepository { signed: String, repository: String },
+    #[error("the SBOM cannot be read ({reason})")]
+    MalformedSbom { reason: String },
     #[error("the signature does not verify with this key: it was made with another key, or the payload was altered after signing")]
     BadSignature,
 }
