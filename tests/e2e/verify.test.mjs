@@ -98,3 +98,30 @@ test('"save only if signed by this key": the signed image is saved; the unsigned
     assert.equal(refused.layers, 0, 'no layer was fetched');
   }
 });
+
+test('an SBOM opens as a searchable table of exactly the packages it lists', async () => {
+  const page = await newPage(suite.browser);
+  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(rig.fixtures.signed)}`);
+  await page.fill('#proxy', suite.proxy.url);
+  await page.click('#inspect');
+  await page.waitForSelector('#resolved-reference');
+  await page.click('.tab[data-view=referrers]');
+  await page.click('#find-referrers');
+  await page.click('.referrer[data-kind="SBOM"] .digest-link');
+  await page.waitForSelector('#opened-object .digest-link');
+  // The SBOM manifest's layer: the SPDX document.
+  const manifest = JSON.parse(await page.innerText('#opened-object pre').catch(async () => {
+    const digest = await page.getAttribute('#opened-object', 'data-digest');
+    return (await fetch(`http://${rig.registry}/v2/skiff/signed/manifests/${digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).text();
+  }));
+  const layer = manifest.layers[0].digest;
+  await page.click(`#opened-object .digest-link[data-digest="${layer}"]`);
+  await page.waitForSelector('#sbom-packages');
+  const spdx = await (await fetch(`http://${rig.registry}/v2/skiff/signed/blobs/${layer}`)).json();
+  assert.equal(await page.innerText('#sbom-packages h4'), `${spdx.packages.length} packages (SPDX ${spdx.spdxVersion})`);
+  const rows = await page.$$eval('#sbom-packages .package', (r) => r.map((x) => [...x.children].map((c) => c.textContent)));
+  assert.deepEqual(rows, spdx.packages.map((p) => [p.name, p.versionInfo ?? '', '', '']));
+  await page.fill('#packages-filter', 'no such package');
+  assert.equal(await page.$$eval('#sbom-packages .package', (r) => r.length), 0);
+  await page.context().close();
+});

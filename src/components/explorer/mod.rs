@@ -4,6 +4,7 @@
 
 mod json;
 mod objects;
+mod packages;
 mod referrers;
 mod timeline;
 mod verify;

@@ -67,6 +67,9 @@ fn document(doc: &ObjectDoc, on_open: &Callback<Target>) -> Html {
             <ul class="checks">
                 { for doc.checks.iter().map(|c| html! { <li>{ c }</li> }) }
             </ul>
+            if let Some(sbom) = super::packages::sbom_of(&doc.text) {
+                <super::packages::Packages {sbom} />
+            }
             <p class="hint">{ "Digests below are links: open a manifest, a config or a layer's description." }</p>
             { drawn }
             { json::media_types(&types) }
