@@ -187,6 +187,36 @@ async fn search(
     lookup_referrers(&session, &origin.reference, subjects).await
 }
 
+/// A referrer's manifest, checked against the digest and size it was listed with, and parsed:
+/// `None` for an index (a referrer is a manifest of documents; an index of them is not read).
+pub async fn fetch_referrer(
+    session: &RegistrySession,
+    reference: &Reference,
+    referrer: &Referrer,
+) -> Result<
+    (
+        CheckedManifest,
+        MediaType,
+        Option<skiff_core::image::manifest::ImageManifest>,
+    ),
+    AppError,
+> {
+    let expected = Expected {
+        digest: &referrer.digest,
+        size: Some(referrer.size),
+        source: "the list of referrers",
+    };
+    let checked = session
+        .fetch_manifest(reference, &referrer.digest.to_string(), Some(expected))
+        .await?;
+    let (manifest, media_type) = checked.parse()?;
+    let image = match manifest {
+        skiff_core::image::manifest::Manifest::Image(image) => Some(*image),
+        skiff_core::image::manifest::Manifest::Index(_) => None,
+    };
+    Ok((checked, media_type, image))
+}
+
 /// The artifacts that refer to `subjects` in `reference`'s repository, found the three ways
 /// registries list them (the explorer's lookup, and a pull's that takes them along), with a
 /// line per way saying what it found.

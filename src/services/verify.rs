@@ -4,8 +4,6 @@
 
 use js_sys::{Object, Reflect, Uint8Array};
 use skiff_core::explorer::exchange::Purpose;
-use skiff_core::image::manifest::Manifest;
-use skiff_core::image::manifest_check::Expected;
 use skiff_core::image::referrers::{Referrer, ReferrerKind};
 use skiff_core::trust::keys::{ecdsa_der_to_fixed, KeyAlgorithm, PublicKey};
 use skiff_core::trust::simple_signing::SimpleSigning;
@@ -15,7 +13,7 @@ use wasm_bindgen::{JsCast as _, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use super::http::RegistrySession;
-use super::objects::{lookup_referrers, Origin};
+use super::objects::{fetch_referrer, lookup_referrers, Origin};
 use super::Report;
 use crate::error::AppError;
 use crate::state::explorer::{ExplorerAction, Verdict, VerdictsView};
@@ -110,15 +108,8 @@ impl Checker<'_> {
             key,
             crypto_key,
         } = *self;
-        let expected = Expected {
-            digest: &signature.digest,
-            size: Some(signature.size),
-            source: "the list of referrers",
-        };
-        let checked = session
-            .fetch_manifest(reference, &signature.digest.to_string(), Some(expected))
-            .await?;
-        let (Manifest::Image(manifest), _) = checked.parse()? else {
+        let (_, _, manifest) = fetch_referrer(session, reference, signature).await?;
+        let Some(manifest) = manifest else {
             return Ok(Err(TrustError::MalformedPayload {
                 reason: "the signature is an index, not a manifest".to_owned(),
             }));

@@ -4,14 +4,12 @@
 
 use skiff_core::archive::layout::AttachedManifest;
 use skiff_core::explorer::exchange::Purpose;
-use skiff_core::image::manifest::Manifest;
-use skiff_core::image::manifest_check::Expected;
 use skiff_core::image::referrers::{FoundBy, Referrer};
 use skiff_core::Digest;
 
 use super::{Pull, Resolved};
 use crate::error::AppError;
-use crate::services::objects::lookup_referrers;
+use crate::services::objects::{fetch_referrer, lookup_referrers};
 
 impl Pull {
     /// Every image must carry a cosign signature that `pem`'s key verifies, else the pull
@@ -67,21 +65,9 @@ impl Pull {
         let (referrers, _) = lookup_referrers(session, &image.reference, &[subject]).await?;
         let mut attached = Vec::new();
         for referrer in referrers {
-            let expected = Expected {
-                digest: &referrer.digest,
-                size: Some(referrer.size),
-                source: "the list of referrers",
-            };
-            let checked = session
-                .fetch_manifest(
-                    &image.reference,
-                    &referrer.digest.to_string(),
-                    Some(expected),
-                )
-                .await?;
-            let (manifest, media_type) = checked.parse()?;
-            // A referrer is a manifest of documents; an index of them is not carried.
-            let Manifest::Image(manifest) = manifest else {
+            let (checked, media_type, manifest) =
+                fetch_referrer(session, &image.reference, &referrer).await?;
+            let Some(manifest) = manifest else {
                 continue;
             };
             let mut blobs = Vec::new();

@@ -4,8 +4,6 @@
 
 use skiff_core::archive::push_archive::ArchivedImage;
 use skiff_core::explorer::exchange::Purpose;
-use skiff_core::image::manifest::Manifest;
-use skiff_core::image::manifest_check::Expected;
 use skiff_core::image::media_type::MediaType;
 use skiff_core::image::referrers::{schema_index_with, schema_tag, FoundBy, Referrer};
 use skiff_core::protocol::registry::{manifest_url, referrers_url};
@@ -14,6 +12,7 @@ use skiff_core::{Digest, Reference};
 use super::send::{push_blob, put_manifest, BlobPush, Last, Source};
 use crate::error::AppError;
 use crate::services::http::RegistrySession;
+use crate::services::objects::fetch_referrer;
 use crate::services::Report;
 use crate::state::push::{PushEvent, PushSummary};
 
@@ -83,16 +82,8 @@ pub async fn copy_referrer(
         target,
         to,
     } = *ends;
-    let expected = Expected {
-        digest: &referrer.digest,
-        size: Some(referrer.size),
-        source: "the list of referrers",
-    };
-    let checked = source
-        .fetch_manifest(from, &referrer.digest.to_string(), Some(expected))
-        .await?;
-    let (manifest, media_type) = checked.parse()?;
-    let Manifest::Image(manifest) = manifest else {
+    let (checked, media_type, manifest) = fetch_referrer(source, from, referrer).await?;
+    let Some(manifest) = manifest else {
         return Ok(());
     };
     for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
