@@ -5,8 +5,12 @@
 
 /// Public keys from PEM: what kind, their fingerprint.
 pub mod keys;
+/// The packages an image's dpkg or apk database lists, exported as SPDX or CycloneDX.
+pub mod packages;
 /// The packages an SPDX or CycloneDX SBOM lists, and two lists compared.
 pub mod sbom;
+/// Sigstore bundles (keyless certificates, transparency logs) verified offline.
+pub mod sigstore;
 /// cosign's simple-signing payload, checked against the image it should be about.
 pub mod simple_signing;
 
