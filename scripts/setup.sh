@@ -66,6 +66,8 @@ for cmd in "${!APT_FOR[@]}"; do
 done
 # busybox-static provides the fixture images' /bin/sh; a dynamic busybox would not run in them.
 if ! dpkg -s busybox-static >/dev/null 2>&1; then missing+=(busybox-static); fi
+# Debian's Python cryptography builds the rig's own Sigstore instance (tests/rig/sigstore_rig.py).
+if ! dpkg -s python3-cryptography >/dev/null 2>&1; then missing+=(python3-cryptography); fi
 # /usr/bin/docker is Debian's client matching its dockerd (another client may shadow it on PATH).
 [[ -x /usr/bin/docker ]] || missing+=(docker.io)
 if ((${#missing[@]})); then

@@ -115,10 +115,11 @@ pub enum AppError {
     #[error("the key to require: {0}")]
     Trust(#[from] skiff_core::trust::TrustError),
 
-    #[error("{reference} is not signed by the key you require ({key}): {why}. Nothing was downloaded or saved.")]
+    #[error("{reference} is not signed by {signer}: {why}. Nothing was downloaded or saved.")]
     NotSigned {
         reference: String,
-        key: String,
+        /// Who was required, in words.
+        signer: String,
         why: String,
     },
 
@@ -169,7 +170,7 @@ impl AppError {
             Self::ArtifactAmongImages { .. } => "Not a container image",
             Self::Artifact(_) => "Cannot save this artifact",
             Self::Trust(_) => "That key cannot be used",
-            Self::NotSigned { .. } => "Not signed by your key",
+            Self::NotSigned { .. } => "Not signed by whom you require",
             Self::Auth { .. } => "Login problem",
             Self::BadCredentials { .. } => "Wrong credentials",
             Self::RateLimited { .. } => "Rate limited",

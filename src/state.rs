@@ -11,6 +11,7 @@ pub mod explorer;
 pub mod job;
 pub mod pull;
 pub mod push;
+pub mod trust;
 
 pub use explorer::{ExplorerAction, ExplorerState, ObjectDoc};
 pub use pull::{
@@ -94,8 +95,8 @@ pub struct FormState {
     pub cache_chosen_file: bool,
     /// Carry each image's signatures, SBOMs and attestations in the archive.
     pub include_referrers: bool,
-    /// A public key (PEM) every pulled image must be signed by; empty: none required.
-    pub require_key: String,
+    /// Who every pulled image must be signed by (a key, a keyless identity); empty: no one.
+    pub require: trust::SignerFields,
 }
 
 /// One pull as the page shows it: replaced whole when the next pull starts.
@@ -162,7 +163,7 @@ pub enum Action {
     /// The form holds these images (the last in the image field), as a bundle's pull does.
     SetImages(Vec<String>),
     SetIncludeReferrers(bool),
-    SetRequireKey(String),
+    SetRequire(trust::SignerFields),
     EditImage(String),
     /// Moves the image field into the queue.
     Enqueue,
@@ -275,7 +276,7 @@ impl State {
                 save_to_file: false,
                 cache_chosen_file: false,
                 include_referrers: false,
-                require_key: String::new(),
+                require: trust::SignerFields::default(),
             },
             pull: PullView::default(),
             explorer: ExplorerState::default(),
@@ -348,7 +349,7 @@ impl Reducible for State {
             Action::SetSaveToFile(save) => next.form.save_to_file = save,
             Action::SetCacheChosenFile(keep) => next.form.cache_chosen_file = keep,
             Action::SetIncludeReferrers(include) => next.form.include_referrers = include,
-            Action::SetRequireKey(key) => next.form.require_key = key,
+            Action::SetRequire(signer) => next.form.require = signer,
             Action::Pull {
                 pull_id,
                 event: PullEvent::Started { reference },

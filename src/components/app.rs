@@ -242,8 +242,8 @@ pub fn app() -> Html {
                 on_cache_chosen_file={let state = state.clone(); Callback::from(move |keep| state.dispatch(Action::SetCacheChosenFile(keep)))}
                 include_referrers={state.form.include_referrers}
                 on_include_referrers={let state = state.clone(); Callback::from(move |include| state.dispatch(Action::SetIncludeReferrers(include)))}
-                require_key={state.form.require_key.clone()}
-                on_require_key={let state = state.clone(); Callback::from(move |key| state.dispatch(Action::SetRequireKey(key)))}
+                require={state.form.require.clone()}
+                on_require={let state = state.clone(); Callback::from(move |signer| state.dispatch(Action::SetRequire(signer)))}
                 {on_pull}
                 {on_inspect}
                 on_cancel={let pulls = pulls.clone(); Callback::from(move |()| pulls.cancel())}

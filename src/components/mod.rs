@@ -14,6 +14,7 @@ pub mod proxy_field;
 pub mod pull_form;
 pub mod push_panel;
 pub mod save_panel;
+pub mod signer_fields;
 pub mod tag_list;
 
 /// `1.5 MB`, with decimal units as download tools show them.

@@ -2,6 +2,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::proxy_field::ProxyField;
+use super::signer_fields::SignerFieldsInput;
 
 const COMMON_PLATFORMS: &[&str] = &[
     "linux/amd64",
@@ -41,8 +42,8 @@ pub struct PullFormProps {
     pub include_referrers: bool,
     pub on_include_referrers: Callback<bool>,
     /// Save only if signed by this key (PEM); empty: not required.
-    pub require_key: String,
-    pub on_require_key: Callback<String>,
+    pub require: crate::state::trust::SignerFields,
+    pub on_require: Callback<crate::state::trust::SignerFields>,
     pub on_pull: Callback<()>,
     /// Fetch the manifest and config only: look inside without downloading the layers.
     pub on_inspect: Callback<()>,
@@ -147,14 +148,9 @@ pub fn pull_form(props: &PullFormProps) -> Html {
                 { " include signatures and SBOMs (the image's referrers, found as the explorer finds them, in the archive's OCI layout)" }
             </label>
             <span class="label"></span>
-            <details id="require-signature" class="require-signature" open={!props.require_key.is_empty()}>
-                <summary>{ "Save only if signed by this key" }<span class="hint">{ " — cosign's public key; an unsigned image, or one signed otherwise, is refused" }</span></summary>
-                <textarea id="require-key" rows="4" spellcheck="false" aria-label="The public key every image must be signed by"
-                    placeholder="-----BEGIN PUBLIC KEY-----" value={props.require_key.clone()}
-                    oninput={let on = props.on_require_key.clone(); Callback::from(move |event: InputEvent| {
-                        let area: web_sys::HtmlTextAreaElement = event.target_unchecked_into();
-                        on.emit(area.value());
-                    })} />
+            <details id="require-signature" class="require-signature" open={!props.require.is_empty()}>
+                <summary>{ "Save only if signed by" }<span class="hint">{ " — a public key, or a keyless identity and issuer; an unsigned image, or one signed by anyone else, is refused" }</span></summary>
+                <SignerFieldsInput id="require" value={props.require.clone()} on_change={props.on_require.clone()} />
             </details>
             if let Some(checked) = props.save_to_file {
                 <span class="label">{ "Save" }</span>

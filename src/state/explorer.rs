@@ -139,8 +139,8 @@ pub enum VerdictsView {
     NotAsked,
     Checking,
     Done {
-        /// The key's fingerprint (SHA-256 of its DER).
-        key: Digest,
+        /// The key's fingerprint (SHA-256 of its DER), when one was given.
+        key: Option<Digest>,
         /// One per signature found; empty: the image is unsigned.
         verdicts: Vec<Verdict>,
     },
@@ -151,8 +151,8 @@ pub enum VerdictsView {
 pub struct Verdict {
     /// The signature's manifest.
     pub signature: Digest,
-    /// `Ok` when it verified; why not, otherwise.
-    pub outcome: Result<(), String>,
+    /// Who signed when it verified; why not, otherwise.
+    pub outcome: Result<skiff_core::trust::signatures::SignedBy, String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

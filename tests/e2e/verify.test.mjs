@@ -86,7 +86,7 @@ test('"save only if signed by this key": the signed image is saved; the unsigned
   const signed = await pullRequiring(rig.fixtures.signed, rigKey);
   assert.ok(signed.offered, signed.error);
   for (const [image, key, why] of [
-    [rig.fixtures.v2s2, rigKey, /it has no cosign signature/],
+    [rig.fixtures.v2s2, rigKey, /it has no signature/],
     [rig.fixtures.signed, otherKey, /does not verify with this key/],
     [rig.fixtures.signedTampered, rigKey, /not for this image/],
   ]) {

@@ -55,14 +55,14 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
     };
     let on_verify = {
         let state = state.clone();
-        Callback::from(move |key: String| {
+        Callback::from(move |signer: crate::state::trust::SignerFields| {
             let (Some(origin), Some(manifest)) = (origin(&state), state.explorer.manifest()) else {
                 return;
             };
             crate::services::verify::verify(
                 origin,
                 manifest.digest.clone(),
-                key,
+                signer,
                 super::reports::explorer(&state),
             );
         })

@@ -180,8 +180,8 @@ impl Pulls {
             inspect_only: how.inspect_only,
             bundle: pull.bundle,
             with_referrers: state.form.include_referrers && !how.inspect_only,
-            require_key: Some(state.form.require_key.clone())
-                .filter(|key| !key.trim().is_empty() && !how.inspect_only),
+            require: Some(state.form.require.clone())
+                .filter(|signer| !signer.is_empty() && !how.inspect_only),
         };
         // One pull at a time: the last one's requests, workers and download link go first.
         self.last.borrow().release();

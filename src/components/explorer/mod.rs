@@ -30,7 +30,7 @@ pub struct ExplorerProps {
     pub on_open: Callback<Target>,
     pub on_find_referrers: Callback<()>,
     /// Check the image's signatures with this public key (PEM).
-    pub on_verify: Callback<String>,
+    pub on_verify: Callback<crate::state::trust::SignerFields>,
 }
 
 #[function_component(Explorer)]

@@ -1,73 +1,92 @@
-//! The image's signatures checked with a public key the user pastes or drops: verified,
-//! failed (and why), or unsigned, with the key's fingerprint.
+//! The image's signatures checked with what the user trusts (a public key pasted, a keyless
+//! identity and issuer): each verified (by whom), failed (and why), or the image unsigned.
 
-use web_sys::HtmlTextAreaElement;
+use skiff_core::trust::signatures::SignedBy;
+use skiff_core::trust::sigstore::root::utc;
 use yew::prelude::*;
 
-use crate::state::explorer::VerdictsView;
+use crate::components::signer_fields::SignerFieldsInput;
+use crate::state::explorer::{Verdict, VerdictsView};
+use crate::state::trust::SignerFields;
 
 #[derive(Properties, PartialEq)]
 pub struct VerifyProps {
     pub view: VerdictsView,
     /// A manifest is known to check the signatures of.
     pub can_check: bool,
-    /// The key's PEM text.
-    pub on_verify: Callback<String>,
+    pub on_verify: Callback<SignerFields>,
 }
 
 #[function_component(Verify)]
 pub fn verify(props: &VerifyProps) -> Html {
-    let key = use_state(String::new);
-    let on_input = {
-        let key = key.clone();
-        Callback::from(move |event: InputEvent| {
-            let area: HtmlTextAreaElement = event.target_unchecked_into();
-            key.set(area.value());
-        })
+    let signer = use_state(SignerFields::default);
+    let on_change = {
+        let signer = signer.clone();
+        Callback::from(move |next| signer.set(next))
     };
     let on_click = {
-        let (key, on_verify) = (key.clone(), props.on_verify.clone());
-        Callback::from(move |_: MouseEvent| on_verify.emit((*key).clone()))
+        let (signer, on_verify) = (signer.clone(), props.on_verify.clone());
+        Callback::from(move |_: MouseEvent| on_verify.emit((*signer).clone()))
     };
     let checking = props.view == VerdictsView::Checking;
     html! {
         <div id="verify-panel" class="verify">
-            <label for="verify-key">{ "Check the signatures with a public key (cosign.pub: ECDSA P-256 or RSA)" }</label>
-            <textarea id="verify-key" rows="4" spellcheck="false" value={(*key).clone()} oninput={on_input}
-                placeholder="-----BEGIN PUBLIC KEY-----" />
+            <p class="hint">{ "Check the signatures: with a public key for key-signed images; keyless ones (Sigstore) are verified offline against the trusted root, and show who signed." }</p>
+            <SignerFieldsInput id="verify" value={(*signer).clone()} {on_change} />
             <button type="button" id="verify-signatures" class="secondary"
-                disabled={!props.can_check || checking || key.trim().is_empty()} onclick={on_click}>
+                disabled={!props.can_check || checking} onclick={on_click}>
                 { if checking { "Checking…" } else { "Verify the signatures" } }
             </button>
             { match &props.view {
                 VerdictsView::NotAsked | VerdictsView::Checking => html! {},
                 VerdictsView::Failed(message) => html! { <div id="verify-error" class="error" role="alert"><p>{ message }</p></div> },
                 VerdictsView::Done { key, verdicts } if verdicts.is_empty() => html! {
-                    <p id="verdict-unsigned" class="warning" role="status" data-key={key.to_string()}>
-                        { "Unsigned: no cosign signature refers to this image." }
+                    <p id="verdict-unsigned" class="warning" role="status" data-key={key.as_ref().map(ToString::to_string)}>
+                        { "Unsigned: no signature refers to this image." }
                     </p>
                 },
                 VerdictsView::Done { key, verdicts } => html! {
                     <>
-                        <p class="hint">{ "Key " }<code id="key-fingerprint">{ key.to_string() }</code></p>
-                        <ul id="verdicts">
-                            { for verdicts.iter().map(|verdict| match &verdict.outcome {
-                                Ok(()) => html! {
-                                    <li class="verdict" data-verdict="verified" data-signature={verdict.signature.to_string()}>
-                                        <strong>{ "verified ✓ " }</strong><code>{ verdict.signature.short() }</code>
-                                        { " — signed by this key, for this image's digest and repository" }
-                                    </li>
-                                },
-                                Err(why) => html! {
-                                    <li class="verdict" data-verdict="failed" data-signature={verdict.signature.to_string()}>
-                                        <strong>{ "failed ✗ " }</strong><code>{ verdict.signature.short() }</code>{ format!(" — {why}") }
-                                    </li>
-                                },
-                            }) }
-                        </ul>
+                        if let Some(key) = key {
+                            <p class="hint">{ "Key " }<code id="key-fingerprint">{ key.to_string() }</code></p>
+                        }
+                        <ul id="verdicts">{ for verdicts.iter().map(verdict_row) }</ul>
                     </>
                 },
             } }
         </div>
+    }
+}
+
+fn verdict_row(verdict: &Verdict) -> Html {
+    let signature = verdict.signature.to_string();
+    match &verdict.outcome {
+        Ok(SignedBy::Key(_)) => html! {
+            <li class="verdict" data-verdict="verified" data-signature={signature}>
+                <strong>{ "verified ✓ " }</strong><code>{ verdict.signature.short() }</code>
+                { " — signed by this key, for this image's digest and repository" }
+            </li>
+        },
+        Ok(SignedBy::Identity {
+            subject,
+            issuer,
+            signed_at,
+        }) => html! {
+            <li class="verdict" data-verdict="verified" data-signature={signature} data-identity={subject.clone()}
+                data-issuer={issuer.clone()}>
+                <strong>{ "verified ✓ " }</strong><code>{ verdict.signature.short() }</code>
+                { " — keyless, signed by " }<code class="identity">{ subject }</code>
+                { match issuer {
+                    Some(issuer) => format!(" (vouched for by {issuer})"),
+                    None => String::new(),
+                } }
+                { format!(" at {}, as the transparency log attests", utc(*signed_at)) }
+            </li>
+        },
+        Err(why) => html! {
+            <li class="verdict" data-verdict="failed" data-signature={signature}>
+                <strong>{ "failed ✗ " }</strong><code>{ verdict.signature.short() }</code>{ format!(" — {why}") }
+            </li>
+        },
     }
 }

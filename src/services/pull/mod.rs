@@ -103,8 +103,8 @@ pub struct PullRequest {
     pub bundle: bool,
     /// Also carry each image's signatures, SBOMs and attestations in the archive.
     pub with_referrers: bool,
-    /// Save only if every image is signed by this public key (PEM).
-    pub require_key: Option<String>,
+    /// Save only if every image is signed by this key or identity.
+    pub require: Option<crate::state::trust::SignerFields>,
 }
 
 /// Starts a pull in the background; it reports its [`PullEvent`]s, and, once it ended, what the
@@ -299,8 +299,8 @@ impl Pull {
             (self.emit)(PullEvent::Inspected);
             return Ok(());
         }
-        if let Some(pem) = &self.request.require_key {
-            self.require_signatures(&resolved, pem).await?;
+        if let Some(signer) = &self.request.require {
+            self.require_signatures(&resolved, signer).await?;
         }
         let cache = open_cache().await?;
         let images_only = artifact.is_none();

@@ -5,21 +5,24 @@
 use skiff_core::archive::layout::AttachedManifest;
 use skiff_core::explorer::exchange::Purpose;
 use skiff_core::image::referrers::{FoundBy, Referrer};
+use skiff_core::trust::signatures::SignedBy;
 use skiff_core::Digest;
 
 use super::{Pull, Resolved};
 use crate::error::AppError;
 use crate::services::objects::{fetch_referrer, lookup_referrers};
+use crate::state::explorer::Verdict;
+use crate::state::trust::SignerFields;
 
 impl Pull {
-    /// Every image must carry a cosign signature that `pem`'s key verifies, else the pull
-    /// stops before a layer is fetched, saying why.
+    /// Every image must carry a signature by whom `signer` names (a key's, or a keyless one
+    /// by the identity and issuer), else the pull stops before a layer is fetched, saying why.
     pub(super) async fn require_signatures(
         &self,
         images: &[Resolved],
-        pem: &str,
+        signer: &SignerFields,
     ) -> Result<(), AppError> {
-        let key = skiff_core::trust::keys::PublicKey::from_pem(pem)?;
+        let policy = signer.policy()?;
         for image in images {
             self.stage(format!("Checking the signatures of {}", image.reference));
             let subject = Digest::of(&image.manifest);
@@ -27,23 +30,37 @@ impl Pull {
                 &image.session,
                 &image.reference,
                 &subject,
-                &key,
+                &policy,
             )
             .await?;
-            if verdicts.iter().any(|v| v.outcome.is_ok()) {
+            // A keyless signature by anyone verifies; only the required identity counts.
+            let required = |verdict: &&Verdict| match &verdict.outcome {
+                Ok(SignedBy::Key(_)) => policy.key.is_some(),
+                Ok(SignedBy::Identity { .. }) => policy.identity.is_some(),
+                Err(_) => false,
+            };
+            if verdicts.iter().any(|v| required(&v)) {
                 continue;
             }
             let why = match verdicts.as_slice() {
-                [] => "it has no cosign signature".to_owned(),
-                failed => failed
+                [] => "it has no signature".to_owned(),
+                found => found
                     .iter()
-                    .filter_map(|v| v.outcome.as_ref().err().cloned())
+                    .map(|v| match &v.outcome {
+                        Err(why) => why.clone(),
+                        Ok(SignedBy::Key(_)) => {
+                            "a signature by a key you did not require".to_owned()
+                        }
+                        Ok(SignedBy::Identity { subject, .. }) => {
+                            format!("a keyless signature by {subject}, whom you did not require")
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("; "),
             };
             return Err(AppError::NotSigned {
                 reference: image.reference.to_string(),
-                key: key.fingerprint().to_string(),
+                signer: signer.describe(&policy),
                 why,
             });
         }

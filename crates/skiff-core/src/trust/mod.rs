@@ -9,6 +9,8 @@ pub mod keys;
 pub mod packages;
 /// The packages an SPDX or CycloneDX SBOM lists, and two lists compared.
 pub mod sbom;
+/// One signature manifest (key, keyless cosign, Sigstore bundle) checked against an image.
+pub mod signatures;
 /// Sigstore bundles (keyless certificates, transparency logs) verified offline.
 pub mod sigstore;
 /// cosign's simple-signing payload, checked against the image it should be about.
@@ -33,6 +35,12 @@ pub enum TrustError {
     MalformedSbom { reason: String },
     #[error("the signature does not verify with this key: it was made with another key, or the payload was altered after signing")]
     BadSignature,
+    #[error("it was signed with a key: paste the public key (cosign.pub) to verify it")]
+    KeyNeeded,
+    #[error("it is an attestation ({predicate}), not a signature")]
+    NotASignature { predicate: String },
+    #[error(transparent)]
+    Sigstore(#[from] sigstore::SigstoreError),
 }
 
 /// Standard base64 (with or without padding, whitespace ignored), as PEM and cosign's

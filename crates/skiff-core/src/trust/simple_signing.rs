@@ -49,7 +49,10 @@ impl SimpleSigning {
         let payload: Payload =
             serde_json::from_slice(payload).map_err(|e| malformed(e.to_string()))?;
         let critical = payload.critical;
-        if !critical.kind.eq_ignore_ascii_case(COSIGN_TYPE) {
+        // cosign v3 writes its statement's predicate type here.
+        let known = critical.kind.eq_ignore_ascii_case(COSIGN_TYPE)
+            || critical.kind == super::signatures::SIGN_PREDICATE;
+        if !known {
             return Err(malformed(format!("its type is {:?}", critical.kind)));
         }
         let digest = critical
