@@ -94,7 +94,7 @@ if [[ "$(container-registry --version 2>/dev/null | head -n 1)" != "container-re
   cargo install --locked container-registry --version "$CONTAINER_REGISTRY_VERSION" --features bin -j"$(nproc)"
 fi
 
-if [[ ! -d tests/e2e/node_modules/playwright-core || ! -d tests/e2e/node_modules/axe-core ]]; then
-  say "installing playwright-core (it drives Debian's Chromium) and axe-core for the end-to-end tests"
+if [[ ! -d tests/e2e/node_modules/playwright-core || ! -d tests/e2e/node_modules/axe-core || ! -d tests/e2e/node_modules/ajv-formats ]]; then
+  say "installing playwright-core (it drives Debian's Chromium), axe-core and ajv for the end-to-end tests"
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi

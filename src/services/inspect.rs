@@ -91,7 +91,21 @@ pub async fn download(file_name: &str, download_name: &str) -> Result<(), String
         .await
         .map_err(|e| e.to_string())?
         .unchecked_into();
-    let url = web_sys::Url::create_object_url_with_blob(&file)
+    offer(&file, download_name)
+}
+
+/// Offers `text` as a download named `download_name`, of `mime` type.
+pub fn offer_text(text: &str, download_name: &str, mime: &str) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
+        .map_err(|e| crate::error::js_error_text(&e))?;
+    offer(&blob, download_name)
+}
+
+fn offer(blob: &web_sys::Blob, download_name: &str) -> Result<(), String> {
+    let url = web_sys::Url::create_object_url_with_blob(blob)
         .map_err(|e| crate::error::js_error_text(&e))?;
     let document = web_sys::window()
         .and_then(|w| w.document())

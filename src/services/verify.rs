@@ -18,7 +18,7 @@ use crate::state::trust::SignerFields;
 
 pub fn verify(
     origin: Origin,
-    subject: Digest,
+    subjects: Vec<Digest>,
     signer: SignerFields,
     report: Report<ExplorerAction>,
 ) {
@@ -32,7 +32,7 @@ pub fn verify(
     };
     report.emit(ExplorerAction::Verdicts(VerdictsView::Checking));
     wasm_bindgen_futures::spawn_local(async move {
-        let view = match verdicts(&origin, &subject, &policy, &report).await {
+        let view = match verdicts(&origin, &subjects, &policy, &report).await {
             Ok(verdicts) => VerdictsView::Done {
                 key: policy.key.as_ref().map(|k| k.fingerprint()),
                 verdicts,
@@ -45,39 +45,43 @@ pub fn verify(
 
 async fn verdicts(
     origin: &Origin,
-    subject: &Digest,
+    subjects: &[Digest],
     policy: &TrustPolicy,
     report: &Report<ExplorerAction>,
 ) -> Result<Vec<Verdict>, AppError> {
     let session = origin.session(report).await?;
-    signed_by(&session, &origin.reference, subject, policy).await
+    signed_by(&session, &origin.reference, subjects, policy).await
 }
 
-/// Each signature of `subject` in `reference`'s repository, checked against `policy`.
+/// Each signature of each of `subjects` (an image's manifest, and the index that named it)
+/// in `reference`'s repository, checked against `policy` and the subject it signs.
 pub async fn signed_by(
     session: &RegistrySession,
     reference: &Reference,
-    subject: &Digest,
+    subjects: &[Digest],
     policy: &TrustPolicy,
 ) -> Result<Vec<Verdict>, AppError> {
-    let (found, _) = lookup_referrers(session, reference, std::slice::from_ref(subject)).await?;
-    let image = Image {
-        session,
-        reference,
-        subject,
-        repository: format!("{}/{}", reference.registry(), reference.repository()),
-    };
     let now = js_sys::Date::now() as i64;
     let mut verdicts = Vec::new();
-    for signature in found.iter().filter(|r| r.kind == ReferrerKind::Signature) {
-        let outcome = image
-            .check(signature, policy, now)
-            .await?
-            .map_err(|why| why.to_string());
-        verdicts.push(Verdict {
-            signature: signature.digest.clone(),
-            outcome,
-        });
+    for subject in subjects {
+        let (found, _) =
+            lookup_referrers(session, reference, std::slice::from_ref(subject)).await?;
+        let image = Image {
+            session,
+            reference,
+            subject,
+            repository: format!("{}/{}", reference.registry(), reference.repository()),
+        };
+        for signature in found.iter().filter(|r| r.kind == ReferrerKind::Signature) {
+            let outcome = image
+                .check(signature, policy, now)
+                .await?
+                .map_err(|why| why.to_string());
+            verdicts.push(Verdict {
+                signature: signature.digest.clone(),
+                outcome,
+            });
+        }
     }
     Ok(verdicts)
 }

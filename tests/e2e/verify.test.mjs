@@ -125,3 +125,10 @@ test('an SBOM opens as a searchable table of exactly the packages it lists', asy
   assert.equal(await page.$$eval('#sbom-packages .package', (r) => r.length), 0);
   await page.context().close();
 });
+
+test('a multi-platform image signed on its index (as `cosign sign` signs a tag) verifies and is saved', async () => {
+  const found = await verdicts(rig.fixtures.signedIndex, rigKey);
+  assert.deepEqual(found.verdicts.map(([v]) => v), ['verified'], JSON.stringify(found));
+  const pulled = await pullRequiring(rig.fixtures.signedIndex, rigKey);
+  assert.ok(pulled.offered, pulled.error);
+});

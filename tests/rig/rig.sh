@@ -317,6 +317,10 @@ build_signed() {
   cosign_signature skiff/other-key "$signed_digest" "$work/other.key" "$tag.sig" "$work"
   skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci "oci:$oci:busybox" "$dest/skiff/tampered:latest"
   cosign_signature skiff/tampered "$signed_digest" "$work/cosign.key" "$tag.sig" "$work" tamper
+  # A multi-platform image signed as `cosign sign` signs a tag: on its index, not on a platform's.
+  skopeo --insecure-policy copy -q --all --src-tls-verify=false --dest-tls-verify=false \
+    "$dest/skiff/multi:latest" "$dest/skiff/signed-index:latest"
+  cosign_signature skiff/signed-index "$multi_index_digest" "$work/cosign.key" "sha256-${multi_index_digest#sha256:}.sig" "$work"
 
   printf '{}' > "$work/empty.json"
   jq -cn '{spdxVersion: "SPDX-2.3", name: "skiff-signed", packages: [{name: "busybox", versionInfo: "static"}]}' > "$work/sbom.json"
@@ -331,6 +335,117 @@ build_signed() {
   jq -n --argjson m "$(descriptor "$work/sbom-manifest.json" "$oci_mt")" \
     '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [$m + {artifactType: "application/spdx+json"}]}' > "$work/referrers.json"
   put_manifest skiff/signed "$tag" application/vnd.oci.image.index.v1+json "$work/referrers.json"
+}
+
+# Keyless signatures from the rig's own Sigstore instance (tests/rig/sigstore_rig.py: a CA, a CT
+# log and a Rekor log, offline, with their trusted_root.json): skiff/keyless is signed as cosign v3
+# signs (a Sigstore bundle referrer, found through the tag schema) and as cosign v2 did (simple
+# signing with the certificate and Rekor's promise in annotations, at the .sig tag).
+build_keyless() {
+  local oci="$dir/oci" work="$dir/sigstore" dest="docker://127.0.0.1:$registry_port"
+  local oci_mt=application/vnd.oci.image.manifest.v1+json bundle_mt=application/vnd.dev.sigstore.bundle.v0.3+json
+  /usr/bin/python3 "$here/sigstore_rig.py" root "$work"
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci "oci:$oci:busybox" "$dest/skiff/keyless:latest"
+  manifest_of skiff/keyless latest "$oci_mt" > "$work/image.json"
+  keyless_digest="sha256:$(sha256sum "$work/image.json" | cut -d' ' -f1)"
+  local tag="sha256-${keyless_digest#sha256:}"
+  /usr/bin/python3 "$here/sigstore_rig.py" sign "$work" "$keyless_digest" "127.0.0.1:$registry_port/skiff/keyless" "$work/signed"
+
+  printf '{}' > "$work/empty.json"
+  push_blob skiff/keyless "$work/empty.json" > /dev/null
+  push_blob skiff/keyless "$work/signed/bundle.json" > /dev/null
+  jq -n --argjson c "$(descriptor "$work/empty.json" application/vnd.oci.empty.v1+json)" \
+    --argjson l "$(descriptor "$work/signed/bundle.json" "$bundle_mt")" \
+    --argjson s "$(descriptor "$work/image.json" "$oci_mt")" --arg at "$bundle_mt" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", artifactType: $at, config: $c, layers: [$l], subject: $s,
+      annotations: {"dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"}}' \
+    > "$work/bundle-manifest.json"
+  local bundle_digest="sha256:$(sha256sum "$work/bundle-manifest.json" | cut -d' ' -f1)"
+  put_manifest skiff/keyless "$bundle_digest" "$oci_mt" "$work/bundle-manifest.json"
+  jq -n --argjson m "$(descriptor "$work/bundle-manifest.json" "$oci_mt")" --arg at "$bundle_mt" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [$m + {artifactType: $at}]}' > "$work/referrers.json"
+  put_manifest skiff/keyless "$tag" application/vnd.oci.image.index.v1+json "$work/referrers.json"
+
+  echo '{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]}}' > "$work/sig-config.json"
+  push_blob skiff/keyless "$work/signed/payload.json" > /dev/null
+  push_blob skiff/keyless "$work/sig-config.json" > /dev/null
+  jq -n --argjson c "$(descriptor "$work/sig-config.json" application/vnd.oci.image.config.v1+json)" \
+    --argjson l "$(descriptor "$work/signed/payload.json" application/vnd.dev.cosign.simplesigning.v1+json null "$(cat "$work/signed/annotations.json")")" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", config: $c, layers: [$l]}' > "$work/signature.json"
+  put_manifest skiff/keyless "$tag.sig" application/vnd.oci.image.manifest.v1+json "$work/signature.json"
+}
+
+# Two images with SBOMs attached as build_signed attaches its own (OCI 1.1 artifacts with a
+# subject, listed by the tag-schema index at sha256-<hex>): skiff/sboms:latest with an SPDX 2.3
+# and a CycloneDX 1.5 document whose package lists differ, and skiff/sboms:next, another image,
+# with an SPDX document of its own. The documents (tests/rig/fixtures/sboms) stay in DIR/sboms,
+# with comparisons.json: the added, removed and changed packages expected between them.
+build_sboms() {
+  local oci="$dir/oci" work="$dir/sbom-manifests" dest="docker://127.0.0.1:$registry_port"
+  rm -rf "$dir/sboms" "$work" && cp -r "$here/fixtures/sboms" "$dir/sboms" && mkdir -p "$work"
+  umoci config --image "$oci:busybox" --tag sboms-next --config.label skiff.fixture=sboms-next
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci "oci:$oci:busybox" "$dest/skiff/sboms:latest"
+  skopeo --insecure-policy copy -q --dest-tls-verify=false --format oci "oci:$oci:sboms-next" "$dest/skiff/sboms:next"
+  attach_sboms skiff/sboms latest "$work" "latest.spdx.json:application/spdx+json latest.cdx.json:application/vnd.cyclonedx+json"
+  sboms_digest=$attached_digest
+  attach_sboms skiff/sboms next "$work" "next.spdx.json:application/spdx+json"
+  sboms_next_digest=$attached_digest
+}
+
+# attach_sboms REPO TAG WORK "FILE:MEDIA-TYPE ...": each FILE of DIR/sboms as an artifact whose
+# subject is REPO:TAG, and the referrers index of them all; the image's digest in attached_digest.
+attach_sboms() {
+  local repo=$1 tag=$2 work=$3 spec file mt digest artifact referrers='[]'
+  local oci_mt=application/vnd.oci.image.manifest.v1+json
+  manifest_of "$repo" "$tag" "$oci_mt" > "$work/image-$tag.json"
+  digest="sha256:$(sha256sum "$work/image-$tag.json" | cut -d' ' -f1)"
+  printf '{}' > "$work/empty.json"
+  push_blob "$repo" "$work/empty.json" > /dev/null
+  for spec in $4; do
+    file=${spec%%:*} mt=${spec#*:} artifact="$work/$tag-$file.manifest.json"
+    push_blob "$repo" "$dir/sboms/$file" > /dev/null
+    jq -n --argjson c "$(descriptor "$work/empty.json" application/vnd.oci.empty.v1+json)" \
+      --argjson l "$(descriptor "$dir/sboms/$file" "$mt" null "{\"org.opencontainers.image.title\":\"$file\"}")" \
+      --argjson s "$(descriptor "$work/image-$tag.json" "$oci_mt")" --arg at "$mt" \
+      '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", artifactType: $at, config: $c, layers: [$l], subject: $s,
+        annotations: {"org.opencontainers.image.created": "2026-01-01T00:00:00Z"}}' > "$artifact"
+    put_manifest "$repo" "sha256:$(sha256sum "$artifact" | cut -d' ' -f1)" "$oci_mt" "$artifact"
+    referrers=$(jq -c --argjson m "$(descriptor "$artifact" "$oci_mt")" --arg at "$mt" \
+      '. + [$m + {artifactType: $at, annotations: {"org.opencontainers.image.created": "2026-01-01T00:00:00Z"}}]' <<<"$referrers")
+  done
+  jq -n --argjson m "$referrers" '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: $m}' \
+    > "$work/referrers-$tag.json"
+  put_manifest "$repo" "sha256-${digest#sha256:}" application/vnd.oci.image.index.v1+json "$work/referrers-$tag.json"
+  attached_digest=$digest
+}
+
+# Images with package databases: skiff/debian-pkgs (layer 1: this machine's own dpkg status;
+# layer 2 replaces it less a few packages and with one left as config-files, and adds a
+# distroless status.d file), skiff/alpine-pkgs (an Alpine 3.19 apk database) and skiff/rpm-pkgs
+# (rpm's sqlite database, which Skiff finds but does not read). tests/rig/package_images.py
+# writes the trees, and into DIR/packages the databases as the merged file systems hold them;
+# *-expected.tsv are the packages an app should list (name, version, architecture), the Debian
+# one computed by dpkg-query.
+build_package_images() {
+  local work="$dir/package-images" gz=application/vnd.oci.image.layer.v1.tar+gzip part
+  rm -rf "$dir/packages"
+  python3 "$here/package_images.py" "$work" "$dir/packages" "$here/fixtures"
+  for part in debian-l1 debian-l2 alpine-l1 rpm-l1; do
+    tar_of "$work/$part" "$work/$part.tar"
+    gzip -n -c "$work/$part.tar" > "$work/$part.tar.gz"
+  done
+  push_layered skiff/debian-pkgs latest "$work" "debian-l1.tar.gz:$gz debian-l2.tar.gz:$gz"
+  push_layered skiff/alpine-pkgs latest "$work" "alpine-l1.tar.gz:$gz"
+  push_layered skiff/rpm-pkgs latest "$work" "rpm-l1.tar.gz:$gz"
+  {
+    dpkg-query --admindir="$dir/packages/debian" -W -f '${db:Status-Status}\t${Package}\t${Version}\t${Architecture}\n' \
+      | awk -F'\t' '$1 == "installed" {print $2 "\t" $3 "\t" $4}'
+    awk -F': ' '$1 == "Package" {p = $2} $1 == "Version" {v = $2} $1 == "Architecture" {a = $2} END {print p "\t" v "\t" a}' \
+      "$dir/packages/debian/status.d/tzdata"
+  } | LC_ALL=C sort > "$dir/packages/debian-expected.tsv"
+  awk -F: '$1 == "P" {p = substr($0, 3)} $1 == "V" {v = substr($0, 3)} $1 == "A" {a = substr($0, 3)}
+    /^$/ && p != "" {print p "\t" v "\t" a; p = ""} END {if (p != "") print p "\t" v "\t" a}' \
+    "$dir/packages/alpine/installed" | LC_ALL=C sort > "$dir/packages/alpine-expected.tsv"
 }
 
 # Artifacts that are no container image, stored as their tools store them: a Helm chart as
@@ -697,6 +812,9 @@ case "$cmd" in
     build_fixtures
     build_multiarch
     build_signed
+    build_keyless
+    build_sboms
+    build_package_images
     build_artifacts
     write_bundles
     corrupt_fixture
@@ -741,6 +859,13 @@ case "$cmd" in
     "signed": "127.0.0.1:$registry_port/skiff/signed:latest",
     "signedOtherKey": "127.0.0.1:$registry_port/skiff/other-key:latest",
     "signedTampered": "127.0.0.1:$registry_port/skiff/tampered:latest",
+    "keyless": "127.0.0.1:$registry_port/skiff/keyless:latest",
+    "signedIndex": "127.0.0.1:$registry_port/skiff/signed-index:latest",
+    "sboms": "127.0.0.1:$registry_port/skiff/sboms:latest",
+    "sbomsNext": "127.0.0.1:$registry_port/skiff/sboms:next",
+    "debianPkgs": "127.0.0.1:$registry_port/skiff/debian-pkgs:latest",
+    "alpinePkgs": "127.0.0.1:$registry_port/skiff/alpine-pkgs:latest",
+    "rpmPkgs": "127.0.0.1:$registry_port/skiff/rpm-pkgs:latest",
     "bomb": "127.0.0.1:$registry_port/skiff/bomb:latest",
     "deep": "127.0.0.1:$registry_port/skiff/deep:latest",
     "chart": "127.0.0.1:$registry_port/skiff/charts/hello:0.1.0",
@@ -753,7 +878,15 @@ case "$cmd" in
   "artifacts": "$dir/artifacts",
   "bundles": "$dir/bundles",
   "cosignPublicKey": "$dir/signed/cosign.pub",
-  "otherPublicKey": "$dir/signed/other.pub"
+  "otherPublicKey": "$dir/signed/other.pub",
+  "keylessDigest": "$keyless_digest",
+  "sbomsDigest": "$sboms_digest",
+  "sbomsNextDigest": "$sboms_next_digest",
+  "sbomFiles": "$dir/sboms",
+  "packageFiles": "$dir/packages",
+  "sigstoreTrustedRoot": "$dir/sigstore/trusted_root.json",
+  "keylessIdentity": "https://github.com/skiff-rig/release/.github/workflows/sign.yml@refs/heads/main",
+  "keylessIssuer": "https://token.actions.githubusercontent.com"
 }
 JSON
     printf 'export SKIFF_RIG_REGISTRY=127.0.0.1:%s\nexport DOCKER_HOST=unix://%s/docker/docker.sock\n' \

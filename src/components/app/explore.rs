@@ -59,9 +59,18 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
             let (Some(origin), Some(manifest)) = (origin(&state), state.explorer.manifest()) else {
                 return;
             };
+            // The platform's manifest, and the index that named it: either may be signed.
+            let subjects = std::iter::once(manifest.digest.clone())
+                .chain(state.explorer.subject().cloned())
+                .fold(Vec::new(), |mut all, d| {
+                    if !all.contains(&d) {
+                        all.push(d);
+                    }
+                    all
+                });
             crate::services::verify::verify(
                 origin,
-                manifest.digest.clone(),
+                subjects,
                 signer,
                 super::reports::explorer(&state),
             );

@@ -4,7 +4,7 @@
 
 mod json;
 mod objects;
-mod packages;
+pub mod packages;
 mod referrers;
 mod timeline;
 mod verify;

@@ -1,6 +1,6 @@
 //! An SBOM opened in the explorer: its packages as a table, searchable by any column.
 
-use skiff_core::trust::sbom::{read_sbom, Sbom, SbomFormat};
+use skiff_core::trust::sbom::{compare, read_sbom, Package, PackageChanges, Sbom, SbomFormat};
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
@@ -16,6 +16,59 @@ pub fn sbom_of(text: &str) -> Option<Sbom> {
 
 #[function_component(Packages)]
 pub fn packages(props: &PackagesProps) -> Html {
+    // Another image's SBOM (a file) to compare with: its name, and what it lists or why not.
+    let other = use_state(|| None::<(String, Result<Sbom, String>)>);
+    let on_other = {
+        let other = other.clone();
+        Callback::from(move |event: Event| {
+            let input: HtmlInputElement = event.target_unchecked_into();
+            let Some(file) = input.files().and_then(|files| files.get(0)) else {
+                return;
+            };
+            let other = other.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let text = wasm_bindgen_futures::JsFuture::from(file.text())
+                    .await
+                    .ok()
+                    .and_then(|t| t.as_string())
+                    .unwrap_or_default();
+                let read = read_sbom(text.as_bytes()).map_err(|e| e.to_string());
+                other.set(Some((file.name(), read)));
+            });
+        })
+    };
+    let sbom = &props.sbom;
+    let format = match sbom.format {
+        SbomFormat::Spdx => "SPDX",
+        SbomFormat::CycloneDx => "CycloneDX",
+    };
+    html! {
+        <section id="sbom-packages" class="packages">
+            <h4>{ format!("{} packages ({format} {})", sbom.packages.len(), sbom.spec_version) }</h4>
+            <p class="actions">
+                <label for="compare-sbom">{ "Compare with another SBOM (SPDX or CycloneDX JSON): " }</label>
+                <input id="compare-sbom" type="file" accept=".json,application/json" onchange={on_other} />
+            </p>
+            { match &*other {
+                None => html! {},
+                Some((name, Err(why))) => html! {
+                    <p id="package-changes" class="error" role="alert">{ format!("{name}: {why}") }</p>
+                },
+                Some((name, Ok(after))) => package_changes("this SBOM", name, &compare(&sbom.packages, &after.packages)),
+            } }
+            <PackageTable packages={sbom.packages.clone()} />
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PackageTableProps {
+    pub packages: Vec<Package>,
+}
+
+/// Packages as a table, searchable by any column (`#packages-filter`, rows `.package`).
+#[function_component(PackageTable)]
+pub fn package_table(props: &PackageTableProps) -> Html {
     let filter = use_state(String::new);
     let on_input = {
         let filter = filter.clone();
@@ -24,9 +77,8 @@ pub fn packages(props: &PackagesProps) -> Html {
             filter.set(input.value());
         })
     };
-    let sbom = &props.sbom;
     let wanted = filter.trim().to_ascii_lowercase();
-    let shown: Vec<_> = sbom
+    let shown: Vec<_> = props
         .packages
         .iter()
         .filter(|p| {
@@ -42,20 +94,15 @@ pub fn packages(props: &PackagesProps) -> Html {
                 .any(|field| field.to_ascii_lowercase().contains(&wanted))
         })
         .collect();
-    let format = match sbom.format {
-        SbomFormat::Spdx => "SPDX",
-        SbomFormat::CycloneDx => "CycloneDX",
-    };
     html! {
-        <section id="sbom-packages" class="packages">
-            <h4>{ format!("{} packages ({format} {})", sbom.packages.len(), sbom.spec_version) }</h4>
+        <>
             <input id="packages-filter" type="search" aria-label="Search the packages" placeholder="Search name, version, license, purl"
                 value={(*filter).clone()} oninput={on_input} />
             <table class="compare-table">
                 <thead><tr><th>{ "Name" }</th><th>{ "Version" }</th><th>{ "License" }</th><th>{ "purl" }</th></tr></thead>
                 <tbody>
                     { for shown.iter().map(|p| html! {
-                        <tr class="package" data-name={p.name.clone()}>
+                        <tr class="package" data-name={p.name.clone()} data-version={p.version.clone()}>
                             <td>{ &p.name }</td>
                             <td>{ p.version.clone().unwrap_or_default() }</td>
                             <td>{ p.license.clone().unwrap_or_default() }</td>
@@ -64,6 +111,43 @@ pub fn packages(props: &PackagesProps) -> Html {
                     }) }
                 </tbody>
             </table>
-        </section>
+        </>
+    }
+}
+
+/// How the packages of `after` differ from `before`'s: `#package-changes`, one
+/// `.package-change` row each (`data-change` added, removed or changed; `data-name`).
+pub fn package_changes(before: &str, after: &str, changes: &PackageChanges) -> Html {
+    let total = changes.added.len() + changes.removed.len() + changes.changed.len();
+    let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
+    html! {
+        <div id="package-changes">
+            <p id="package-changes-summary">
+                { format!("Packages from {before} to {after}: {} added, {} removed, {} version changed.",
+                    changes.added.len(), changes.removed.len(), changes.changed.len()) }
+            </p>
+            if total > 0 {
+                <table class="compare-table">
+                    <thead><tr><th>{ "" }</th><th>{ "Package" }</th><th>{ before.to_owned() }</th><th>{ after.to_owned() }</th></tr></thead>
+                    <tbody>
+                        { for changes.added.iter().map(|p| html! {
+                            <tr class="package-change added" data-change="added" data-name={p.name.clone()}>
+                                <td>{ "+" }</td><td>{ &p.name }</td><td>{ "—" }</td><td>{ version(&p.version) }</td>
+                            </tr>
+                        }) }
+                        { for changes.removed.iter().map(|p| html! {
+                            <tr class="package-change removed" data-change="removed" data-name={p.name.clone()}>
+                                <td>{ "−" }</td><td>{ &p.name }</td><td>{ version(&p.version) }</td><td>{ "—" }</td>
+                            </tr>
+                        }) }
+                        { for changes.changed.iter().map(|(name, from, to)| html! {
+                            <tr class="package-change changed" data-change="changed" data-name={name.clone()}>
+                                <td>{ "~" }</td><td>{ name }</td><td>{ version(from) }</td><td>{ version(to) }</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            }
+        </div>
     }
 }

@@ -6,9 +6,11 @@ use std::rc::Rc;
 use skiff_core::overlay::diff::{
     compare_configs, compare_layers, ConfigChange, LayerComparison, PathChange,
 };
+use skiff_core::trust::sbom::{compare, PackageChanges};
 use yew::prelude::*;
 
 use super::super::human_bytes;
+use crate::components::explorer::packages::package_changes;
 use crate::engine::protocol::{FilesComparison, InspectTask, Inspected};
 use crate::services::inspect;
 use crate::state::ImageContents;
@@ -25,12 +27,21 @@ enum Files {
     Failed(String),
 }
 
+/// The two images' installed packages, compared (read from their package databases).
+#[derive(Clone, PartialEq)]
+enum Packages {
+    Comparing,
+    Compared(Rc<PackageChanges>),
+    Failed(String),
+}
+
 #[derive(Clone, PartialEq)]
 struct Outcome {
     names: (String, String),
     layers: LayerComparison,
     config: Vec<ConfigChange>,
     files: Files,
+    packages: Packages,
 }
 
 #[function_component(CompareView)]
@@ -102,8 +113,10 @@ fn start(
         layers: compare_layers(&sized(first), &sized(second)),
         config: compare_configs(&config(first), &config(second)),
         files: Files::Comparing,
+        packages: Packages::Comparing,
     };
     outcome.set(Some(shown.clone()));
+    let (first, second) = (first.clone(), second.clone());
     let task = InspectTask::Compare {
         a: first.layers.clone(),
         b: second.layers.clone(),
@@ -115,7 +128,18 @@ fn start(
             Ok(other) => Files::Failed(format!("unexpected answer {other:?}")),
             Err(message) => Files::Failed(format!("Comparing the files failed: {message}")),
         };
-        outcome.set(Some(Outcome { files, ..shown }));
+        let shown = Outcome { files, ..shown };
+        outcome.set(Some(shown.clone()));
+        let packages = match (
+            super::packages::read(&first).await,
+            super::packages::read(&second).await,
+        ) {
+            (Ok(a), Ok(b)) => Packages::Compared(Rc::new(compare(&a.packages, &b.packages))),
+            (Err(why), _) | (_, Err(why)) => {
+                Packages::Failed(format!("Reading the packages failed: {why}"))
+            }
+        };
+        outcome.set(Some(Outcome { packages, ..shown }));
     });
 }
 
@@ -142,6 +166,11 @@ fn view(outcome: &Outcome) -> Html {
                 </table>
             }
             { files_view(&outcome.files) }
+            { match &outcome.packages {
+                Packages::Comparing => html! { <p class="stage" role="status"><span class="spinner"></span>{ "Comparing the installed packages…" }</p> },
+                Packages::Failed(why) => html! { <p id="package-changes" class="error" role="alert">{ why }</p> },
+                Packages::Compared(changes) => package_changes(&outcome.names.0, &outcome.names.1, changes),
+            } }
         </>
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod compare;
 pub mod model;
+pub mod packages;
 pub mod summary;
 
 use std::rc::Rc;
@@ -97,6 +98,7 @@ pub fn files_panel(props: &FilesPanelProps) -> Html {
             </p>
             { status_line(&state) }
             { listing(&state, *scroll_top, Filters { search, show_layer, layers: image.layers.len() }, on_scroll, on_row_click) }
+            <packages::ImagePackages image={Rc::new(image.clone())} />
             if props.contents.len() > 1 {
                 <compare::CompareView contents={props.contents.clone()} />
             }

@@ -64,6 +64,8 @@ pub enum InspectTask {
     /// The root filesystems of two images, path by path (contents compared where only the
     /// bytes can tell).
     Compare { a: Vec<Digest>, b: Vec<Digest> },
+    /// The packages its package databases list ([`skiff_core::trust::packages`]).
+    Packages { layers: Vec<Digest> },
     /// One file's content, as the tree has it, written to `skiff-exports/<file_name>`.
     Extract {
         layers: Vec<Digest>,
@@ -285,6 +287,7 @@ pub enum Inspected {
         size: u64,
     },
     Compared(FilesComparison),
+    Packages(skiff_core::trust::packages::Inventory),
 }
 
 /// How two root filesystems differ.

@@ -58,6 +58,7 @@ impl Pull {
             config: found.config,
             diff_ids: found.diff_ids,
             kind: found.kind,
+            index: found.index,
         })
     }
 

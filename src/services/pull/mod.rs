@@ -208,6 +208,8 @@ struct Resolved {
     config: Vec<u8>,
     diff_ids: Vec<Digest>,
     kind: ArtifactKind,
+    /// The index the reference named, if any.
+    index: Option<Digest>,
 }
 
 impl Resolved {

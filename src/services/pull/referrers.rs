@@ -25,11 +25,14 @@ impl Pull {
         let policy = signer.policy()?;
         for image in images {
             self.stage(format!("Checking the signatures of {}", image.reference));
-            let subject = Digest::of(&image.manifest);
+            // cosign signs the digest a tag names: a multi-platform image's index.
+            let subjects: Vec<Digest> = std::iter::once(Digest::of(&image.manifest))
+                .chain(image.index.clone())
+                .collect();
             let verdicts = crate::services::verify::signed_by(
                 &image.session,
                 &image.reference,
-                &subject,
+                &subjects,
                 &policy,
             )
             .await?;

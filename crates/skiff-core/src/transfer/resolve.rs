@@ -111,6 +111,8 @@ pub struct ResolvedImage {
     pub diff_ids: Vec<Digest>,
     /// What the manifest holds.
     pub kind: ArtifactKind,
+    /// The index the reference named, when it named one (signatures are often on it).
+    pub index: Option<Digest>,
 }
 
 #[derive(Clone, Debug)]
@@ -119,11 +121,13 @@ enum State {
     Entry {
         entry: Descriptor,
         platform: String,
+        index: Digest,
     },
     Config {
         manifest: CheckedManifest,
         media_type: MediaType,
         image: Box<ImageManifest>,
+        index: Option<Digest>,
     },
     Done(Box<ResolvedImage>),
 }
@@ -157,7 +161,9 @@ impl ImageResolver {
                 }),
                 platform: None,
             },
-            State::Entry { entry, platform } => Wanted::Manifest {
+            State::Entry {
+                entry, platform, ..
+            } => Wanted::Manifest {
                 manifest_reference: entry.digest.to_string(),
                 expected: Some(Expected {
                     digest: &entry.digest,
@@ -174,9 +180,11 @@ impl ImageResolver {
     /// The manifest [`Wanted::Manifest`] named, checked.
     pub fn handle_manifest(&mut self, manifest: CheckedManifest) -> Result<Learned, ResolveError> {
         let (parsed, media_type) = manifest.parse()?;
-        let entry_platform = match &self.state {
-            State::Entry { platform, .. } => Some(platform.clone()),
-            _ => None,
+        let (entry_platform, index) = match &self.state {
+            State::Entry {
+                platform, index, ..
+            } => (Some(platform.clone()), Some(index.clone())),
+            _ => (None, None),
         };
         match (parsed, entry_platform) {
             (Manifest::Image(image), _) => {
@@ -184,6 +192,7 @@ impl ImageResolver {
                     manifest,
                     media_type,
                     image,
+                    index,
                 };
                 Ok(Learned::Image)
             }
@@ -207,6 +216,7 @@ impl ImageResolver {
                 self.state = State::Entry {
                     entry: entry.clone(),
                     platform: chosen.clone(),
+                    index: Digest::of(&manifest.body),
                 };
                 Ok(Learned::Index { offered, chosen })
             }
@@ -236,6 +246,7 @@ impl ImageResolver {
             manifest,
             media_type,
             image,
+            index,
         } = std::mem::replace(&mut self.state, State::Top)
         {
             self.state = State::Done(Box::new(ResolvedImage {
@@ -245,6 +256,7 @@ impl ImageResolver {
                 config,
                 diff_ids,
                 kind,
+                index,
             }));
         }
         Ok(())
@@ -324,6 +336,7 @@ mod tests {
         let image = r.into_image().unwrap();
         assert_eq!(image.media_type, MediaType::OciManifest);
         assert_eq!(image.config, CONFIG);
+        assert_eq!(image.index, None);
     }
 
     #[test]
@@ -360,7 +373,7 @@ mod tests {
             (&child, "application/vnd.oci.image.manifest.v1+json", AMD64),
         ]);
         let mut r = resolver("busybox", "linux/amd64");
-        let Ok(Learned::Index { offered, chosen }) = r.handle_manifest(checked(top)) else {
+        let Ok(Learned::Index { offered, chosen }) = r.handle_manifest(checked(top.clone())) else {
             panic!("an index")
         };
         assert_eq!(chosen, "linux/amd64");
@@ -381,6 +394,9 @@ mod tests {
         assert_eq!(expected.source, "the index entry");
         assert_eq!(platform.as_deref(), Some("linux/amd64"));
         assert_eq!(r.handle_manifest(checked(child)), Ok(Learned::Image));
+        r.handle_config(CONFIG.to_vec()).unwrap();
+        // The index is remembered: signatures are often on it rather than on the platform's.
+        assert_eq!(r.into_image().unwrap().index, Some(Digest::of(&top)));
     }
 
     #[test]

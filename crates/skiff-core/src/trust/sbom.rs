@@ -13,7 +13,9 @@ pub enum SbomFormat {
 }
 
 /// One package as the table shows it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Package {
     pub name: String,
     pub version: Option<String>,

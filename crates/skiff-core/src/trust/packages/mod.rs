@@ -8,10 +8,12 @@ use super::sbom::Package;
 mod apk;
 mod dpkg;
 mod export;
+mod inventory;
 
 pub use apk::read_apk_installed;
 pub use dpkg::{read_dpkg_status, read_dpkg_status_d};
 pub use export::{cyclonedx_document, spdx_document, DocumentInfo};
+pub use inventory::{inventory, DatabaseRead, FoundDatabase, Inventory};
 
 /// A package database inside an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -152,7 +154,7 @@ pub fn read_database(
 }
 
 /// What `os-release` says about the distribution; each key is None when absent.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OsRelease {
     /// `debian`, `ubuntu`, `alpine`, …: the purl namespace.
     pub id: Option<String>,
