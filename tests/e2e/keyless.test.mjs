@@ -7,6 +7,7 @@
 // the identity saves the image and refuses the others before any layer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rig, root, newPage, useSuite } from './harness.mjs';
 
@@ -110,4 +111,27 @@ test('"save only if signed by" an identity: the keyless image is saved; the othe
     assert.match(refused.error, /Nothing was downloaded or saved/);
     assert.equal(refused.layers, 0, 'no layer was fetched');
   }
+});
+
+test('an SBOM attestation in a Sigstore bundle is listed as an SBOM and opens as its table', async () => {
+  const page = await open(rig.fixtures.keyless);
+  await page.click('#inspect');
+  await page.waitForSelector('#resolved-reference');
+  await page.click('.tab[data-view=referrers]');
+  await page.click('#find-referrers');
+  await page.waitForSelector('.referrer[data-kind="SBOM"]');
+  const kinds = await page.$$eval('.referrer', (rows) => rows.map((r) => r.dataset.kind).sort());
+  assert.deepEqual(kinds, ['SBOM', 'signature', 'signature']);
+  await page.click('.referrer[data-kind="SBOM"] .digest-link');
+  await page.waitForSelector('#opened-object .digest-link');
+  const digest = await page.getAttribute('#opened-object', 'data-digest');
+  const manifest = await (await fetch(`http://${rig.registry}/v2/skiff/keyless/manifests/${digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).json();
+  assert.equal(manifest.annotations['dev.sigstore.bundle.predicateType'], 'https://cyclonedx.org/bom');
+  await page.click(`#opened-object .digest-link[data-digest="${manifest.layers[0].digest}"]`);
+  await page.waitForSelector('#sbom-packages');
+  const cdx = JSON.parse(readFileSync(join(rig.sbomFiles, 'latest.cdx.json'), 'utf8'));
+  const flatten = (components = []) => components.flatMap((c) => [c, ...flatten(c.components)]);
+  const rows = await page.$$eval('#sbom-packages tr.package', (rs) => rs.map((r) => `${r.dataset.name} ${r.dataset.version}`));
+  assert.deepEqual(rows.sort(), flatten(cdx.components).map((c) => `${c.name} ${c.version}`).sort());
+  await page.context().close();
 });

@@ -349,21 +349,29 @@ build_keyless() {
   manifest_of skiff/keyless latest "$oci_mt" > "$work/image.json"
   keyless_digest="sha256:$(sha256sum "$work/image.json" | cut -d' ' -f1)"
   local tag="sha256-${keyless_digest#sha256:}"
-  /usr/bin/python3 "$here/sigstore_rig.py" sign "$work" "$keyless_digest" "127.0.0.1:$registry_port/skiff/keyless" "$work/signed"
+  /usr/bin/python3 "$here/sigstore_rig.py" sign "$work" "$keyless_digest" "127.0.0.1:$registry_port/skiff/keyless" "$work/signed" \
+    "$here/fixtures/sboms/latest.cdx.json"
 
   printf '{}' > "$work/empty.json"
   push_blob skiff/keyless "$work/empty.json" > /dev/null
-  push_blob skiff/keyless "$work/signed/bundle.json" > /dev/null
-  jq -n --argjson c "$(descriptor "$work/empty.json" application/vnd.oci.empty.v1+json)" \
-    --argjson l "$(descriptor "$work/signed/bundle.json" "$bundle_mt")" \
-    --argjson s "$(descriptor "$work/image.json" "$oci_mt")" --arg at "$bundle_mt" \
-    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", artifactType: $at, config: $c, layers: [$l], subject: $s,
-      annotations: {"dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"}}' \
-    > "$work/bundle-manifest.json"
-  local bundle_digest="sha256:$(sha256sum "$work/bundle-manifest.json" | cut -d' ' -f1)"
-  put_manifest skiff/keyless "$bundle_digest" "$oci_mt" "$work/bundle-manifest.json"
-  jq -n --argjson m "$(descriptor "$work/bundle-manifest.json" "$oci_mt")" --arg at "$bundle_mt" \
-    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [$m + {artifactType: $at}]}' > "$work/referrers.json"
+  # The signature, and an SBOM attestation (as `cosign attest --type cyclonedx` attaches one),
+  # each a bundle referrer annotated with its predicate; the index repeats the annotations, as
+  # a registry's referrers API does.
+  local entries=()
+  for kind in bundle:https://sigstore.dev/cosign/sign/v1 attestation:https://cyclonedx.org/bom; do
+    local name=${kind%%:*} predicate=${kind#*:}
+    push_blob skiff/keyless "$work/signed/$name.json" > /dev/null
+    jq -n --argjson c "$(descriptor "$work/empty.json" application/vnd.oci.empty.v1+json)" \
+      --argjson l "$(descriptor "$work/signed/$name.json" "$bundle_mt")" \
+      --argjson s "$(descriptor "$work/image.json" "$oci_mt")" --arg at "$bundle_mt" --arg p "$predicate" \
+      '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json", artifactType: $at, config: $c, layers: [$l], subject: $s,
+        annotations: {"dev.sigstore.bundle.content": "dsse-envelope", "dev.sigstore.bundle.predicateType": $p}}' \
+      > "$work/$name-manifest.json"
+    put_manifest skiff/keyless "sha256:$(sha256sum "$work/$name-manifest.json" | cut -d' ' -f1)" "$oci_mt" "$work/$name-manifest.json"
+    entries+=("$(jq -c --argjson d "$(descriptor "$work/$name-manifest.json" "$oci_mt")" --arg at "$bundle_mt" \
+      '$d + {artifactType: $at, annotations: .annotations}' "$work/$name-manifest.json")")
+  done
+  printf '%s\n' "${entries[@]}" | jq -s '{schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: .}' > "$work/referrers.json"
   put_manifest skiff/keyless "$tag" application/vnd.oci.image.index.v1+json "$work/referrers.json"
 
   echo '{"architecture":"","os":"","rootfs":{"type":"layers","diff_ids":[]}}' > "$work/sig-config.json"

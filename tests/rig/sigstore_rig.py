@@ -4,10 +4,12 @@ as Fulcio has), a certificate transparency log and a transparency log (Rekor), e
 their own, and the trusted_root.json that names them.
 
   sigstore_rig.py root WORK                  the instance's keys and trusted_root.json
-  sigstore_rig.py sign WORK DIGEST REPO OUT  a keyless signature of the image DIGEST in REPO,
-      as cosign v3 stores it (OUT/bundle.json: a Sigstore bundle of a DSSE in-toto statement,
-      predicate https://sigstore.dev/cosign/sign/v1) and as cosign v2 did (OUT/payload.json,
-      OUT/annotations.json: signature, certificate, chain, Rekor bundle)
+  sigstore_rig.py sign WORK DIGEST REPO OUT [SBOM]  a keyless signature of the image DIGEST in
+      REPO, as cosign v3 stores it (OUT/bundle.json: a Sigstore bundle of a DSSE in-toto
+      statement, predicate https://sigstore.dev/cosign/sign/v1) and as cosign v2 did
+      (OUT/payload.json, OUT/annotations.json: signature, certificate, chain, Rekor bundle);
+      with SBOM (a CycloneDX file), also an attestation of it as `cosign attest --type
+      cyclonedx` makes one (OUT/attestation.json)
 
 Signing identity: IDENTITY below, vouched for by ISSUER. Runs with Debian's python3-cryptography.
 """
@@ -205,16 +207,9 @@ def canonical(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
-def sign(work, digest, repo, out):
-    os.makedirs(out, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    leaf_key = ec.generate_private_key(ec.SECP256R1())
-    cert, intermediate = leaf_certificate(work, leaf_key, now)
+def dsse_bundle(work, leaf_key, cert, statement, now, index):
+    """A Sigstore bundle (v0.3) of STATEMENT in a DSSE envelope, logged at INDEX."""
     cert_pem = pem_cert(cert)
-    # cosign v3: a DSSE envelope of an in-toto statement about the image.
-    statement = canonical({"_type": "https://in-toto.io/Statement/v1",
-                           "subject": [{"name": repo, "digest": {"sha256": digest.split(":", 1)[1]}}],
-                           "predicateType": "https://sigstore.dev/cosign/sign/v1", "predicate": {}})
     payload_type = "application/vnd.in-toto+json"
     pae = b"DSSEv1 %d %s %d %s" % (len(payload_type), payload_type.encode(), len(statement), statement)
     dsse_signature = leaf_key.sign(pae, ec.ECDSA(hashes.SHA256()))
@@ -223,14 +218,33 @@ def sign(work, digest, repo, out):
         "envelopeHash": {"algorithm": "sha256", "value": hashlib.sha256(canonical(envelope)).hexdigest()},
         "payloadHash": {"algorithm": "sha256", "value": hashlib.sha256(statement).hexdigest()},
         "signatures": [{"signature": b64(dsse_signature), "verifier": b64(cert_pem.encode())}]}})
-    entry, _ = log_entry(work, dsse_body, now, 5)
+    entry, _ = log_entry(work, dsse_body, now, index)
     entry["kindVersion"] = {"kind": "dsse", "version": "0.0.1"}
-    bundle = {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
-              "verificationMaterial": {"certificate": {"rawBytes": b64(cert.public_bytes(serialization.Encoding.DER))},
-                                       "tlogEntries": [entry]},
-              "dsseEnvelope": envelope}
+    return {"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {"certificate": {"rawBytes": b64(cert.public_bytes(serialization.Encoding.DER))},
+                                     "tlogEntries": [entry]},
+            "dsseEnvelope": envelope}
+
+
+def sign(work, digest, repo, out, sbom=None):
+    os.makedirs(out, exist_ok=True)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    cert, intermediate = leaf_certificate(work, leaf_key, now)
+    cert_pem = pem_cert(cert)
+    subject = [{"name": repo, "digest": {"sha256": digest.split(":", 1)[1]}}]
+    # cosign v3: a DSSE envelope of an in-toto statement about the image.
+    statement = canonical({"_type": "https://in-toto.io/Statement/v1", "subject": subject,
+                           "predicateType": "https://sigstore.dev/cosign/sign/v1", "predicate": {}})
     with open(os.path.join(out, "bundle.json"), "w") as f:
-        json.dump(bundle, f)
+        json.dump(dsse_bundle(work, leaf_key, cert, statement, now, 5), f)
+    if sbom:
+        with open(sbom) as f:
+            predicate = json.load(f)
+        statement = canonical({"_type": "https://in-toto.io/Statement/v1", "subject": subject,
+                               "predicateType": "https://cyclonedx.org/bom", "predicate": predicate})
+        with open(os.path.join(out, "attestation.json"), "w") as f:
+            json.dump(dsse_bundle(work, leaf_key, cert, statement, now, 7), f)
     # cosign v2: simple signing, the certificate and Rekor's promise in annotations.
     payload = canonical({"critical": {"identity": {"docker-reference": repo},
                                       "image": {"docker-manifest-digest": digest},
@@ -254,7 +268,7 @@ def sign(work, digest, repo, out):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["root"] and len(sys.argv) == 3:
         root(sys.argv[2])
-    elif sys.argv[1:2] == ["sign"] and len(sys.argv) == 6:
+    elif sys.argv[1:2] == ["sign"] and len(sys.argv) in (6, 7):
         sign(*sys.argv[2:])
     else:
         sys.exit(__doc__)

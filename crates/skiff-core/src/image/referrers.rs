@@ -39,6 +39,19 @@ impl ReferrerKind {
         }
     }
 
+    /// A Sigstore bundle's, from the predicate type of the statement it signs: cosign v3's
+    /// image signature, an SBOM (SPDX, CycloneDX), or another attestation.
+    pub fn of_bundle_predicate(predicate: &str) -> Self {
+        let p = predicate.to_ascii_lowercase();
+        if p == "https://sigstore.dev/cosign/sign/v1" {
+            Self::Signature
+        } else if p.contains("spdx") || p.contains("cyclonedx") {
+            Self::Sbom
+        } else {
+            Self::Attestation
+        }
+    }
+
     /// From an `artifactType` (or a layer's media type when there is none).
     pub fn of_type(artifact_type: &str) -> Self {
         let t = artifact_type.to_ascii_lowercase();
@@ -178,7 +191,13 @@ struct Listed {
     digest: Digest,
     size: u64,
     artifact_type: Option<String>,
+    /// The manifest's annotations, which a referrers index repeats.
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, String>,
 }
+
+/// What a Sigstore bundle holds, as cosign annotates its manifest.
+pub const BUNDLE_PREDICATE_ANNOTATION: &str = "dev.sigstore.bundle.predicateType";
 
 #[derive(Deserialize)]
 struct ListedIndex {
@@ -197,8 +216,13 @@ pub fn from_index(body: &[u8], found_by: &FoundBy) -> Result<Vec<Referrer>, crat
         .manifests
         .into_iter()
         .map(|d| {
-            let kind =
-                ReferrerKind::of_type(d.artifact_type.as_deref().unwrap_or(d.media_type.as_str()));
+            let declared = d.artifact_type.as_deref().unwrap_or(d.media_type.as_str());
+            let kind = match d.annotations.get(BUNDLE_PREDICATE_ANNOTATION) {
+                Some(predicate) if declared.contains("sigstore.bundle") => {
+                    ReferrerKind::of_bundle_predicate(predicate)
+                }
+                _ => ReferrerKind::of_type(declared),
+            };
             Referrer {
                 digest: d.digest,
                 media_type: d.media_type,
@@ -310,6 +334,38 @@ mod tests {
         ];
         for (t, kind) in table {
             assert_eq!(ReferrerKind::of_type(t), kind, "{t}");
+        }
+    }
+
+    #[test]
+    fn sigstore_bundles_are_told_apart_by_their_predicate() {
+        let bundle = "application/vnd.dev.sigstore.bundle.v0.3+json";
+        let entry = |predicate: Option<&str>| {
+            let annotations = predicate
+                .map(|p| format!(r#","annotations":{{"{BUNDLE_PREDICATE_ANNOTATION}":"{p}"}}"#))
+                .unwrap_or_default();
+            format!(
+                r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":1,"artifactType":"{bundle}"{annotations}}}"#,
+                Digest::of(predicate.unwrap_or("none").as_bytes())
+            )
+        };
+        let table = [
+            (
+                Some("https://sigstore.dev/cosign/sign/v1"),
+                ReferrerKind::Signature,
+            ),
+            (Some("https://cyclonedx.org/bom"), ReferrerKind::Sbom),
+            (Some("https://spdx.dev/Document"), ReferrerKind::Sbom),
+            (
+                Some("https://slsa.dev/provenance/v1"),
+                ReferrerKind::Attestation,
+            ),
+            (None, ReferrerKind::Signature),
+        ];
+        for (predicate, kind) in table {
+            let body = format!(r#"{{"manifests":[{}]}}"#, entry(predicate));
+            let found = from_index(body.as_bytes(), &FoundBy::ReferrersApi).unwrap();
+            assert_eq!(found[0].kind, kind, "{predicate:?}");
         }
     }
 

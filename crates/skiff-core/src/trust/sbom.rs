@@ -67,6 +67,10 @@ fn read_value(value: &Value, depth: usize) -> Result<Sbom, TrustError> {
             packages,
         });
     }
+    // A Sigstore bundle carries the DSSE envelope.
+    if let Some(envelope) = value.get("dsseEnvelope") {
+        return read_value(envelope, depth + 1);
+    }
     // An in-toto statement carries the SBOM as its predicate.
     if let Some(predicate) = value.get("predicate") {
         return read_value(predicate, depth + 1);
@@ -209,6 +213,20 @@ mod tests {
             license: license.map(Into::into),
             purl: purl.map(Into::into),
         }
+    }
+
+    #[test]
+    fn an_sbom_inside_a_sigstore_bundle_is_read() {
+        let statement = serde_json::json!({"_type": "https://in-toto.io/Statement/v1",
+            "predicateType": "https://cyclonedx.org/bom", "subject": [],
+            "predicate": serde_json::from_str::<Value>(CYCLONEDX).unwrap()});
+        let payload = crate::protocol::auth::base64(statement.to_string().as_bytes());
+        let bundle = serde_json::json!({"mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": {}, "dsseEnvelope": {"payloadType": "application/vnd.in-toto+json",
+            "payload": payload, "signatures": []}});
+        let sbom = read_sbom(bundle.to_string().as_bytes()).unwrap();
+        assert_eq!(sbom.format, SbomFormat::CycloneDx);
+        assert_eq!(sbom.packages.len(), 3);
     }
 
     #[test]
