@@ -112,7 +112,7 @@ pub enum AppError {
     #[error("{0}")]
     Artifact(#[from] skiff_core::image::artifact::ArtifactError),
 
-    #[error("the key to require: {0}")]
+    #[error("who must have signed: {0}")]
     Trust(#[from] skiff_core::trust::TrustError),
 
     #[error("{reference} is not signed by {signer}: {why}. Nothing was downloaded or saved.")]

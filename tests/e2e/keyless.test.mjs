@@ -135,3 +135,14 @@ test('an SBOM attestation in a Sigstore bundle is listed as an SBOM and opens as
   assert.deepEqual(rows.sort(), flatten(cdx.components).map((c) => `${c.name} ${c.version}`).sort());
   await page.context().close();
 });
+
+test('requiring an identity without its issuer is refused, saying why', async () => {
+  const page = await open(rig.fixtures.keyless);
+  await page.click('#require-signature summary');
+  await page.fill('#require-identity', rig.keylessIdentity);
+  await page.click('#pull');
+  await page.waitForSelector('#save, #error', { timeout: 120_000 });
+  assert.equal(await page.$('#save'), null);
+  assert.match(await page.innerText('#error'), /name its OIDC issuer too/);
+  await page.context().close();
+});

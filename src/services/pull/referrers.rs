@@ -23,6 +23,9 @@ impl Pull {
         signer: &SignerFields,
     ) -> Result<(), AppError> {
         let policy = signer.policy()?;
+        if policy.identity.is_some() && policy.issuer.is_none() {
+            return Err(skiff_core::trust::TrustError::IssuerNeeded.into());
+        }
         for image in images {
             self.stage(format!("Checking the signatures of {}", image.reference));
             // cosign signs the digest a tag names: a multi-platform image's index.

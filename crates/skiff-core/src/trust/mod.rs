@@ -37,6 +37,8 @@ pub enum TrustError {
     BadSignature,
     #[error("it was signed with a key: paste the public key (cosign.pub) to verify it")]
     KeyNeeded,
+    #[error("an identity is only as good as who vouched for it: name its OIDC issuer too (for GitHub Actions, https://token.actions.githubusercontent.com)")]
+    IssuerNeeded,
     #[error("it is an attestation ({predicate}), not a signature")]
     NotASignature { predicate: String },
     #[error(transparent)]

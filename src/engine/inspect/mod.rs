@@ -6,24 +6,25 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{self, BufWriter, Read, Write};
 
-use js_sys::Uint8Array;
 use sha2::{Digest as _, Sha256};
 use skiff_core::overlay::diff::{compare_trees, ContentAt, PathChange, PathDifference, Undecided};
 use skiff_core::overlay::entry::walk_order;
 use skiff_core::overlay::export::{self, Plan};
 use skiff_core::overlay::read::{for_each_entry, list, Flow};
 use skiff_core::overlay::{Change, Kind, Tree};
-use skiff_core::trust::packages::{
-    database_at, inventory, FoundDatabase, Inventory, PackageDatabase, OS_RELEASE_PATHS,
-};
 use skiff_core::Digest;
 use wasm_bindgen::JsCast;
-use web_sys::{File, FileReaderSync, FileSystemSyncAccessHandle};
+use web_sys::{File, FileSystemSyncAccessHandle};
+
+mod blob_io;
+mod packages;
 
 use super::opfs::{self, CacheDirs};
 use super::protocol::{
     FilesComparison, InspectTask, Inspected, TreeRow, TreeSummary, MAX_DIFFERENCES_SENT,
 };
+use blob_io::{BlobReader, HandleWriter};
+use packages::packages;
 
 /// Where exports and saved files are written, beside the layer cache.
 const EXPORTS_DIR: &str = "skiff-exports";
@@ -125,89 +126,6 @@ pub async fn run(task: InspectTask, send_rows: impl Fn(Vec<TreeRow>)) -> Result<
             finish(handle, written, file_name)
         }
     }
-}
-
-/// Package databases are read whole; one larger than this is not one.
-const MAX_DATABASE_BYTES: u64 = 64 << 20;
-
-/// The packages of the merged tree's package databases (which paths, and what they say, are
-/// the core's), and its `os-release`.
-fn packages(tree: &Tree, files: &[File]) -> Result<Inventory, String> {
-    let content = |path: &str| {
-        let node = tree.get(path)?;
-        match (node.entry.kind, node.content_of) {
-            (Kind::File | Kind::HardLink, Some(ordinal))
-                if node.entry.size <= MAX_DATABASE_BYTES =>
-            {
-                Some(ContentAt {
-                    layer: node.layer,
-                    ordinal,
-                })
-            }
-            _ => None,
-        }
-    };
-    let mut found: Vec<(String, PackageDatabase, Option<ContentAt>)> = tree
-        .nodes()
-        .filter_map(|(path, _)| {
-            let database = database_at(path)?;
-            Some((path.to_owned(), database, content(path)))
-        })
-        .collect();
-    found.sort_by(|a, b| a.0.cmp(&b.0));
-    // `etc/os-release` is often a link to `usr/lib/os-release`: the first file wins.
-    let os_release = OS_RELEASE_PATHS.iter().find_map(|path| content(path));
-    let wanted: Vec<ContentAt> = found
-        .iter()
-        .filter(|(_, database, _)| database.not_read_because().is_none())
-        .filter_map(|(_, _, at)| *at)
-        .chain(os_release)
-        .collect();
-    let contents = read_contents(files, &wanted)?;
-    let databases: Vec<FoundDatabase> = found
-        .into_iter()
-        .map(|(path, database, at)| FoundDatabase {
-            path,
-            database,
-            bytes: at.and_then(|at| contents.get(&at).cloned()),
-        })
-        .collect();
-    let os = os_release
-        .and_then(|at| contents.get(&at))
-        .map(Vec::as_slice);
-    Ok(inventory(&databases, os))
-}
-
-/// The contents of the files at `wanted`, reading each layer that holds some once.
-fn read_contents(
-    files: &[File],
-    wanted: &[ContentAt],
-) -> Result<HashMap<ContentAt, Vec<u8>>, String> {
-    let mut by_layer: BTreeMap<usize, HashSet<usize>> = BTreeMap::new();
-    for at in wanted {
-        by_layer.entry(at.layer).or_default().insert(at.ordinal);
-    }
-    let mut contents = HashMap::new();
-    for (layer, ordinals) in by_layer {
-        let reader = BlobReader::new(files[layer].clone()).map_err(|e| e.to_string())?;
-        let mut failure = None;
-        for_each_entry(layer, reader, |_: Change, ordinal, content| {
-            if ordinals.contains(&ordinal) {
-                let mut bytes = Vec::new();
-                if let Err(e) = content.read_to_end(&mut bytes) {
-                    failure = Some(e.to_string());
-                    return Ok(Flow::Stop);
-                }
-                contents.insert(ContentAt { layer, ordinal }, bytes);
-            }
-            Ok(Flow::Continue)
-        })
-        .map_err(|e| e.to_string())?;
-        if let Some(failure) = failure {
-            return Err(failure);
-        }
-    }
-    Ok(contents)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -386,75 +304,4 @@ fn finish(
     }
     handle.close();
     result.map(|()| Inspected::Saved { file_name, size })
-}
-
-/// Reads a `File` synchronously, slice by slice.
-struct BlobReader {
-    file: File,
-    at: f64,
-    size: f64,
-    reader: FileReaderSync,
-}
-
-impl BlobReader {
-    fn new(file: File) -> io::Result<Self> {
-        let reader = FileReaderSync::new().map_err(|e| io_error("reading a cached layer", &e))?;
-        let size = file.size();
-        Ok(Self {
-            file,
-            at: 0.0,
-            size,
-            reader,
-        })
-    }
-}
-
-impl Read for BlobReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let end = (self.at + buf.len() as f64).min(self.size);
-        if end <= self.at {
-            return Ok(0);
-        }
-        let slice = self
-            .file
-            .slice_with_f64_and_f64(self.at, end)
-            .map_err(|e| io_error("reading a cached layer", &e))?;
-        let bytes = self
-            .reader
-            .read_as_array_buffer(&slice)
-            .map_err(|e| io_error("reading a cached layer", &e))?;
-        let bytes = Uint8Array::new(&bytes);
-        let read = bytes.length() as usize;
-        bytes.copy_to(&mut buf[..read]);
-        self.at += read as f64;
-        Ok(read)
-    }
-}
-
-/// Appends to a sync access handle.
-struct HandleWriter<'a> {
-    handle: &'a FileSystemSyncAccessHandle,
-    at: u64,
-}
-
-impl<'a> HandleWriter<'a> {
-    fn new(handle: &'a FileSystemSyncAccessHandle) -> Self {
-        Self { handle, at: 0 }
-    }
-}
-
-impl Write for HandleWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        opfs::write_at(self.handle, buf, self.at).map_err(|e| io::Error::other(e.to_string()))?;
-        self.at += buf.len() as u64;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-fn io_error(what: &str, error: &wasm_bindgen::JsValue) -> io::Error {
-    io::Error::other(format!("{what}: {}", crate::error::js_error_text(error)))
 }
