@@ -9,24 +9,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rig, root, newPage, useSuite } from './harness.mjs';
+import { rig, root, useSuite } from './harness.mjs';
+import { openImage, openSignatures, pullRequiring as pullRequiringSigner } from './trusting.mjs';
 
 const suite = useSuite();
 
-async function open(image) {
-  const page = await newPage(suite.browser);
-  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(image)}`);
-  await page.fill('#proxy', suite.proxy.url);
-  return page;
-}
+const open = (image) => openImage(suite, image);
 
 /** The explorer's verdicts on `image` for `signer` ({identity, issuer, root}). */
 async function verdicts(image, signer, screenshot) {
-  const page = await open(image);
-  await page.click('#inspect');
-  await page.waitForSelector('#resolved-reference');
-  await page.click('.tab[data-view=referrers]');
-  await page.waitForSelector('#find-referrers:not([disabled])', { timeout: 30_000 });
+  const page = await openSignatures(suite, image);
   if (signer.identity) await page.fill('#verify-identity', signer.identity);
   if (signer.issuer) await page.fill('#verify-issuer', signer.issuer);
   if (signer.root) {
@@ -76,24 +68,15 @@ test('with Sigstore\'s public-good root they fail as another instance\'s; anothe
   }
 });
 
-/** Pulls `image` requiring `signer`; the error shown, or null when the archive is offered. */
-async function pullRequiring(image, signer) {
-  const page = await open(image);
-  await page.click('#require-signature summary');
+/** Pulls `image` requiring `signer` ({identity, issuer, root}). */
+const pullRequiring = (image, signer) => pullRequiringSigner(suite, image, async (page) => {
   await page.fill('#require-identity', signer.identity);
   await page.fill('#require-issuer', signer.issuer);
   if (signer.root) {
     await page.setInputFiles('#require-root', signer.root);
     await page.waitForSelector('#require-root-public-good');
   }
-  await page.click('#pull');
-  await page.waitForSelector('#save, #error', { timeout: 120_000 });
-  const error = await page.$eval('#error', (e) => e.textContent).catch(() => null);
-  const offered = await page.$('#save') !== null;
-  const layers = await page.$$eval('tr.layer', (rows) => rows.length);
-  await page.context().close();
-  return { error, offered, layers };
-}
+});
 
 test('"save only if signed by" an identity: the keyless image is saved; the others are refused, no tar', async () => {
   const saved = await pullRequiring(rig.fixtures.keyless, rigSigner);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import { rig, root, outDir, newPage, pullInApp, expectPulled, useSuite } from './harness.mjs';
+import { openSignatures } from './trusting.mjs';
 
 const suite = useSuite();
 
@@ -148,12 +149,7 @@ test('two pulled images: their installed packages compared', async () => {
 
 /** Opens `image`'s SBOM of `kind` (SPDX or CycloneDX) in the explorer. */
 async function openSbom(image, mediaType) {
-  const page = await newPage(suite.browser);
-  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(image)}`);
-  await page.fill('#proxy', suite.proxy.url);
-  await page.click('#inspect');
-  await page.waitForSelector('#resolved-reference');
-  await page.click('.tab[data-view=referrers]');
+  const page = await openSignatures(suite, image);
   await page.click('#find-referrers');
   await page.waitForSelector('.referrer[data-kind="SBOM"]');
   const referrers = await page.$$('.referrer[data-kind="SBOM"]');

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rig, newPage, useSuite } from './harness.mjs';
+import { openSignatures, pullRequiring as pullRequiringSigner } from './trusting.mjs';
 
 const suite = useSuite();
 const rigKey = readFileSync(rig.cosignPublicKey, 'utf8');
@@ -15,13 +16,7 @@ const fingerprint = (pem) => `sha256:${createHash('sha256').update(createPublicK
 
 /** Opens `image` in the explorer's signatures view, checks it with `key`; what it says. */
 async function verdicts(image, key) {
-  const page = await newPage(suite.browser);
-  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(image)}`);
-  await page.fill('#proxy', suite.proxy.url);
-  await page.click('#inspect');
-  await page.waitForSelector('#resolved-reference');
-  await page.click('.tab[data-view=referrers]');
-  await page.waitForSelector('#find-referrers:not([disabled])', { timeout: 30_000 });
+  const page = await openSignatures(suite, image);
   await page.fill('#verify-key', key);
   await page.click('#verify-signatures');
   await page.waitForSelector('#verdicts, #verdict-unsigned, #verify-error', { timeout: 60_000 });
@@ -67,20 +62,7 @@ test('a payload altered after signing fails, naming why; no signature is unsigne
 });
 
 /** Pulls `image` requiring `key`; the error shown, or null when the archive is offered. */
-async function pullRequiring(image, key) {
-  const page = await newPage(suite.browser);
-  await page.goto(`${suite.app.url}/#/?image=${encodeURIComponent(image)}`);
-  await page.fill('#proxy', suite.proxy.url);
-  await page.click('#require-signature summary');
-  await page.fill('#require-key', key);
-  await page.click('#pull');
-  await page.waitForSelector('#save, #error', { timeout: 120_000 });
-  const error = await page.$eval('#error', (e) => e.textContent).catch(() => null);
-  const offered = await page.$('#save') !== null;
-  const layers = await page.$$eval('tr.layer', (rows) => rows.length);
-  await page.context().close();
-  return { error, offered, layers };
-}
+const pullRequiring = (image, key) => pullRequiringSigner(suite, image, (page) => page.fill('#require-key', key));
 
 test('"save only if signed by this key": the signed image is saved; the unsigned and the failed are refused, no tar', async () => {
   const signed = await pullRequiring(rig.fixtures.signed, rigKey);

@@ -21,6 +21,7 @@ pub mod explorer;
 pub mod image;
 pub mod overlay;
 pub mod protocol;
+pub mod time;
 pub mod transfer;
 /// Trusting what is carried: signature payloads, public keys, signature encodings.
 pub mod trust;

@@ -87,10 +87,13 @@ fn algorithm_identifier(spki: &[u8]) -> Option<&[u8]> {
 
 /// The contents of the DER element of `tag` at the start of `bytes`, and what follows it.
 pub(crate) fn der_element(bytes: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (&first, rest) = bytes.split_first()?;
-    if first != tag {
-        return None;
-    }
+    let (found, content, rest) = der_any(bytes)?;
+    (found == tag).then_some((content, rest))
+}
+
+/// The DER element at the start of `bytes`, whatever its tag: tag, contents, what follows.
+pub(crate) fn der_any(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = bytes.split_first()?;
     let (&length, rest) = rest.split_first()?;
     let (length, rest) = if length < 0x80 {
         (usize::from(length), rest)
@@ -104,7 +107,7 @@ pub(crate) fn der_element(bytes: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
             .fold(0usize, |n, b| (n << 8) | usize::from(*b));
         (value, &rest[count..])
     };
-    (rest.len() >= length).then(|| rest.split_at(length))
+    (rest.len() >= length).then(|| (tag, &rest[..length], &rest[length..]))
 }
 
 /// An ECDSA signature as cosign stores it (DER `SEQUENCE { INTEGER r, INTEGER s }`) in the

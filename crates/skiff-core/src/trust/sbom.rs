@@ -23,6 +23,22 @@ pub struct Package {
     pub purl: Option<String>,
 }
 
+impl Package {
+    pub fn new(
+        name: &str,
+        version: Option<&str>,
+        license: Option<&str>,
+        purl: Option<&str>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            version: version.map(Into::into),
+            license: license.map(Into::into),
+            purl: purl.map(Into::into),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sbom {
     pub format: SbomFormat,
@@ -201,18 +217,8 @@ mod tests {
          "components":[{"name":"libssl3","version":"3.1.4","licenses":[{"expression":"Apache-2.0 OR MIT"}]}]},
         {"name":"zlib"}]}"#;
 
-    fn package(
-        name: &str,
-        version: Option<&str>,
-        license: Option<&str>,
-        purl: Option<&str>,
-    ) -> Package {
-        Package {
-            name: name.into(),
-            version: version.map(Into::into),
-            license: license.map(Into::into),
-            purl: purl.map(Into::into),
-        }
+    fn package(name: &str, v: Option<&str>, l: Option<&str>, purl: Option<&str>) -> Package {
+        Package::new(name, v, l, purl)
     }
 
     #[test]

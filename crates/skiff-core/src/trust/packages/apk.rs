@@ -168,12 +168,7 @@ Z:Q1cV/rP1q4DQLLH8sUyXJ9FqTjQKc=
 ";
 
     fn apk(name: &str, version: &str, license: &str, purl: &str) -> Package {
-        Package {
-            name: name.into(),
-            version: Some(version.into()),
-            license: Some(license.into()),
-            purl: Some(purl.into()),
-        }
+        Package::new(name, Some(version), Some(license), Some(purl))
     }
 
     #[test]

@@ -260,12 +260,7 @@ Description: Secure Sockets Layer toolkit - shared libraries
 ";
 
     fn deb(name: &str, version: &str, purl: &str) -> Package {
-        Package {
-            name: name.into(),
-            version: Some(version.into()),
-            license: None,
-            purl: Some(purl.into()),
-        }
+        Package::new(name, Some(version), None, Some(purl))
     }
 
     #[test]

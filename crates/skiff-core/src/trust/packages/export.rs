@@ -317,18 +317,8 @@ mod tests {
         tool_version: "0.1.0",
     };
 
-    fn package(
-        name: &str,
-        version: Option<&str>,
-        license: Option<&str>,
-        purl: Option<&str>,
-    ) -> Package {
-        Package {
-            name: name.into(),
-            version: version.map(Into::into),
-            license: license.map(Into::into),
-            purl: purl.map(Into::into),
-        }
+    fn package(name: &str, v: Option<&str>, l: Option<&str>, purl: Option<&str>) -> Package {
+        Package::new(name, v, l, purl)
     }
 
     /// Package lists as the readers give them, and the odd cases: repeated and unusual names,

@@ -9,6 +9,7 @@ use super::certificate::authority_signing_key;
 use super::crypto::Hash;
 use super::root::{days_from_civil, Millis, TrustedRoot};
 use super::SigstoreError;
+use crate::trust::keys::{der_any, der_element as element};
 
 const SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
 const TST_INFO: &str = "1.2.840.113549.1.9.16.1.4";
@@ -218,32 +219,8 @@ fn generalized_time(text: &str) -> Option<Millis> {
     Some(seconds * 1000 + millis)
 }
 
-/// The contents of the DER element of `tag` at the start of `bytes`, and what follows.
-fn element(bytes: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
-    let (found, content, rest) = any_element(bytes)?;
-    (found == tag).then_some((content, rest))
-}
-
 fn skip_any(bytes: &[u8]) -> Option<&[u8]> {
-    any_element(bytes).map(|(_, _, rest)| rest)
-}
-
-fn any_element(bytes: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = bytes.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (length, rest) = if first < 0x80 {
-        (usize::from(first), rest)
-    } else {
-        let count = usize::from(first & 0x7f);
-        if count == 0 || count > 4 || rest.len() < count {
-            return None;
-        }
-        let length = rest[..count]
-            .iter()
-            .fold(0usize, |n, b| (n << 8) | usize::from(*b));
-        (length, &rest[count..])
-    };
-    (rest.len() >= length).then(|| (tag, &rest[..length], &rest[length..]))
+    der_any(bytes).map(|(_, _, rest)| rest)
 }
 
 fn der_length(length: usize) -> Vec<u8> {
