@@ -13,7 +13,7 @@ use super::http::RegistrySession;
 use super::objects::{fetch_referrer, lookup_referrers, Origin};
 use super::Report;
 use crate::error::AppError;
-use crate::state::explorer::{ExplorerAction, Verdict, VerdictsView};
+use crate::state::explorer::{ExplorerAction, Verdict, VerdictOutcome, VerdictsView};
 use crate::state::trust::SignerFields;
 
 pub fn verify(
@@ -73,10 +73,11 @@ pub async fn signed_by(
             repository: format!("{}/{}", reference.registry(), reference.repository()),
         };
         for signature in found.iter().filter(|r| r.kind == ReferrerKind::Signature) {
-            let outcome = image
-                .check(signature, policy, now)
-                .await?
-                .map_err(|why| why.to_string());
+            let outcome = match image.check(signature, policy, now).await? {
+                Ok(signer) => VerdictOutcome::Verified(signer),
+                Err(TrustError::KeyNeeded) => VerdictOutcome::NeedsKey,
+                Err(why) => VerdictOutcome::Failed(why.to_string()),
+            };
             verdicts.push(Verdict {
                 signature: signature.digest.clone(),
                 outcome,

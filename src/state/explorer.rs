@@ -151,8 +151,17 @@ pub enum VerdictsView {
 pub struct Verdict {
     /// The signature's manifest.
     pub signature: Digest,
-    /// Who signed when it verified; why not, otherwise.
-    pub outcome: Result<skiff_core::trust::signatures::SignedBy, String>,
+    pub outcome: VerdictOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum VerdictOutcome {
+    /// It verified: who signed.
+    Verified(skiff_core::trust::signatures::SignedBy),
+    /// It does not verify: why.
+    Failed(String),
+    /// Signed with a key, and none was given: not checked (nothing is wrong with it yet).
+    NeedsKey,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -61,6 +61,15 @@ test('with Sigstore\'s public-good root they fail as another instance\'s; anothe
     assert.equal(v.verdict, 'failed', v.text);
     assert.match(v.text, new RegExp(`made by ${rig.keylessIdentity.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, not by the required https://github.com/someone/else`));
   }
+  // A trusted root that is no such thing is refused before anything is checked.
+  const notARoot = join(rig.sbomFiles, 'comparisons.json');
+  const page = await openSignatures(suite, rig.fixtures.keyless);
+  await page.setInputFiles('#verify-root', notARoot);
+  await page.waitForSelector('#verify-root-public-good');
+  await page.click('#verify-signatures');
+  await page.waitForSelector('#verify-error');
+  assert.match(await page.innerText('#verify-error'), /the trusted root cannot be read \(missing field `mediaType`.*give Sigstore's trusted_root\.json/);
+  await page.context().close();
   const wrongIssuer = await verdicts(rig.fixtures.keyless, { ...rigSigner, issuer: 'https://accounts.google.com' });
   for (const v of wrongIssuer.verdicts) {
     assert.equal(v.verdict, 'failed', v.text);

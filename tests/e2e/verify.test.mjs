@@ -114,3 +114,10 @@ test('a multi-platform image signed on its index (as `cosign sign` signs a tag) 
   const pulled = await pullRequiring(rig.fixtures.signedIndex, rigKey);
   assert.ok(pulled.offered, pulled.error);
 });
+
+test('without a key, a key\'s signature is said not checked (not failed)', async () => {
+  const found = await verdicts(rig.fixtures.signed, '');
+  assert.deepEqual(found.verdicts.map(([v]) => v), ['unchecked'], JSON.stringify(found));
+  assert.match(found.verdicts[0][1], /not checked .* it was signed with a key: paste the public key/);
+  assert.equal(found.key, null, 'no key, no fingerprint');
+});

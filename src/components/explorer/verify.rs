@@ -6,7 +6,7 @@ use skiff_core::trust::sigstore::root::utc;
 use yew::prelude::*;
 
 use crate::components::signer_fields::SignerFieldsInput;
-use crate::state::explorer::{Verdict, VerdictsView};
+use crate::state::explorer::{Verdict, VerdictOutcome, VerdictsView};
 use crate::state::trust::SignerFields;
 
 #[derive(Properties, PartialEq)]
@@ -61,13 +61,13 @@ pub fn verify(props: &VerifyProps) -> Html {
 fn verdict_row(verdict: &Verdict) -> Html {
     let signature = verdict.signature.to_string();
     match &verdict.outcome {
-        Ok(SignedBy::Key(_)) => html! {
+        VerdictOutcome::Verified(SignedBy::Key(_)) => html! {
             <li class="verdict" data-verdict="verified" data-signature={signature}>
                 <strong>{ "verified ✓ " }</strong><code>{ verdict.signature.short() }</code>
                 { " — signed by this key, for this image's digest and repository" }
             </li>
         },
-        Ok(SignedBy::Identity {
+        VerdictOutcome::Verified(SignedBy::Identity {
             subject,
             issuer,
             signed_at,
@@ -83,9 +83,15 @@ fn verdict_row(verdict: &Verdict) -> Html {
                 { format!(" at {}, as the transparency log attests", utc(*signed_at)) }
             </li>
         },
-        Err(why) => html! {
+        VerdictOutcome::Failed(why) => html! {
             <li class="verdict" data-verdict="failed" data-signature={signature}>
                 <strong>{ "failed ✗ " }</strong><code>{ verdict.signature.short() }</code>{ format!(" — {why}") }
+            </li>
+        },
+        VerdictOutcome::NeedsKey => html! {
+            <li class="verdict" data-verdict="unchecked" data-signature={signature}>
+                <strong>{ "not checked " }</strong><code>{ verdict.signature.short() }</code>
+                { " — it was signed with a key: paste the public key (cosign.pub) above to verify it" }
             </li>
         },
     }

@@ -6,12 +6,13 @@ use skiff_core::archive::layout::AttachedManifest;
 use skiff_core::explorer::exchange::Purpose;
 use skiff_core::image::referrers::{FoundBy, Referrer};
 use skiff_core::trust::signatures::SignedBy;
+use skiff_core::trust::TrustError;
 use skiff_core::Digest;
 
 use super::{Pull, Resolved};
 use crate::error::AppError;
 use crate::services::objects::{fetch_referrer, lookup_referrers};
-use crate::state::explorer::Verdict;
+use crate::state::explorer::{Verdict, VerdictOutcome};
 use crate::state::trust::SignerFields;
 
 impl Pull {
@@ -24,7 +25,7 @@ impl Pull {
     ) -> Result<(), AppError> {
         let policy = signer.policy()?;
         if policy.identity.is_some() && policy.issuer.is_none() {
-            return Err(skiff_core::trust::TrustError::IssuerNeeded.into());
+            return Err(TrustError::IssuerNeeded.into());
         }
         for image in images {
             self.stage(format!("Checking the signatures of {}", image.reference));
@@ -41,9 +42,9 @@ impl Pull {
             .await?;
             // A keyless signature by anyone verifies; only the required identity counts.
             let required = |verdict: &&Verdict| match &verdict.outcome {
-                Ok(SignedBy::Key(_)) => policy.key.is_some(),
-                Ok(SignedBy::Identity { .. }) => policy.identity.is_some(),
-                Err(_) => false,
+                VerdictOutcome::Verified(SignedBy::Key(_)) => policy.key.is_some(),
+                VerdictOutcome::Verified(SignedBy::Identity { .. }) => policy.identity.is_some(),
+                VerdictOutcome::Failed(_) | VerdictOutcome::NeedsKey => false,
             };
             if verdicts.iter().any(|v| required(&v)) {
                 continue;
@@ -53,11 +54,12 @@ impl Pull {
                 found => found
                     .iter()
                     .map(|v| match &v.outcome {
-                        Err(why) => why.clone(),
-                        Ok(SignedBy::Key(_)) => {
+                        VerdictOutcome::Failed(why) => why.clone(),
+                        VerdictOutcome::NeedsKey => TrustError::KeyNeeded.to_string(),
+                        VerdictOutcome::Verified(SignedBy::Key(_)) => {
                             "a signature by a key you did not require".to_owned()
                         }
-                        Ok(SignedBy::Identity { subject, .. }) => {
+                        VerdictOutcome::Verified(SignedBy::Identity { subject, .. }) => {
                             format!("a keyless signature by {subject}, whom you did not require")
                         }
                     })
