@@ -123,6 +123,9 @@ pub enum AppError {
         why: String,
     },
 
+    #[error("no SBOM refers to {reference} (looked for through the referrers API, the tag schema and cosign's tags); compare with an SBOM file instead")]
+    NoSbom { reference: String },
+
     #[error("you cancelled the pull; nothing was saved")]
     Cancelled,
 
@@ -170,6 +173,7 @@ impl AppError {
             Self::ArtifactAmongImages { .. } => "Not a container image",
             Self::Artifact(_) => "Cannot save this artifact",
             Self::Trust(_) => "That key cannot be used",
+            Self::NoSbom { .. } => "No SBOM",
             Self::NotSigned { .. } => "Not signed by whom you require",
             Self::Auth { .. } => "Login problem",
             Self::BadCredentials { .. } => "Wrong credentials",

@@ -10,6 +10,7 @@ pub mod objects;
 pub mod prefs;
 pub mod pull;
 pub mod push;
+pub mod sbom;
 pub mod stream;
 pub mod tags;
 pub mod verify;

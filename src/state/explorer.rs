@@ -175,6 +175,8 @@ pub struct ExplorerState {
     pub view: View,
     pub referrers: ReferrersView,
     pub verdicts: VerdictsView,
+    /// Another image's SBOM, to compare an opened SBOM with.
+    pub other_sbom: OtherSbom,
     /// The image's layers unpacked, bytes, once read.
     pub unpacked: Option<u64>,
 }
@@ -188,6 +190,20 @@ pub enum ExplorerAction {
     Loaded(ObjectDoc),
     Referrers(ReferrersView),
     Verdicts(VerdictsView),
+    OtherSbom(OtherSbom),
+}
+
+/// Another image's SBOM, looked up to compare with.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum OtherSbom {
+    #[default]
+    NotAsked,
+    Finding(String),
+    Found {
+        reference: String,
+        sbom: skiff_core::trust::sbom::Sbom,
+    },
+    Failed(String),
 }
 
 impl ExplorerState {
@@ -276,6 +292,7 @@ impl ExplorerState {
             }
             ExplorerAction::Referrers(view) => self.referrers = view,
             ExplorerAction::Verdicts(view) => self.verdicts = view,
+            ExplorerAction::OtherSbom(view) => self.other_sbom = view,
         }
     }
 }

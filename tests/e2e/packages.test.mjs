@@ -143,7 +143,7 @@ test('two pulled images: their installed packages compared', async () => {
     ...debian.filter((n) => !alpine.includes(n)).map((n) => ['removed', n]),
   ].sort();
   assert.deepEqual(rows.filter(([c]) => c !== 'changed').sort(), want);
-  assert.match(await page.innerText('#package-changes-summary'), new RegExp(`${alpine.filter((n) => !debian.includes(n)).length} added, ${debian.filter((n) => !alpine.includes(n)).length} removed`));
+  assert.match(await page.innerText('#package-changes .package-changes-summary'), new RegExp(`${alpine.filter((n) => !debian.includes(n)).length} added, ${debian.filter((n) => !alpine.includes(n)).length} removed`));
   await page.context().close();
 });
 
@@ -204,5 +204,27 @@ test('SBOMs compared: this image\'s SPDX with its CycloneDX, and with the next i
   await page.setInputFiles('#compare-sbom', join(rig.packageFiles, 'debian-changes.json'));
   await page.waitForSelector('#package-changes.error');
   assert.match(await page.innerText('#package-changes'), /debian-changes\.json: the SBOM cannot be read/);
+  await page.context().close();
+});
+
+test('an SBOM compared with another image\'s SBOM, found in the registry by its reference', async () => {
+  const want = JSON.parse(readFileSync(join(rig.sbomFiles, 'comparisons.json'), 'utf8')).latestSpdxToNextSpdx;
+  const page = await openSbom(rig.fixtures.sboms, 'spdx');
+  await page.fill('#compare-sbom-image', rig.fixtures.sbomsNext);
+  await page.click('#compare-sbom-image-run');
+  await page.waitForSelector('#image-sbom-changes', { timeout: 60_000 });
+  const rows = await page.$$eval('#image-sbom-changes .package-change', (rs) => rs.map((r) => [r.dataset.change, r.dataset.name]));
+  const by = (change) => rows.filter(([c]) => c === change).map(([, n]) => n).sort();
+  assert.deepEqual([by('added'), by('removed'), by('changed')], [[...want.added].sort(), [...want.removed].sort(), [...want.changed].sort()]);
+  assert.match(await page.innerText('#image-sbom-changes .package-changes-summary'), new RegExp(`to ${rig.fixtures.sbomsNext.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:`));
+  await page.locator('#sbom-packages').screenshot({ path: join(root, 'docs/screenshot-sbom-compare.png') });
+  // An image with no SBOM, and a reference that is none, say so.
+  for (const [typed, why] of [[rig.fixtures.v2s2, /no SBOM refers to .*compare with an SBOM file instead/], ['Not A Reference!', /Not A Reference!: /]]) {
+    await page.fill('#compare-sbom-image', typed);
+    await page.click('#compare-sbom-image-run');
+    await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('#image-sbom-changes.error')?.textContent ?? ''),
+      why.source, { timeout: 60_000 });
+    assert.match(await page.innerText('#image-sbom-changes'), why);
+  }
   await page.context().close();
 });

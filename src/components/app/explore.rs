@@ -76,6 +76,28 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
             );
         })
     };
+    let on_compare_sbom = {
+        let state = state.clone();
+        Callback::from(
+            move |(typed, like): (String, skiff_core::trust::sbom::SbomFormat)| {
+                let report = super::reports::explorer(&state);
+                let reference = match typed.parse::<skiff_core::Reference>() {
+                    Ok(reference) => reference,
+                    Err(error) => {
+                        return report.emit(ExplorerAction::OtherSbom(
+                            crate::state::explorer::OtherSbom::Failed(format!("{typed}: {error}")),
+                        ))
+                    }
+                };
+                let origin = Origin {
+                    credentials: credentials_for(&state, Some(reference.registry())),
+                    reference,
+                    proxy: state.form.proxy_input.clone(),
+                };
+                crate::services::sbom::find_sbom(origin, like, report);
+            },
+        )
+    };
     html! {
         <Explorer
             exchanges={state.pull.exchanges.clone()}
@@ -88,6 +110,7 @@ pub fn explorer(state: &UseReducerHandle<State>) -> Html {
             {on_open}
             {on_find_referrers}
             {on_verify}
+            {on_compare_sbom}
         />
     }
 }

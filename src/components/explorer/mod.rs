@@ -31,6 +31,8 @@ pub struct ExplorerProps {
     pub on_find_referrers: Callback<()>,
     /// Check the image's signatures with this public key (PEM).
     pub on_verify: Callback<crate::state::trust::SignerFields>,
+    /// Find this image's SBOM (its reference as typed), preferably of this format.
+    pub on_compare_sbom: Callback<(String, skiff_core::trust::sbom::SbomFormat)>,
 }
 
 #[function_component(Explorer)]
@@ -65,7 +67,8 @@ pub fn explorer(props: &ExplorerProps) -> Html {
         },
         View::Requests => html! { <timeline::Timeline exchanges={props.exchanges.clone()} /> },
         View::Objects => html! {
-            <objects::Objects state={props.state.clone()} on_open={props.on_open.clone()} />
+            <objects::Objects state={props.state.clone()} on_open={props.on_open.clone()}
+                on_compare_sbom={props.on_compare_sbom.clone()} />
         },
         View::Referrers => html! {
             <>

@@ -6,11 +6,13 @@ use yew::prelude::*;
 use super::json;
 use crate::components::human_bytes;
 use crate::state::explorer::{ExplorerState, ObjectDoc, Opened, Target};
+use skiff_core::trust::sbom::SbomFormat;
 
 #[derive(Properties, PartialEq)]
 pub struct ObjectsProps {
     pub state: ExplorerState,
     pub on_open: Callback<Target>,
+    pub on_compare_sbom: Callback<(String, SbomFormat)>,
 }
 
 #[function_component(Objects)]
@@ -38,7 +40,7 @@ pub fn objects(props: &ObjectsProps) -> Html {
             </nav>
             { match opened {
                 Some(Opened::Doc(digest)) => match state.doc(&digest) {
-                    Some(doc) => document(doc, &props.on_open),
+                    Some(doc) => document(doc, props),
                     None => html! {},
                 },
                 Some(Opened::Layer(target)) => layer(&target),
@@ -54,8 +56,8 @@ pub fn objects(props: &ObjectsProps) -> Html {
     }
 }
 
-fn document(doc: &ObjectDoc, on_open: &Callback<Target>) -> Html {
-    let (drawn, types) = json::render(&doc.text, on_open);
+fn document(doc: &ObjectDoc, props: &ObjectsProps) -> Html {
+    let (drawn, types) = json::render(&doc.text, &props.on_open);
     html! {
         <article id="opened-object" class="object" data-digest={doc.digest.to_string()}>
             <h3>{ doc.role.title() }</h3>
@@ -68,7 +70,8 @@ fn document(doc: &ObjectDoc, on_open: &Callback<Target>) -> Html {
                 { for doc.checks.iter().map(|c| html! { <li>{ c }</li> }) }
             </ul>
             if let Some(sbom) = super::packages::sbom_of(&doc.text) {
-                <super::packages::Packages {sbom} />
+                <super::packages::Packages {sbom} other={props.state.other_sbom.clone()}
+                    on_compare_image={props.on_compare_sbom.clone()} />
             }
             <p class="hint">{ "Digests below are links: open a manifest, a config or a layer's description." }</p>
             { drawn }

@@ -4,9 +4,15 @@ use skiff_core::trust::sbom::{compare, read_sbom, Package, PackageChanges, Sbom,
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::state::explorer::OtherSbom;
+
 #[derive(Properties, PartialEq)]
 pub struct PackagesProps {
     pub sbom: Sbom,
+    /// Another image's SBOM, once looked up.
+    pub other: OtherSbom,
+    /// Look up another image's SBOM (the reference as typed), preferably of this format.
+    pub on_compare_image: Callback<(String, SbomFormat)>,
 }
 
 /// The SBOM a document holds, if it is one.
@@ -37,6 +43,21 @@ pub fn packages(props: &PackagesProps) -> Html {
             });
         })
     };
+    let image = use_state(String::new);
+    let on_image = {
+        let image = image.clone();
+        Callback::from(move |event: InputEvent| {
+            image.set(event.target_unchecked_into::<HtmlInputElement>().value())
+        })
+    };
+    let on_compare_image = {
+        let (image, on, format) = (
+            image.clone(),
+            props.on_compare_image.clone(),
+            props.sbom.format,
+        );
+        Callback::from(move |_: MouseEvent| on.emit((image.trim().to_owned(), format)))
+    };
     let sbom = &props.sbom;
     let format = match sbom.format {
         SbomFormat::Spdx => "SPDX",
@@ -54,7 +75,27 @@ pub fn packages(props: &PackagesProps) -> Html {
                 Some((name, Err(why))) => html! {
                     <p id="package-changes" class="error" role="alert">{ format!("{name}: {why}") }</p>
                 },
-                Some((name, Ok(after))) => package_changes("this SBOM", name, &compare(&sbom.packages, &after.packages)),
+                Some((name, Ok(after))) => package_changes("package-changes", "this SBOM", name, &compare(&sbom.packages, &after.packages)),
+            } }
+            <p class="actions">
+                <label for="compare-sbom-image">{ "or with another image's SBOM: " }</label>
+                <input id="compare-sbom-image" type="text" spellcheck="false" placeholder="registry/name:tag"
+                    value={(*image).clone()} oninput={on_image} />
+                <button type="button" id="compare-sbom-image-run" class="secondary"
+                    disabled={image.trim().is_empty() || matches!(props.other, OtherSbom::Finding(_))}
+                    onclick={on_compare_image}>{ "Compare" }</button>
+            </p>
+            { match &props.other {
+                OtherSbom::NotAsked => html! {},
+                OtherSbom::Finding(reference) => html! {
+                    <p class="stage" role="status"><span class="spinner"></span>{ format!("Finding the SBOM of {reference}…") }</p>
+                },
+                OtherSbom::Failed(why) => html! {
+                    <p id="image-sbom-changes" class="error" role="alert">{ why }</p>
+                },
+                OtherSbom::Found { reference, sbom: after } => {
+                    package_changes("image-sbom-changes", "this SBOM", reference, &compare(&sbom.packages, &after.packages))
+                }
             } }
             <PackageTable packages={sbom.packages.clone()} />
         </section>
@@ -115,14 +156,19 @@ pub fn package_table(props: &PackageTableProps) -> Html {
     }
 }
 
-/// How the packages of `after` differ from `before`'s: `#package-changes`, one
+/// How the packages of `after` differ from `before`'s: `#{id}`, one
 /// `.package-change` row each (`data-change` added, removed or changed; `data-name`).
-pub fn package_changes(before: &str, after: &str, changes: &PackageChanges) -> Html {
+pub fn package_changes(
+    id: &'static str,
+    before: &str,
+    after: &str,
+    changes: &PackageChanges,
+) -> Html {
     let total = changes.added.len() + changes.removed.len() + changes.changed.len();
     let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "—".to_owned());
     html! {
-        <div id="package-changes">
-            <p id="package-changes-summary">
+        <div id={id} class="package-changes">
+            <p class="package-changes-summary">
                 { format!("Packages from {before} to {after}: {} added, {} removed, {} version changed.",
                     changes.added.len(), changes.removed.len(), changes.changed.len()) }
             </p>

@@ -169,7 +169,7 @@ fn view(outcome: &Outcome) -> Html {
             { match &outcome.packages {
                 Packages::Comparing => html! { <p class="stage" role="status"><span class="spinner"></span>{ "Comparing the installed packages…" }</p> },
                 Packages::Failed(why) => html! { <p id="package-changes" class="error" role="alert">{ why }</p> },
-                Packages::Compared(changes) => package_changes(&outcome.names.0, &outcome.names.1, changes),
+                Packages::Compared(changes) => package_changes("package-changes", &outcome.names.0, &outcome.names.1, changes),
             } }
         </>
     }
