@@ -1,8 +1,8 @@
 //! The image's signatures checked with what the user trusts (a public key pasted, a keyless
 //! identity and issuer): each verified (by whom), failed (and why), or the image unsigned.
 
+use skiff_core::time::utc;
 use skiff_core::trust::signatures::SignedBy;
-use skiff_core::trust::sigstore::root::utc;
 use yew::prelude::*;
 
 use crate::components::signer_fields::SignerFieldsInput;

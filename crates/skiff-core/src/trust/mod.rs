@@ -45,6 +45,11 @@ pub enum TrustError {
     Sigstore(#[from] sigstore::SigstoreError),
 }
 
+/// Lowercase hex, as Rekor writes digests and UUIDs are spelled.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Standard base64 (with or without padding, whitespace ignored), as PEM and cosign's
 /// signature annotation carry it.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {

@@ -110,7 +110,15 @@ pub fn check(
     policy: &TrustPolicy,
     now: Millis,
 ) -> Result<SignedBy, TrustError> {
-    let root = || policy.root.clone().unwrap_or_else(TrustedRoot::public_good);
+    // Read once per check, never copied: the user's root, or the one Skiff ships.
+    let public_good;
+    let root = match &policy.root {
+        Some(root) => root,
+        None => {
+            public_good = TrustedRoot::public_good();
+            &public_good
+        }
+    };
     let sigstore_policy = Policy {
         identity: policy.identity.as_deref(),
         issuer: policy.issuer.as_deref(),
@@ -123,7 +131,7 @@ pub fn check(
         SignatureForm::SigstoreBundle(_) => {
             let bundle = Bundle::parse(blob)?;
             let digest = image_digest_bytes(image)?;
-            let verified = sigstore::verify(&bundle, &digest, &root(), &sigstore_policy, now)?;
+            let verified = sigstore::verify(&bundle, &digest, root, &sigstore_policy, now)?;
             if let Some(statement) = &verified.statement {
                 let predicate = predicate_type(statement);
                 if predicate.as_deref() != Some(SIGN_PREDICATE) {
@@ -152,8 +160,7 @@ pub fn check(
                         key: None,
                         ..sigstore_policy
                     };
-                    let verified =
-                        sigstore::verify(&bundle, &sha256(blob), &root(), &keyless, now)?;
+                    let verified = sigstore::verify(&bundle, &sha256(blob), root, &keyless, now)?;
                     Ok(signed_by(verified.signed_by, verified.signed_at, policy))
                 }
                 None => {

@@ -293,7 +293,7 @@ fn serial_number(packages: &[Package], info: &DocumentInfo) -> String {
     bytes[6] = (bytes[6] & 0x0f) | 0x50;
     // RFC 4122's variant: 10xx.
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::trust::hex(&bytes);
     format!(
         "urn:uuid:{}-{}-{}-{}-{}",
         &hex[..8],

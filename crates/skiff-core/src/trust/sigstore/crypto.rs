@@ -189,10 +189,7 @@ pub fn pem_to_der(text: &str) -> Option<Vec<u8>> {
     crate::trust::base64_decode(&text[body_start..end])
 }
 
-/// Lowercase hex, as Rekor writes digests.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+pub use crate::trust::hex;
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(bytes).into()

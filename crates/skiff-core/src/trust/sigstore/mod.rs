@@ -63,7 +63,7 @@ pub enum SigstoreError {
     RootInBundle,
     #[error("the signing certificate does not chain to a certificate authority of the trusted root (valid when it signed): it comes from another Sigstore instance, or was not issued by one")]
     UntrustedCertificate,
-    #[error("the signing certificate was not valid when the signature was made ({}; it is valid from {} to {})", root::utc(*signed_at), root::utc(*not_before), root::utc(*not_after))]
+    #[error("the signing certificate was not valid when the signature was made ({}; it is valid from {} to {})", crate::time::utc(*signed_at), crate::time::utc(*not_before), crate::time::utc(*not_after))]
     CertificateNotValidAt {
         signed_at: Millis,
         not_before: Millis,
@@ -97,7 +97,7 @@ pub enum SigstoreError {
         "the log entry has no inclusion proof, which bundles of version 0.2 and later must carry"
     )]
     MissingInclusionProof,
-    #[error("the log entry's time ({}) is {why}", root::utc(*time))]
+    #[error("the log entry's time ({}) is {why}", crate::time::utc(*time))]
     BadLogTime { time: Millis, why: String },
     #[error("the RFC 3161 timestamp does not verify: {reason}")]
     BadTimestamp { reason: String },

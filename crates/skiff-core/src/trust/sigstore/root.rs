@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::bundle::{RawBytes, RawLogId};
 use super::crypto::{sha256, VerifyingKey};
 use super::SigstoreError;
+use crate::time::days_from_civil;
 use crate::trust::base64_decode;
 
 /// Sigstore's public-good trusted root, as published in sigstore/root-signing
@@ -217,8 +218,6 @@ pub fn parse_rfc3339(text: &str) -> Option<Millis> {
     Some(seconds * 1000 + millis)
 }
 
-pub use crate::time::{days_from_civil, utc};
-
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawRoot {
@@ -297,7 +296,10 @@ mod tests {
             "1969-12-31T23:59:59Z",
         ] {
             let millis = parse_rfc3339(text).unwrap();
-            assert_eq!(utc(millis), text.replace('T', " ").replace('Z', " UTC"));
+            assert_eq!(
+                crate::time::utc(millis),
+                text.replace('T', " ").replace('Z', " UTC")
+            );
         }
     }
 

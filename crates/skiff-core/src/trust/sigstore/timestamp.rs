@@ -7,8 +7,9 @@ use der::asn1::ObjectIdentifier;
 
 use super::certificate::authority_signing_key;
 use super::crypto::Hash;
-use super::root::{days_from_civil, Millis, TrustedRoot};
+use super::root::{Millis, TrustedRoot};
 use super::SigstoreError;
+use crate::time::days_from_civil;
 use crate::trust::keys::{der_any, der_element as element};
 
 const SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
